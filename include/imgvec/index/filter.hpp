@@ -1,0 +1,62 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "imgvec/types.hpp"
+
+namespace imgvec {
+
+/// Restricts a search to some ids. Two forms:
+/// - an allow list of ids: exact selectivity is known, so the index can scan just those ids;
+/// - a predicate on the id: the index estimates its selectivity by sampling stored ids, unless the
+///   caller gives a hint.
+/// The index picks an exact scan over the matching ids or a filter-aware graph traversal, whichever
+/// its cost model says is cheaper, so recall holds at any selectivity. Copies share their state;
+/// a Filter is immutable and safe to use from many threads if its predicate is.
+class Filter {
+ public:
+  /// Matches exactly the given ids (duplicates and ids not in the index are fine).
+  static Filter allow(std::vector<Id> ids);
+
+  /// Matches the ids for which `predicate` returns true. `selectivity_hint`, if given, is the
+  /// expected fraction of stored ids that match, in [0, 1]. The predicate is called from the
+  /// searching thread(s) while the index holds its read lock: it must not call back into the index.
+  static Filter predicate(std::function<bool(Id)> predicate,
+                          std::optional<double> selectivity_hint = std::nullopt);
+
+  /// True if `id` passes the filter.
+  bool matches(Id id) const;
+
+  /// The sorted, unique allow list, or nullptr for a predicate filter.
+  const std::vector<Id>* allow_list() const;
+
+  /// The caller's selectivity hint, if any.
+  std::optional<double> selectivity_hint() const;
+
+ private:
+  struct State;
+  explicit Filter(std::shared_ptr<const State> state) : state_(std::move(state)) {}
+  std::shared_ptr<const State> state_;
+};
+
+/// Options for one search.
+struct SearchParams {
+  SearchParams() = default;
+  /// Just k, so that `index.search(query, 10)` reads naturally.
+  SearchParams(std::size_t k_) : k(k_) {}  // NOLINT: implicit by design
+
+  /// How many results at most. Must be >= 1.
+  std::size_t k = 10;
+  /// If set, only results with score >= min_score are returned. Exact on FlatIndex; on HnswIndex the
+  /// candidate list is widened until it crosses the threshold or holds k results (best effort).
+  std::optional<float> min_score;
+  /// If set, only ids that match are returned.
+  const Filter* filter = nullptr;
+  /// HNSW only: the search beam width; 0 uses the index's ef_search. Ignored by FlatIndex.
+  std::size_t ef = 0;
+};
+
+}  // namespace imgvec

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "imgvec/index/index.hpp"
+
+namespace imgvec {
+
+namespace detail {
+class CheckedFileReader;
+struct IndexFileHeader;
+std::unique_ptr<Index> load_flat_payload(CheckedFileReader&, const IndexFileHeader&);
+}  // namespace detail
+
+/// Exact search by scanning every vector with SIMD kernels chosen at run time for the CPU
+/// (AVX-512, AVX2+FMA, or a portable fallback). Batch searches use a register-blocked, GEMM-like
+/// kernel; a single query over a large index is split across threads(). Results are exact,
+/// including filtered and threshold searches. Memory: 4 * dimension + ~40 bytes per vector.
+class FlatIndex final : public Index {
+ public:
+  /// An empty index of `dimension`-d vectors. Throws Error(invalid_argument) for dimension 0.
+  FlatIndex(std::size_t dimension, Metric metric);
+
+  /// Loads a file written by save() from a FlatIndex. Throws Error(incompatible) for another kind
+  /// or, if expected_dimension is nonzero, another dimension.
+  static std::unique_ptr<FlatIndex> load(const std::string& path,
+                                         std::size_t expected_dimension = 0);
+
+  IndexKind kind() const override { return IndexKind::flat; }
+
+ private:
+  friend std::unique_ptr<Index> detail::load_flat_payload(detail::CheckedFileReader&,
+                                                          const detail::IndexFileHeader&);
+  std::size_t do_size() const override { return ids_.size(); }
+  bool do_contains(Id id) const override { return row_of_.count(id) != 0; }
+  void do_ids(std::vector<Id>& out) const override { out = ids_; }
+  void do_add(const Id* ids, const float* vectors, std::size_t n) override;
+  bool do_remove(Id id) override;
+  bool do_get_vector(Id id, float* out) const override;
+  std::vector<SearchHit> do_search(const float* query, const SearchParams& params) const override;
+  std::vector<std::vector<SearchHit>> do_search_batch(const float* queries, std::size_t n,
+                                                      const SearchParams& params) const override;
+  void do_save(detail::AtomicFileWriter& out) const override;
+  std::size_t do_memory_bytes() const override;
+  const float* row(std::size_t r) const { return vectors_.data() + r * dimension(); }
+  void scan(const float* query, std::size_t begin, std::size_t end, void* topk) const;
+
+  std::vector<float> vectors_;  // row r at vectors_[r * dimension]
+  std::vector<Id> ids_;         // id of row r
+  std::vector<float> sq_norms_; // |row r|^2, kept for L2 batch search only
+  std::unordered_map<Id, std::size_t> row_of_;
+};
+
+}  // namespace imgvec

@@ -1,0 +1,126 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "imgvec/detail/rw_lock.hpp"
+#include "imgvec/index/filter.hpp"
+#include "imgvec/types.hpp"
+
+namespace imgvec {
+
+namespace detail {
+class AtomicFileWriter;
+}
+
+/// Which index implementation a file or object holds. Values are written to disk.
+enum class IndexKind : std::uint8_t {
+  flat = 1,  ///< exact search, FlatIndex
+  hnsw = 2,  ///< approximate graph search, HnswIndex
+};
+
+/// The index's name: "flat" or "hnsw".
+const char* to_string(IndexKind kind);
+
+/// A set of vectors under 64-bit ids, searchable by similarity.
+///
+/// Thread safety: every method may be called from any thread. Searches share a read lock and run
+/// concurrently; writes (add, remove, compact, load) take the write lock. A batch add releases the
+/// lock between chunks of a few hundred vectors, so searches running alongside a long build wait at
+/// most one chunk. Reads see each write complete or not at all.
+///
+/// Errors: methods throw imgvec::Error for a wrong dimension, an empty or non-finite vector,
+/// k == 0 and file problems; nothing already stored is changed by a call that throws.
+class Index {
+ public:
+  virtual ~Index() = default;
+  Index(const Index&) = delete;
+  Index& operator=(const Index&) = delete;
+
+  /// The implementation kind.
+  virtual IndexKind kind() const = 0;
+  /// The dimension every vector must have.
+  std::size_t dimension() const { return dimension_; }
+  /// The similarity metric.
+  Metric metric() const { return metric_; }
+  /// How many ids are stored (removed ids excluded).
+  std::size_t size() const;
+  /// True if `id` is stored.
+  bool contains(Id id) const;
+  /// All stored ids, in ascending order.
+  std::vector<Id> ids() const;
+
+  /// Stores `vector` under `id`, replacing the vector already stored under that id.
+  /// With the cosine metric the vector is normalized first; a zero vector is rejected.
+  void add(Id id, VectorView vector);
+  /// Stores `vectors.rows` vectors under `ids[0..rows)`. When an id repeats, the last row wins.
+  /// Validates every row before storing any, so a bad row leaves the index unchanged.
+  void add_batch(const Id* ids, MatrixView vectors);
+  /// Same, with the ids in a vector of the same length as the matrix.
+  void add_batch(const std::vector<Id>& ids, MatrixView vectors);
+  /// Removes `id`; returns false if it was not stored.
+  bool remove(Id id);
+  /// The stored vector of `id` (normalized for cosine). Throws Error(not_found) if absent.
+  std::vector<float> get_vector(Id id) const;
+
+  /// The nearest stored vectors to `query`, best first (highest score; equal scores by lower id).
+  std::vector<SearchHit> search(VectorView query, const SearchParams& params = {}) const;
+  /// One result list per query row, computed on up to threads() threads.
+  std::vector<std::vector<SearchHit>> search_batch(MatrixView queries,
+                                                   const SearchParams& params = {}) const;
+  /// Everything with score >= min_score, best first, at most `limit` results. Exact on FlatIndex,
+  /// best effort on HnswIndex (see SearchParams::min_score).
+  std::vector<SearchHit> search_threshold(VectorView query, float min_score, std::size_t limit,
+                                          const Filter* filter = nullptr) const;
+
+  /// Writes the index to `path` atomically: a crash leaves the old file or the new one.
+  void save(const std::string& path) const;
+  /// Reads any index file written by save(). Validates the whole file (header, sizes, checksum,
+  /// graph structure) before building anything; a bad file throws Error(corrupt_file,
+  /// unsupported, io) naming the path and the problem.
+  /// If `expected_dimension` is nonzero, a file of another dimension is refused with
+  /// Error(incompatible).
+  static std::unique_ptr<Index> load(const std::string& path, std::size_t expected_dimension = 0);
+
+  /// Threads used by batch operations (search_batch, add_batch on HNSW, large flat scans).
+  std::size_t threads() const { return threads_; }
+  /// Sets the thread count for batch operations; 0 means one per hardware thread.
+  void set_threads(std::size_t n);
+
+  /// Approximate bytes of memory held by the index.
+  std::size_t memory_bytes() const;
+
+ protected:
+  Index(std::size_t dimension, Metric metric);
+
+  // Implementations see validated, normalized input and run under the lock the public method took.
+  virtual std::size_t do_size() const = 0;
+  virtual bool do_contains(Id id) const = 0;
+  virtual void do_ids(std::vector<Id>& out) const = 0;
+  virtual void do_add(const Id* ids, const float* vectors, std::size_t n) = 0;
+  virtual bool do_remove(Id id) = 0;
+  virtual bool do_get_vector(Id id, float* out) const = 0;
+  virtual std::vector<SearchHit> do_search(const float* query, const SearchParams& params) const = 0;
+  virtual std::vector<std::vector<SearchHit>> do_search_batch(const float* queries, std::size_t n,
+                                                              const SearchParams& params) const;
+  virtual void do_save(detail::AtomicFileWriter& out) const = 0;
+  virtual std::size_t do_memory_bytes() const = 0;
+
+  /// Guards all state: searches hold it shared, writes exclusive.
+  mutable detail::RwLock mutex_;
+  /// Serializes writers, so a batch add or a compaction can release mutex_ for searches between
+  /// steps without another writer slipping in.
+  std::mutex write_mutex_;
+
+ private:
+  void check_query(VectorView query, const SearchParams& params) const;
+  std::size_t dimension_;
+  Metric metric_;
+  std::size_t threads_;
+};
+
+}  // namespace imgvec

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace imgvec {
+
+/// A user's key for one vector. Any 64-bit value is valid.
+using Id = std::uint64_t;
+
+/// How similarity is measured. Values are written to disk and never change.
+enum class Metric : std::uint8_t {
+  /// Cosine similarity. Vectors are L2-normalized on insert and queries on search, so stored
+  /// vectors read back normalized. score = cos(q, x), distance = 1 - score.
+  cosine = 1,
+  /// Raw inner product. score = <q, x>, distance = 1 - score (hnswlib's convention).
+  inner_product = 2,
+  /// Euclidean. distance = squared Euclidean distance, score = -distance.
+  l2 = 3,
+};
+
+/// The metric's name: "cosine", "ip" or "l2".
+const char* to_string(Metric metric);
+
+/// One search result. `score` grows with similarity for every metric (so a minimum score works the
+/// same way everywhere); `distance` is the metric's raw distance, see Metric.
+struct SearchHit {
+  Id id = 0;
+  float score = 0.0f;
+  float distance = 0.0f;
+};
+
+/// A non-owning view of one vector: `data` points at `size` floats.
+struct VectorView {
+  const float* data = nullptr;
+  std::size_t size = 0;
+
+  VectorView() = default;
+  VectorView(const float* d, std::size_t n) : data(d), size(n) {}
+  VectorView(const std::vector<float>& v) : data(v.data()), size(v.size()) {}  // NOLINT: implicit by design
+};
+
+/// A non-owning view of `rows` vectors of `cols` floats each, stored row after row.
+struct MatrixView {
+  const float* data = nullptr;
+  std::size_t rows = 0;
+  std::size_t cols = 0;
+
+  MatrixView() = default;
+  MatrixView(const float* d, std::size_t r, std::size_t c) : data(d), rows(r), cols(c) {}
+  VectorView row(std::size_t i) const { return {data + i * cols, cols}; }
+};
+
+}  // namespace imgvec

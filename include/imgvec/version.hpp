@@ -1,0 +1,13 @@
+#pragma once
+
+// The single source of the version: CMake parses these three lines.
+#define IMGVEC_VERSION_MAJOR 0
+#define IMGVEC_VERSION_MINOR 1
+#define IMGVEC_VERSION_PATCH 0
+
+namespace imgvec {
+
+/// The library version as "major.minor.patch".
+constexpr const char* version_string() { return "0.1.0"; }
+
+}  // namespace imgvec

@@ -1,0 +1,561 @@
+// The only translation unit that includes hnswlib: Debian's hnswlib 0.6.2 defines non-inline
+// functions in its headers, so a second includer would break linking.
+#include <hnswlib/hnswlib.h>
+
+#include "imgvec/index/hnsw_index.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <queue>
+#include <string>
+
+#include "imgvec/error.hpp"
+#include "index/hits.hpp"
+#include "index/index_io.hpp"
+#include "index/parallel.hpp"
+#include "index/topk.hpp"
+#include "simd/kernels.hpp"
+
+namespace imgvec {
+namespace {
+
+using Graph = hnswlib::HierarchicalNSW<float>;
+using hnswlib::tableint;
+using detail::TopK;
+
+constexpr std::size_t kMaxM = 2048;  // hnswlib keeps list sizes in 16 bits; 2 * M must fit
+constexpr int kMaxLevel = 64;        // levels are ~log_M(n); more means a damaged file
+constexpr std::size_t kPredicateSamples = 256;
+// The relative cost of one filter predicate call against one distance computation, for the
+// exact-scan-or-graph decision. A std::function call on an id is ~2-5 ns, a 512-d distance ~25 ns.
+constexpr double kPredicateCost = 0.1;
+
+// hnswlib's metric plug-in, backed by imgvec's kernels instead of hnswlib's compile-time SIMD:
+// the distance is chosen for the CPU at run time, so a portable build is as fast as -march=native.
+class KernelSpace final : public hnswlib::SpaceInterface<float> {
+ public:
+  KernelSpace(std::size_t dim, Metric metric) : dim_(dim) {
+    const auto& k = detail::simd::active();
+    func_ = metric == Metric::l2 ? k.hnsw_l2 : k.hnsw_ip;
+  }
+  std::size_t get_data_size() override { return dim_ * sizeof(float); }
+  hnswlib::DISTFUNC<float> get_dist_func() override { return func_; }
+  void* get_dist_func_param() override { return &dim_; }
+
+ private:
+  std::size_t dim_;  // hnswlib reads the parameter as a size_t dimension (getDataByLabel)
+  hnswlib::DISTFUNC<float> func_;
+};
+
+void check_params(const HnswParams& p) {
+  auto bad = [](const std::string& what) {
+    throw Error(ErrorCode::invalid_argument, "HnswParams: " + what);
+  };
+  if (p.M < 2 || p.M > kMaxM) bad("M = " + std::to_string(p.M) + " is outside [2, 2048]");
+  if (p.ef_construction < 1) bad("ef_construction must be at least 1");
+  if (p.ef_search < 1) bad("ef_search must be at least 1");
+}
+
+bool is_deleted(const Graph& g, tableint i) { return g.isMarkedDeleted(i); }
+
+float distance(const Graph& g, const float* q, tableint i) {
+  return g.fstdistfunc_(q, g.getDataByInternalId(i), g.dist_func_param_);
+}
+
+// Returns hnswlib's visited list to its pool even if a filter predicate throws.
+class VisitedGuard {
+ public:
+  explicit VisitedGuard(const Graph& g) : pool_(g.visited_list_pool_), list_(pool_->getFreeVisitedList()) {}
+  ~VisitedGuard() { pool_->releaseVisitedList(list_); }
+  VisitedGuard(const VisitedGuard&) = delete;
+  VisitedGuard& operator=(const VisitedGuard&) = delete;
+  hnswlib::VisitedList* operator->() const { return list_; }
+
+ private:
+  hnswlib::VisitedListPool* pool_;
+  hnswlib::VisitedList* list_;
+};
+
+// Greedy descent through the upper layers to the base layer's entry point.
+tableint descend(const Graph& g, const float* q) {
+  tableint cur = g.enterpoint_node_;
+  float cur_d = distance(g, q, cur);
+  for (int level = g.maxlevel_; level > 0; --level) {
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      const unsigned* list = g.get_linklist(cur, level);
+      const int size = g.getListCount(const_cast<unsigned*>(list));
+      const tableint* nb = reinterpret_cast<const tableint*>(list + 1);
+      for (int i = 0; i < size; ++i) {
+        const float d = distance(g, q, nb[i]);
+        if (d < cur_d) {
+          cur_d = d;
+          cur = nb[i];
+          changed = true;
+        }
+      }
+    }
+  }
+  return cur;
+}
+
+using DistId = std::pair<float, tableint>;
+struct Farther {
+  bool operator()(const DistId& a, const DistId& b) const { return a.first < b.first; }
+};
+struct Closer {
+  bool operator()(const DistId& a, const DistId& b) const { return a.first > b.first; }
+};
+
+// hnswlib's base-layer beam search, with two changes: the beam width comes per query (hnswlib
+// keeps it in a shared member), and nodes that fail `accept` (tombstones, filtered-out ids) still
+// route the search but never enter the results. Once the results hold ef accepted nodes, the
+// search stops at the first candidate farther than the worst of them, as hnswlib's does.
+template <typename Accept>
+std::vector<DistId> search_base_layer(const Graph& g, const float* q, tableint ep, std::size_t ef,
+                                      Accept&& accept) {
+  VisitedGuard visited(g);
+  hnswlib::vl_type* mark = visited->mass;
+  const hnswlib::vl_type tag = visited->curV;
+
+  std::priority_queue<DistId, std::vector<DistId>, Farther> results;  // worst on top
+  std::priority_queue<DistId, std::vector<DistId>, Closer> frontier;  // nearest on top
+  float bound = std::numeric_limits<float>::max();
+  const float d0 = distance(g, q, ep);
+  if (accept(ep)) {
+    results.emplace(d0, ep);
+    bound = d0;
+  }
+  frontier.emplace(d0, ep);
+  mark[ep] = tag;
+
+  const char* base = g.data_level0_memory_;
+  const std::size_t stride = g.size_data_per_element_;
+  const std::size_t data_offset = g.offsetData_;
+  while (!frontier.empty()) {
+    const DistId current = frontier.top();
+    if (current.first > bound && results.size() >= ef) break;
+    frontier.pop();
+    const unsigned* list = g.get_linklist0(current.second);
+    const std::size_t size = g.getListCount(const_cast<unsigned*>(list));
+    const tableint* nb = reinterpret_cast<const tableint*>(list + 1);
+    if (size > 0) __builtin_prefetch(base + nb[0] * stride + data_offset);
+    for (std::size_t j = 0; j < size; ++j) {
+      const tableint c = nb[j];
+      if (j + 1 < size) {
+        __builtin_prefetch(mark + nb[j + 1]);
+        __builtin_prefetch(base + nb[j + 1] * stride + data_offset);
+      }
+      if (mark[c] == tag) continue;
+      mark[c] = tag;
+      const float d = distance(g, q, c);
+      if (results.size() < ef || d < bound) {
+        frontier.emplace(d, c);
+        if (accept(c)) {
+          results.emplace(d, c);
+          if (results.size() > ef) results.pop();
+          bound = results.top().first;
+        }
+      }
+    }
+  }
+  std::vector<DistId> out;
+  out.reserve(results.size());
+  while (!results.empty()) {
+    out.push_back(results.top());
+    results.pop();
+  }
+  return out;
+}
+
+}  // namespace
+
+struct HnswIndex::Impl {
+  Impl(std::size_t dim, Metric metric, const HnswParams& p)
+      : params(p), ef_search(p.ef_search), space(std::make_unique<KernelSpace>(dim, metric)) {}
+
+  std::unique_ptr<Graph> new_graph(std::size_t capacity) const {
+    return std::make_unique<Graph>(space.get(), std::max<std::size_t>(capacity, 1), params.M,
+                                   params.ef_construction, params.seed);
+  }
+
+  // Room for `extra` more nodes, growing geometrically so n inserts cost O(n) copying overall.
+  void reserve_for(std::size_t extra) {
+    const std::size_t need = graph->cur_element_count + extra;
+    if (need > graph->max_elements_) graph->resizeIndex(std::max(need, graph->max_elements_ * 2));
+  }
+
+  std::size_t live() const { return graph->cur_element_count - graph->num_deleted_; }
+
+  HnswParams params;
+  std::atomic<std::size_t> ef_search;
+  std::unique_ptr<KernelSpace> space;  // outlives graph, which points into it
+  std::unique_ptr<Graph> graph;
+};
+
+HnswIndex::HnswIndex(std::size_t dimension, Metric metric, HnswParams params)
+    : Index(dimension, metric) {
+  check_params(params);
+  impl_ = std::make_unique<Impl>(dimension, metric, params);
+  impl_->graph = impl_->new_graph(params.initial_capacity);
+}
+
+HnswIndex::~HnswIndex() = default;
+
+std::unique_ptr<HnswIndex> HnswIndex::load(const std::string& path, std::size_t expected_dimension) {
+  const IndexKind kind = IndexKind::hnsw;
+  std::unique_ptr<Index> index = detail::load_index_file(path, expected_dimension, &kind);
+  return std::unique_ptr<HnswIndex>(static_cast<HnswIndex*>(index.release()));
+}
+
+HnswParams HnswIndex::params() const {
+  HnswParams p = impl_->params;
+  p.ef_search = impl_->ef_search.load();
+  return p;
+}
+
+void HnswIndex::set_ef_search(std::size_t ef) {
+  if (ef < 1) throw Error(ErrorCode::invalid_argument, "set_ef_search: ef must be at least 1");
+  impl_->ef_search.store(ef);
+}
+
+std::size_t HnswIndex::tombstones() const {
+  std::shared_lock<detail::RwLock> lock(mutex_);
+  return impl_->graph->num_deleted_;
+}
+
+std::size_t HnswIndex::do_size() const { return impl_->live(); }
+
+bool HnswIndex::do_contains(Id id) const {
+  const Graph& g = *impl_->graph;
+  auto it = g.label_lookup_.find(id);
+  return it != g.label_lookup_.end() && !is_deleted(g, it->second);
+}
+
+void HnswIndex::do_ids(std::vector<Id>& out) const {
+  const Graph& g = *impl_->graph;
+  out.clear();
+  out.reserve(impl_->live());
+  for (const auto& [label, internal] : g.label_lookup_) {
+    if (!is_deleted(g, internal)) out.push_back(label);
+  }
+}
+
+void HnswIndex::do_add(const Id* ids, const float* vectors, std::size_t n) {
+  Graph& g = *impl_->graph;
+  const std::size_t d = dimension();
+  // Updates of existing ids go one at a time: hnswlib's update path and its tombstone counter are
+  // not safe to run concurrently. New ids are inserted in parallel, which hnswlib supports.
+  std::vector<std::size_t> fresh;
+  fresh.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (g.label_lookup_.count(ids[i])) {
+      g.addPoint(vectors + i * d, ids[i]);
+    } else {
+      fresh.push_back(i);
+    }
+  }
+  impl_->reserve_for(fresh.size());
+  detail::parallel_for(fresh.size(), threads(), 1, [&](std::size_t b, std::size_t e, std::size_t) {
+    for (std::size_t j = b; j < e; ++j) g.addPoint(vectors + fresh[j] * d, ids[fresh[j]]);
+  });
+}
+
+bool HnswIndex::do_remove(Id id) {
+  Graph& g = *impl_->graph;
+  auto it = g.label_lookup_.find(id);
+  if (it == g.label_lookup_.end() || is_deleted(g, it->second)) return false;
+  g.markDeletedInternal(it->second);
+  return true;
+}
+
+bool HnswIndex::do_get_vector(Id id, float* out) const {
+  const Graph& g = *impl_->graph;
+  auto it = g.label_lookup_.find(id);
+  if (it == g.label_lookup_.end() || is_deleted(g, it->second)) return false;
+  std::memcpy(out, g.getDataByInternalId(it->second), dimension() * sizeof(float));
+  return true;
+}
+
+std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchParams& params) const {
+  const Graph& g = *impl_->graph;
+  const std::size_t live = impl_->live();
+  const float min_score = params.min_score.value_or(-std::numeric_limits<float>::infinity());
+  const std::size_t k = std::min(params.k, live);
+  if (k == 0) return {};
+  const std::size_t ef = params.ef ? params.ef : impl_->ef_search.load(std::memory_order_relaxed);
+  const Filter* filter = params.filter;
+
+  auto exact_scan = [&](TopK& top) {
+    if (const std::vector<Id>* allow = filter->allow_list()) {
+      for (Id id : *allow) {
+        auto it = g.label_lookup_.find(id);
+        if (it == g.label_lookup_.end() || is_deleted(g, it->second)) continue;
+        top.push(detail::score_from_distance(metric(), distance(g, query, it->second)), id);
+      }
+    } else {
+      for (tableint i = 0; i < g.cur_element_count; ++i) {
+        if (is_deleted(g, i)) continue;
+        const Id id = g.getExternalLabel(i);
+        if (!filter->matches(id)) continue;
+        top.push(detail::score_from_distance(metric(), distance(g, query, i)), id);
+      }
+    }
+  };
+
+  if (filter) {
+    // Estimated fraction of live nodes that pass the filter.
+    double selectivity;
+    if (const std::vector<Id>* allow = filter->allow_list()) {
+      selectivity = std::min(1.0, static_cast<double>(allow->size()) / static_cast<double>(live));
+    } else if (auto hint = filter->selectivity_hint()) {
+      selectivity = *hint;
+    } else {
+      const std::size_t step = std::max<std::size_t>(1, g.cur_element_count / kPredicateSamples);
+      std::size_t seen = 0, hit = 0;
+      for (tableint i = 0; i < g.cur_element_count; i += static_cast<tableint>(step)) {
+        if (is_deleted(g, i)) continue;
+        ++seen;
+        hit += filter->matches(g.getExternalLabel(i)) ? 1 : 0;
+      }
+      selectivity = seen ? static_cast<double>(hit) / static_cast<double>(seen) : 0.0;
+    }
+    // An exact scan computes one distance per match (plus a predicate call per node); the graph
+    // walk expands about ef / selectivity nodes to collect ef matches, each costing about half its
+    // base-layer links in new distances.
+    const double matches = selectivity * static_cast<double>(live);
+    const double scan_cost = matches + (filter->allow_list() ? 0.0 : kPredicateCost * live);
+    const double walk_cost = static_cast<double>(std::max(ef, k)) /
+                             std::max(selectivity, 1e-9) * static_cast<double>(g.maxM0_) / 2.0;
+    if (scan_cost <= walk_cost) {
+      TopK top(k, min_score);
+      exact_scan(top);
+      return detail::to_hits(top, metric());
+    }
+  }
+
+  auto accept = [&](tableint i) {
+    return !is_deleted(g, i) && (!filter || filter->matches(g.getExternalLabel(i)));
+  };
+  const tableint entry = descend(g, query);
+  auto run = [&](std::size_t want) {
+    std::vector<DistId> found = search_base_layer(g, query, entry, std::max(ef, want), accept);
+    TopK top(want, min_score);
+    for (const DistId& f : found) {
+      top.push(detail::score_from_distance(metric(), f.first), g.getExternalLabel(f.second));
+    }
+    return std::make_pair(detail::to_hits(top, metric()), found.size());
+  };
+  if (!params.min_score) return run(k).first;
+  // Threshold search: widen the beam until some candidate falls below the threshold (everything
+  // above it that the graph can reach is then in the list) or k results pass.
+  std::size_t want = std::min(k, std::max<std::size_t>(ef, 16));
+  for (;;) {
+    auto [hits, found] = run(want);
+    if (hits.size() < std::min(want, found) || found < want || want >= k) return hits;
+    want = std::min(k, want * 4);
+  }
+}
+
+void HnswIndex::compact() {
+  std::lock_guard<std::mutex> writer(write_mutex_);
+  std::unique_ptr<Graph> fresh;
+  {
+    // Readers keep searching the old graph while the new one is built from it.
+    std::shared_lock<detail::RwLock> read(mutex_);
+    const Graph& old = *impl_->graph;
+    std::vector<tableint> live;
+    live.reserve(impl_->live());
+    for (tableint i = 0; i < old.cur_element_count; ++i) {
+      if (!is_deleted(old, i)) live.push_back(i);
+    }
+    fresh = impl_->new_graph(live.size());
+    Graph& g = *fresh;
+    detail::parallel_for(live.size(), threads(), 1, [&](std::size_t b, std::size_t e, std::size_t) {
+      for (std::size_t j = b; j < e; ++j) {
+        g.addPoint(old.getDataByInternalId(live[j]), old.getExternalLabel(live[j]));
+      }
+    });
+  }
+  std::unique_lock<detail::RwLock> lock(mutex_);
+  impl_->graph = std::move(fresh);
+}
+
+std::size_t HnswIndex::do_memory_bytes() const {
+  const Graph& g = *impl_->graph;
+  std::size_t upper = 0;
+  for (std::size_t i = 0; i < g.cur_element_count; ++i) {
+    if (g.element_levels_[i] > 0) upper += g.size_links_per_element_ * g.element_levels_[i] + 1;
+  }
+  // Per slot: base layer record, link-list pointer, level, lock, visited mark; per label a hash node.
+  return g.max_elements_ * (g.size_data_per_element_ + sizeof(void*) + sizeof(int) +
+                            sizeof(std::mutex) + sizeof(hnswlib::vl_type)) +
+         upper + g.label_lookup_.size() * 40 + g.label_lookup_.bucket_count() * sizeof(void*);
+}
+
+// The payload: our search default, then hnswlib 0.6.2's own saveIndex byte stream, written from
+// memory. Stripping imgvec's 64-byte header and these 8 bytes leaves a file hnswlib can load.
+void HnswIndex::do_save(detail::AtomicFileWriter& out) const {
+  const Graph& g = *impl_->graph;
+  out.write_pod<std::uint64_t>(impl_->ef_search.load());
+  out.write_pod<std::size_t>(g.offsetLevel0_);
+  out.write_pod<std::size_t>(g.cur_element_count);  // max_elements: no slack on disk
+  out.write_pod<std::size_t>(g.cur_element_count);
+  out.write_pod<std::size_t>(g.size_data_per_element_);
+  out.write_pod<std::size_t>(g.label_offset_);
+  out.write_pod<std::size_t>(g.offsetData_);
+  out.write_pod<int>(g.maxlevel_);
+  out.write_pod<tableint>(g.enterpoint_node_);
+  out.write_pod<std::size_t>(g.maxM_);
+  out.write_pod<std::size_t>(g.maxM0_);
+  out.write_pod<std::size_t>(g.M_);
+  out.write_pod<double>(g.mult_);
+  out.write_pod<std::size_t>(g.ef_construction_);
+  out.write(g.data_level0_memory_, g.cur_element_count * g.size_data_per_element_);
+  for (std::size_t i = 0; i < g.cur_element_count; ++i) {
+    const unsigned size =
+        g.element_levels_[i] > 0 ? static_cast<unsigned>(g.size_links_per_element_ * g.element_levels_[i]) : 0;
+    out.write_pod<unsigned>(size);
+    if (size) out.write(g.linkLists_[i], size);
+  }
+}
+
+namespace detail {
+
+std::unique_ptr<Index> load_hnsw_payload(CheckedFileReader& in, const IndexFileHeader& header) {
+  struct FreeDeleter {
+    void operator()(void* p) const { std::free(p); }
+  };
+  using Buffer = std::unique_ptr<char, FreeDeleter>;
+  auto fail = [&](const std::string& what) { in.fail("HNSW graph: " + what); };
+
+  const std::uint64_t ef_search = in.read_pod<std::uint64_t>("HNSW parameters");
+  const auto offset_level0 = in.read_pod<std::size_t>("HNSW parameters");
+  const auto max_elements = in.read_pod<std::size_t>("HNSW parameters");
+  const auto count = in.read_pod<std::size_t>("HNSW parameters");
+  const auto size_per_element = in.read_pod<std::size_t>("HNSW parameters");
+  const auto label_offset = in.read_pod<std::size_t>("HNSW parameters");
+  const auto offset_data = in.read_pod<std::size_t>("HNSW parameters");
+  const auto max_level = in.read_pod<int>("HNSW parameters");
+  const auto entry = in.read_pod<tableint>("HNSW parameters");
+  const auto max_m = in.read_pod<std::size_t>("HNSW parameters");
+  const auto max_m0 = in.read_pod<std::size_t>("HNSW parameters");
+  const auto m = in.read_pod<std::size_t>("HNSW parameters");
+  const auto mult = in.read_pod<double>("HNSW parameters");
+  const auto ef_construction = in.read_pod<std::size_t>("HNSW parameters");
+
+  // Every size is checked against the others and against the bytes left before any allocation.
+  const std::size_t dim = header.dimension;
+  if (m < 2 || m > kMaxM) fail("M = " + std::to_string(m) + " is outside [2, 2048]");
+  if (max_m != m || max_m0 != 2 * m) fail("link limits do not match M");
+  if (std::abs(mult - 1.0 / std::log(static_cast<double>(m))) > 1e-9) fail("level multiplier does not match M");
+  if (ef_search < 1 || ef_search > (1u << 24)) fail("ef_search " + std::to_string(ef_search) + " out of range");
+  if (ef_construction < 1 || ef_construction > (1u << 24)) fail("ef_construction out of range");
+  const std::size_t links0 = max_m0 * sizeof(tableint) + sizeof(unsigned);
+  const std::size_t links_per_level = max_m * sizeof(tableint) + sizeof(unsigned);
+  if (offset_level0 != 0 || offset_data != links0 || label_offset != links0 + dim * sizeof(float) ||
+      size_per_element != label_offset + sizeof(hnswlib::labeltype)) {
+    fail("record layout does not match dimension " + std::to_string(dim) + " and M " + std::to_string(m));
+  }
+  if (max_elements != count) fail("capacity differs from the element count");
+  if (count > std::numeric_limits<tableint>::max() - 1) fail("too many elements");
+  if (count < header.count) fail("fewer elements than the header's count");
+  if (count > in.remaining() / size_per_element) {
+    fail("truncated: " + std::to_string(count) + " elements do not fit in the file");
+  }
+  if (count == 0 ? (max_level != -1 || entry != static_cast<tableint>(-1))
+                 : (max_level < 0 || max_level > kMaxLevel || entry >= count)) {
+    fail("entry point or top level is invalid");
+  }
+
+  Buffer level0(static_cast<char*>(std::malloc(std::max<std::size_t>(1, count * size_per_element))));
+  if (!level0) throw Error(ErrorCode::io, in.path() + ": out of memory for the HNSW base layer");
+  in.read(level0.get(), count * size_per_element, "HNSW base layer");
+
+  std::vector<Buffer> upper(count);
+  std::vector<int> levels(count, 0);
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto bytes = in.read_pod<unsigned>("HNSW upper-layer links");
+    if (bytes == 0) continue;
+    if (bytes % links_per_level != 0 || bytes / links_per_level > static_cast<std::size_t>(max_level)) {
+      fail("element " + std::to_string(i) + " has a malformed upper-layer list");
+    }
+    if (bytes > in.remaining()) fail("truncated inside the upper-layer links");
+    levels[i] = static_cast<int>(bytes / links_per_level);
+    // hnswlib allocates one spare byte per list; keep its layout so its own code can free it.
+    upper[i].reset(static_cast<char*>(std::malloc(bytes + 1)));
+    if (!upper[i]) throw Error(ErrorCode::io, in.path() + ": out of memory for HNSW links");
+    in.read(upper[i].get(), bytes, "HNSW upper-layer links");
+    upper[i].get()[bytes] = 0;
+  }
+  verify_payload_checksum(in, header);
+
+  // Structure: every link points at an existing node that lives on that level, list sizes are in
+  // bounds, labels are unique and the live count agrees with the header. A graph that passes
+  // cannot make a search read outside its arrays.
+  std::unordered_map<hnswlib::labeltype, tableint> lookup;
+  lookup.reserve(count);
+  std::size_t deleted = 0;
+  auto check_list = [&](const unsigned char* list, std::size_t limit, int level, std::size_t i) {
+    std::uint16_t n;
+    std::memcpy(&n, list, sizeof n);
+    if (n > limit) fail("element " + std::to_string(i) + " has " + std::to_string(n) + " links at level " + std::to_string(level));
+    for (std::size_t j = 0; j < n; ++j) {
+      tableint t;
+      std::memcpy(&t, list + sizeof(unsigned) + j * sizeof(tableint), sizeof t);
+      if (t >= count || levels[t] < level) {
+        fail("element " + std::to_string(i) + " links to missing node " + std::to_string(t));
+      }
+    }
+  };
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto* rec = reinterpret_cast<const unsigned char*>(level0.get() + i * size_per_element);
+    if ((rec[2] & ~Graph::DELETE_MARK) != 0 || rec[3] != 0) fail("element " + std::to_string(i) + " has unknown flags");
+    deleted += (rec[2] & Graph::DELETE_MARK) ? 1 : 0;
+    check_list(rec, max_m0, 0, i);
+    for (int l = 1; l <= levels[i]; ++l) {
+      check_list(reinterpret_cast<const unsigned char*>(upper[i].get()) + (l - 1) * links_per_level, max_m, l, i);
+    }
+    hnswlib::labeltype label;
+    std::memcpy(&label, rec + label_offset, sizeof label);
+    if (!lookup.emplace(label, static_cast<tableint>(i)).second) fail("id " + std::to_string(label) + " appears twice");
+  }
+  if (count > 0 && levels[entry] != max_level) fail("the entry point is not on the top level");
+  if (count - deleted != header.count) fail("live element count disagrees with the header");
+
+  // Only now does hnswlib get the data: a minimal graph adopts the validated buffers.
+  HnswParams params;
+  params.M = m;
+  params.ef_construction = ef_construction;
+  params.ef_search = ef_search;
+  auto index = std::make_unique<HnswIndex>(dim, header.metric, params);
+  Graph& g = *index->impl_->graph;
+  const std::size_t capacity = std::max<std::size_t>(count, 1);
+  std::free(g.data_level0_memory_);
+  g.data_level0_memory_ = level0.release();
+  std::free(g.linkLists_);
+  g.linkLists_ = static_cast<char**>(std::calloc(capacity, sizeof(char*)));
+  if (!g.linkLists_) throw Error(ErrorCode::io, in.path() + ": out of memory for HNSW links");
+  for (std::size_t i = 0; i < count; ++i) g.linkLists_[i] = upper[i].release();
+  g.element_levels_ = std::move(levels);
+  g.element_levels_.resize(capacity);
+  std::vector<std::mutex>(capacity).swap(g.link_list_locks_);
+  delete g.visited_list_pool_;
+  g.visited_list_pool_ = new hnswlib::VisitedListPool(1, capacity);
+  g.max_elements_ = capacity;
+  g.cur_element_count = count;
+  g.maxlevel_ = max_level;
+  g.enterpoint_node_ = entry;
+  g.num_deleted_ = deleted;
+  g.ef_construction_ = ef_construction;
+  g.label_lookup_ = std::move(lookup);
+  return index;
+}
+
+}  // namespace detail
+}  // namespace imgvec

@@ -1,0 +1,290 @@
+#include "imgvec/index/index.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <thread>
+#include <unordered_set>
+
+#include "imgvec/error.hpp"
+#include "index/index_io.hpp"
+#include "index/parallel.hpp"
+#include "io/index_file.hpp"
+#include "simd/kernels.hpp"
+
+namespace imgvec {
+namespace {
+
+// Rows per exclusive-lock hold in add_batch: long enough to amortize the lock and the HNSW worker
+// start-up, short enough (tens of milliseconds for HNSW) that concurrent searches stay responsive.
+constexpr std::size_t kWriteChunk = 256;
+
+std::size_t default_threads() {
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : n;
+}
+
+void check_finite(const float* v, std::size_t d, const char* what, Id id) {
+  for (std::size_t i = 0; i < d; ++i) {
+    if (!std::isfinite(v[i])) {
+      throw Error(ErrorCode::invalid_argument, std::string(what) + " for id " + std::to_string(id) +
+                                                   " has a non-finite value at position " +
+                                                   std::to_string(i));
+    }
+  }
+}
+
+// Returns |v|^2, throwing for a zero vector, which has no direction for the cosine metric.
+float check_norm(const float* v, std::size_t d, const char* what, Id id) {
+  const float n2 = detail::simd::active().dot(v, v, d);
+  if (!(n2 > 0.0f) || !std::isfinite(n2)) {
+    throw Error(ErrorCode::invalid_argument,
+                std::string(what) + " for id " + std::to_string(id) +
+                    " has zero (or overflowing) norm; the cosine metric needs a direction");
+  }
+  return n2;
+}
+
+// Copies v to out, scaled to unit length.
+void normalize_into(const float* v, std::size_t d, float* out, const char* what, Id id) {
+  const float inv = 1.0f / std::sqrt(check_norm(v, d, what, id));
+  for (std::size_t i = 0; i < d; ++i) out[i] = v[i] * inv;
+}
+
+}  // namespace
+
+const char* to_string(Metric metric) {
+  switch (metric) {
+    case Metric::cosine: return "cosine";
+    case Metric::inner_product: return "ip";
+    case Metric::l2: return "l2";
+  }
+  return "unknown";
+}
+
+const char* to_string(IndexKind kind) {
+  switch (kind) {
+    case IndexKind::flat: return "flat";
+    case IndexKind::hnsw: return "hnsw";
+  }
+  return "unknown";
+}
+
+Index::Index(std::size_t dimension, Metric metric)
+    : dimension_(dimension), metric_(metric), threads_(default_threads()) {
+  if (dimension == 0 || dimension > (1u << 20)) {
+    throw Error(ErrorCode::invalid_argument,
+                "index dimension " + std::to_string(dimension) + " is outside [1, 1048576]");
+  }
+  if (metric != Metric::cosine && metric != Metric::inner_product && metric != Metric::l2) {
+    throw Error(ErrorCode::invalid_argument,
+                "unknown metric value " + std::to_string(static_cast<int>(metric)));
+  }
+}
+
+void Index::set_threads(std::size_t n) { threads_ = n == 0 ? default_threads() : n; }
+
+std::size_t Index::size() const {
+  std::shared_lock<detail::RwLock> lock(mutex_);
+  return do_size();
+}
+
+bool Index::contains(Id id) const {
+  std::shared_lock<detail::RwLock> lock(mutex_);
+  return do_contains(id);
+}
+
+std::vector<Id> Index::ids() const {
+  std::vector<Id> out;
+  {
+    std::shared_lock<detail::RwLock> lock(mutex_);
+    do_ids(out);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::size_t Index::memory_bytes() const {
+  std::shared_lock<detail::RwLock> lock(mutex_);
+  return do_memory_bytes();
+}
+
+void Index::add(Id id, VectorView vector) { add_batch(&id, MatrixView(vector.data, 1, vector.size)); }
+
+void Index::add_batch(const std::vector<Id>& ids, MatrixView vectors) {
+  if (ids.size() != vectors.rows) {
+    throw Error(ErrorCode::invalid_argument,
+                "add_batch: " + std::to_string(ids.size()) + " ids for " +
+                    std::to_string(vectors.rows) + " vectors");
+  }
+  add_batch(ids.data(), vectors);
+}
+
+void Index::add_batch(const Id* ids, MatrixView vectors) {
+  if (vectors.rows == 0) return;
+  if (vectors.cols != dimension_) {
+    throw Error(ErrorCode::invalid_argument,
+                "vector for id " + std::to_string(ids[0]) + " has dimension " +
+                    std::to_string(vectors.cols) + ", the index holds " +
+                    std::to_string(dimension_) + "-d vectors");
+  }
+  if (vectors.data == nullptr || ids == nullptr) {
+    throw Error(ErrorCode::invalid_argument, "add_batch: null ids or vector data");
+  }
+  const std::size_t d = dimension_;
+  // Validate everything before storing anything, so a bad row cannot leave half a batch behind.
+  for (std::size_t r = 0; r < vectors.rows; ++r) {
+    check_finite(vectors.data + r * d, d, "vector", ids[r]);
+  }
+  // When an id repeats, its last row wins: keep the rows that are the last of their id.
+  std::vector<std::size_t> rows;
+  rows.reserve(vectors.rows);
+  {
+    std::unordered_set<Id> seen;
+    seen.reserve(vectors.rows * 2);
+    for (std::size_t r = vectors.rows; r-- > 0;) {
+      if (seen.insert(ids[r]).second) rows.push_back(r);
+    }
+    std::reverse(rows.begin(), rows.end());
+  }
+  std::vector<float> buffer(std::min(rows.size(), kWriteChunk) * d);
+  std::vector<Id> chunk_ids;
+  if (metric_ == Metric::cosine) {
+    for (std::size_t r : rows) check_norm(vectors.data + r * d, d, "vector", ids[r]);
+  }
+  std::lock_guard<std::mutex> writer(write_mutex_);
+  for (std::size_t begin = 0; begin < rows.size(); begin += kWriteChunk) {
+    const std::size_t end = std::min(rows.size(), begin + kWriteChunk);
+    chunk_ids.clear();
+    for (std::size_t i = begin; i < end; ++i) {
+      const std::size_t r = rows[i];
+      float* dst = buffer.data() + (i - begin) * d;
+      if (metric_ == Metric::cosine) {
+        normalize_into(vectors.data + r * d, d, dst, "vector", ids[r]);
+      } else {
+        std::copy(vectors.data + r * d, vectors.data + (r + 1) * d, dst);
+      }
+      chunk_ids.push_back(ids[r]);
+    }
+    std::unique_lock<detail::RwLock> lock(mutex_);
+    do_add(chunk_ids.data(), buffer.data(), chunk_ids.size());
+  }
+}
+
+bool Index::remove(Id id) {
+  std::lock_guard<std::mutex> writer(write_mutex_);
+  std::unique_lock<detail::RwLock> lock(mutex_);
+  return do_remove(id);
+}
+
+std::vector<float> Index::get_vector(Id id) const {
+  std::vector<float> out(dimension_);
+  std::shared_lock<detail::RwLock> lock(mutex_);
+  if (!do_get_vector(id, out.data())) {
+    throw Error(ErrorCode::not_found, "id " + std::to_string(id) + " is not in the index");
+  }
+  return out;
+}
+
+void Index::check_query(VectorView query, const SearchParams& params) const {
+  if (query.size != dimension_) {
+    throw Error(ErrorCode::invalid_argument,
+                "query has dimension " + std::to_string(query.size) + ", the index holds " +
+                    std::to_string(dimension_) + "-d vectors");
+  }
+  if (query.data == nullptr) throw Error(ErrorCode::invalid_argument, "query: null data");
+  if (params.k == 0) throw Error(ErrorCode::invalid_argument, "search: k must be at least 1");
+  if (params.min_score && std::isnan(*params.min_score)) {
+    throw Error(ErrorCode::invalid_argument, "search: min_score is NaN");
+  }
+}
+
+std::vector<SearchHit> Index::search(VectorView query, const SearchParams& params) const {
+  check_query(query, params);
+  check_finite(query.data, dimension_, "query", 0);
+  std::vector<float> normalized;
+  const float* q = query.data;
+  if (metric_ == Metric::cosine) {
+    normalized.resize(dimension_);
+    normalize_into(query.data, dimension_, normalized.data(), "query", 0);
+    q = normalized.data();
+  }
+  std::shared_lock<detail::RwLock> lock(mutex_);
+  return do_search(q, params);
+}
+
+std::vector<std::vector<SearchHit>> Index::search_batch(MatrixView queries,
+                                                        const SearchParams& params) const {
+  if (queries.rows == 0) return {};
+  check_query(VectorView(queries.data, queries.cols), params);
+  const std::size_t d = dimension_;
+  std::vector<float> normalized;
+  const float* q = queries.data;
+  for (std::size_t r = 0; r < queries.rows; ++r) check_finite(q + r * d, d, "query", r);
+  if (metric_ == Metric::cosine) {
+    normalized.resize(queries.rows * d);
+    for (std::size_t r = 0; r < queries.rows; ++r) {
+      normalize_into(q + r * d, d, normalized.data() + r * d, "query", r);
+    }
+    q = normalized.data();
+  }
+  std::shared_lock<detail::RwLock> lock(mutex_);
+  return do_search_batch(q, queries.rows, params);
+}
+
+std::vector<std::vector<SearchHit>> Index::do_search_batch(const float* queries, std::size_t n,
+                                                           const SearchParams& params) const {
+  std::vector<std::vector<SearchHit>> out(n);
+  detail::parallel_for(n, threads_, 8, [&](std::size_t begin, std::size_t end, std::size_t) {
+    for (std::size_t i = begin; i < end; ++i) out[i] = do_search(queries + i * dimension_, params);
+  });
+  return out;
+}
+
+std::vector<SearchHit> Index::search_threshold(VectorView query, float min_score, std::size_t limit,
+                                               const Filter* filter) const {
+  SearchParams params;
+  params.k = limit;
+  params.min_score = min_score;
+  params.filter = filter;
+  return search(query, params);
+}
+
+void Index::save(const std::string& path) const {
+  std::shared_lock<detail::RwLock> lock(mutex_);
+  detail::IndexFileHeader header;
+  header.kind = kind();
+  header.metric = metric_;
+  header.dimension = static_cast<std::uint32_t>(dimension_);
+  header.count = do_size();
+  detail::write_index_file(path, header, [&](detail::AtomicFileWriter& out) { do_save(out); });
+}
+
+std::unique_ptr<Index> Index::load(const std::string& path, std::size_t expected_dimension) {
+  return detail::load_index_file(path, expected_dimension, nullptr);
+}
+
+namespace detail {
+
+std::unique_ptr<Index> load_index_file(const std::string& path, std::size_t expected_dimension,
+                                       const IndexKind* expected_kind) {
+  CheckedFileReader reader(path);
+  const IndexFileHeader header = read_index_header(reader);
+  if (expected_kind && header.kind != *expected_kind) {
+    throw Error(ErrorCode::incompatible, path + ": holds a " + to_string(header.kind) +
+                                             " index, expected " + to_string(*expected_kind));
+  }
+  if (expected_dimension != 0 && header.dimension != expected_dimension) {
+    throw Error(ErrorCode::incompatible,
+                path + ": holds " + std::to_string(header.dimension) + "-d vectors, expected " +
+                    std::to_string(expected_dimension));
+  }
+  switch (header.kind) {
+    case IndexKind::flat: return load_flat_payload(reader, header);
+    case IndexKind::hnsw: return load_hnsw_payload(reader, header);
+  }
+  reader.fail("unknown index kind");
+}
+
+}  // namespace detail
+}  // namespace imgvec

@@ -1,0 +1,166 @@
+#include "io/binary_io.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+#include "imgvec/error.hpp"
+
+namespace imgvec::detail {
+namespace {
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "imgvec files are little-endian; a big-endian port needs byte swapping on I/O");
+
+constexpr std::size_t kWriteBuffer = 1 << 20;
+
+[[noreturn]] void throw_io(const std::string& path, const char* action) {
+  throw Error(ErrorCode::io, path + ": cannot " + action + ": " + std::strerror(errno));
+}
+
+std::string directory_of(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+void write_all(int fd, const char* data, std::size_t bytes, const std::string& path) {
+  while (bytes > 0) {
+    ssize_t n = ::write(fd, data, bytes);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_io(path, "write");
+    }
+    data += n;
+    bytes -= static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace
+
+AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
+  std::random_device rd;
+  tmp_path_ = path_ + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(rd());
+  fd_ = ::open(tmp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw_io(path_, "create a temporary file beside");
+  buffer_.reserve(kWriteBuffer);
+  hash_ = XXH3_createState();
+  reset_checksum();
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_) ::unlink(tmp_path_.c_str());
+  XXH3_freeState(hash_);
+}
+
+void AtomicFileWriter::write(const void* data, std::size_t bytes) {
+  XXH3_64bits_update(hash_, data, bytes);
+  written_ += bytes;
+  if (buffer_.size() + bytes > kWriteBuffer) flush_buffer();
+  if (bytes >= kWriteBuffer) {
+    write_all(fd_, static_cast<const char*>(data), bytes, path_);
+  } else {
+    buffer_.append(static_cast<const char*>(data), bytes);
+  }
+}
+
+void AtomicFileWriter::flush_buffer() {
+  write_all(fd_, buffer_.data(), buffer_.size(), path_);
+  buffer_.clear();
+}
+
+void AtomicFileWriter::overwrite_at(std::uint64_t offset, const void* data, std::size_t bytes) {
+  flush_buffer();
+  const char* p = static_cast<const char*>(data);
+  while (bytes > 0) {
+    ssize_t n = ::pwrite(fd_, p, bytes, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_io(path_, "write");
+    }
+    p += n;
+    offset += static_cast<std::uint64_t>(n);
+    bytes -= static_cast<std::size_t>(n);
+  }
+}
+
+void AtomicFileWriter::reset_checksum() { XXH3_64bits_reset(hash_); }
+std::uint64_t AtomicFileWriter::checksum() const { return XXH3_64bits_digest(hash_); }
+
+void AtomicFileWriter::commit() {
+  flush_buffer();
+  if (::fsync(fd_) != 0) throw_io(path_, "flush to disk");
+  if (::close(fd_) != 0) {
+    fd_ = -1;
+    throw_io(path_, "close");
+  }
+  fd_ = -1;
+  if (::rename(tmp_path_.c_str(), path_.c_str()) != 0) throw_io(path_, "rename into place");
+  committed_ = true;
+  // The rename is durable only once the directory entry is on disk.
+  int dir = ::open(directory_of(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
+}
+
+CheckedFileReader::CheckedFileReader(std::string path) : path_(std::move(path)) {
+  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) {
+    if (errno == ENOENT) throw Error(ErrorCode::not_found, path_ + ": no such file");
+    throw_io(path_, "open");
+  }
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) throw_io(path_, "stat");
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd_);
+    fd_ = -1;
+    throw Error(ErrorCode::invalid_argument, path_ + ": not a regular file");
+  }
+  size_ = static_cast<std::uint64_t>(st.st_size);
+  hash_ = XXH3_createState();
+  reset_checksum();
+}
+
+CheckedFileReader::~CheckedFileReader() {
+  if (fd_ >= 0) ::close(fd_);
+  if (hash_) XXH3_freeState(hash_);
+}
+
+void CheckedFileReader::read(void* data, std::size_t bytes, const char* what) {
+  if (bytes > remaining()) {
+    fail(std::string("truncated: the file ends inside the ") + what + " (needs " +
+         std::to_string(bytes) + " more bytes at offset " + std::to_string(offset_) + ", has " +
+         std::to_string(remaining()) + ")");
+  }
+  char* p = static_cast<char*>(data);
+  std::size_t left = bytes;
+  while (left > 0) {
+    ssize_t n = ::read(fd_, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_io(path_, "read");
+    }
+    if (n == 0) fail(std::string("truncated while reading the ") + what);
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  offset_ += bytes;
+  XXH3_64bits_update(hash_, data, bytes);
+}
+
+void CheckedFileReader::reset_checksum() { XXH3_64bits_reset(hash_); }
+std::uint64_t CheckedFileReader::checksum() const { return XXH3_64bits_digest(hash_); }
+
+void CheckedFileReader::fail(const std::string& message) const {
+  throw Error(ErrorCode::corrupt_file, path_ + ": " + message);
+}
+
+}  // namespace imgvec::detail

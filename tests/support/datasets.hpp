@@ -1,0 +1,45 @@
+#pragma once
+// Data for tests and benchmarks: synthetic vectors shaped like CLIP embeddings, .fvecs/.ivecs I/O,
+// exact ground truth and recall. Not part of the installed library.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "imgvec/index/index.hpp"
+
+namespace imgvec::testing {
+
+/// Row-major float matrix.
+struct Dataset {
+  std::size_t rows = 0;
+  std::size_t dim = 0;
+  std::vector<float> data;
+  MatrixView view() const { return {data.data(), rows, dim}; }
+  const float* row(std::size_t i) const { return data.data() + i * dim; }
+};
+
+/// Unit vectors shaped like CLIP image embeddings: a direction shared by everything (random pairs
+/// have cosine ~0.5, as CLIP's do), clusters of uneven (Zipf-like) size around it, and points
+/// spread around their cluster centre. `clusters` = 0 picks rows / 100. Queries drawn with the
+/// same seed and a different `stream` come from the same distribution but are not in the base.
+Dataset clustered(std::size_t rows, std::size_t dim, std::uint64_t seed, std::uint64_t stream = 0,
+                  std::size_t clusters = 0);
+
+/// Reads .fvecs (or .ivecs into floats is not needed): each row is an int32 dimension then floats.
+Dataset read_fvecs(const std::string& path, std::size_t max_rows = 0);
+/// Reads .ivecs ground truth: each row an int32 count then int32 ids.
+std::vector<std::vector<std::uint32_t>> read_ivecs(const std::string& path, std::size_t max_rows = 0);
+
+/// Exact top-k ids for each query with a FlatIndex (ids are row numbers).
+std::vector<std::vector<Id>> ground_truth(const Dataset& base, const Dataset& queries, std::size_t k,
+                                          Metric metric, const Filter* filter = nullptr);
+
+/// Mean over queries of |found ∩ truth| / min(k, |truth|), using the first k of each.
+double recall_at_k(const std::vector<std::vector<SearchHit>>& found,
+                   const std::vector<std::vector<Id>>& truth, std::size_t k);
+
+/// Ids 0..n-1, as an index's keys for a dataset's rows.
+std::vector<Id> iota_ids(std::size_t n);
+
+}  // namespace imgvec::testing

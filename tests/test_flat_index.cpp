@@ -1,0 +1,234 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "datasets.hpp"
+#include "imgvec/error.hpp"
+#include "imgvec/index/flat_index.hpp"
+
+using namespace imgvec;
+using imgvec::testing::clustered;
+using imgvec::testing::iota_ids;
+
+namespace {
+
+std::vector<float> random_vector(std::size_t n, std::mt19937& rng) {
+  std::normal_distribution<float> g;
+  std::vector<float> v(n);
+  for (float& x : v) x = g(rng);
+  return v;
+}
+
+// The expected score of `x` for `q` under `metric`, in double precision.
+double ref_score(Metric metric, const float* q, const float* x, std::size_t d) {
+  double dot = 0, qq = 0, xx = 0, l2 = 0;
+  for (std::size_t i = 0; i < d; ++i) {
+    dot += double(q[i]) * x[i];
+    qq += double(q[i]) * q[i];
+    xx += double(x[i]) * x[i];
+    l2 += (double(q[i]) - x[i]) * (double(q[i]) - x[i]);
+  }
+  switch (metric) {
+    case Metric::cosine: return dot / std::sqrt(qq * xx);
+    case Metric::inner_product: return dot;
+    case Metric::l2: return -l2;
+  }
+  return 0;
+}
+
+// Checks hits against a brute-force ranking of `data` (row i has id i).
+void check_exact(const std::vector<SearchHit>& hits, Metric metric, const float* q,
+                 const std::vector<float>& data, std::size_t d, std::size_t k,
+                 const std::function<bool(Id)>& keep = nullptr, double min_score = -1e300) {
+  std::vector<std::pair<double, Id>> ref;
+  for (std::size_t r = 0; r < data.size() / d; ++r) {
+    if (keep && !keep(r)) continue;
+    double s = ref_score(metric, q, data.data() + r * d, d);
+    if (s >= min_score) ref.push_back({s, r});
+  }
+  std::sort(ref.begin(), ref.end(), [](auto& a, auto& b) { return a.first > b.first; });
+  REQUIRE(hits.size() == std::min(k, ref.size()));
+  const double tol = 1e-4 * (1 + std::abs(ref.empty() ? 0 : ref[0].first));
+  for (std::size_t i = 0; i < hits.size(); ++i) {
+    CHECK(std::abs(hits[i].score - ref[i].first) < tol);
+    CHECK(std::abs(hits[i].score - ref_score(metric, q, data.data() + hits[i].id * d, d)) < tol);
+    if (metric == Metric::l2) {
+      CHECK(hits[i].distance == Approx(-hits[i].score));
+    } else {
+      CHECK(hits[i].distance == Approx(1.0f - hits[i].score));
+    }
+    if (i > 0) CHECK(hits[i - 1].score >= hits[i].score);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("flat index: add, replace, get, remove", "[index][flat]") {
+  FlatIndex index(4, Metric::inner_product);
+  CHECK(index.size() == 0);
+  CHECK(index.kind() == IndexKind::flat);
+  index.add(7, std::vector<float>{1, 2, 3, 4});
+  index.add(9, std::vector<float>{0, 0, 0, 1});
+  CHECK(index.size() == 2);
+  CHECK(index.contains(7));
+  CHECK(index.get_vector(7) == std::vector<float>{1, 2, 3, 4});
+  index.add(7, std::vector<float>{4, 3, 2, 1});  // replaces
+  CHECK(index.size() == 2);
+  CHECK(index.get_vector(7) == std::vector<float>{4, 3, 2, 1});
+  CHECK(index.remove(7));
+  CHECK_FALSE(index.remove(7));
+  CHECK_FALSE(index.contains(7));
+  CHECK(index.get_vector(9) == std::vector<float>{0, 0, 0, 1});  // moved row still right
+  CHECK_THROWS_MATCHES(index.get_vector(7), Error, Catch::Matchers::Message("id 7 is not in the index"));
+  CHECK(index.ids() == std::vector<Id>{9});
+}
+
+TEST_CASE("flat index: cosine normalizes stored vectors and queries", "[index][flat]") {
+  FlatIndex index(3, Metric::cosine);
+  index.add(1, std::vector<float>{3, 0, 4});
+  auto v = index.get_vector(1);
+  CHECK(v[0] == Approx(0.6f));
+  CHECK(v[2] == Approx(0.8f));
+  auto hits = index.search(std::vector<float>{30, 0, 40});
+  REQUIRE(hits.size() == 1);
+  CHECK(hits[0].score == Approx(1.0f));
+  CHECK(hits[0].distance == Approx(0.0f).margin(1e-6));
+}
+
+TEST_CASE("flat index: search is exact for every metric", "[index][flat]") {
+  std::mt19937 rng(3);
+  for (Metric metric : {Metric::cosine, Metric::inner_product, Metric::l2}) {
+    for (std::size_t d : {1, 3, 17, 128, 1000}) {
+      INFO("metric " << to_string(metric) << " d=" << d);
+      const std::size_t n = 777;
+      auto data = random_vector(n * d, rng);
+      FlatIndex index(d, metric);
+      index.add_batch(iota_ids(n), MatrixView(data.data(), n, d));
+      auto q = random_vector(d, rng);
+      SearchParams p;
+      p.k = 10;
+      check_exact(index.search(q, p), metric, q.data(), data, d, 10);
+    }
+  }
+}
+
+TEST_CASE("flat index: batch search equals single searches", "[index][flat]") {
+  std::mt19937 rng(5);
+  for (Metric metric : {Metric::cosine, Metric::inner_product, Metric::l2}) {
+    const std::size_t d = 96, n = 1003, nq = 37;  // remainders in every blocking dimension
+    auto data = random_vector(n * d, rng);
+    auto queries = random_vector(nq * d, rng);
+    FlatIndex index(d, metric);
+    index.add_batch(iota_ids(n), MatrixView(data.data(), n, d));
+    SearchParams p;
+    p.k = 15;
+    for (std::size_t threads : {1, 2}) {
+      index.set_threads(threads);
+      auto batch = index.search_batch(MatrixView(queries.data(), nq, d), p);
+      REQUIRE(batch.size() == nq);
+      for (std::size_t i = 0; i < nq; ++i) {
+        INFO("metric " << to_string(metric) << " threads " << threads << " query " << i);
+        check_exact(batch[i], metric, queries.data() + i * d, data, d, p.k);
+      }
+    }
+  }
+}
+
+TEST_CASE("flat index: a large scan split across threads stays exact", "[index][flat]") {
+  const std::size_t d = 512, n = 9000;  // above the threshold for a parallel single-query scan
+  auto base = clustered(n, d, 1);
+  FlatIndex index(d, Metric::inner_product);
+  index.add_batch(iota_ids(n), base.view());
+  auto q = clustered(1, d, 1, 9);
+  index.set_threads(1);
+  auto one = index.search(VectorView(q.row(0), d), {25});
+  index.set_threads(2);
+  auto two = index.search(VectorView(q.row(0), d), {25});
+  REQUIRE(one.size() == 25);
+  for (std::size_t i = 0; i < one.size(); ++i) {
+    CHECK(one[i].id == two[i].id);
+    CHECK(one[i].score == two[i].score);
+  }
+  check_exact(two, Metric::inner_product, q.row(0), base.data, d, 25);
+}
+
+TEST_CASE("flat index: equal scores rank by lower id", "[index][flat]") {
+  FlatIndex index(2, Metric::inner_product);
+  for (Id id : {50, 10, 40, 20, 30}) index.add(id, std::vector<float>{1, 1});
+  auto hits = index.search(std::vector<float>{1, 0}, {3});
+  REQUIRE(hits.size() == 3);
+  CHECK(hits[0].id == 10);
+  CHECK(hits[1].id == 20);
+  CHECK(hits[2].id == 30);
+}
+
+TEST_CASE("flat index: filters and thresholds are exact", "[index][flat][filter]") {
+  std::mt19937 rng(9);
+  const std::size_t d = 32, n = 2000;
+  auto data = random_vector(n * d, rng);
+  FlatIndex index(d, Metric::cosine);
+  index.add_batch(iota_ids(n), MatrixView(data.data(), n, d));
+  auto q = random_vector(d, rng);
+
+  auto keep = [](Id id) { return id % 7 == 3; };
+  Filter pred = Filter::predicate(keep);
+  std::vector<Id> allowed;
+  for (Id i = 0; i < n; ++i) if (keep(i)) allowed.push_back(i);
+  allowed.push_back(999999);  // unknown ids are ignored
+  Filter allow = Filter::allow(allowed);
+  for (const Filter* f : {&pred, &allow}) {
+    SearchParams p;
+    p.k = 20;
+    p.filter = f;
+    check_exact(index.search(q, p), Metric::cosine, q.data(), data, d, 20, keep);
+  }
+
+  auto all = index.search_threshold(q, 0.2f, n);
+  check_exact(all, Metric::cosine, q.data(), data, d, n, nullptr, 0.2);
+  CHECK(!all.empty());
+  for (const auto& h : all) CHECK(h.score >= 0.2f);
+  auto limited = index.search_threshold(q, 0.2f, 5);
+  CHECK(limited.size() == std::min<std::size_t>(5, all.size()));
+  CHECK(index.search_threshold(q, 1.5f, 10).empty());
+}
+
+TEST_CASE("flat index: bad input is rejected and changes nothing", "[index][flat][errors]") {
+  FlatIndex index(4, Metric::cosine);
+  index.add(1, std::vector<float>{1, 0, 0, 0});
+  using Catch::Matchers::Contains;
+  CHECK_THROWS_WITH(index.add(2, std::vector<float>{1, 2, 3}),
+                    Contains("id 2") && Contains("dimension 3") && Contains("4-d"));
+  CHECK_THROWS_WITH(index.add(3, std::vector<float>{0, 0, 0, 0}), Contains("id 3") && Contains("zero"));
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  CHECK_THROWS_WITH(index.add(4, std::vector<float>{1, nan, 0, 0}), Contains("non-finite"));
+  CHECK_THROWS_WITH(index.search(std::vector<float>{1, 0}), Contains("query has dimension 2"));
+  CHECK_THROWS_WITH(index.search(std::vector<float>{1, 0, 0, 0}, {0}), Contains("k must be"));
+  try {
+    index.add(5, std::vector<float>{1});
+    FAIL("no exception");
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::invalid_argument);
+  }
+  // A batch with one bad row stores none of its rows.
+  std::vector<float> rows = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+  CHECK_THROWS(index.add_batch(std::vector<Id>{10, 11, 12}, MatrixView(rows.data(), 3, 4)));
+  CHECK(index.size() == 1);
+  CHECK_FALSE(index.contains(10));
+  CHECK_THROWS_AS(FlatIndex(0, Metric::l2), Error);
+  CHECK_THROWS_WITH(Filter::predicate([](Id) { return true; }, 1.5), Contains("selectivity_hint"));
+}
+
+TEST_CASE("flat index: repeated ids in a batch keep the last row", "[index][flat]") {
+  FlatIndex index(2, Metric::l2);
+  std::vector<float> rows = {1, 1, 2, 2, 3, 3};
+  index.add_batch(std::vector<Id>{5, 6, 5}, MatrixView(rows.data(), 3, 2));
+  CHECK(index.size() == 2);
+  CHECK(index.get_vector(5) == std::vector<float>{3, 3});
+  auto hits = index.search(std::vector<float>{3, 3}, {1});
+  REQUIRE(hits.size() == 1);
+  CHECK(hits[0].id == 5);
+  CHECK(hits[0].distance == Approx(0.0f).margin(1e-6));
+}

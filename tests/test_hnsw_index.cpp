@@ -1,0 +1,233 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "datasets.hpp"
+#include "imgvec/error.hpp"
+#include "imgvec/index/flat_index.hpp"
+#include "imgvec/index/hnsw_index.hpp"
+
+using namespace imgvec;
+using namespace imgvec::testing;
+
+namespace {
+
+constexpr std::size_t kDim = 512;
+constexpr std::size_t kBase = 20000;
+constexpr std::size_t kQueries = 200;
+
+// One 20k x 512 clustered index shared by the recall tests: building it is the slow part.
+struct Fixture {
+  Dataset base = clustered(kBase, kDim, 42);
+  Dataset queries = clustered(kQueries, kDim, 42, 1);
+  HnswIndex index{kDim, Metric::cosine};
+  Fixture() { index.add_batch(iota_ids(kBase), base.view()); }
+};
+
+const Fixture& fixture() {
+  static const Fixture f;
+  return f;
+}
+
+std::vector<std::vector<SearchHit>> search_all(const Index& index, const Dataset& queries,
+                                               const SearchParams& p) {
+  return index.search_batch(queries.view(), p);
+}
+
+// A pseudo-random subset: membership uncorrelated with the clusters.
+bool in_subset(Id id, std::uint64_t per_million) {
+  std::uint64_t h = id * 0x9E3779B97F4A7C15ull;
+  h ^= h >> 29;
+  return (h % 1000000) < per_million;
+}
+
+}  // namespace
+
+TEST_CASE("hnsw: recall@10 >= 0.95 against exact search on 20k clustered 512-d vectors",
+          "[index][hnsw][recall]") {
+  const Fixture& f = fixture();
+  REQUIRE(f.index.size() == kBase);
+  const auto truth = ground_truth(f.base, f.queries, 10, Metric::cosine);
+  SearchParams p;
+  p.k = 10;
+  const double recall = recall_at_k(search_all(f.index, f.queries, p), truth, 10);
+  WARN("recall@10 at default ef_search " << f.index.params().ef_search << ": " << recall);
+  CHECK(recall >= 0.95);
+  p.ef = 10;
+  const double low = recall_at_k(search_all(f.index, f.queries, p), truth, 10);
+  INFO("recall@10 at ef 10: " << low);
+  CHECK(low < recall);  // ef really is the search beam
+}
+
+TEST_CASE("hnsw: batch search equals single searches", "[index][hnsw]") {
+  const Fixture& f = fixture();
+  SearchParams p;
+  p.k = 10;
+  auto batch = search_all(f.index, f.queries, p);
+  for (std::size_t q = 0; q < 20; ++q) {
+    auto one = f.index.search(VectorView(f.queries.row(q), kDim), p);
+    REQUIRE(one.size() == batch[q].size());
+    for (std::size_t i = 0; i < one.size(); ++i) CHECK(one[i].id == batch[q][i].id);
+  }
+}
+
+TEST_CASE("hnsw: filtered recall holds at 0.5%, 5% and 50% selectivity", "[index][hnsw][filter]") {
+  const Fixture& f = fixture();
+  for (std::uint64_t per_million : {5000, 50000, 500000}) {
+    auto keep = [per_million](Id id) { return in_subset(id, per_million); };
+    std::vector<Id> allowed;
+    for (Id i = 0; i < kBase; ++i) if (keep(i)) allowed.push_back(i);
+    const Filter pred = Filter::predicate(keep);
+    const Filter allow = Filter::allow(allowed);
+    const auto truth = ground_truth(f.base, f.queries, 10, Metric::cosine, &allow);
+    for (const Filter* filter : {&pred, &allow}) {
+      SearchParams p;
+      p.k = 10;
+      p.filter = filter;
+      auto found = search_all(f.index, f.queries, p);
+      for (const auto& hits : found) {
+        for (const auto& h : hits) REQUIRE(keep(h.id));
+      }
+      const double recall = recall_at_k(found, truth, 10);
+      WARN("selectivity " << per_million / 1e4 << "% (" << allowed.size() << " ids), "
+                          << (filter == &pred ? "predicate" : "allow list") << ": recall " << recall);
+      CHECK(recall >= 0.95);
+    }
+  }
+}
+
+TEST_CASE("hnsw: the filter-aware graph walk itself keeps recall at 5%", "[index][hnsw][filter]") {
+  // A wrong selectivity hint of 100% makes the cost model choose the graph walk over the exact
+  // scan, so this exercises the traversal that skips non-matching nodes.
+  const Fixture& f = fixture();
+  auto keep = [](Id id) { return in_subset(id, 50000); };
+  const Filter forced = Filter::predicate(keep, 1.0);
+  const Filter exact = Filter::predicate(keep);
+  const auto truth = ground_truth(f.base, f.queries, 10, Metric::cosine, &exact);
+  SearchParams p;
+  p.k = 10;
+  p.filter = &forced;
+  auto found = search_all(f.index, f.queries, p);
+  for (const auto& hits : found) {
+    REQUIRE(hits.size() == 10);
+    for (const auto& h : hits) REQUIRE(keep(h.id));
+  }
+  const double recall = recall_at_k(found, truth, 10);
+  WARN("graph-walk recall at 5%: " << recall);
+  CHECK(recall >= 0.9);
+}
+
+TEST_CASE("hnsw: threshold search finds what exact search finds", "[index][hnsw]") {
+  const Fixture& f = fixture();
+  FlatIndex flat(kDim, Metric::cosine);
+  flat.add_batch(iota_ids(kBase), f.base.view());
+  double overlap_sum = 0;
+  std::size_t counted = 0;
+  for (std::size_t q = 0; q < 20; ++q) {
+    VectorView query(f.queries.row(q), kDim);
+    auto top = flat.search(query, {50});
+    const float t = top.back().score;  // a threshold that about 50 vectors pass
+    auto want = flat.search_threshold(query, t, 100000);
+    auto got = f.index.search_threshold(query, t, 100000);
+    for (const auto& h : got) REQUIRE(h.score >= t);
+    std::unordered_set<Id> w;
+    for (const auto& h : want) w.insert(h.id);
+    std::size_t hit = 0;
+    for (const auto& h : got) hit += w.count(h.id);
+    overlap_sum += double(hit) / double(want.size());
+    ++counted;
+    auto capped = f.index.search_threshold(query, t, 7);
+    CHECK(capped.size() == 7);
+  }
+  WARN("mean fraction of the exact threshold set found: " << overlap_sum / counted);
+  CHECK(overlap_sum / counted >= 0.95);
+}
+
+TEST_CASE("hnsw: remove, re-add, replace and compact", "[index][hnsw]") {
+  const std::size_t n = 4000, d = 64;
+  auto base = clustered(n, d, 5);
+  auto queries = clustered(100, d, 5, 1);
+  HnswParams params;
+  params.initial_capacity = 16;  // grows by itself
+  HnswIndex index(d, Metric::cosine, params);
+  index.add_batch(iota_ids(n), base.view());
+  REQUIRE(index.size() == n);
+
+  std::vector<Id> gone;
+  for (Id i = 0; i < n; i += 3) gone.push_back(i);
+  for (Id id : gone) REQUIRE(index.remove(id));
+  CHECK_FALSE(index.remove(gone[0]));
+  CHECK(index.size() == n - gone.size());
+  CHECK(index.tombstones() == gone.size());
+  CHECK_FALSE(index.contains(gone[1]));
+  CHECK_THROWS_AS(index.get_vector(gone[1]), Error);
+  auto is_gone = [](Id id) { return id % 3 == 0; };
+  auto live_truth = [&] {
+    const Filter live = Filter::predicate([&](Id id) { return !is_gone(id); });
+    return ground_truth(base, queries, 10, Metric::cosine, &live);
+  }();
+  auto found = search_all(index, queries, {10});
+  for (const auto& hits : found) {
+    for (const auto& h : hits) REQUIRE_FALSE(is_gone(h.id));
+  }
+  CHECK(recall_at_k(found, live_truth, 10) >= 0.95);
+
+  SECTION("compact drops tombstones, frees memory and keeps recall") {
+    const std::size_t before = index.memory_bytes();
+    index.compact();
+    CHECK(index.tombstones() == 0);
+    CHECK(index.size() == n - gone.size());
+    CHECK(index.memory_bytes() < before);
+    CHECK(recall_at_k(search_all(index, queries, {10}), live_truth, 10) >= 0.95);
+    CHECK(index.ids().size() == n - gone.size());
+  }
+  SECTION("removed ids can be added again") {
+    for (Id id : gone) index.add(id, VectorView(base.row(id), d));
+    CHECK(index.size() == n);
+    CHECK(index.tombstones() == 0);
+    const auto truth = ground_truth(base, queries, 10, Metric::cosine);
+    CHECK(recall_at_k(search_all(index, queries, {10}), truth, 10) >= 0.95);
+  }
+  SECTION("adding an existing id replaces its vector") {
+    index.add(1, VectorView(base.row(2), d));
+    const auto v = index.get_vector(1);
+    const auto w = index.get_vector(2);
+    for (std::size_t i = 0; i < d; ++i) CHECK(v[i] == Approx(w[i]));
+    auto hits = index.search(VectorView(base.row(2), d), {2});
+    std::unordered_set<Id> top{hits[0].id, hits[1].id};
+    CHECK(top.count(1));
+    CHECK(top.count(2));
+  }
+}
+
+TEST_CASE("hnsw: L2 and inner-product metrics", "[index][hnsw]") {
+  const std::size_t n = 3000, d = 48;
+  auto base = clustered(n, d, 8);
+  auto queries = clustered(50, d, 8, 1);
+  for (Metric metric : {Metric::l2, Metric::inner_product}) {
+    INFO(to_string(metric));
+    HnswIndex index(d, metric);
+    index.add_batch(iota_ids(n), base.view());
+    const auto truth = ground_truth(base, queries, 10, metric);
+    auto found = search_all(index, queries, {10});
+    CHECK(recall_at_k(found, truth, 10) >= 0.95);
+    FlatIndex flat(d, metric);
+    flat.add_batch(iota_ids(n), base.view());
+    auto exact = flat.search(VectorView(queries.row(0), d), {1});
+    auto approx = index.search(VectorView(queries.row(0), d), {1});
+    CHECK(approx[0].distance == Approx(exact[0].distance).margin(1e-5));
+    CHECK(approx[0].score == Approx(exact[0].score).margin(1e-5));
+  }
+}
+
+TEST_CASE("hnsw: parameters are validated", "[index][hnsw][errors]") {
+  HnswParams p;
+  p.M = 1;
+  CHECK_THROWS_WITH(HnswIndex(8, Metric::l2, p), Catch::Matchers::Contains("M = 1"));
+  HnswIndex index(8, Metric::l2);
+  CHECK_THROWS_AS(index.set_ef_search(0), Error);
+  index.set_ef_search(123);
+  CHECK(index.params().ef_search == 123);
+  CHECK(index.search(std::vector<float>(8, 1.0f)).empty());
+}

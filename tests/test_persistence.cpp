@@ -1,0 +1,287 @@
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "datasets.hpp"
+#include "imgvec/error.hpp"
+#include "imgvec/index/flat_index.hpp"
+#include "imgvec/index/hnsw_index.hpp"
+#include "io/index_file.hpp"
+
+using namespace imgvec;
+using namespace imgvec::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "imgvec-test-XXXXXX").string();
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    path = tmpl;
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), std::streamsize(bytes.size()));
+}
+
+ErrorCode load_error(const std::string& path, std::string* message = nullptr) {
+  try {
+    Index::load(path);
+  } catch (const Error& e) {
+    if (message) *message = e.what();
+    return e.code();
+  }
+  FAIL("loading " << path << " did not throw");
+  return ErrorCode::invalid_argument;
+}
+
+// Re-signs a modified file, so structural checks (not just checksums) are what must catch it.
+void reseal(std::string& bytes) {
+  detail::IndexFileHeader h;
+  std::uint16_t major, minor;
+  std::memcpy(&major, bytes.data() + 8, 2);
+  std::memcpy(&minor, bytes.data() + 10, 2);
+  h.format_major = major;
+  h.format_minor = minor;
+  h.kind = static_cast<IndexKind>(bytes[12]);
+  h.metric = static_cast<Metric>(bytes[13]);
+  h.scalar = static_cast<std::uint8_t>(bytes[14]);
+  std::memcpy(&h.dimension, bytes.data() + 16, 4);
+  std::memcpy(&h.count, bytes.data() + 24, 8);
+  h.payload_bytes = bytes.size() - 64;
+  h.payload_checksum = XXH3_64bits(bytes.data() + 64, bytes.size() - 64);
+  unsigned char header[64];
+  detail::encode_header(h, header);
+  std::memcpy(bytes.data(), header, 64);
+}
+
+void expect_same_results(const Index& a, const Index& b, const Dataset& queries) {
+  REQUIRE(a.size() == b.size());
+  REQUIRE(a.dimension() == b.dimension());
+  REQUIRE(a.metric() == b.metric());
+  REQUIRE(a.kind() == b.kind());
+  for (std::size_t q = 0; q < queries.rows; ++q) {
+    VectorView v(queries.row(q), queries.dim);
+    auto x = a.search(v, {10}), y = b.search(v, {10});
+    REQUIRE(x.size() == y.size());
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      CHECK(x[i].id == y[i].id);
+      CHECK(x[i].score == y[i].score);
+    }
+  }
+}
+
+std::unique_ptr<Index> small_index(IndexKind kind, std::size_t n = 300, std::size_t d = 16) {
+  auto base = clustered(n, d, 77);
+  std::unique_ptr<Index> index;
+  if (kind == IndexKind::flat) {
+    index = std::make_unique<FlatIndex>(d, Metric::cosine);
+  } else {
+    index = std::make_unique<HnswIndex>(d, Metric::cosine);
+  }
+  index->add_batch(iota_ids(n), base.view());
+  for (Id id = 0; id < n; id += 10) index->remove(id);  // tombstones must survive a round trip
+  return index;
+}
+
+}  // namespace
+
+TEST_CASE("save and load give identical results", "[io]") {
+  TempDir dir;
+  auto queries = clustered(30, 16, 77, 3);
+  for (IndexKind kind : {IndexKind::flat, IndexKind::hnsw}) {
+    INFO(to_string(kind));
+    auto index = small_index(kind);
+    const std::string path = dir.file(std::string(to_string(kind)) + ".idx");
+    index->save(path);
+    auto loaded = Index::load(path);
+    expect_same_results(*index, *loaded, queries);
+    CHECK(loaded->ids() == index->ids());
+    // The loaded index keeps working: adds, removes, saves again.
+    loaded->add(100000, VectorView(queries.row(0), 16));
+    CHECK(loaded->search(VectorView(queries.row(0), 16), {1})[0].id == 100000);
+    loaded->save(path);
+    CHECK(Index::load(path)->size() == index->size() + 1);
+  }
+  auto hnsw = HnswIndex::load(dir.file("hnsw.idx"));
+  CHECK(hnsw->params().M == 16);
+  CHECK(hnsw->tombstones() == 30);
+  auto flat = FlatIndex::load(dir.file("flat.idx"), 16);
+  CHECK(flat->size() == 271);
+  // No temporary files are left behind.
+  std::size_t files = 0;
+  for (auto& e : fs::directory_iterator(dir.path)) files += e.is_regular_file();
+  CHECK(files == 2);
+}
+
+TEST_CASE("empty indexes round-trip", "[io]") {
+  TempDir dir;
+  HnswIndex hnsw(8, Metric::l2);
+  hnsw.save(dir.file("h"));
+  CHECK(Index::load(dir.file("h"))->size() == 0);
+  FlatIndex flat(8, Metric::inner_product);
+  flat.save(dir.file("f"));
+  auto loaded = Index::load(dir.file("f"));
+  CHECK(loaded->size() == 0);
+  CHECK(loaded->metric() == Metric::inner_product);
+}
+
+TEST_CASE("damaged files are refused with a clear error", "[io][errors]") {
+  TempDir dir;
+  const IndexKind kind = GENERATE(IndexKind::flat, IndexKind::hnsw);
+  {
+    INFO(to_string(kind));
+    const std::string good = dir.file("good");
+    const std::string bad = dir.file("bad");
+    small_index(kind, 60, 8)->save(good);
+    const std::string bytes = read_bytes(good);
+    std::string msg;
+
+    SECTION("truncated anywhere") {
+      for (std::size_t cut : {std::size_t{0}, std::size_t{7}, std::size_t{10}, std::size_t{63},
+                              std::size_t{64}, std::size_t{70}, bytes.size() / 2, bytes.size() - 1}) {
+        write_bytes(bad, bytes.substr(0, cut));
+        INFO("cut at " << cut);
+        CHECK(load_error(bad, &msg) == ErrorCode::corrupt_file);
+        CHECK_THAT(msg, Catch::Matchers::Contains(bad) && Catch::Matchers::Contains("truncated"));
+      }
+    }
+    SECTION("a flipped bit anywhere") {
+      for (std::size_t at = 0; at < bytes.size(); at += (at < 64 ? 1 : 5)) {
+        std::string flipped = bytes;
+        flipped[at] = static_cast<char>(flipped[at] ^ (1 << (at % 8)));
+        write_bytes(bad, flipped);
+        INFO("flip at " << at);
+        const ErrorCode code = load_error(bad, &msg);
+        CHECK((code == ErrorCode::corrupt_file || code == ErrorCode::unsupported));
+        CHECK_THAT(msg, Catch::Matchers::StartsWith(bad));
+      }
+    }
+    SECTION("wrong magic") {
+      std::string other = bytes;
+      std::memcpy(other.data(), "GGUF\0\0\0\0", 8);
+      write_bytes(bad, other);
+      CHECK(load_error(bad, &msg) == ErrorCode::corrupt_file);
+      CHECK_THAT(msg, Catch::Matchers::Contains("not an imgvec index file"));
+      write_bytes(bad, "hello");
+      CHECK(load_error(bad, &msg) == ErrorCode::corrupt_file);
+    }
+    SECTION("a newer format version") {
+      std::string newer = bytes;
+      newer[8] = 2;
+      reseal(newer);
+      write_bytes(bad, newer);
+      CHECK(load_error(bad, &msg) == ErrorCode::unsupported);
+      CHECK_THAT(msg, Catch::Matchers::Contains("newer imgvec"));
+    }
+    SECTION("wrong dimension") {
+      CHECK_THROWS_MATCHES(Index::load(good, 512), Error,
+                           Catch::Matchers::Predicate<Error>(
+                               [](const Error& e) { return e.code() == ErrorCode::incompatible; }));
+      CHECK_THROWS_WITH(Index::load(good, 512), Catch::Matchers::Contains("8-d vectors, expected 512"));
+      // A header that claims another dimension, correctly checksummed, still fails the size checks.
+      std::string other = bytes;
+      other[16] = 9;
+      reseal(other);
+      write_bytes(bad, other);
+      CHECK(load_error(bad, &msg) == ErrorCode::corrupt_file);
+    }
+    SECTION("the wrong kind for a typed load") {
+      if (kind == IndexKind::flat) {
+        CHECK_THROWS_WITH(HnswIndex::load(good), Catch::Matchers::Contains("holds a flat index, expected hnsw"));
+      } else {
+        CHECK_THROWS_WITH(FlatIndex::load(good), Catch::Matchers::Contains("holds a hnsw index, expected flat"));
+      }
+    }
+  }
+}
+
+TEST_CASE("a checksummed HNSW file with a broken graph is refused", "[io][errors][hnsw]") {
+  TempDir dir;
+  auto index = small_index(IndexKind::hnsw, 60, 8);
+  index->save(dir.file("good"));
+  const std::string bytes = read_bytes(dir.file("good"));
+  // Payload: 8 bytes ef_search, 96 bytes of hnswlib parameters, then the base-layer records.
+  const std::size_t records = 64 + 8 + 96;
+  std::string broken = bytes;
+  const std::uint32_t far = 1000000;
+  std::memcpy(broken.data() + records + 4, &far, 4);  // first link of element 0
+  std::uint16_t links = 1;
+  std::memcpy(broken.data() + records, &links, 2);
+  reseal(broken);
+  write_bytes(dir.file("bad"), broken);
+  std::string msg;
+  CHECK(load_error(dir.file("bad"), &msg) == ErrorCode::corrupt_file);
+  CHECK_THAT(msg, Catch::Matchers::Contains("links to missing node 1000000"));
+
+  broken = bytes;
+  const std::uint16_t too_many = 999;
+  std::memcpy(broken.data() + records, &too_many, 2);
+  reseal(broken);
+  write_bytes(dir.file("bad"), broken);
+  CHECK(load_error(dir.file("bad"), &msg) == ErrorCode::corrupt_file);
+  CHECK_THAT(msg, Catch::Matchers::Contains("999 links"));
+}
+
+TEST_CASE("missing files and bad paths", "[io][errors]") {
+  TempDir dir;
+  CHECK(load_error(dir.file("nope")) == ErrorCode::not_found);
+  std::string msg;
+  load_error(dir.path.string(), &msg);
+  CHECK_THAT(msg, Catch::Matchers::Contains("not a regular file"));
+  FlatIndex index(4, Metric::l2);
+  CHECK_THROWS_MATCHES(index.save(dir.file("no/such/dir/x.idx")), Error,
+                       Catch::Matchers::Predicate<Error>(
+                           [](const Error& e) { return e.code() == ErrorCode::io; }));
+}
+
+TEST_CASE("a save killed at any moment leaves the old file or the new one", "[io][crash]") {
+  TempDir dir;
+  const std::string path = dir.file("index");
+  const std::size_t d = 64;
+  auto base = clustered(20000, d, 4);
+  FlatIndex big(d, Metric::l2);
+  big.add_batch(iota_ids(20000), base.view());
+  FlatIndex small(d, Metric::l2);
+  small.add_batch(iota_ids(100), MatrixView(base.data.data(), 100, d));
+  small.save(path);
+  std::mt19937 rng(1);
+  for (int round = 0; round < 12; ++round) {
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      for (;;) {
+        big.save(path);
+        small.save(path);
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1 + rng() % 40));
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    auto loaded = Index::load(path);
+    INFO("round " << round);
+    CHECK((loaded->size() == 100 || loaded->size() == 20000));
+  }
+}

@@ -1,0 +1,116 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "simd/kernels.hpp"
+
+using imgvec::detail::simd::Isa;
+using imgvec::detail::simd::Kernels;
+
+namespace {
+
+std::vector<float> random_vector(std::size_t n, std::mt19937& rng) {
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = u(rng);
+  return v;
+}
+
+double ref_dot(const float* a, const float* b, std::size_t d) {
+  double s = 0;
+  for (std::size_t i = 0; i < d; ++i) s += double(a[i]) * b[i];
+  return s;
+}
+
+double ref_l2(const float* a, const float* b, std::size_t d) {
+  double s = 0;
+  for (std::size_t i = 0; i < d; ++i) s += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
+  return s;
+}
+
+// Float accumulation error grows with the dimension and the magnitudes summed.
+double tolerance(std::size_t d) { return 1e-5 * double(d) + 1e-6; }
+
+std::vector<const Kernels*> available() {
+  std::vector<const Kernels*> out;
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
+    if (const Kernels* k = imgvec::detail::simd::for_isa(isa)) out.push_back(k);
+  }
+  return out;
+}
+
+const std::size_t kDims[] = {1, 3, 17, 511, 512, 768, 1000};
+
+}  // namespace
+
+TEST_CASE("the scalar kernels are always available and one set is active", "[simd]") {
+  REQUIRE(imgvec::detail::simd::for_isa(Isa::scalar) != nullptr);
+  const Kernels& active = imgvec::detail::simd::active();
+  INFO("active kernels: " << active.name);
+  CHECK(imgvec::detail::simd::for_isa(active.isa) == &active);
+}
+
+TEST_CASE("dot and l2sq kernels match a double-precision reference", "[simd]") {
+  std::mt19937 rng(7);
+  for (const Kernels* k : available()) {
+    for (std::size_t d : kDims) {
+      INFO(k->name << " d=" << d);
+      // Offset by one float so unaligned loads and masked tails are exercised.
+      auto a = random_vector(d + 1, rng), b = random_vector(d + 1, rng);
+      CHECK(std::abs(k->dot(a.data() + 1, b.data() + 1, d) - ref_dot(a.data() + 1, b.data() + 1, d)) <
+            tolerance(d));
+      CHECK(std::abs(k->l2sq(a.data() + 1, b.data() + 1, d) - ref_l2(a.data() + 1, b.data() + 1, d)) <
+            tolerance(d));
+      std::size_t dim = d;
+      CHECK(std::abs(k->hnsw_ip(a.data(), b.data(), &dim) - (1.0 - ref_dot(a.data(), b.data(), d))) <
+            tolerance(d));
+      CHECK(std::abs(k->hnsw_l2(a.data(), b.data(), &dim) - ref_l2(a.data(), b.data(), d)) <
+            tolerance(d));
+    }
+  }
+}
+
+TEST_CASE("row kernels score one query against many rows", "[simd]") {
+  std::mt19937 rng(11);
+  for (const Kernels* k : available()) {
+    for (std::size_t d : kDims) {
+      for (std::size_t n : {1, 2, 3, 4, 5, 7, 8, 9, 37}) {
+        INFO(k->name << " d=" << d << " n=" << n);
+        auto q = random_vector(d, rng), x = random_vector(n * d, rng);
+        std::vector<float> dots(n, -99.0f), l2s(n, -99.0f);
+        k->dot_rows(q.data(), x.data(), n, d, dots.data());
+        k->l2sq_rows(q.data(), x.data(), n, d, l2s.data());
+        for (std::size_t i = 0; i < n; ++i) {
+          CHECK(std::abs(dots[i] - ref_dot(q.data(), x.data() + i * d, d)) < tolerance(d));
+          CHECK(std::abs(l2s[i] - ref_l2(q.data(), x.data() + i * d, d)) < tolerance(d));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("panel kernels compute a block of inner products", "[simd]") {
+  std::mt19937 rng(13);
+  for (const Kernels* k : available()) {
+    const std::size_t P = k->panel_width;
+    for (std::size_t d : kDims) {
+      for (std::size_t rows : {std::size_t{1}, P / 2 + 1, P}) {
+        for (std::size_t nq : {1, 2, 5, 6, 7, 13}) {
+          INFO(k->name << " d=" << d << " rows=" << rows << " nq=" << nq);
+          auto q = random_vector(nq * d, rng), x = random_vector(rows * d, rng);
+          std::vector<float> panel(P * d, -1.0f), out(nq * P, -99.0f);
+          k->pack_panel(x.data(), rows, d, panel.data());
+          k->dot_panel(q.data(), nq, d, panel.data(), d, out.data(), P);
+          for (std::size_t i = 0; i < nq; ++i) {
+            for (std::size_t j = 0; j < P; ++j) {
+              const double want = j < rows ? ref_dot(q.data() + i * d, x.data() + j * d, d) : 0.0;
+              CHECK(std::abs(out[i * P + j] - want) < tolerance(d));
+            }
+          }
+        }
+      }
+    }
+  }
+}
