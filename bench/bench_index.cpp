@@ -1,0 +1,273 @@
+// Index benchmarks: build rate, QPS and recall@10 against exact search, for FlatIndex, HnswIndex
+// and, as the reference, raw hnswlib built with -march=native (bench/peers).
+//
+//   imgvec_bench                       N = 10k and 100k synthetic CLIP-like 512-d vectors
+//   imgvec_bench --large               adds N = 1M
+//   imgvec_bench --quick               N = 2k, 64-d: a smoke test for CI
+//   imgvec_bench --base B.fvecs --query Q.fvecs [--groundtruth G.ivecs]
+// Google Benchmark flags (--benchmark_filter=..., --benchmark_repetitions=...) pass through.
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "datasets.hpp"
+#include "imgvec/imgvec.hpp"
+#include "peers/hnswlib_peer.hpp"
+#include "simd/kernels.hpp"
+
+namespace {
+
+using namespace imgvec;
+using imgvec::testing::Dataset;
+
+constexpr std::size_t kK = 10;
+constexpr std::size_t kM = 16;
+constexpr std::size_t kEfConstruction = 200;
+
+struct Workload {
+  std::string name;
+  Dataset base;
+  Dataset queries;
+  std::vector<std::vector<Id>> truth;
+  // Built once by the build benchmarks (the multi-threaded run wins) and reused by the searches.
+  std::unique_ptr<FlatIndex> flat;
+  std::unique_ptr<HnswIndex> hnsw;
+  std::unique_ptr<bench::HnswlibPeer> peer;
+};
+
+std::vector<std::unique_ptr<Workload>> workloads;
+
+void set_recall(benchmark::State& state, const std::vector<std::vector<SearchHit>>& found,
+                const Workload& w) {
+  state.counters["recall@10"] = testing::recall_at_k(found, w.truth, kK);
+}
+
+// Each benchmark thread walks the queries from its own offset; QPS sums over threads.
+template <typename SearchOne>
+void run_queries(benchmark::State& state, const Workload& w, SearchOne&& search_one) {
+  std::size_t q = static_cast<std::size_t>(state.thread_index()) * 7919;
+  for (auto _ : state) {
+    q = (q + 1) % w.queries.rows;
+    benchmark::DoNotOptimize(search_one(w.queries.row(q)));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void build_flat(benchmark::State& state, Workload* w) {
+  for (auto _ : state) {
+    auto index = std::make_unique<FlatIndex>(w->base.dim, Metric::cosine);
+    index->add_batch(testing::iota_ids(w->base.rows), w->base.view());
+    w->flat = std::move(index);
+  }
+  state.SetItemsProcessed(state.iterations() * w->base.rows);
+  state.counters["bytes/vector"] = double(w->flat->memory_bytes()) / double(w->base.rows);
+}
+
+void build_hnsw(benchmark::State& state, Workload* w, std::size_t threads) {
+  for (auto _ : state) {
+    HnswParams p;
+    p.M = kM;
+    p.ef_construction = kEfConstruction;
+    p.initial_capacity = w->base.rows;
+    auto index = std::make_unique<HnswIndex>(w->base.dim, Metric::cosine, p);
+    index->set_threads(threads);
+    index->add_batch(testing::iota_ids(w->base.rows), w->base.view());
+    w->hnsw = std::move(index);
+  }
+  state.SetItemsProcessed(state.iterations() * w->base.rows);
+  state.counters["bytes/vector"] = double(w->hnsw->memory_bytes()) / double(w->base.rows);
+}
+
+void build_peer(benchmark::State& state, Workload* w, std::size_t threads) {
+  for (auto _ : state) {
+    auto peer = bench::make_hnswlib_peer(w->base.dim, w->base.rows, kM, kEfConstruction);
+    peer->build(w->base.data.data(), w->base.rows, threads);
+    w->peer = std::move(peer);
+  }
+  state.SetItemsProcessed(state.iterations() * w->base.rows);
+}
+
+void search_flat(benchmark::State& state, Workload* w) {
+  FlatIndex& index = *w->flat;
+  index.set_threads(1);  // the benchmark's own threads are the parallelism here
+  const std::size_t d = w->base.dim;
+  run_queries(state, *w, [&](const float* q) { return index.search(VectorView(q, d), kK); });
+  state.counters["GB/s"] = benchmark::Counter(
+      double(state.iterations()) * double(w->base.rows * d * sizeof(float)) / 1e9,
+      benchmark::Counter::kIsRate);
+}
+
+void search_flat_batch(benchmark::State& state, Workload* w, std::size_t batch) {
+  FlatIndex& index = *w->flat;
+  index.set_threads(static_cast<std::size_t>(state.range(0)));
+  const std::size_t d = w->base.dim;
+  std::size_t q = 0;
+  for (auto _ : state) {
+    q = (q + batch) % (w->queries.rows - batch + 1);
+    benchmark::DoNotOptimize(index.search_batch(MatrixView(w->queries.row(q), batch, d), kK));
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      double(state.iterations()) * double(batch) * double(w->base.rows) * double(d) * 2.0 / 1e9,
+      benchmark::Counter::kIsRate);
+}
+
+void search_hnsw(benchmark::State& state, Workload* w, std::size_t ef) {
+  const HnswIndex& index = *w->hnsw;
+  const std::size_t d = w->base.dim;
+  SearchParams p(kK);
+  p.ef = ef;
+  if (state.thread_index() == 0) set_recall(state, index.search_batch(w->queries.view(), p), *w);
+  run_queries(state, *w, [&](const float* q) { return index.search(VectorView(q, d), p); });
+}
+
+void search_peer(benchmark::State& state, Workload* w, std::size_t ef) {
+  bench::HnswlibPeer& peer = *w->peer;
+  if (state.thread_index() == 0) {
+    peer.set_ef(ef);  // hnswlib keeps ef in the index, shared by all threads
+    std::vector<std::vector<SearchHit>> found(w->queries.rows);
+    std::vector<std::uint64_t> ids(kK);
+    for (std::size_t q = 0; q < w->queries.rows; ++q) {
+      peer.search(w->queries.row(q), kK, ids.data());
+      for (auto id : ids) found[q].push_back({id, 0, 0});
+    }
+    set_recall(state, found, *w);
+  }
+  std::vector<std::uint64_t> ids(kK);
+  run_queries(state, *w, [&](const float* q) {
+    peer.search(q, kK, ids.data());
+    return ids[0];
+  });
+}
+
+void search_hnsw_filtered(benchmark::State& state, Workload* w, double selectivity) {
+  const HnswIndex& index = *w->hnsw;
+  const std::size_t d = w->base.dim;
+  const auto cut = static_cast<std::uint64_t>(selectivity * 1e6);
+  const Filter filter = Filter::predicate([cut](Id id) {
+    std::uint64_t h = id * 0x9E3779B97F4A7C15ull;
+    h ^= h >> 29;
+    return h % 1000000 < cut;
+  });
+  SearchParams p(kK);
+  p.filter = &filter;
+  if (state.thread_index() == 0) {
+    const auto truth = testing::ground_truth(w->base, w->queries, kK, Metric::cosine, &filter);
+    state.counters["recall@10"] =
+        testing::recall_at_k(index.search_batch(w->queries.view(), p), truth, kK);
+  }
+  run_queries(state, *w, [&](const float* q) { return index.search(VectorView(q, d), p); });
+}
+
+void register_workload(Workload* w, bool quick) {
+  const std::string n = w->name;
+  using benchmark::RegisterBenchmark;
+  const std::vector<std::size_t> efs =
+      quick ? std::vector<std::size_t>{16, 64} : std::vector<std::size_t>{10, 16, 24, 32, 48, 64, 96, 128, 256};
+  RegisterBenchmark(("build/flat/" + n).c_str(), build_flat, w)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+  for (std::size_t t : {1, 2}) {
+    RegisterBenchmark(("build/hnswlib-native/" + n + "/threads:" + std::to_string(t)).c_str(), build_peer, w, t)
+        ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+    RegisterBenchmark(("build/hnsw/" + n + "/threads:" + std::to_string(t)).c_str(), build_hnsw, w, t)
+        ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+  }
+  RegisterBenchmark(("search/flat/" + n).c_str(), search_flat, w)->ThreadRange(1, 2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+  RegisterBenchmark(("search_batch64/flat/" + n).c_str(), search_flat_batch, w, std::size_t{64})
+      ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
+  for (std::size_t ef : efs) {
+    RegisterBenchmark(("search/hnswlib-native/" + n + "/ef:" + std::to_string(ef)).c_str(), search_peer, w, ef)
+        ->ThreadRange(1, 2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+    RegisterBenchmark(("search/hnsw/" + n + "/ef:" + std::to_string(ef)).c_str(), search_hnsw, w, ef)
+        ->ThreadRange(1, 2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+  }
+  for (double s : {0.005, 0.05, 0.5}) {
+    RegisterBenchmark(("search_filtered/hnsw/" + n + "/selectivity:" + std::to_string(s).substr(0, 5)).c_str(),
+                      search_hnsw_filtered, w, s)
+        ->UseRealTime()->Unit(benchmark::kMicrosecond);
+  }
+}
+
+std::string size_name(std::size_t n) {
+  if (n % 1000000 == 0) return std::to_string(n / 1000000) + "M";
+  if (n % 1000 == 0) return std::to_string(n / 1000) + "k";
+  return std::to_string(n);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string base_path, query_path, truth_path;
+  bool quick = false, large = false;
+  std::size_t dim = 512, queries = 1000;
+  std::vector<char*> rest{argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--quick") quick = true;
+    else if (a == "--large") large = true;
+    else if (a == "--base") base_path = value();
+    else if (a == "--query") query_path = value();
+    else if (a == "--groundtruth") truth_path = value();
+    else if (a == "--dim") dim = std::stoul(value());
+    else if (a == "--queries") queries = std::stoul(value());
+    else rest.push_back(argv[i]);
+  }
+  int rest_argc = static_cast<int>(rest.size());
+  benchmark::Initialize(&rest_argc, rest.data());
+  if (benchmark::ReportUnrecognizedArguments(rest_argc, rest.data())) return 2;
+  benchmark::AddCustomContext("imgvec.simd", detail::simd::active().name);
+  benchmark::AddCustomContext("imgvec.version", version_string());
+
+  try {
+    if (!base_path.empty()) {
+      if (query_path.empty()) throw std::runtime_error("--base needs --query");
+      auto w = std::make_unique<Workload>();
+      w->base = testing::read_fvecs(base_path);
+      w->queries = testing::read_fvecs(query_path, queries);
+      w->name = size_name(w->base.rows) + "-file";
+      if (!truth_path.empty()) {
+        for (const auto& row : testing::read_ivecs(truth_path, w->queries.rows)) {
+          w->truth.emplace_back(row.begin(), row.end());
+        }
+      } else {
+        w->truth = testing::ground_truth(w->base, w->queries, kK, Metric::cosine);
+      }
+      workloads.push_back(std::move(w));
+    } else {
+      std::vector<std::size_t> sizes = quick ? std::vector<std::size_t>{2000}
+                                             : std::vector<std::size_t>{10000, 100000};
+      if (large) sizes.push_back(1000000);
+      if (quick) {
+        dim = 64;
+        queries = 100;
+      }
+      for (std::size_t n : sizes) {
+        auto w = std::make_unique<Workload>();
+        w->base = testing::clustered(n, dim, 1);
+        w->queries = testing::clustered(queries, dim, 1, 1);
+        w->truth = testing::ground_truth(w->base, w->queries, kK, Metric::cosine);
+        w->name = size_name(n);
+        workloads.push_back(std::move(w));
+      }
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  for (auto& w : workloads) register_workload(w.get(), quick);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

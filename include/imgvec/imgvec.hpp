@@ -1,0 +1,10 @@
+#pragma once
+// The umbrella header: everything in imgvec's public API.
+
+#include "imgvec/error.hpp"
+#include "imgvec/index/filter.hpp"
+#include "imgvec/index/flat_index.hpp"
+#include "imgvec/index/hnsw_index.hpp"
+#include "imgvec/index/index.hpp"
+#include "imgvec/types.hpp"
+#include "imgvec/version.hpp"

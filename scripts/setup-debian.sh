@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every Debian package imgvec's build, tests and benchmarks need. Debian 12 (bookworm).
+#   scripts/setup-debian.sh           the core library, tests, benchmarks, examples
+#   scripts/setup-debian.sh --torch   also libtorch for the CLIP encoder (imgvec::imgvec)
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libhnswlib-dev   # HNSW graph (0.6.2), header-only
+  libxxhash-dev    # file checksums, used header-only
+  libcereal-dev libeigen3-dev libstb-dev
+  catch2 libbenchmark-dev
+)
+for arg in "$@"; do
+  case "$arg" in
+    --torch)
+      # Debian's libtorch calls the system BLAS; the default reference BLAS makes a ViT-B/32
+      # forward about 25x slower than OpenBLAS (3.9 s vs 0.15 s per image measured).
+      packages+=(libtorch-dev libopenblas0-openmp python3-torch) ;;
+    *) echo "unknown option: $arg" >&2; exit 2 ;;
+  esac
+done
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+echo "imgvec build dependencies are installed."
