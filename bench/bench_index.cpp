@@ -13,6 +13,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -93,7 +94,30 @@ void build_peer(benchmark::State& state, Workload* w, std::size_t threads) {
   state.SetItemsProcessed(state.iterations() * w->base.rows);
 }
 
+// Searches reuse the indexes the build benchmarks left behind, building them only when a
+// --benchmark_filter skipped the builds.
+void ensure_built(Workload* w) {
+  static std::mutex m;
+  std::lock_guard<std::mutex> lock(m);
+  if (!w->flat) {
+    w->flat = std::make_unique<FlatIndex>(w->base.dim, Metric::cosine);
+    w->flat->add_batch(testing::iota_ids(w->base.rows), w->base.view());
+  }
+  if (!w->hnsw) {
+    HnswParams p;
+    p.M = kM;
+    p.ef_construction = kEfConstruction;
+    w->hnsw = std::make_unique<HnswIndex>(w->base.dim, Metric::cosine, p);
+    w->hnsw->add_batch(testing::iota_ids(w->base.rows), w->base.view());
+  }
+  if (!w->peer) {
+    w->peer = bench::make_hnswlib_peer(w->base.dim, w->base.rows, kM, kEfConstruction);
+    w->peer->build(w->base.data.data(), w->base.rows, 2);
+  }
+}
+
 void search_flat(benchmark::State& state, Workload* w) {
+  ensure_built(w);
   FlatIndex& index = *w->flat;
   index.set_threads(1);  // the benchmark's own threads are the parallelism here
   const std::size_t d = w->base.dim;
@@ -104,6 +128,7 @@ void search_flat(benchmark::State& state, Workload* w) {
 }
 
 void search_flat_batch(benchmark::State& state, Workload* w, std::size_t batch) {
+  ensure_built(w);
   FlatIndex& index = *w->flat;
   index.set_threads(static_cast<std::size_t>(state.range(0)));
   const std::size_t d = w->base.dim;
@@ -119,6 +144,7 @@ void search_flat_batch(benchmark::State& state, Workload* w, std::size_t batch) 
 }
 
 void search_hnsw(benchmark::State& state, Workload* w, std::size_t ef) {
+  ensure_built(w);
   const HnswIndex& index = *w->hnsw;
   const std::size_t d = w->base.dim;
   SearchParams p(kK);
@@ -128,6 +154,7 @@ void search_hnsw(benchmark::State& state, Workload* w, std::size_t ef) {
 }
 
 void search_peer(benchmark::State& state, Workload* w, std::size_t ef) {
+  ensure_built(w);
   bench::HnswlibPeer& peer = *w->peer;
   if (state.thread_index() == 0) {
     peer.set_ef(ef);  // hnswlib keeps ef in the index, shared by all threads
@@ -147,6 +174,7 @@ void search_peer(benchmark::State& state, Workload* w, std::size_t ef) {
 }
 
 void search_hnsw_filtered(benchmark::State& state, Workload* w, double selectivity) {
+  ensure_built(w);
   const HnswIndex& index = *w->hnsw;
   const std::size_t d = w->base.dim;
   const auto cut = static_cast<std::uint64_t>(selectivity * 1e6);

@@ -10,6 +10,14 @@
 
 namespace imgvec::detail {
 
+/// True on a thread that is running a parallel_for body. A nested parallel_for then runs inline:
+/// a batch search already uses every core, and splitting each query's scan again would only
+/// oversubscribe them.
+inline bool& in_parallel_region() {
+  thread_local bool inside = false;
+  return inside;
+}
+
 /// Runs fn(begin, end, worker) over [0, n) in chunks of `grain` on up to `threads` threads, the
 /// calling thread included (worker 0). Chunks are handed out dynamically so uneven work balances.
 /// The first exception thrown by any chunk is rethrown here after all threads stop.
@@ -19,7 +27,7 @@ void parallel_for(std::size_t n, std::size_t threads, std::size_t grain, Fn&& fn
   grain = std::max<std::size_t>(grain, 1);
   const std::size_t chunks = (n + grain - 1) / grain;
   threads = std::max<std::size_t>(1, std::min(threads, chunks));
-  if (threads == 1) {
+  if (threads == 1 || in_parallel_region()) {
     fn(std::size_t{0}, n, std::size_t{0});
     return;
   }
@@ -27,6 +35,9 @@ void parallel_for(std::size_t n, std::size_t threads, std::size_t grain, Fn&& fn
   std::exception_ptr error;
   std::mutex error_mutex;
   auto work = [&](std::size_t worker) {
+    bool& inside = in_parallel_region();
+    const bool was_inside = inside;
+    inside = true;
     try {
       for (;;) {
         const std::size_t c = next.fetch_add(1, std::memory_order_relaxed);
@@ -39,6 +50,7 @@ void parallel_for(std::size_t n, std::size_t threads, std::size_t grain, Fn&& fn
       if (!error) error = std::current_exception();
       next.store(chunks);
     }
+    inside = was_inside;
   };
   std::vector<std::thread> pool;
   pool.reserve(threads - 1);
