@@ -134,6 +134,17 @@ TEST_CASE("flat index: batch search equals single searches", "[index][flat]") {
         check_exact(batch[i], metric, queries.data() + i * d, data, d, p.k);
       }
     }
+    // With a minimum score, the batched kernel path must apply it exactly too.
+    SearchParams t(50);
+    t.min_score = metric == Metric::l2 ? -150.0f : (metric == Metric::cosine ? 0.1f : 3.0f);
+    index.set_threads(2);
+    auto thresholded = index.search_batch(MatrixView(queries.data(), nq, d), t);
+    for (std::size_t i = 0; i < nq; ++i) {
+      INFO("metric " << to_string(metric) << " thresholded query " << i);
+      check_exact(thresholded[i], metric, queries.data() + i * d, data, d, t.k, nullptr,
+                  *t.min_score);
+      CHECK(thresholded[i].size() == index.search(VectorView(queries.data() + i * d, d), t).size());
+    }
   }
 }
 
