@@ -52,6 +52,14 @@ void FlatIndex::do_add(const Id* ids, const float* vectors, std::size_t n) {
   }
 }
 
+void FlatIndex::do_reserve(std::size_t n) {
+  const std::size_t rows = ids_.size() + n;
+  vectors_.reserve(rows * dimension());
+  ids_.reserve(rows);
+  row_of_.reserve(rows);
+  if (metric() == Metric::l2) sq_norms_.reserve(rows);
+}
+
 bool FlatIndex::do_remove(Id id) {
   auto it = row_of_.find(id);
   if (it == row_of_.end()) return false;

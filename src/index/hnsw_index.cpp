@@ -270,6 +270,8 @@ void HnswIndex::do_add(const Id* ids, const float* vectors, std::size_t n) {
   });
 }
 
+void HnswIndex::do_reserve(std::size_t n) { impl_->reserve_for(n); }
+
 bool HnswIndex::do_remove(Id id) {
   Graph& g = *impl_->graph;
   auto it = g.label_lookup_.find(id);

@@ -153,6 +153,10 @@ void Index::add_batch(const Id* ids, MatrixView vectors) {
     for (std::size_t r : rows) check_norm(vectors.data + r * d, d, "vector", ids[r]);
   }
   std::lock_guard<std::mutex> writer(write_mutex_);
+  if (rows.size() > kWriteChunk) {
+    std::unique_lock<detail::RwLock> lock(mutex_);
+    do_reserve(rows.size());
+  }
   for (std::size_t begin = 0; begin < rows.size(); begin += kWriteChunk) {
     const std::size_t end = std::min(rows.size(), begin + kWriteChunk);
     chunk_ids.clear();

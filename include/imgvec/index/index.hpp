@@ -102,6 +102,8 @@ class Index {
   virtual bool do_contains(Id id) const = 0;
   virtual void do_ids(std::vector<Id>& out) const = 0;
   virtual void do_add(const Id* ids, const float* vectors, std::size_t n) = 0;
+  /// Called once before a batch of up to `n` new ids is added in chunks, so storage grows once.
+  virtual void do_reserve(std::size_t n) = 0;
   virtual bool do_remove(Id id) = 0;
   virtual bool do_get_vector(Id id, float* out) const = 0;
   virtual std::vector<SearchHit> do_search(const float* query, const SearchParams& params) const = 0;
