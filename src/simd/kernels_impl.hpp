@@ -7,8 +7,12 @@
 
 // Included inside a namespace: the including file provides <cstddef>, <cstdint> and kernels.hpp.
 
+// Forced inline so that the hnswlib wrappers below run the loop directly: a graph search calls
+// them thousands of times per query through a function pointer already.
+#define IMGVEC_KERNEL_INLINE inline __attribute__((always_inline))
+
 template <typename T>
-float dot_impl(const float* a, const float* b, std::size_t d) {
+IMGVEC_KERNEL_INLINE float dot_impl(const float* a, const float* b, std::size_t d) {
   using V = typename T::V;
   constexpr std::size_t W = T::W;
   V s0 = T::zero(), s1 = T::zero(), s2 = T::zero(), s3 = T::zero();
@@ -26,7 +30,7 @@ float dot_impl(const float* a, const float* b, std::size_t d) {
 }
 
 template <typename T>
-float l2sq_impl(const float* a, const float* b, std::size_t d) {
+IMGVEC_KERNEL_INLINE float l2sq_impl(const float* a, const float* b, std::size_t d) {
   using V = typename T::V;
   constexpr std::size_t W = T::W;
   V s0 = T::zero(), s1 = T::zero(), s2 = T::zero(), s3 = T::zero();
