@@ -3,11 +3,13 @@
 //
 //   vector_search                              20k synthetic CLIP-like 512-d vectors
 //   vector_search --base b.fvecs --queries q.fvecs [--kind flat|hnsw] [--k 5] [--index file]
+// The index file goes to the temporary directory unless --index says otherwise.
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <string>
 
 #include "datasets.hpp"
@@ -30,7 +32,8 @@ int usage(const char* argv0) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string base_path, query_path, kind = "hnsw", index_path = "vectors.imgvec";
+  std::string base_path, query_path, kind = "hnsw";
+  std::string index_path = (std::filesystem::temp_directory_path() / "imgvec-vector-search.imgvec").string();
   std::size_t n = 20000, dim = 512, k = 5;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
