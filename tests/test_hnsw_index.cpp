@@ -181,6 +181,15 @@ TEST_CASE("hnsw: remove, re-add, replace and compact", "[index][hnsw]") {
     CHECK(index.memory_bytes() < before);
     CHECK(recall_at_k(search_all(index, queries, {10}), live_truth, 10) >= 0.95);
     CHECK(index.ids().size() == n - gone.size());
+    // Compaction renumbers nodes: a predicate filter (exact-scan path at 2%) must still see the
+    // right ids.
+    auto rare = [](Id id) { return id % 50 == 1; };
+    const Filter pred = Filter::predicate(rare);
+    const Filter exact = Filter::predicate([&](Id id) { return rare(id) && !is_gone(id); });
+    SearchParams p(10);
+    p.filter = &pred;
+    const auto truth = ground_truth(base, queries, 10, Metric::cosine, &exact);
+    CHECK(recall_at_k(search_all(index, queries, p), truth, 10) == 1.0);
   }
   SECTION("removed ids can be added again") {
     for (Id id : gone) index.add(id, VectorView(base.row(id), d));

@@ -118,6 +118,18 @@ TEST_CASE("save and load give identical results", "[io]") {
     auto loaded = Index::load(path);
     expect_same_results(*index, *loaded, queries);
     CHECK(loaded->ids() == index->ids());
+    const Filter every_third = Filter::predicate([](Id id) { return id % 3 == 0; });
+    SearchParams filtered(5);
+    filtered.filter = &every_third;
+    for (std::size_t q = 0; q < queries.rows; ++q) {
+      auto x = index->search(VectorView(queries.row(q), 16), filtered);
+      auto y = loaded->search(VectorView(queries.row(q), 16), filtered);
+      REQUIRE(x.size() == y.size());
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        CHECK(x[i].id == y[i].id);
+        CHECK(y[i].id % 3 == 0);
+      }
+    }
     // The loaded index keeps working: adds, removes, saves again.
     loaded->add(100000, VectorView(queries.row(0), 16));
     CHECK(loaded->search(VectorView(queries.row(0), 16), {1})[0].id == 100000);

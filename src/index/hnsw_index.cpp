@@ -196,10 +196,22 @@ struct HnswIndex::Impl {
 
   std::size_t live() const { return graph->cur_element_count - graph->num_deleted_; }
 
+  // Copies the ids of nodes [from, count) into `labels`. A predicate filter's exact scan then reads
+  // ids from this dense array instead of from each node's 2 kB record, touching a record only for
+  // nodes that match.
+  void refresh_labels(std::size_t from) {
+    const Graph& g = *graph;
+    labels.resize(g.cur_element_count);
+    for (std::size_t i = from; i < g.cur_element_count; ++i) {
+      labels[i] = g.getExternalLabel(static_cast<tableint>(i));
+    }
+  }
+
   HnswParams params;
   std::atomic<std::size_t> ef_search;
   std::unique_ptr<KernelSpace> space;  // outlives graph, which points into it
   std::unique_ptr<Graph> graph;
+  std::vector<Id> labels;  // labels[i] is the id of node i
 };
 
 HnswIndex::HnswIndex(std::size_t dimension, Metric metric, HnswParams params)
@@ -265,9 +277,11 @@ void HnswIndex::do_add(const Id* ids, const float* vectors, std::size_t n) {
     }
   }
   impl_->reserve_for(fresh.size());
+  const std::size_t first_new = g.cur_element_count;
   detail::parallel_for(fresh.size(), threads(), 1, [&](std::size_t b, std::size_t e, std::size_t) {
     for (std::size_t j = b; j < e; ++j) g.addPoint(vectors + fresh[j] * d, ids[fresh[j]]);
   });
+  impl_->refresh_labels(first_new);
 }
 
 void HnswIndex::do_reserve(std::size_t n) { impl_->reserve_for(n); }
@@ -305,11 +319,10 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
         top.push(detail::score_from_distance(metric(), distance(g, query, it->second)), id);
       }
     } else {
+      const std::vector<Id>& labels = impl_->labels;
       for (tableint i = 0; i < g.cur_element_count; ++i) {
-        if (is_deleted(g, i)) continue;
-        const Id id = g.getExternalLabel(i);
-        if (!filter->matches(id)) continue;
-        top.push(detail::score_from_distance(metric(), distance(g, query, i)), id);
+        if (!filter->matches(labels[i]) || is_deleted(g, i)) continue;
+        top.push(detail::score_from_distance(metric(), distance(g, query, i)), labels[i]);
       }
     }
   };
@@ -327,7 +340,7 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
       for (tableint i = 0; i < g.cur_element_count; i += static_cast<tableint>(step)) {
         if (is_deleted(g, i)) continue;
         ++seen;
-        hit += filter->matches(g.getExternalLabel(i)) ? 1 : 0;
+        hit += filter->matches(impl_->labels[i]) ? 1 : 0;
       }
       selectivity = seen ? static_cast<double>(hit) / static_cast<double>(seen) : 0.0;
     }
@@ -346,7 +359,7 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
   }
 
   auto accept = [&](tableint i) {
-    return !is_deleted(g, i) && (!filter || filter->matches(g.getExternalLabel(i)));
+    return !is_deleted(g, i) && (!filter || filter->matches(impl_->labels[i]));
   };
   const tableint entry = descend(g, query);
   auto run = [&](std::size_t want) {
@@ -390,6 +403,7 @@ void HnswIndex::compact() {
   }
   std::unique_lock<detail::RwLock> lock(mutex_);
   impl_->graph = std::move(fresh);
+  impl_->refresh_labels(0);
 }
 
 std::size_t HnswIndex::do_memory_bytes() const {
@@ -401,7 +415,8 @@ std::size_t HnswIndex::do_memory_bytes() const {
   // Per slot: base layer record, link-list pointer, level, lock, visited mark; per label a hash node.
   return g.max_elements_ * (g.size_data_per_element_ + sizeof(void*) + sizeof(int) +
                             sizeof(std::mutex) + sizeof(hnswlib::vl_type)) +
-         upper + g.label_lookup_.size() * 40 + g.label_lookup_.bucket_count() * sizeof(void*);
+         upper + g.label_lookup_.size() * 40 + g.label_lookup_.bucket_count() * sizeof(void*) +
+         impl_->labels.capacity() * sizeof(Id);
 }
 
 // The payload: our search default, then hnswlib 0.6.2's own saveIndex byte stream, written from
@@ -560,6 +575,7 @@ std::unique_ptr<Index> load_hnsw_payload(CheckedFileReader& in, const IndexFileH
   g.num_deleted_ = deleted;
   g.ef_construction_ = ef_construction;
   g.label_lookup_ = std::move(lookup);
+  index->impl_->refresh_labels(0);
   return index;
 }
 
