@@ -8,6 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libhnswlib-dev   # HNSW graph (0.6.2), header-only
   libxxhash-dev    # file checksums, used header-only
+  libutf8proc-dev zlib1g-dev   # the CLIP tokenizer: Unicode data, the gzipped merges file
   libcereal-dev libeigen3-dev libstb-dev
   catch2 libbenchmark-dev
 )

@@ -6,5 +6,6 @@
 #include "imgvec/index/flat_index.hpp"
 #include "imgvec/index/hnsw_index.hpp"
 #include "imgvec/index/index.hpp"
+#include "imgvec/text/clip_tokenizer.hpp"
 #include "imgvec/types.hpp"
 #include "imgvec/version.hpp"
