@@ -149,8 +149,13 @@ void Index::add_batch(const Id* ids, MatrixView vectors) {
   }
   std::vector<float> buffer(std::min(rows.size(), kWriteChunk) * d);
   std::vector<Id> chunk_ids;
+  // Cosine: the norms are checked here, before anything is stored, and reused to normalize.
+  std::vector<float> inv_norm;
   if (metric_ == Metric::cosine) {
-    for (std::size_t r : rows) check_norm(vectors.data + r * d, d, "vector", ids[r]);
+    inv_norm.resize(vectors.rows);
+    for (std::size_t r : rows) {
+      inv_norm[r] = 1.0f / std::sqrt(check_norm(vectors.data + r * d, d, "vector", ids[r]));
+    }
   }
   std::lock_guard<std::mutex> writer(write_mutex_);
   if (rows.size() > kWriteChunk) {
@@ -164,7 +169,7 @@ void Index::add_batch(const Id* ids, MatrixView vectors) {
       const std::size_t r = rows[i];
       float* dst = buffer.data() + (i - begin) * d;
       if (metric_ == Metric::cosine) {
-        normalize_into(vectors.data + r * d, d, dst, "vector", ids[r]);
+        for (std::size_t i = 0; i < d; ++i) dst[i] = vectors.data[r * d + i] * inv_norm[r];
       } else {
         std::copy(vectors.data + r * d, vectors.data + (r + 1) * d, dst);
       }
