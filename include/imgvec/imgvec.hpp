@@ -2,6 +2,7 @@
 // The umbrella header: everything in imgvec's public API.
 
 #include "imgvec/error.hpp"
+#include "imgvec/image/image.hpp"
 #include "imgvec/index/filter.hpp"
 #include "imgvec/index/flat_index.hpp"
 #include "imgvec/index/hnsw_index.hpp"

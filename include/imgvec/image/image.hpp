@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace imgvec {
+
+/// Image container formats, as detected from a file's first bytes (never from its name).
+enum class ImageFormat : std::uint8_t { unknown = 0, jpeg, png, bmp, gif, pnm, tga, psd, hdr };
+
+/// The format's name ("jpeg", "png", ...).
+const char* to_string(ImageFormat format);
+
+/// A decoded image: 8-bit RGB, row-major, 3 bytes per pixel, top row first, upright (JPEG EXIF
+/// orientation applied).
+struct Image {
+  std::uint32_t width = 0;
+  std::uint32_t height = 0;
+  std::vector<std::uint8_t> rgb;
+  ImageFormat format = ImageFormat::unknown;
+};
+
+struct DecodeOptions {
+  /// Images with more pixels are refused before decoding (decompression bombs). The default is
+  /// Pillow's MAX_IMAGE_PIXELS (89,478,485), which Python pipelines already live with.
+  std::uint64_t max_pixels = 89478485;
+  /// Rotate or flip JPEGs as their EXIF orientation tag says, as a photo viewer would.
+  bool apply_exif_orientation = true;
+};
+
+/// Decodes JPEG, PNG (8 and 16 bit), BMP, GIF (first frame), PNM (P5, P6), TGA, PSD and HDR.
+/// Grayscale becomes RGB; alpha is composited onto white (transparent areas read as white, as in
+/// most viewers and web pages). 16-bit and HDR images are reduced to 8 bits per channel.
+/// Throws imgvec::Error naming `name` and the reason: unsupported format (WebP, TIFF, SVG, HEIC,
+/// AVIF, ASCII or 1-bit PNM, ...), damaged data, too many pixels.
+Image decode_image(const void* data, std::size_t size, const std::string& name = "image",
+                   const DecodeOptions& options = {});
+/// Reads and decodes a file; errors name the path.
+Image decode_image_file(const std::string& path, const DecodeOptions& options = {});
+/// Decodes base64 (standard or URL-safe alphabet, padding optional, whitespace ignored, an optional
+/// "data:image/...;base64," prefix), as sent by web clients.
+Image decode_image_base64(std::string_view base64, const DecodeOptions& options = {});
+
+/// The format of an encoded image from its first bytes, or ImageFormat::unknown.
+ImageFormat detect_image_format(const void* data, std::size_t size);
+
+}  // namespace imgvec

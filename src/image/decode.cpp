@@ -1,0 +1,189 @@
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "image/exif.hpp"
+#include "image/stb_decoder.hpp"
+#include "imgvec/error.hpp"
+#include "imgvec/image/image.hpp"
+
+namespace imgvec {
+namespace {
+
+constexpr const char* kSupported = "JPEG, PNG, BMP, GIF, PNM (P5/P6), TGA, PSD, HDR";
+
+// The literal's own length, not strlen: several signatures contain zero bytes.
+template <std::size_t N>
+bool starts_with(const std::uint8_t* d, std::size_t n, const char (&magic)[N], std::size_t at = 0) {
+  constexpr std::size_t m = N - 1;
+  return n >= at + m && std::memcmp(d + at, magic, m) == 0;
+}
+
+// Formats people send that imgvec does not decode, recognised so the error can say which.
+const char* unsupported_format(const std::uint8_t* d, std::size_t n) {
+  if (starts_with(d, n, "RIFF") && starts_with(d, n, "WEBP", 8)) return "WebP";
+  if (starts_with(d, n, "II*") || starts_with(d, n, "MM\0*")) return "TIFF";
+  if (starts_with(d, n, "ftyp", 4)) {
+    if (starts_with(d, n, "avif", 8) || starts_with(d, n, "avis", 8)) return "AVIF";
+    return "HEIC/HEIF (or another ISO media file)";
+  }
+  if (n >= 2 && d[0] == 0xFF && d[1] == 0x0A) return "JPEG XL";
+  if (starts_with(d, n, "\0\0\0\x0CJXL ")) return "JPEG XL";
+  if (starts_with(d, n, "\0\0\0\x0CjP  ") || (n >= 4 && d[0] == 0xFF && d[1] == 0x4F && d[2] == 0xFF)) {
+    return "JPEG 2000";
+  }
+  if (starts_with(d, n, "%PDF")) return "PDF";
+  if (n >= 2 && d[0] == 'P' && d[1] >= '1' && d[1] <= '4') return "ASCII or 1-bit PNM (P1-P4)";
+  std::size_t i = 0;  // SVG and other XML, after any byte-order mark and whitespace
+  if (starts_with(d, n, "\xEF\xBB\xBF")) i = 3;
+  while (i < n && (d[i] == ' ' || d[i] == '\t' || d[i] == '\r' || d[i] == '\n')) ++i;
+  if (starts_with(d, n, "<svg", i) || starts_with(d, n, "<?xml", i)) return "SVG/XML";
+  return nullptr;
+}
+
+[[noreturn]] void fail(ErrorCode code, const std::string& name, const std::string& what) {
+  throw Error(code, name + ": " + what);
+}
+
+}  // namespace
+
+const char* to_string(ImageFormat format) {
+  switch (format) {
+    case ImageFormat::jpeg: return "jpeg";
+    case ImageFormat::png: return "png";
+    case ImageFormat::bmp: return "bmp";
+    case ImageFormat::gif: return "gif";
+    case ImageFormat::pnm: return "pnm";
+    case ImageFormat::tga: return "tga";
+    case ImageFormat::psd: return "psd";
+    case ImageFormat::hdr: return "hdr";
+    case ImageFormat::unknown: break;
+  }
+  return "unknown";
+}
+
+ImageFormat detect_image_format(const void* data, std::size_t n) {
+  const auto* d = static_cast<const std::uint8_t*>(data);
+  if (n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF) return ImageFormat::jpeg;
+  if (starts_with(d, n, "\x89PNG\r\n\x1A\n")) return ImageFormat::png;
+  if (starts_with(d, n, "GIF87a") || starts_with(d, n, "GIF89a")) return ImageFormat::gif;
+  if (starts_with(d, n, "BM")) return ImageFormat::bmp;
+  if (n >= 3 && d[0] == 'P' && (d[1] == '5' || d[1] == '6') &&
+      (d[2] == ' ' || d[2] == '\n' || d[2] == '\r' || d[2] == '\t')) {
+    return ImageFormat::pnm;
+  }
+  if (starts_with(d, n, "8BPS")) return ImageFormat::psd;
+  if (starts_with(d, n, "#?RADIANCE\n") || starts_with(d, n, "#?RGBE\n")) return ImageFormat::hdr;
+  return ImageFormat::unknown;  // TGA has no signature; the decoder decides
+}
+
+Image decode_image(const void* data, std::size_t size, const std::string& name,
+                   const DecodeOptions& options) {
+  const auto* d = static_cast<const std::uint8_t*>(data);
+  if (size == 0 || d == nullptr) fail(ErrorCode::corrupt_file, name, "empty, not an image");
+  if (const char* other = unsupported_format(d, size)) {
+    fail(ErrorCode::unsupported, name,
+         std::string(other) + " images are not supported (imgvec decodes " + kSupported + ")");
+  }
+  Image image;
+  image.format = detect_image_format(d, size);
+  detail::StbInfo info;
+  if (!detail::stb_info(d, size, info)) {
+    if (image.format == ImageFormat::unknown) {
+      fail(ErrorCode::unsupported, name,
+           std::string("not a recognised image format (imgvec decodes ") + kSupported + ")");
+    }
+    fail(ErrorCode::corrupt_file, name, std::string("damaged ") + to_string(image.format) + " data");
+  }
+  if (image.format == ImageFormat::unknown) image.format = ImageFormat::tga;
+  const std::uint64_t pixels = static_cast<std::uint64_t>(info.width) * info.height;
+  if (info.width <= 0 || info.height <= 0) fail(ErrorCode::corrupt_file, name, "has no pixels");
+  if (pixels > options.max_pixels) {
+    fail(ErrorCode::invalid_argument, name,
+         std::to_string(info.width) + "x" + std::to_string(info.height) + " = " +
+             std::to_string(pixels) + " pixels is more than the limit of " +
+             std::to_string(options.max_pixels) + " (DecodeOptions::max_pixels)");
+  }
+  const bool alpha = info.channels == 2 || info.channels == 4;
+  std::vector<std::uint8_t> pixels_out;
+  std::string reason;
+  if (!detail::stb_decode(d, size, alpha ? 4 : 3, pixels_out, info, reason)) {
+    fail(ErrorCode::corrupt_file, name,
+         std::string("damaged ") + to_string(image.format) + " data (" + reason + ")");
+  }
+  image.width = static_cast<std::uint32_t>(info.width);
+  image.height = static_cast<std::uint32_t>(info.height);
+  if (alpha) {
+    // Composite onto white: transparent regions look white, as in viewers and web pages.
+    image.rgb.resize(pixels * 3);
+    for (std::uint64_t p = 0; p < pixels; ++p) {
+      const std::uint8_t* s = &pixels_out[p * 4];
+      const unsigned a = s[3];
+      for (int c = 0; c < 3; ++c) {
+        image.rgb[p * 3 + c] = static_cast<std::uint8_t>((s[c] * a + 255u * (255u - a) + 127u) / 255u);
+      }
+    }
+  } else {
+    image.rgb = std::move(pixels_out);
+  }
+  if (options.apply_exif_orientation && image.format == ImageFormat::jpeg) {
+    detail::apply_orientation(detail::jpeg_exif_orientation(d, size), image.width, image.height,
+                              image.rgb);
+  }
+  return image;
+}
+
+Image decode_image_file(const std::string& path, const DecodeOptions& options) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) fail(ErrorCode::not_found, path, "no such file");
+    fail(ErrorCode::io, path, std::string("cannot read: ") + std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) fail(ErrorCode::invalid_argument, path, "not a regular file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(ErrorCode::io, path, std::string("cannot open: ") + std::strerror(errno));
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) fail(ErrorCode::io, path, "read error");
+  return decode_image(bytes.data(), bytes.size(), path, options);
+}
+
+Image decode_image_base64(std::string_view text, const DecodeOptions& options) {
+  if (text.rfind("data:", 0) == 0) {
+    const std::size_t comma = text.find(',');
+    if (comma == std::string_view::npos || text.substr(0, comma).find(";base64") == std::string_view::npos) {
+      fail(ErrorCode::invalid_argument, "base64 image", "a data: URI must be ';base64,' encoded");
+    }
+    text.remove_prefix(comma + 1);
+  }
+  std::vector<std::uint8_t> bytes;
+  bytes.reserve(text.size() * 3 / 4);
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '+' || c == '-') v = 62;
+    else if (c == '/' || c == '_') v = 63;
+    else if (c == '=') break;
+    else if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+    else {
+      fail(ErrorCode::invalid_argument, "base64 image",
+           "invalid character at position " + std::to_string(i));
+    }
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes.push_back(static_cast<std::uint8_t>(acc >> bits));
+    }
+  }
+  return decode_image(bytes.data(), bytes.size(), "base64 image", options);
+}
+
+}  // namespace imgvec

@@ -1,0 +1,277 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include <zlib.h>
+
+#include "image/exif.hpp"
+#include "imgvec/error.hpp"
+#include "imgvec/image/image.hpp"
+
+using namespace imgvec;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kImages = std::string(IMGVEC_TEST_DATA_DIR) + "/images/";
+
+std::vector<std::uint8_t> read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+ErrorCode error_of(const std::function<void()>& f, std::string* message = nullptr) {
+  try {
+    f();
+  } catch (const Error& e) {
+    if (message) *message = e.what();
+    return e.code();
+  }
+  FAIL("no imgvec::Error thrown");
+  return ErrorCode::invalid_argument;
+}
+
+std::string base64(const std::vector<std::uint8_t>& bytes) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (std::uint8_t b : bytes) {
+    acc = (acc << 8) | b;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(kAlphabet[(acc >> bits) & 63]);
+    }
+  }
+  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 63]);
+  while (out.size() % 4) out.push_back('=');
+  return out;
+}
+
+// A JPEG with an APP1 EXIF segment carrying `orientation`, inserted right after SOI.
+std::vector<std::uint8_t> with_orientation(std::vector<std::uint8_t> jpeg, std::uint16_t orientation) {
+  const std::uint8_t tiff[] = {'I', 'I', 42, 0, 8, 0, 0, 0,          // little-endian, IFD at 8
+                               1, 0,                                  // one entry
+                               0x12, 0x01, 3, 0, 1, 0, 0, 0,          // Orientation, SHORT, 1
+                               static_cast<std::uint8_t>(orientation), 0, 0, 0,
+                               0, 0, 0, 0};                           // no next IFD
+  std::vector<std::uint8_t> app1 = {0xFF, 0xE1, 0, 0, 'E', 'x', 'i', 'f', 0, 0};
+  app1.insert(app1.end(), std::begin(tiff), std::end(tiff));
+  const std::size_t length = app1.size() - 2;
+  app1[2] = static_cast<std::uint8_t>(length >> 8);
+  app1[3] = static_cast<std::uint8_t>(length & 0xFF);
+  jpeg.insert(jpeg.begin() + 2, app1.begin(), app1.end());
+  return jpeg;
+}
+
+// A 1x1 RGBA PNG holding `rgba`, written with zlib.
+std::vector<std::uint8_t> rgba_png(std::vector<std::uint8_t> rgba) {
+  std::vector<std::uint8_t> out = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+  auto chunk = [&](const char* type, const std::vector<std::uint8_t>& data) {
+    const std::uint32_t n = static_cast<std::uint32_t>(data.size());
+    for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<std::uint8_t>(n >> s));
+    const std::size_t start = out.size();
+    out.insert(out.end(), type, type + 4);
+    out.insert(out.end(), data.begin(), data.end());
+    const uLong crc = crc32(0, out.data() + start, static_cast<uInt>(out.size() - start));
+    for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<std::uint8_t>(crc >> s));
+  };
+  chunk("IHDR", {0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0});  // 1x1, 8-bit RGBA
+  std::vector<std::uint8_t> raw = {0};                      // filter byte, then the pixel
+  raw.insert(raw.end(), rgba.begin(), rgba.end());
+  uLongf size = compressBound(static_cast<uLong>(raw.size()));
+  std::vector<std::uint8_t> z(size);
+  compress(z.data(), &size, raw.data(), static_cast<uLong>(raw.size()));
+  z.resize(size);
+  chunk("IDAT", z);
+  chunk("IEND", {});
+  return out;
+}
+
+const std::uint8_t* pixel(const Image& im, std::uint32_t x, std::uint32_t y) {
+  return &im.rgb[(static_cast<std::size_t>(y) * im.width + x) * 3];
+}
+
+}  // namespace
+
+TEST_CASE("every test image decodes or fails as its README says", "[image]") {
+  struct Expect {
+    const char* file;
+    std::uint32_t width, height;
+    ImageFormat format;
+  };
+  const Expect decodes[] = {
+      {"ukbench01380.jpg", 640, 480, ImageFormat::jpeg},
+      {"ukbench09060.jpg", 640, 480, ImageFormat::jpeg},
+      {"ukbench00120_gray.jpg", 640, 480, ImageFormat::jpeg},
+      {"ukbench09380.jpeg", 640, 480, ImageFormat::jpeg},
+      {"alpha_channel_image.png", 640, 480, ImageFormat::png},
+      {"giphy.gif", 314, 400, ImageFormat::gif},
+      {"Iggy.256.ppm", 256, 256, ImageFormat::pnm},
+      {"baboon.256.pgm", 256, 256, ImageFormat::pnm},
+  };
+  for (const Expect& e : decodes) {
+    INFO(e.file);
+    const Image im = decode_image_file(kImages + e.file);
+    CHECK(im.width == e.width);
+    CHECK(im.height == e.height);
+    CHECK(im.format == e.format);
+    CHECK(im.rgb.size() == std::size_t{e.width} * e.height * 3);
+  }
+  struct Refuse {
+    const char* file;
+    ErrorCode code;
+    const char* says;
+  };
+  const Refuse refuses[] = {
+      {"ukbench09268_corrupt.jpg", ErrorCode::unsupported, "not a recognised image format"},
+      {"ukbench09380.webp", ErrorCode::unsupported, "WebP images are not supported"},
+      {"copyleft.tiff", ErrorCode::unsupported, "TIFF images are not supported"},
+      {"marbles.pbm", ErrorCode::unsupported, "1-bit PNM"},
+  };
+  for (const Refuse& r : refuses) {
+    INFO(r.file);
+    std::string message;
+    CHECK(error_of([&] { decode_image_file(kImages + r.file); }, &message) == r.code);
+    CHECK_THAT(message, Catch::Matchers::StartsWith(kImages + r.file) &&
+                            Catch::Matchers::Contains(r.says));
+  }
+}
+
+TEST_CASE("the format comes from the bytes, not the extension", "[image]") {
+  const auto jpeg = read_bytes(kImages + "ukbench09380.jpeg");
+  const Image reference = decode_image(jpeg.data(), jpeg.size());
+  const fs::path dir = fs::temp_directory_path() / "imgvec-image-test";
+  fs::create_directories(dir);
+  for (const char* name : {"ukbench09380.png", "ukbench09380.bmp", "ukbench09380.svg"}) {
+    INFO(name);
+    std::ofstream(dir / name, std::ios::binary).write(reinterpret_cast<const char*>(jpeg.data()),
+                                                      static_cast<std::streamsize>(jpeg.size()));
+    const Image im = decode_image_file((dir / name).string());
+    CHECK(im.format == ImageFormat::jpeg);
+    CHECK(im.rgb == reference.rgb);
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("grayscale becomes RGB and alpha is composited on white", "[image]") {
+  const Image gray = decode_image_file(kImages + "ukbench00120_gray.jpg");
+  bool all_gray = true;
+  for (std::size_t p = 0; p < gray.rgb.size(); p += 3) {
+    all_gray &= gray.rgb[p] == gray.rgb[p + 1] && gray.rgb[p + 1] == gray.rgb[p + 2];
+  }
+  CHECK(all_gray);
+  // RGBA PNGs: red at alpha 0 must come out white (not red, not black); half alpha, pink.
+  const auto clear_png = rgba_png({255, 0, 0, 0});
+  const Image half = [] {
+    const auto png = rgba_png({255, 0, 0, 128});
+    return decode_image(png.data(), png.size(), "half.png");
+  }();
+  CHECK(half.rgb == std::vector<std::uint8_t>{255, 127, 127});
+  const auto& png = clear_png;
+  const Image clear = decode_image(png.data(), png.size(), "1x1.png");
+  REQUIRE(clear.width == 1);
+  CHECK(clear.rgb == std::vector<std::uint8_t>{255, 255, 255});
+}
+
+TEST_CASE("JPEG EXIF orientation is applied", "[image]") {
+  const auto jpeg = read_bytes(kImages + "ukbench09380.jpeg");
+  const Image upright = decode_image(jpeg.data(), jpeg.size());
+  const std::uint32_t W = upright.width, H = upright.height;
+  {
+    const auto rotated = with_orientation(jpeg, 6);  // stored rotated: turn 90 degrees clockwise
+    CHECK(detail::jpeg_exif_orientation(rotated.data(), rotated.size()) == 6);
+    const Image im = decode_image(rotated.data(), rotated.size());
+    REQUIRE(im.width == H);
+    REQUIRE(im.height == W);
+    for (std::uint32_t y : {0u, 17u, W - 1}) {
+      for (std::uint32_t x : {0u, 5u, H - 1}) {
+        CHECK(std::equal(pixel(im, x, y), pixel(im, x, y) + 3, pixel(upright, y, H - 1 - x)));
+      }
+    }
+    DecodeOptions raw;
+    raw.apply_exif_orientation = false;
+    CHECK(decode_image(rotated.data(), rotated.size(), "raw", raw).rgb == upright.rgb);
+  }
+  {
+    const auto flipped = with_orientation(jpeg, 3);
+    const Image im = decode_image(flipped.data(), flipped.size());
+    REQUIRE(im.width == W);
+    CHECK(std::equal(pixel(im, 0, 0), pixel(im, 0, 0) + 3, pixel(upright, W - 1, H - 1)));
+  }
+  for (std::uint16_t o = 1; o <= 8; ++o) {
+    const auto oriented = with_orientation(jpeg, o);
+    const Image im = decode_image(oriented.data(), oriented.size());
+    CHECK(im.width == (o >= 5 ? H : W));
+  }
+}
+
+TEST_CASE("bad input is refused clearly", "[image][errors]") {
+  std::string message;
+  CHECK(error_of([] { decode_image_file(kImages + "missing.jpg"); }, &message) == ErrorCode::not_found);
+  CHECK_THAT(message, Catch::Matchers::Contains("missing.jpg: no such file"));
+  CHECK(error_of([] { decode_image(nullptr, 0, "nothing"); }) == ErrorCode::corrupt_file);
+  const auto jpeg = read_bytes(kImages + "ukbench01380.jpg");
+  DecodeOptions tight;
+  tight.max_pixels = 640 * 480 - 1;
+  CHECK(error_of([&] { decode_image(jpeg.data(), jpeg.size(), "big.jpg", tight); }, &message) ==
+        ErrorCode::invalid_argument);
+  CHECK_THAT(message, Catch::Matchers::Contains("big.jpg: 640x480 = 307200 pixels is more than"));
+  // A JPEG cut short of its image data.
+  const std::vector<std::uint8_t> cut(jpeg.begin(), jpeg.begin() + 600);
+  CHECK(error_of([&] { decode_image(cut.data(), cut.size(), "cut.jpg"); }, &message) ==
+        ErrorCode::corrupt_file);
+  CHECK_THAT(message, Catch::Matchers::StartsWith("cut.jpg: damaged jpeg data"));
+}
+
+TEST_CASE("base64 and data URIs decode to the same image", "[image]") {
+  const auto bytes = read_bytes(kImages + "giphy.gif");
+  const Image direct = decode_image(bytes.data(), bytes.size());
+  const std::string b64 = base64(bytes);
+  CHECK(decode_image_base64(b64).rgb == direct.rgb);
+  CHECK(decode_image_base64("data:image/gif;base64," + b64).rgb == direct.rgb);
+  std::string wrapped;
+  for (std::size_t i = 0; i < b64.size(); i += 76) wrapped += b64.substr(i, 76) + "\n";
+  CHECK(decode_image_base64(wrapped).rgb == direct.rgb);
+  std::string message;
+  CHECK(error_of([] { decode_image_base64("R0lGOD*"); }, &message) == ErrorCode::invalid_argument);
+  CHECK_THAT(message, Catch::Matchers::Contains("invalid character at position 6"));
+}
+
+TEST_CASE("truncated and corrupted images never crash the decoder", "[image][errors]") {
+  // Each variant must decode to a consistent image or throw imgvec::Error; run under ASan in CI.
+  std::size_t decoded = 0, refused = 0;
+  for (const char* file : {"ukbench01380.jpg", "alpha_channel_image.png", "giphy.gif", "Iggy.256.ppm",
+                           "baboon.256.pgm", "ukbench00120_gray.jpg"}) {
+    const auto bytes = read_bytes(kImages + file);
+    std::vector<std::vector<std::uint8_t>> variants;
+    for (std::size_t cut : {std::size_t{1}, std::size_t{8}, std::size_t{40}, std::size_t{200},
+                            bytes.size() / 3, bytes.size() / 2, bytes.size() - 1}) {
+      variants.emplace_back(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(cut));
+    }
+    for (std::size_t i = 0; i < 40; ++i) {
+      auto v = bytes;
+      const std::size_t at = (i * 7919 + 13) % std::min<std::size_t>(v.size(), 4096);
+      v[at] ^= static_cast<std::uint8_t>(0x5A + i);
+      variants.push_back(std::move(v));
+    }
+    for (const auto& v : variants) {
+      try {
+        const Image im = decode_image(v.data(), v.size(), file);
+        CHECK(im.rgb.size() == std::size_t{im.width} * im.height * 3);
+        ++decoded;
+      } catch (const Error& e) {
+        CHECK_THAT(std::string(e.what()), Catch::Matchers::StartsWith(file));
+        ++refused;
+      }
+    }
+  }
+  CHECK(refused > 0);
+  CHECK(decoded > 0);
+}
