@@ -16,4 +16,5 @@ endif()
 run(${CMAKE_COMMAND} -S ${CMAKE_CURRENT_LIST_DIR}/consumer -B ${WORK}/build -G ${GENERATOR}
     -DCMAKE_BUILD_TYPE=Release ${configure})
 run(${CMAKE_COMMAND} --build ${WORK}/build)
-run(${WORK}/build/consumer ${WORK}/index.imgvec)
+run(${WORK}/build/consumer ${WORK}/index.imgvec ${IMGVEC_SOURCE}/tests/data/bpe_simple_vocab_16e6.txt.gz
+    ${IMGVEC_SOURCE}/tests/data/images/ukbench01380.jpg)
