@@ -3,7 +3,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 
 #include "image/exif.hpp"
 #include "image/stb_decoder.hpp"
@@ -145,8 +144,12 @@ Image decode_image_file(const std::string& path, const DecodeOptions& options) {
   if (!S_ISREG(st.st_mode)) fail(ErrorCode::invalid_argument, path, "not a regular file");
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(ErrorCode::io, path, std::string("cannot open: ") + std::strerror(errno));
-  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) fail(ErrorCode::io, path, "read error");
+  // One read of the size stat reported, not a character-by-character stream copy.
+  std::vector<char> bytes(static_cast<std::size_t>(st.st_size));
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (static_cast<std::size_t>(in.gcount()) != bytes.size()) {
+    fail(ErrorCode::io, path, "read error (the file changed size while being read?)");
+  }
   return decode_image(bytes.data(), bytes.size(), path, options);
 }
 
