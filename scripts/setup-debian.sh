@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian package imgvec's build, tests and benchmarks need. Debian 12 (bookworm).
 #   scripts/setup-debian.sh           the core library, tests, benchmarks, examples
-#   scripts/setup-debian.sh --torch   also libtorch for the CLIP encoder (imgvec::imgvec)
+#   scripts/setup-debian.sh --torch   also libtorch for the CLIP encoder (imgvec::imgvec), and the
+#                                     Python (torch, torchvision, PIL) that makes test models and
+#                                     the reference outputs the tests compare against
 set -euo pipefail
 
 packages=(
@@ -17,7 +19,8 @@ for arg in "$@"; do
     --torch)
       # Debian's libtorch calls the system BLAS; the default reference BLAS makes a ViT-B/32
       # forward about 25x slower than OpenBLAS (3.9 s vs 0.15 s per image measured).
-      packages+=(libtorch-dev libopenblas0-openmp python3-torch) ;;
+      packages+=(libtorch-dev libopenblas0-openmp python3-torch python3-torchvision python3-pil
+                 python3-numpy) ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done

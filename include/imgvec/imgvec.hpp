@@ -3,6 +3,7 @@
 
 #include "imgvec/error.hpp"
 #include "imgvec/image/image.hpp"
+#include "imgvec/image/preprocess.hpp"
 #include "imgvec/index/filter.hpp"
 #include "imgvec/index/flat_index.hpp"
 #include "imgvec/index/hnsw_index.hpp"

@@ -1,0 +1,195 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "imgvec/error.hpp"
+#include "imgvec/image/image.hpp"
+#include "imgvec/image/preprocess.hpp"
+
+// Parity with PIL + torchvision, from reference files that tests/reference/pil_preprocess.py
+// writes into the build tree (see its docstring for the layout and the sizes).
+using namespace imgvec;
+
+namespace {
+
+const std::string kImages = std::string(IMGVEC_TEST_DATA_DIR) + "/images/";
+const std::string kReference = IMGVEC_PREPROCESS_REFERENCE_DIR;
+constexpr int kResizes = 6;
+const std::uint32_t kPreprocessSizes[] = {224, 61};
+
+struct Reference {
+  Image decoded;                     // PIL's decoding with imgvec's conventions
+  std::vector<Image> resized;        // PIL's BICUBIC resizes of `decoded`
+  std::vector<std::vector<float>> tensors;  // open_clip's transform, per kPreprocessSizes
+};
+
+class Reader {
+ public:
+  explicit Reader(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) FAIL("missing reference file " << path << " (built by the imgvec_test_references target)");
+    bytes_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::uint32_t u32() {
+    std::uint32_t v;
+    take(&v, 4);
+    return v;
+  }
+  Image image() {
+    Image im;
+    im.width = u32();
+    im.height = u32();
+    im.rgb.resize(std::size_t{im.width} * im.height * 3);
+    take(im.rgb.data(), im.rgb.size());
+    return im;
+  }
+  void take(void* out, std::size_t n) {
+    REQUIRE(at_ + n <= bytes_.size());
+    std::memcpy(out, bytes_.data() + at_, n);
+    at_ += n;
+  }
+  bool done() const { return at_ == bytes_.size(); }
+
+ private:
+  std::vector<char> bytes_;
+  std::size_t at_ = 0;
+};
+
+Reference load_reference(const std::string& file) {
+  Reader r(kReference + "/" + file + ".ref");
+  Reference ref;
+  ref.decoded = r.image();
+  for (int i = 0; i < kResizes; ++i) ref.resized.push_back(r.image());
+  for (std::uint32_t s : kPreprocessSizes) {
+    REQUIRE(r.u32() == s);
+    ref.tensors.emplace_back(std::size_t{3} * s * s);
+    r.take(ref.tensors.back().data(), ref.tensors.back().size() * sizeof(float));
+  }
+  REQUIRE(r.done());
+  return ref;
+}
+
+struct Diff {
+  double mean = 0, max = 0;
+};
+
+template <class A, class B>
+Diff diff(const A& a, const B& b) {
+  REQUIRE(a.size() == b.size());
+  Diff d;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const double e = std::fabs(static_cast<double>(a[i]) - static_cast<double>(b[i]));
+    d.mean += e;
+    d.max = std::max(d.max, e);
+  }
+  d.mean /= static_cast<double>(a.size());
+  return d;
+}
+
+struct TestImage {
+  const char* file;
+  bool lossless;  // PIL and stb_image must then decode to identical pixels
+};
+const TestImage kTestImages[] = {
+    {"ukbench01380.jpg", false},       {"ukbench09060.jpg", false},
+    {"ukbench00120_gray.jpg", false},  {"ukbench09380.jpeg", false},
+    {"alpha_channel_image.png", true}, {"giphy.gif", true},
+    {"Iggy.256.ppm", true},            {"baboon.256.pgm", true},
+};
+
+}  // namespace
+
+TEST_CASE("bicubic resizing gives Pillow's bytes exactly", "[preprocess]") {
+  for (const TestImage& t : kTestImages) {
+    INFO(t.file);
+    const Reference ref = load_reference(t.file);
+    for (const Image& expected : ref.resized) {
+      INFO(expected.width << "x" << expected.height);
+      const Image ours = resize_bicubic(ref.decoded, expected.width, expected.height);
+      CHECK(ours.rgb == expected.rgb);
+    }
+  }
+}
+
+TEST_CASE("CLIP preprocessing matches torchvision on the same pixels", "[preprocess]") {
+  for (const TestImage& t : kTestImages) {
+    INFO(t.file);
+    const Reference ref = load_reference(t.file);
+    for (std::size_t i = 0; i < std::size(kPreprocessSizes); ++i) {
+      PreprocessConfig config;
+      config.image_size = kPreprocessSizes[i];
+      const Diff d = diff(preprocess_clip(ref.decoded, config), ref.tensors[i]);
+      INFO("size " << config.image_size << ": mean " << d.mean << ", max " << d.max);
+      // The pixels are identical; the float arithmetic may differ in the last bit.
+      CHECK(d.max <= 1e-6);
+    }
+  }
+}
+
+TEST_CASE("decode plus preprocessing matches the Python pipeline within tolerance", "[preprocess]") {
+  double worst_mean = 0, worst_max = 0;
+  for (const TestImage& t : kTestImages) {
+    INFO(t.file);
+    const Reference ref = load_reference(t.file);
+    const Image ours = decode_image_file(kImages + t.file);
+    REQUIRE(ours.width == ref.decoded.width);
+    REQUIRE(ours.height == ref.decoded.height);
+    const Diff pixels = diff(ours.rgb, ref.decoded.rgb);
+    INFO("decoded pixels: mean " << pixels.mean << ", max " << pixels.max << " levels");
+    if (t.lossless) {
+      CHECK(pixels.max == 0);
+    } else {
+      CHECK(pixels.mean <= 1.0);  // stb_image's and libjpeg's IDCTs round differently
+    }
+    for (std::size_t i = 0; i < std::size(kPreprocessSizes); ++i) {
+      PreprocessConfig config;
+      config.image_size = kPreprocessSizes[i];
+      const Diff d = diff(preprocess_clip(ours, config), ref.tensors[i]);
+      INFO("size " << config.image_size << ": mean " << d.mean << ", max " << d.max);
+      CHECK(d.mean <= 0.01);
+      CHECK(d.max <= 0.1);
+      worst_mean = std::max(worst_mean, d.mean);
+      worst_max = std::max(worst_max, d.max);
+    }
+  }
+  WARN("end-to-end vs PIL + torchvision, worst image: mean |diff| " << worst_mean << ", max "
+                                                                     << worst_max);
+}
+
+TEST_CASE("preprocessing geometry follows torchvision", "[preprocess]") {
+  CHECK(clip_resize_size(640, 480, 224) == std::array<std::uint32_t, 2>{298, 224});
+  CHECK(clip_resize_size(314, 400, 224) == std::array<std::uint32_t, 2>{224, 285});
+  CHECK(clip_resize_size(100, 100, 224) == std::array<std::uint32_t, 2>{224, 224});
+  CHECK(clip_resize_size(1, 10000, 224) == std::array<std::uint32_t, 2>{224, 2240000});
+  // A one-pixel image becomes a flat tensor of its colour.
+  Image dot;
+  dot.width = dot.height = 1;
+  dot.rgb = {255, 0, 128};
+  PreprocessConfig config;
+  config.image_size = 8;
+  const auto t = preprocess_clip(dot, config);
+  REQUIRE(t.size() == 3 * 64);
+  CHECK(t[0] == Approx((1.0f - config.mean[0]) / config.std[0]));
+  CHECK(t[64 + 63] == Approx((0.0f - config.mean[1]) / config.std[1]));
+  CHECK(t[128 + 7] == Approx((128.0f / 255.0f - config.mean[2]) / config.std[2]));
+}
+
+TEST_CASE("preprocessing refuses empty input", "[preprocess][errors]") {
+  Image empty;
+  CHECK_THROWS_AS(preprocess_clip(empty, PreprocessConfig{}), Error);
+  Image bad;
+  bad.width = 4;
+  bad.height = 4;
+  bad.rgb.resize(5);
+  CHECK_THROWS_AS(resize_bicubic(bad, 2, 2), Error);
+  Image ok;
+  ok.width = ok.height = 2;
+  ok.rgb.assign(12, 7);
+  CHECK_THROWS_AS(resize_bicubic(ok, 0, 2), Error);
+  PreprocessConfig zero;
+  zero.image_size = 0;
+  CHECK_THROWS_AS(preprocess_clip(ok, zero), Error);
+}
