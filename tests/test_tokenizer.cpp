@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "imgvec/error.hpp"
@@ -112,4 +113,14 @@ TEST_CASE("a missing or damaged merges file is a clear error", "[tokenizer][erro
                     Catch::Matchers::Contains("bundle: line 3"));
   CHECK_THROWS_WITH(ClipTokenizer::from_merges("#version\na b\n", "short"),
                     Catch::Matchers::Contains("has 1 merges"));
+}
+
+TEST_CASE("gzip-compressed merges in memory load like the file", "[tokenizer]") {
+  std::ifstream in(kData + "/bpe_simple_vocab_16e6.txt.gz", std::ios::binary);
+  const std::string gz{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const ClipTokenizer t = ClipTokenizer::from_merges(gz, "bundle vocab");
+  const char* text = "A photo of two dogs playing in the snow, 1998.";
+  CHECK(t.encode(text) == tokenizer().encode(text));
+  CHECK_THROWS_WITH(ClipTokenizer::from_merges(gz.substr(0, gz.size() / 2), "bundle vocab"),
+                    Catch::Matchers::Contains("bundle vocab: damaged gzip data"));
 }

@@ -4,6 +4,10 @@
 #include "imgvec/error.hpp"
 #include "imgvec/image/image.hpp"
 #include "imgvec/image/preprocess.hpp"
+#include "imgvec/encoder/encoder.hpp"
+#ifdef IMGVEC_HAS_CLIP_ENCODER
+#include "imgvec/encoder/clip_encoder.hpp"
+#endif
 #include "imgvec/index/filter.hpp"
 #include "imgvec/index/flat_index.hpp"
 #include "imgvec/index/hnsw_index.hpp"

@@ -163,4 +163,38 @@ void CheckedFileReader::fail(const std::string& message) const {
   throw Error(ErrorCode::corrupt_file, path_ + ": " + message);
 }
 
+std::uint64_t hash_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    throw Error(errno == ENOENT ? ErrorCode::not_found : ErrorCode::io,
+                path + ": cannot open: " + std::strerror(errno));
+  }
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_64bits_reset(state);
+  std::string buf(1 << 20, '\0');
+  for (;;) {
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      XXH3_freeState(state);
+      ::close(fd);
+      throw Error(ErrorCode::io, path + ": read failed: " + std::strerror(err));
+    }
+    if (n == 0) break;
+    XXH3_64bits_update(state, buf.data(), static_cast<std::size_t>(n));
+  }
+  const std::uint64_t h = XXH3_64bits_digest(state);
+  XXH3_freeState(state);
+  ::close(fd);
+  return h;
+}
+
+std::string to_hex(std::uint64_t value) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, value >>= 4) out[static_cast<std::size_t>(i)] = kDigits[value & 15];
+  return out;
+}
+
 }  // namespace imgvec::detail

@@ -78,4 +78,10 @@ class CheckedFileReader {
   XXH3_state_t* hash_ = nullptr;
 };
 
+/// XXH3-64 of a whole file, read in chunks. Throws imgvec::Error naming the path.
+std::uint64_t hash_file(const std::string& path);
+
+/// A 64-bit hash as 16 lower-case hex digits.
+std::string to_hex(std::uint64_t value);
+
 }  // namespace imgvec::detail

@@ -114,7 +114,42 @@ ClipTokenizer ClipTokenizer::from_file(const std::string& path) {
   return from_merges(read_file(path), path);
 }
 
+namespace {
+
+// The merges as a model bundle stores them: gzip-compressed, in memory.
+std::string gunzip(std::string_view data, const std::string& source) {
+  z_stream z{};
+  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
+    throw Error(ErrorCode::io, source + ": cannot start zlib");
+  }
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  std::string out;
+  char buf[1 << 16];
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof buf;
+    rc = inflate(&z, Z_NO_FLUSH);
+    out.append(buf, sizeof buf - z.avail_out);
+    if (rc == Z_BUF_ERROR && z.avail_in == 0) break;  // truncated: no more input to consume
+  }
+  inflateEnd(&z);
+  if (rc != Z_STREAM_END) throw Error(ErrorCode::corrupt_file, source + ": damaged gzip data");
+  return out;
+}
+
+}  // namespace
+
 ClipTokenizer ClipTokenizer::from_merges(std::string_view text, const std::string& source) {
+  if (text.size() >= 2 && static_cast<unsigned char>(text[0]) == 0x1F &&
+      static_cast<unsigned char>(text[1]) == 0x8B) {
+    return from_merges_text(gunzip(text, source), source);
+  }
+  return from_merges_text(text, source);
+}
+
+ClipTokenizer ClipTokenizer::from_merges_text(std::string_view text, const std::string& source) {
   auto impl = std::make_unique<Impl>();
   std::vector<int> order;
   impl->byte_map = byte_to_unicode(order);

@@ -39,6 +39,16 @@ def decode_like_imgvec(path):
     return im.convert("RGB")
 
 
+def clip_transform(size, mean=MEAN, std=STD):
+    """open_clip's evaluation transform for CLIP, minus its RGB conversion (done when decoding)."""
+    return transforms.Compose([
+        transforms.Resize(size, interpolation=InterpolationMode.BICUBIC),
+        transforms.CenterCrop(size),
+        transforms.ToTensor(),
+        transforms.Normalize(mean, std),
+    ])
+
+
 def main():
     out_dir = Path(sys.argv[1])
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -50,12 +60,7 @@ def main():
             rw, rh = rw or w, rh or h
             blob += [struct.pack("<II", rw, rh), im.resize((rw, rh), Image.BICUBIC).tobytes()]
         for s in PREPROCESS:
-            t = transforms.Compose([
-                transforms.Resize(s, interpolation=InterpolationMode.BICUBIC),
-                transforms.CenterCrop(s),
-                transforms.ToTensor(),
-                transforms.Normalize(MEAN, STD),
-            ])(im)
+            t = clip_transform(s)(im)
             blob += [struct.pack("<I", s), t.contiguous().numpy().astype("<f4").tobytes()]
         (out_dir / (Path(path).name + ".ref")).write_bytes(b"".join(blob))
 

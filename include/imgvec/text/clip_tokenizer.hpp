@@ -23,8 +23,9 @@ class ClipTokenizer {
   /// Loads CLIP's merges file (bpe_simple_vocab_16e6.txt, optionally gzip-compressed). Throws
   /// imgvec::Error naming the file if it is missing, unreadable or not a CLIP merges file.
   static ClipTokenizer from_file(const std::string& path);
-  /// Builds the tokenizer from the merges file's text (as a model bundle carries it).
-  static ClipTokenizer from_merges(std::string_view merges_text, const std::string& source = "merges");
+  /// Builds the tokenizer from the merges file's contents, plain or gzip-compressed (as a model
+  /// bundle carries it); `source` names it in errors.
+  static ClipTokenizer from_merges(std::string_view merges, const std::string& source = "merges");
 
   ClipTokenizer(ClipTokenizer&&) noexcept;
   ClipTokenizer& operator=(ClipTokenizer&&) noexcept;
@@ -43,6 +44,7 @@ class ClipTokenizer {
   std::size_t vocab_size() const;
 
  private:
+  static ClipTokenizer from_merges_text(std::string_view text, const std::string& source);
   struct Impl;
   explicit ClipTokenizer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

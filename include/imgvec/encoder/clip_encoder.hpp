@@ -1,0 +1,85 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "imgvec/encoder/encoder.hpp"
+#include "imgvec/image/preprocess.hpp"
+#include "imgvec/text/clip_tokenizer.hpp"
+
+namespace imgvec {
+
+/// What a model bundle says about itself (its imgvec/config.json).
+struct ClipModelInfo {
+  std::string name;
+  std::uint32_t embed_dim = 0;
+  PreprocessConfig preprocess;
+  std::size_t context_length = 77;
+  std::size_t vocab_size = 49408;
+  /// Whether the text tower may run on a prefix ending at the last end token (see ClipEncoder).
+  bool text_truncation = false;
+};
+
+struct ClipEncoderOptions {
+  /// "cpu", "cuda", "cuda:N" or "auto" (CUDA when libtorch has it and a device is visible).
+  std::string device = "auto";
+  /// Threads libtorch uses for one model call; 0 means one per core. libtorch's setting is
+  /// process-wide, so the last encoder constructed decides it.
+  std::size_t threads = 0;
+  /// Freeze the module and let libtorch fuse and re-layout it for inference (oneDNN on CPU):
+  /// faster calls, a slower load.
+  bool optimize = true;
+};
+
+/// Embeds images and texts with a CLIP model bundle: one TorchScript file made by
+/// tools/export_openclip.py (trained open_clip models) or tools/make_test_model.py (random
+/// weights, for tests). Images are preprocessed as open_clip does (preprocess_clip) and texts
+/// tokenized by ClipTokenizer with the bundle's own vocabulary.
+///
+/// Texts in a batch run on the first max(end-token position) + 1 tokens instead of the full
+/// context when the bundle allows it: the causal mask makes the end token's output depend only
+/// on what precedes it, so the embeddings are the same and short queries cost a fraction.
+///
+/// Only this class's implementation file includes libtorch. Available when imgvec is built with
+/// IMGVEC_WITH_TORCH (the imgvec::imgvec target defines IMGVEC_HAS_CLIP_ENCODER).
+class ClipEncoder final : public Encoder {
+ public:
+  /// Loads a bundle. Throws imgvec::Error naming the file: not_found (no such file), corrupt_file
+  /// (not a TorchScript bundle, or config or vocabulary missing or malformed), unsupported (a
+  /// newer bundle format, a preprocessing or tokenizer imgvec does not implement, a CUDA device
+  /// requested where there is none), incompatible (the model's outputs disagree with its config).
+  explicit ClipEncoder(const std::string& bundle_path, const ClipEncoderOptions& options = {});
+  ~ClipEncoder() override;
+
+  bool supports_text() const noexcept override { return true; }
+  const ClipModelInfo& info() const noexcept;
+  const ClipTokenizer& tokenizer() const noexcept;
+  /// The device the model runs on ("cpu", "cuda:0").
+  std::string device() const;
+
+  /// Model only: embeds `count` preprocessed images (3 x S x S floats each, CHW, as
+  /// preprocess_clip writes them). Returns raw model outputs when `normalize` is false.
+  std::vector<float> encode_pixels(const float* pixels, std::size_t count, bool normalize = true);
+  /// Model only: embeds rows of token ids (as ClipTokenizer::tokenize gives them; each row
+  /// context_length long). Returns raw model outputs when `normalize` is false.
+  std::vector<float> encode_tokens(const std::vector<std::vector<std::int64_t>>& tokens,
+                                   bool normalize = true);
+
+ protected:
+  void prepare_image(const Image& image, float* input) const override;
+  void run_images(const float* inputs, std::size_t count, float* out) override;
+  void run_texts(const std::vector<std::string>& texts, float* out) override;
+
+ private:
+  struct Impl;
+  explicit ClipEncoder(std::unique_ptr<Impl> impl);
+  static std::unique_ptr<Impl> load(const std::string& path, const ClipEncoderOptions& options);
+  static EncoderFingerprint fingerprint_of(const Impl& impl);
+  static std::size_t input_floats_of(const Impl& impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace imgvec

@@ -1,0 +1,109 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "imgvec/error.hpp"
+#include "imgvec/image/image.hpp"
+
+namespace imgvec {
+
+/// What an encoder's vectors mean. Two encoders with equal fingerprints give the same vector for
+/// the same input, so a database built with one can be searched with the other; a database
+/// stores its encoder's fingerprint and refuses any other.
+struct EncoderFingerprint {
+  std::string kind;           ///< "clip", "descriptor", ...
+  std::string model;          ///< the model's name, for people
+  std::string model_hash;     ///< hex XXH3-64 of the model file; empty for built-in encoders
+  std::uint32_t dimension = 0;
+  std::string preprocessing;  ///< everything between the decoded image (or text) and the model
+
+  /// One line holding every field, for messages and files.
+  std::string to_string() const;
+  bool operator==(const EncoderFingerprint& o) const {
+    return kind == o.kind && model_hash == o.model_hash && dimension == o.dimension &&
+           preprocessing == o.preprocessing && model == o.model;
+  }
+  bool operator!=(const EncoderFingerprint& o) const { return !(*this == o); }
+};
+
+/// One image's outcome in a batch: its embedding, or the reason it has none.
+struct ImageEmbedding {
+  std::vector<float> vector;  ///< dimension() floats, L2-normalized; empty on failure
+  ErrorCode code = ErrorCode::invalid_argument;  ///< meaningful only on failure
+  std::string error;          ///< names the file and what is wrong; empty on success
+  bool ok() const noexcept { return error.empty(); }
+};
+
+struct EmbedFilesOptions {
+  DecodeOptions decode;
+  /// Called on the calling thread after each batch with (files done, files in all).
+  std::function<void(std::size_t, std::size_t)> progress;
+};
+
+/// Turns images and texts into vectors whose inner product measures similarity. Implementations:
+/// ClipEncoder (a CLIP model bundle, libtorch). The interface lives in imgvec::core so that
+/// indexes and databases need no libtorch.
+///
+/// Every embed function returns L2-normalized vectors, row-major, dimension() floats each, and
+/// may be called from several threads at once.
+class Encoder {
+ public:
+  virtual ~Encoder() = default;
+  Encoder(const Encoder&) = delete;
+  Encoder& operator=(const Encoder&) = delete;
+
+  std::size_t dimension() const noexcept { return fingerprint_.dimension; }
+  const EncoderFingerprint& fingerprint() const noexcept { return fingerprint_; }
+  /// Whether embed_texts works; when false it throws ErrorCode::unsupported.
+  virtual bool supports_text() const noexcept = 0;
+
+  /// Embeds decoded images, batch_size() at a time. Throws imgvec::Error if an image is empty.
+  std::vector<float> embed_images(const Image* images, std::size_t count);
+  std::vector<float> embed_images(const std::vector<Image>& images) {
+    return embed_images(images.data(), images.size());
+  }
+  std::vector<float> embed_image(const Image& image) { return embed_images(&image, 1); }
+
+  /// Reads, decodes and embeds files. Decoding and preprocessing run on pipeline_threads() worker
+  /// threads while the model runs on the previous batch. A file that cannot be read or decoded
+  /// (or a batch the model fails on) gets an error naming it; the others are embedded. Results
+  /// are in the order of `paths`.
+  std::vector<ImageEmbedding> embed_image_files(const std::vector<std::string>& paths,
+                                                const EmbedFilesOptions& options = {});
+
+  /// Embeds UTF-8 texts. Throws imgvec::Error (unsupported) if the encoder has no text model.
+  std::vector<float> embed_texts(const std::vector<std::string>& texts);
+  std::vector<float> embed_text(const std::string& text) { return embed_texts({text}); }
+
+  /// Images per model call (default 8). Larger batches use the cores better and more memory.
+  std::size_t batch_size() const noexcept { return batch_size_; }
+  void set_batch_size(std::size_t n);
+  /// Threads that decode and preprocess files for embed_image_files (default 1).
+  std::size_t pipeline_threads() const noexcept { return pipeline_threads_; }
+  void set_pipeline_threads(std::size_t n);
+
+ protected:
+  Encoder(EncoderFingerprint fingerprint, std::size_t input_floats);
+
+  /// Turns a decoded image into the model's input, input_floats() floats. Called concurrently
+  /// from several threads.
+  virtual void prepare_image(const Image& image, float* input) const = 0;
+  /// Runs the model on `count` prepared inputs, writing count x dimension() raw vectors.
+  virtual void run_images(const float* inputs, std::size_t count, float* out) = 0;
+  /// Embeds texts into count x dimension() raw vectors. The default throws unsupported.
+  virtual void run_texts(const std::vector<std::string>& texts, float* out);
+
+  std::size_t input_floats() const noexcept { return input_floats_; }
+
+ private:
+  EncoderFingerprint fingerprint_;
+  std::size_t input_floats_;
+  std::size_t batch_size_ = 8;
+  std::size_t pipeline_threads_ = 1;
+};
+
+}  // namespace imgvec

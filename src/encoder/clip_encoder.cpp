@@ -1,0 +1,254 @@
+// The only translation unit that includes libtorch.
+#include "imgvec/encoder/clip_encoder.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+#include <thread>
+
+#include <ATen/Parallel.h>
+#include <torch/cuda.h>
+#include <torch/script.h>
+
+#include "encoder/clip_bundle.hpp"
+#include "encoder/normalize.hpp"
+#include "io/binary_io.hpp"
+
+namespace imgvec {
+namespace {
+
+constexpr std::size_t kTextBatch = 32;
+
+std::string first_line(const char* what) {
+  std::string s(what);
+  const auto nl = s.find('\n');
+  return nl == std::string::npos ? s : s.substr(0, nl);
+}
+
+torch::Device resolve_device(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  const bool cuda = torch::cuda::is_available();
+  if (name == "auto") return cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+  if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
+    if (!cuda) {
+      throw Error(ErrorCode::unsupported,
+                  "device \"" + name + "\": " +
+                      (torch::cuda::device_count() == 0 && !torch::hasCUDA()
+                           ? "this libtorch was built without CUDA"
+                           : "no CUDA device is visible") +
+                      "; use \"cpu\" or \"auto\"");
+    }
+    torch::Device device(torch::kCUDA, 0);
+    try {
+      device = torch::Device(name);
+    } catch (const c10::Error&) {
+      throw Error(ErrorCode::invalid_argument, "device \"" + name + "\" is not a valid device name");
+    }
+    if (device.index() >= static_cast<int>(torch::cuda::device_count())) {
+      throw Error(ErrorCode::invalid_argument,
+                  "device \"" + name + "\": only " + std::to_string(torch::cuda::device_count()) +
+                      " CUDA devices are visible");
+    }
+    return device;
+  }
+  throw Error(ErrorCode::invalid_argument,
+              "device \"" + name + "\" is not one of \"cpu\", \"cuda\", \"cuda:N\", \"auto\"");
+}
+
+}  // namespace
+
+struct ClipEncoder::Impl {
+  std::string path;
+  ClipModelInfo info;
+  ClipTokenizer tokenizer;
+  torch::jit::Module module;
+  torch::Device device = torch::kCPU;
+  EncoderFingerprint fingerprint;
+
+  Impl(std::string p, ClipModelInfo i, ClipTokenizer t)
+      : path(std::move(p)), info(std::move(i)), tokenizer(std::move(t)) {}
+
+  // Runs one of the bundle's methods and returns [n, embed_dim] floats on the CPU.
+  torch::Tensor call(const char* method, torch::Tensor input) {
+    c10::InferenceMode guard;
+    torch::Tensor out;
+    try {
+      out = module.get_method(method)({input.to(device)}).toTensor();
+    } catch (const c10::Error& e) {
+      throw Error(ErrorCode::incompatible, path + ": " + method + " failed: " + first_line(e.what()));
+    }
+    if (out.dim() != 2 || out.size(0) != input.size(0) ||
+        out.size(1) != static_cast<std::int64_t>(info.embed_dim)) {
+      throw Error(ErrorCode::incompatible,
+                  path + ": " + method + " returned shape " + c10::str(out.sizes()) + " for " +
+                      std::to_string(input.size(0)) + " inputs; the config says embed_dim " +
+                      std::to_string(info.embed_dim));
+    }
+    return out.to(torch::kCPU, torch::kFloat).contiguous();
+  }
+
+  // Texts run on the first max(end position) + 1 tokens of their batch when the bundle allows.
+  // The end position is where the model pools: argmax of the ids, first occurrence.
+  void encode_token_rows(const std::vector<std::vector<std::int64_t>>& rows, float* out) {
+    const std::size_t n = rows.size(), ctx = info.context_length;
+    std::vector<std::size_t> used(n), order(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (rows[i].size() != ctx) {
+        throw Error(ErrorCode::invalid_argument,
+                    "encode_tokens: row " + std::to_string(i) + " has " + std::to_string(rows[i].size()) +
+                        " tokens; the model takes " + std::to_string(ctx));
+      }
+      for (std::int64_t id : rows[i]) {
+        if (id < 0 || static_cast<std::size_t>(id) >= info.vocab_size) {
+          throw Error(ErrorCode::invalid_argument,
+                      "encode_tokens: row " + std::to_string(i) + " holds token id " +
+                          std::to_string(id) + ", outside the vocabulary");
+        }
+      }
+      used[i] = info.text_truncation
+                    ? static_cast<std::size_t>(std::max_element(rows[i].begin(), rows[i].end()) -
+                                               rows[i].begin()) + 1
+                    : ctx;
+    }
+    // Similar lengths share a batch, so little work goes to padding.
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return used[a] < used[b]; });
+    const std::size_t dim = info.embed_dim;
+    for (std::size_t first = 0; first < n; first += kTextBatch) {
+      const std::size_t m = std::min(kTextBatch, n - first);
+      std::size_t len = 0;
+      for (std::size_t j = 0; j < m; ++j) len = std::max(len, used[order[first + j]]);
+      torch::Tensor tokens = torch::empty({static_cast<std::int64_t>(m), static_cast<std::int64_t>(len)},
+                                          torch::kLong);
+      auto* t = tokens.data_ptr<std::int64_t>();
+      for (std::size_t j = 0; j < m; ++j) std::copy_n(rows[order[first + j]].data(), len, t + j * len);
+      const torch::Tensor emb = call("encode_text", tokens);
+      const float* e = emb.data_ptr<float>();
+      for (std::size_t j = 0; j < m; ++j) std::copy_n(e + j * dim, dim, out + order[first + j] * dim);
+    }
+  }
+};
+
+std::unique_ptr<ClipEncoder::Impl> ClipEncoder::load(const std::string& path,
+                                                    const ClipEncoderOptions& options) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw Error(ErrorCode::not_found, path + ": no such model bundle");
+  if (!S_ISREG(st.st_mode)) throw Error(ErrorCode::invalid_argument, path + ": not a file");
+  const torch::Device device = resolve_device(options.device);
+
+  torch::jit::ExtraFilesMap extra{{detail::kBundleConfigFile, ""}, {detail::kBundleVocabFile, ""}};
+  torch::jit::Module module;
+  try {
+    module = torch::jit::load(path, device, extra);
+  } catch (const c10::Error& e) {
+    throw Error(ErrorCode::corrupt_file, path + ": not a TorchScript model bundle (" + first_line(e.what()) + ")");
+  }
+  if (extra[detail::kBundleConfigFile].empty()) {
+    throw Error(ErrorCode::corrupt_file,
+                path + ": a TorchScript file without imgvec/config.json, so not an imgvec model "
+                       "bundle; make one with tools/export_openclip.py");
+  }
+  ClipModelInfo info = detail::parse_bundle_config(extra[detail::kBundleConfigFile], path);
+  if (extra[detail::kBundleVocabFile].empty()) {
+    throw Error(ErrorCode::corrupt_file, path + ": the bundle has no imgvec/vocab.txt.gz");
+  }
+  ClipTokenizer tokenizer =
+      ClipTokenizer::from_merges(extra[detail::kBundleVocabFile], path + " (imgvec/vocab.txt.gz)");
+  if (tokenizer.vocab_size() != info.vocab_size) {
+    throw Error(ErrorCode::incompatible,
+                path + ": the vocabulary has " + std::to_string(tokenizer.vocab_size()) +
+                    " tokens but the config says vocab_size " + std::to_string(info.vocab_size));
+  }
+  for (const char* method : {"encode_image", "encode_text"}) {
+    if (!module.find_method(method)) {
+      throw Error(ErrorCode::corrupt_file, path + ": the module has no " + method + " method");
+    }
+  }
+
+  auto impl = std::make_unique<Impl>(path, std::move(info), std::move(tokenizer));
+  impl->device = device;
+  const std::size_t threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  at::set_num_threads(static_cast<int>(threads));
+  module.eval();
+  if (options.optimize) {
+    try {
+      module = torch::jit::freeze(module, std::vector<std::string>{"encode_image", "encode_text"});
+      module = torch::jit::optimize_for_inference(module, {"encode_image", "encode_text"});
+    } catch (const c10::Error& e) {
+      throw Error(ErrorCode::incompatible, path + ": cannot optimize the module for inference (" +
+                                               first_line(e.what()) + "); load with optimize = false");
+    }
+  }
+  impl->module = std::move(module);
+
+  // One call of each method: proves the outputs have the promised shape, and warms the JIT.
+  const auto s = static_cast<std::int64_t>(impl->info.preprocess.image_size);
+  impl->call("encode_image", torch::zeros({1, 3, s, s}));
+  std::vector<std::vector<std::int64_t>> probe{impl->tokenizer.tokenize("a photo", impl->info.context_length)};
+  std::vector<float> sink(impl->info.embed_dim);
+  impl->encode_token_rows(probe, sink.data());
+
+  impl->fingerprint.kind = "clip";
+  impl->fingerprint.model = impl->info.name;
+  impl->fingerprint.model_hash = detail::to_hex(detail::hash_file(path));
+  impl->fingerprint.dimension = impl->info.embed_dim;
+  impl->fingerprint.preprocessing = detail::describe_preprocessing(impl->info);
+  return impl;
+}
+
+EncoderFingerprint ClipEncoder::fingerprint_of(const Impl& impl) { return impl.fingerprint; }
+std::size_t ClipEncoder::input_floats_of(const Impl& impl) {
+  const std::size_t s = impl.info.preprocess.image_size;
+  return 3 * s * s;
+}
+
+ClipEncoder::ClipEncoder(const std::string& bundle_path, const ClipEncoderOptions& options)
+    : ClipEncoder(load(bundle_path, options)) {}
+
+ClipEncoder::ClipEncoder(std::unique_ptr<Impl> impl)
+    : Encoder(fingerprint_of(*impl), input_floats_of(*impl)), impl_(std::move(impl)) {}
+
+ClipEncoder::~ClipEncoder() = default;
+
+const ClipModelInfo& ClipEncoder::info() const noexcept { return impl_->info; }
+const ClipTokenizer& ClipEncoder::tokenizer() const noexcept { return impl_->tokenizer; }
+std::string ClipEncoder::device() const { return impl_->device.str(); }
+
+void ClipEncoder::prepare_image(const Image& image, float* input) const {
+  preprocess_clip(image, impl_->info.preprocess, input);
+}
+
+void ClipEncoder::run_images(const float* inputs, std::size_t count, float* out) {
+  const auto s = static_cast<std::int64_t>(impl_->info.preprocess.image_size);
+  // from_blob does not copy; the caller's buffer outlives the call.
+  const torch::Tensor pixels = torch::from_blob(const_cast<float*>(inputs),
+                                                {static_cast<std::int64_t>(count), 3, s, s}, torch::kFloat);
+  const torch::Tensor emb = impl_->call("encode_image", pixels);
+  std::memcpy(out, emb.data_ptr<float>(), count * dimension() * sizeof(float));
+}
+
+void ClipEncoder::run_texts(const std::vector<std::string>& texts, float* out) {
+  std::vector<std::vector<std::int64_t>> rows;
+  rows.reserve(texts.size());
+  for (const std::string& t : texts) rows.push_back(impl_->tokenizer.tokenize(t, impl_->info.context_length));
+  impl_->encode_token_rows(rows, out);
+}
+
+std::vector<float> ClipEncoder::encode_pixels(const float* pixels, std::size_t count, bool normalize) {
+  std::vector<float> out(count * dimension());
+  run_images(pixels, count, out.data());
+  if (normalize) detail::normalize_rows(out.data(), count, dimension());
+  return out;
+}
+
+std::vector<float> ClipEncoder::encode_tokens(const std::vector<std::vector<std::int64_t>>& tokens,
+                                              bool normalize) {
+  std::vector<float> out(tokens.size() * dimension());
+  impl_->encode_token_rows(tokens, out.data());
+  if (normalize) detail::normalize_rows(out.data(), tokens.size(), dimension());
+  return out;
+}
+
+}  // namespace imgvec

@@ -1,0 +1,190 @@
+#include "imgvec/encoder/encoder.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include "encoder/normalize.hpp"
+
+namespace imgvec {
+namespace {
+
+using detail::normalize_rows;
+
+// A batch being filled by the decode workers or run by the model.
+struct Slot {
+  std::size_t batch = 0;      // which batch the slot holds now
+  std::size_t pending = 0;    // its files not yet decoded
+  std::vector<float> inputs;  // batch_size x input_floats
+  std::vector<ImageEmbedding> failures;  // per position; error empty when decoded
+};
+
+}  // namespace
+
+std::string EncoderFingerprint::to_string() const {
+  return "kind=" + kind + "; model=" + model + "; hash=" + (model_hash.empty() ? "-" : model_hash) +
+         "; dimension=" + std::to_string(dimension) + "; preprocessing=" + preprocessing;
+}
+
+Encoder::Encoder(EncoderFingerprint fingerprint, std::size_t input_floats)
+    : fingerprint_(std::move(fingerprint)), input_floats_(input_floats) {}
+
+void Encoder::set_batch_size(std::size_t n) {
+  if (n == 0) throw Error(ErrorCode::invalid_argument, "set_batch_size: the batch size must be >= 1");
+  batch_size_ = n;
+}
+
+void Encoder::set_pipeline_threads(std::size_t n) {
+  if (n == 0) {
+    throw Error(ErrorCode::invalid_argument, "set_pipeline_threads: at least one thread is needed");
+  }
+  pipeline_threads_ = n;
+}
+
+void Encoder::run_texts(const std::vector<std::string>&, float*) {
+  throw Error(ErrorCode::unsupported,
+              "this encoder (" + fingerprint_.kind + ") embeds images only, not text");
+}
+
+std::vector<float> Encoder::embed_images(const Image* images, std::size_t count) {
+  const std::size_t dim = dimension();
+  std::vector<float> out(count * dim);
+  std::vector<float> inputs;
+  for (std::size_t first = 0; first < count; first += batch_size_) {
+    const std::size_t n = std::min(batch_size_, count - first);
+    inputs.resize(n * input_floats_);
+    for (std::size_t i = 0; i < n; ++i) prepare_image(images[first + i], &inputs[i * input_floats_]);
+    run_images(inputs.data(), n, &out[first * dim]);
+  }
+  normalize_rows(out.data(), count, dim);
+  return out;
+}
+
+std::vector<float> Encoder::embed_texts(const std::vector<std::string>& texts) {
+  if (!supports_text()) run_texts(texts, nullptr);  // throws the encoder's own message
+  std::vector<float> out(texts.size() * dimension());
+  if (!texts.empty()) run_texts(texts, out.data());
+  normalize_rows(out.data(), texts.size(), dimension());
+  return out;
+}
+
+// Decode workers claim files in order and fill the slot of the file's batch; the calling thread
+// runs the model on each batch once all its files are in, then hands the slot to the batch
+// kSlots further on. Workers wait only when they are kSlots batches ahead of the model.
+std::vector<ImageEmbedding> Encoder::embed_image_files(const std::vector<std::string>& paths,
+                                                       const EmbedFilesOptions& options) {
+  constexpr std::size_t kSlots = 3;
+  const std::size_t total = paths.size(), bs = batch_size_, dim = dimension();
+  const std::size_t batches = (total + bs - 1) / bs;
+  std::vector<ImageEmbedding> results(total);
+  if (total == 0) return results;
+  auto batch_files = [&](std::size_t b) { return std::min(bs, total - b * bs); };
+
+  Slot slots[kSlots];
+  for (std::size_t k = 0; k < kSlots; ++k) {
+    slots[k].batch = k;
+    slots[k].pending = k < batches ? batch_files(k) : 0;
+    slots[k].inputs.resize(bs * input_floats_);
+    slots[k].failures.resize(bs);
+  }
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::atomic<std::size_t> next{0};
+  bool stop = false;
+
+  auto worker = [&] {
+    for (;;) {
+      const std::size_t i = next.fetch_add(1);
+      if (i >= total) return;
+      const std::size_t b = i / bs, pos = i % bs;
+      Slot& slot = slots[b % kSlots];
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        changed.wait(lock, [&] { return stop || slot.batch == b; });
+        if (stop) return;
+      }
+      ImageEmbedding& failure = slot.failures[pos];
+      failure = ImageEmbedding{};
+      try {
+        prepare_image(decode_image_file(paths[i], options.decode), &slot.inputs[pos * input_floats_]);
+      } catch (const Error& e) {
+        failure.code = e.code();
+        failure.error = e.what();
+      } catch (const std::exception& e) {
+        failure.code = ErrorCode::io;
+        failure.error = paths[i] + ": " + e.what();
+      }
+      std::lock_guard<std::mutex> lock(mutex);
+      if (--slot.pending == 0) changed.notify_all();
+    }
+  };
+
+  std::vector<std::thread> workers;
+  const std::size_t nthreads = std::min(pipeline_threads_, total);
+  struct Joiner {  // stops and joins the workers on every way out, exceptions included
+    std::vector<std::thread>& threads;
+    std::mutex& mutex;
+    std::condition_variable& changed;
+    bool& stop;
+    ~Joiner() {
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        stop = true;
+      }
+      changed.notify_all();
+      for (std::thread& t : threads) t.join();
+    }
+  } joiner{workers, mutex, changed, stop};
+  for (std::size_t t = 0; t < nthreads; ++t) workers.emplace_back(worker);
+
+  std::vector<float> out(bs * dim);
+  for (std::size_t b = 0; b < batches; ++b) {
+    Slot& slot = slots[b % kSlots];
+    {
+      std::unique_lock<std::mutex> lock(mutex);
+      changed.wait(lock, [&] { return slot.pending == 0; });
+    }
+    // Run the model on the decoded files only, packed to the front of the batch.
+    const std::size_t n = batch_files(b);
+    std::vector<std::size_t> good;
+    for (std::size_t p = 0; p < n; ++p) {
+      if (!slot.failures[p].ok()) {
+        results[b * bs + p] = std::move(slot.failures[p]);
+        continue;
+      }
+      if (good.size() != p) {
+        std::copy_n(&slot.inputs[p * input_floats_], input_floats_,
+                    &slot.inputs[good.size() * input_floats_]);
+      }
+      good.push_back(p);
+    }
+    if (!good.empty()) {
+      try {
+        run_images(slot.inputs.data(), good.size(), out.data());
+        normalize_rows(out.data(), good.size(), dim);
+        for (std::size_t g = 0; g < good.size(); ++g) {
+          results[b * bs + good[g]].vector.assign(&out[g * dim], &out[(g + 1) * dim]);
+        }
+      } catch (const std::exception& e) {
+        for (std::size_t p : good) {
+          ImageEmbedding& r = results[b * bs + p];
+          r.code = ErrorCode::io;
+          r.error = paths[b * bs + p] + ": the model failed on its batch: " + e.what();
+        }
+      }
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      slot.batch = b + kSlots;
+      slot.pending = b + kSlots < batches ? batch_files(b + kSlots) : 0;
+    }
+    changed.notify_all();
+    if (options.progress) options.progress(std::min(total, (b + 1) * bs), total);
+  }
+  return results;
+}
+
+}  // namespace imgvec
