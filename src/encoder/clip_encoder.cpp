@@ -12,6 +12,7 @@
 #include <torch/cuda.h>
 #include <torch/script.h>
 
+#include "encoder/caching_allocator.hpp"
 #include "encoder/clip_bundle.hpp"
 #include "encoder/normalize.hpp"
 #include "io/binary_io.hpp"
@@ -137,6 +138,9 @@ std::unique_ptr<ClipEncoder::Impl> ClipEncoder::load(const std::string& path,
   if (::stat(path.c_str(), &st) != 0) throw Error(ErrorCode::not_found, path + ": no such model bundle");
   if (!S_ISREG(st.st_mode)) throw Error(ErrorCode::invalid_argument, path + ": not a file");
   const torch::Device device = resolve_device(options.device);
+  if (options.cached_allocations_bytes > 0) {
+    detail::install_caching_cpu_allocator(options.cached_allocations_bytes);
+  }
 
   torch::jit::ExtraFilesMap extra{{detail::kBundleConfigFile, ""}, {detail::kBundleVocabFile, ""}};
   torch::jit::Module module;
@@ -167,6 +171,7 @@ std::unique_ptr<ClipEncoder::Impl> ClipEncoder::load(const std::string& path,
     }
   }
 
+  info.text_truncation = info.text_truncation && options.shorten_texts;
   auto impl = std::make_unique<Impl>(path, std::move(info), std::move(tokenizer));
   impl->device = device;
   const std::size_t threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
