@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   benchmark::AddCustomContext("imgvec.model", encoder->info().name);
-  benchmark::AddCustomContext("imgvec.optimize", options.optimize ? "yes" : "no");
+  benchmark::AddCustomContext("imgvec.runtime", encoder->runtime());
   benchmark::RegisterBenchmark("clip/image_model/batch:1", image_model)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
   benchmark::RegisterBenchmark("clip/image_model/batch:8", image_model)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime();
   benchmark::RegisterBenchmark("clip/image_files/batch:8", image_files)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -74,8 +74,8 @@ int main(int argc, char** argv) {
 
   try {
     imgvec::ClipEncoder encoder(model, options);
-    std::printf("{\"model\": %s, \"device\": %s", json_string(encoder.info().name).c_str(),
-                json_string(encoder.device()).c_str());
+    std::printf("{\"model\": %s, \"runtime\": %s", json_string(encoder.info().name).c_str(),
+                json_string(encoder.runtime()).c_str());
     if (mode == "tokens") {
       const auto ids = encoder.tokenizer().encode(text);
       std::printf(", \"text\": %s, \"tokens\": [", json_string(text).c_str());

@@ -119,6 +119,10 @@ TEST_CASE("a bundle loads with its settings and a fingerprint", "[clip]") {
   CHECK(e.info().context_length == 77);
   CHECK(e.info().text_truncation);
   CHECK(e.device() == "cpu");
+  // Both towers have 2 blocks of 4 linears each, all rewritten to oneDNN where libtorch has it.
+  CHECK_THAT(e.runtime(), Catch::Matchers::StartsWith("cpu, ") && Catch::Matchers::Contains("frozen"));
+  CHECK_THAT(e.runtime(), Catch::Matchers::EndsWith(", 16 linear layers on oneDNN") ||
+                              Catch::Matchers::EndsWith(", oneDNN unavailable"));
   CHECK(e.supports_text());
   CHECK(e.fingerprint().kind == "clip");
   CHECK(e.fingerprint().model_hash.size() == 16);
@@ -315,6 +319,10 @@ TEST_CASE("devices: CUDA is refused clearly where there is none", "[clip][errors
   const ClipEncoder e(kBundle, auto_device);
 #ifndef IMGVEC_TEST_HAS_CUDA_DEVICE
   CHECK(e.device() == "cpu");
+  // Both towers have 2 blocks of 4 linears each, all rewritten to oneDNN where libtorch has it.
+  CHECK_THAT(e.runtime(), Catch::Matchers::StartsWith("cpu, ") && Catch::Matchers::Contains("frozen"));
+  CHECK_THAT(e.runtime(), Catch::Matchers::EndsWith(", 16 linear layers on oneDNN") ||
+                              Catch::Matchers::EndsWith(", oneDNN unavailable"));
   CHECK(load_error(kBundle, &message, "cuda") == ErrorCode::unsupported);
   CHECK_THAT(message, Catch::Matchers::Contains("\"cuda\"") && Catch::Matchers::Contains("CUDA"));
 #endif

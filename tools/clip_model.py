@@ -42,11 +42,40 @@ class QuickGELU(nn.Module):
         return x * torch.sigmoid(1.702 * x)
 
 
+class Attention(nn.Module):
+    """Multi-head self-attention with nn.MultiheadAttention's parameter names (so checkpoints
+    load), written out so that every projection is a plain aten::linear that graph passes (the
+    C++ encoder's oneDNN rewrite) can see; MultiheadAttention's fused inference path hides them."""
+
+    heads: int
+    scale: float
+
+    def __init__(self, width: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.scale = (width // heads) ** -0.5
+        self.in_proj_weight = nn.Parameter(torch.empty(3 * width, width))
+        self.in_proj_bias = nn.Parameter(torch.zeros(3 * width))
+        self.out_proj = nn.Linear(width, width)
+        nn.init.xavier_uniform_(self.in_proj_weight)
+        nn.init.zeros_(self.out_proj.bias)
+
+    def forward(self, x: torch.Tensor, attn_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        n, l, w = x.shape
+        qkv = nn.functional.linear(x, self.in_proj_weight, self.in_proj_bias)
+        qkv = qkv.view(n, l, 3, self.heads, w // self.heads).permute(2, 0, 3, 1, 4)
+        scores = torch.matmul(qkv[0] * self.scale, qkv[1].transpose(-1, -2))  # [n, heads, l, l]
+        if attn_mask is not None:
+            scores = scores + attn_mask
+        out = torch.matmul(scores.softmax(dim=-1), qkv[2])
+        return self.out_proj(out.transpose(1, 2).reshape(n, l, w))
+
+
 class ResidualAttentionBlock(nn.Module):
     def __init__(self, width: int, heads: int, quick_gelu: bool):
         super().__init__()
         self.ln_1 = nn.LayerNorm(width)
-        self.attn = nn.MultiheadAttention(width, heads, batch_first=True)
+        self.attn = Attention(width, heads)
         self.ln_2 = nn.LayerNorm(width)
         self.mlp = nn.Sequential(OrderedDict([
             ("c_fc", nn.Linear(width, width * 4)),
@@ -56,7 +85,7 @@ class ResidualAttentionBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, attn_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         y = self.ln_1(x)
-        x = x + self.attn(y, y, y, need_weights=False, attn_mask=attn_mask)[0]
+        x = x + self.attn(y, attn_mask)
         return x + self.mlp(self.ln_2(x))
 
 

@@ -8,13 +8,16 @@
 #include <numeric>
 #include <thread>
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
+#include <torch/csrc/jit/passes/freeze_module.h>
 #include <torch/script.h>
 
 #include "encoder/caching_allocator.hpp"
 #include "encoder/clip_bundle.hpp"
 #include "encoder/normalize.hpp"
+#include "encoder/onednn_linear.hpp"
 #include "io/binary_io.hpp"
 
 namespace imgvec {
@@ -67,6 +70,8 @@ struct ClipEncoder::Impl {
   torch::jit::Module module;
   torch::Device device = torch::kCPU;
   EncoderFingerprint fingerprint;
+  int onednn_linears = 0;
+  bool frozen = false;
 
   Impl(std::string p, ClipModelInfo i, ClipTokenizer t)
       : path(std::move(p)), info(std::move(i)), tokenizer(std::move(t)) {}
@@ -178,9 +183,16 @@ std::unique_ptr<ClipEncoder::Impl> ClipEncoder::load(const std::string& path,
   at::set_num_threads(static_cast<int>(threads));
   module.eval();
   if (options.optimize) {
+    // Freezing folds parameters into constants. On CPU, every linear with a constant weight then
+    // runs as a oneDNN inner product on a weight packed once (see onednn_linear.hpp). libtorch's
+    // optimize_for_inference does not help these models: it leaves their matmuls to BLAS.
     try {
-      module = torch::jit::freeze(module, std::vector<std::string>{"encode_image", "encode_text"});
-      module = torch::jit::optimize_for_inference(module, {"encode_image", "encode_text"});
+      module = torch::jit::freeze_module(module, {"encode_image", "encode_text"});
+      impl->frozen = true;
+      if (device.is_cpu()) {
+        const char* const methods[] = {"encode_image", "encode_text"};
+        impl->onednn_linears = detail::use_onednn_linears(module, methods, 2);
+      }
     } catch (const c10::Error& e) {
       throw Error(ErrorCode::incompatible, path + ": cannot optimize the module for inference (" +
                                                first_line(e.what()) + "); load with optimize = false");
@@ -220,6 +232,16 @@ ClipEncoder::~ClipEncoder() = default;
 const ClipModelInfo& ClipEncoder::info() const noexcept { return impl_->info; }
 const ClipTokenizer& ClipEncoder::tokenizer() const noexcept { return impl_->tokenizer; }
 std::string ClipEncoder::device() const { return impl_->device.str(); }
+
+std::string ClipEncoder::runtime() const {
+  std::string s = impl_->device.str() + ", " + std::to_string(at::get_num_threads()) + " threads, ";
+  s += impl_->frozen ? "frozen" : "not frozen";
+  if (impl_->frozen && impl_->device.is_cpu()) {
+    s += at::hasMKLDNN() ? ", " + std::to_string(impl_->onednn_linears) + " linear layers on oneDNN"
+                         : ", oneDNN unavailable";
+  }
+  return s;
+}
 
 void ClipEncoder::prepare_image(const Image& image, float* input) const {
   preprocess_clip(image, impl_->info.preprocess, input);

@@ -67,6 +67,9 @@ class ClipEncoder final : public Encoder {
   const ClipTokenizer& tokenizer() const noexcept;
   /// The device the model runs on ("cpu", "cuda:0").
   std::string device() const;
+  /// How the model runs, for logs: device, threads, and what load-time optimization did
+  /// ("cpu, 2 threads, frozen, 48 linear layers on oneDNN").
+  std::string runtime() const;
 
   /// Model only: embeds `count` preprocessed images (3 x S x S floats each, CHW, as
   /// preprocess_clip writes them). Returns raw model outputs when `normalize` is false.
