@@ -1,0 +1,134 @@
+#!/usr/bin/python3
+"""imgvec's CLIP encoder against the Python pipeline on the same bundle, in one run.
+
+    bench/encoder_vs_python.py [--build build] [--rounds 3] [--model BUNDLE]
+
+Each round runs the C++ benchmark (imgvec_bench_encoder) and then the same measurements in
+Python: the bundle loaded with torch.jit.load, images opened with PIL and transformed with
+torchvision as open_clip does, torch.inference_mode, the same thread count. Rounds alternate so
+that drifts of the machine hit both sides; the table gives medians over rounds and the ratios.
+Run it with nothing else busy: on a 2-core machine a second busy process halves every figure.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "reference"))
+from pil_preprocess import clip_transform  # noqa: E402
+
+IMAGES = ["ukbench01380.jpg", "ukbench09060.jpg", "ukbench00120_gray.jpg", "ukbench09380.jpeg",
+          "alpha_channel_image.png", "giphy.gif", "Iggy.256.ppm", "baboon.256.pgm"]
+QUERY_TOKENS = 9  # "a photo of a dog playing in the snow": start, 7 words, end
+
+
+def per_call(fn, min_seconds=2.0):
+    fn()
+    fn()
+    n, start = 0, time.perf_counter()
+    while True:
+        fn()
+        n += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return elapsed / n
+
+
+def python_round(bundle, threads):
+    torch.set_num_threads(threads)
+    model = torch.jit.load(bundle).eval()
+    extra = {"imgvec/config.json": ""}
+    torch.jit.load(bundle, _extra_files=extra)
+    config = json.loads(extra["imgvec/config.json"])
+    size = config["image_size"]
+    transform = clip_transform(size, config["mean"], config["std"])
+    files = [str(ROOT / "tests" / "data" / "images" / f) for f in IMAGES] * 4
+    out = {}
+    with torch.inference_mode():
+        for batch in (1, 8):
+            x = torch.randn(batch, 3, size, size)
+            out[f"image_model/batch:{batch}"] = per_call(lambda: model.encode_image(x)) / batch * 1e3
+
+        def end_to_end():
+            for i in range(0, len(files), 8):
+                pixels = torch.stack([transform(Image.open(f).convert("RGB")) for f in files[i:i + 8]])
+                model.encode_image(pixels)
+        out["image_files/batch:8"] = per_call(end_to_end, 4.0) / len(files) * 1e3
+        tokens = torch.zeros(1, config["context_length"], dtype=torch.long)
+        tokens[0, 0], tokens[0, 1:QUERY_TOKENS - 1], tokens[0, QUERY_TOKENS - 1] = 49406, 320, 49407
+        out["text/query"] = per_call(lambda: model.encode_text(tokens)) * 1e3
+    return out
+
+
+def cpp_round(binary, bundle, threads):
+    cmd = [str(binary), "--model", bundle, "--threads", str(threads), "--benchmark_format=json",
+           "--benchmark_min_time=2"]
+    result = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    out = {}
+    for b in result["benchmarks"]:
+        name = b["name"].removeprefix("clip/").split("/real_time")[0]
+        name = {"image_model/batch:1/1": "image_model/batch:1", "image_model/batch:8/8": "image_model/batch:8",
+                "image_files/batch:8/8": "image_files/batch:8"}.get(name, name)
+        out[name] = b.get("ms/image", b.get("ms/text"))
+    return out, result["context"].get("imgvec.runtime", "")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--build", default=str(ROOT / "build"))
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--model", default=None)
+    p.add_argument("--python-only", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.python_only:  # one Python round in a fresh process, for the tuned-malloc column
+        print(json.dumps(python_round(args.model, args.threads)))
+        return
+    build = Path(args.build)
+    bundle = args.model or str(build / "bench" / "models" / "vit-b-32-random.pt")
+    if not Path(bundle).exists():
+        sys.exit(f"{bundle} is missing: cmake --build {build} --target imgvec_bench_model")
+    cpp, py, tuned, runtime = [], [], [], ""
+    # glibc returns freed blocks over its mmap threshold to the kernel, so every model call
+    # page-faults its activations in again; Python users can avoid that with these variables.
+    tuned_env = dict(os.environ, MALLOC_MMAP_THRESHOLD_=str(1 << 30), MALLOC_TRIM_THRESHOLD_=str(1 << 31))
+    for r in range(args.rounds):
+        c, runtime = cpp_round(build / "bench" / "imgvec_bench_encoder", bundle, args.threads)
+        cpp.append(c)
+        py.append(python_round(bundle, args.threads))
+        tuned.append(json.loads(subprocess.run(
+            [sys.executable, __file__, "--python-only", "--model", bundle, "--threads", str(args.threads)],
+            check=True, capture_output=True, text=True, env=tuned_env).stdout))
+        print(f"round {r + 1}: C++ {c}\n         Python {py[-1]}\n         Python, malloc tuned {tuned[-1]}",
+              file=sys.stderr)
+
+    def med(rows, key):
+        return statistics.median(row[key] for row in rows)
+    rows = [("image, model only, batch 1", "image_model/batch:1", "ms/image"),
+            ("image, model only, batch 8", "image_model/batch:8", "ms/image"),
+            ("image files end to end (decode, preprocess, model; batch 8)", "image_files/batch:8", "ms/image"),
+            (f"text query ({QUERY_TOKENS} tokens; Python runs the 77-token context as open_clip does)",
+             "text/query", "ms/text")]
+    print(f"Bundle: {bundle}; {args.threads} threads; C++ runtime: {runtime}; "
+          f"medians of {args.rounds} alternating rounds.\n")
+    print("| measure | imgvec C++ | Python (PIL + torch, same bundle) | speed-up | Python, malloc tuned | speed-up |")
+    print("|---|---|---|---|---|---|")
+    for label, key, unit in rows:
+        c, p_, t = med(cpp, key), med(py, key), med(tuned, key)
+        print(f"| {label} | {c:.1f} {unit} | {p_:.1f} {unit} | {p_ / c:.2f}x | {t:.1f} {unit} | {t / c:.2f}x |")
+    c, p_, t = med(cpp, "text/full_context"), med(py, "text/query"), med(tuned, "text/query")
+    print(f"| text, full 77-token context | {c:.1f} ms/text | {p_:.1f} ms/text | {p_ / c:.2f}x | "
+          f"{t:.1f} ms/text | {t / c:.2f}x |")
+    print(f"| decode + preprocess only (C++) | {med(cpp, 'decode_preprocess'):.2f} ms/image | | | | |")
+
+
+if __name__ == "__main__":
+    main()
