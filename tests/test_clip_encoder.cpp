@@ -310,6 +310,20 @@ TEST_CASE("missing, damaged and mismatched bundles are refused clearly", "[clip]
   }
 }
 
+TEST_CASE("model-only calls check their input", "[clip][errors]") {
+  ClipEncoder& e = encoder();
+  CHECK(e.encode_pixels(nullptr, 0).empty());
+  CHECK(e.encode_tokens({}).empty());
+  auto row = e.tokenizer().tokenize("a cat", 77);
+  row.pop_back();
+  CHECK_THROWS_WITH(e.encode_tokens({row}), Catch::Matchers::Contains("row 0 has 76 tokens; the model takes 77"));
+  row.push_back(49408);
+  CHECK_THROWS_WITH(e.encode_tokens({row}), Catch::Matchers::Contains("token id 49408, outside the vocabulary"));
+  // Empty and over-long texts are fine: start and end tokens only, or cut to the context.
+  const auto v = e.embed_texts({"", std::string(2000, 'a') + " end"});
+  CHECK(v.size() == 2 * e.dimension());
+}
+
 TEST_CASE("devices: auto picks CUDA only where there is one, and asking for absent CUDA fails clearly",
           "[clip][errors]") {
   std::string message;

@@ -70,8 +70,8 @@ std::vector<std::uint8_t> with_orientation(std::vector<std::uint8_t> jpeg, std::
   return jpeg;
 }
 
-// A 1x1 RGBA PNG holding `rgba`, written with zlib.
-std::vector<std::uint8_t> rgba_png(std::vector<std::uint8_t> rgba) {
+// A 1x1 PNG of the given bit depth and colour type holding `pixel` (raw bytes), written with zlib.
+std::vector<std::uint8_t> png_1x1(std::vector<std::uint8_t> pixel, std::uint8_t depth, std::uint8_t colour) {
   std::vector<std::uint8_t> out = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
   auto chunk = [&](const char* type, const std::vector<std::uint8_t>& data) {
     const std::uint32_t n = static_cast<std::uint32_t>(data.size());
@@ -82,9 +82,9 @@ std::vector<std::uint8_t> rgba_png(std::vector<std::uint8_t> rgba) {
     const uLong crc = crc32(0, out.data() + start, static_cast<uInt>(out.size() - start));
     for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<std::uint8_t>(crc >> s));
   };
-  chunk("IHDR", {0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0});  // 1x1, 8-bit RGBA
-  std::vector<std::uint8_t> raw = {0};                      // filter byte, then the pixel
-  raw.insert(raw.end(), rgba.begin(), rgba.end());
+  chunk("IHDR", {0, 0, 0, 1, 0, 0, 0, 1, depth, colour, 0, 0, 0});
+  std::vector<std::uint8_t> raw = {0};  // filter byte, then the pixel
+  raw.insert(raw.end(), pixel.begin(), pixel.end());
   uLongf size = compressBound(static_cast<uLong>(raw.size()));
   std::vector<std::uint8_t> z(size);
   compress(z.data(), &size, raw.data(), static_cast<uLong>(raw.size()));
@@ -93,6 +93,8 @@ std::vector<std::uint8_t> rgba_png(std::vector<std::uint8_t> rgba) {
   chunk("IEND", {});
   return out;
 }
+
+std::vector<std::uint8_t> rgba_png(std::vector<std::uint8_t> rgba) { return png_1x1(std::move(rgba), 8, 6); }
 
 const std::uint8_t* pixel(const Image& im, std::uint32_t x, std::uint32_t y) {
   return &im.rgb[(static_cast<std::size_t>(y) * im.width + x) * 3];
@@ -178,6 +180,26 @@ TEST_CASE("grayscale becomes RGB and alpha is composited on white", "[image]") {
   const Image clear = decode_image(png.data(), png.size(), "1x1.png");
   REQUIRE(clear.width == 1);
   CHECK(clear.rgb == std::vector<std::uint8_t>{255, 255, 255});
+}
+
+TEST_CASE("16-bit PNGs keep the high byte of each sample", "[image]") {
+  struct Case {
+    std::vector<std::uint8_t> raw;
+    std::uint8_t colour;
+    std::vector<std::uint8_t> rgb;
+  };
+  const Case cases[] = {
+      {{0x12, 0x34, 0xAB, 0xCD, 0xFF, 0x00}, 2, {0x12, 0xAB, 0xFF}},  // RGB
+      {{0x80, 0x70}, 0, {0x80, 0x80, 0x80}},                        // gray
+      {{0x40, 0x00, 0x20, 0x00, 0x10, 0x00, 0xFF, 0xFF}, 6, {0x40, 0x20, 0x10}},  // RGBA, opaque
+  };
+  for (const Case& c : cases) {
+    INFO("colour type " << int{c.colour});
+    const auto png = png_1x1(c.raw, 16, c.colour);
+    const Image im = decode_image(png.data(), png.size(), "16bit.png");
+    CHECK(im.format == ImageFormat::png);
+    CHECK(im.rgb == c.rgb);
+  }
 }
 
 TEST_CASE("JPEG EXIF orientation is applied", "[image]") {

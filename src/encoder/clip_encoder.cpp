@@ -264,6 +264,7 @@ void ClipEncoder::run_texts(const std::vector<std::string>& texts, float* out) {
 }
 
 std::vector<float> ClipEncoder::encode_pixels(const float* pixels, std::size_t count, bool normalize) {
+  if (count == 0) return {};
   std::vector<float> out(count * dimension());
   run_images(pixels, count, out.data());
   if (normalize) detail::normalize_rows(out.data(), count, dimension());
@@ -273,6 +274,7 @@ std::vector<float> ClipEncoder::encode_pixels(const float* pixels, std::size_t c
 std::vector<float> ClipEncoder::encode_tokens(const std::vector<std::vector<std::int64_t>>& tokens,
                                               bool normalize) {
   std::vector<float> out(tokens.size() * dimension());
+  if (tokens.empty()) return out;
   impl_->encode_token_rows(tokens, out.data());
   if (normalize) detail::normalize_rows(out.data(), tokens.size(), dimension());
   return out;

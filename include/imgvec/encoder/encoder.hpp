@@ -49,7 +49,7 @@ struct EmbedFilesOptions {
 /// indexes and databases need no libtorch.
 ///
 /// Every embed function returns L2-normalized vectors, row-major, dimension() floats each, and
-/// may be called from several threads at once.
+/// may be called from several threads at once; the setters may not run alongside them.
 class Encoder {
  public:
   virtual ~Encoder() = default;
