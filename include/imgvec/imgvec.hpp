@@ -4,6 +4,7 @@
 #include "imgvec/error.hpp"
 #include "imgvec/image/image.hpp"
 #include "imgvec/image/preprocess.hpp"
+#include "imgvec/encoder/descriptor_encoder.hpp"
 #include "imgvec/encoder/encoder.hpp"
 #ifdef IMGVEC_HAS_CLIP_ENCODER
 #include "imgvec/encoder/clip_encoder.hpp"
