@@ -10,6 +10,7 @@
 #include "imgvec/encoder/clip_encoder.hpp"
 #endif
 #include "imgvec/index/filter.hpp"
+#include "imgvec/metadata/metadata_store.hpp"
 #include "imgvec/index/flat_index.hpp"
 #include "imgvec/index/hnsw_index.hpp"
 #include "imgvec/index/index.hpp"

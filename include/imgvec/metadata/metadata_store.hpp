@@ -1,0 +1,78 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "imgvec/image/image.hpp"
+#include "imgvec/types.hpp"
+
+namespace imgvec {
+
+/// A user metadata value. Integers and doubles are kept apart (a filter on 3 matches 3 and 3.0).
+using MetadataValue = std::variant<std::string, std::int64_t, double, bool, std::vector<std::string>>;
+/// User metadata: typed values under string keys.
+using Metadata = std::map<std::string, MetadataValue>;
+
+/// What the database knows about one image besides its vector.
+struct ImageRecord {
+  Id id = 0;
+  std::string source;              ///< the file it came from; empty when added from memory
+  std::uint64_t content_hash = 0;  ///< XXH3-64 of the encoded file's bytes
+  std::uint64_t file_size = 0;     ///< bytes
+  std::int64_t mtime_ns = 0;       ///< the file's modification time, ns since the Unix epoch
+  std::uint32_t width = 0, height = 0;
+  ImageFormat format = ImageFormat::unknown;
+  std::int64_t added_ms = 0;       ///< when it was added, ms since the Unix epoch
+  Metadata metadata;
+  std::vector<std::string> tags;
+
+  bool operator==(const ImageRecord& o) const;
+};
+
+/// Per-image records by id, with lookups by source path and by content hash, saved to a
+/// versioned, checksummed file (docs/file-format.md) written atomically. Not thread-safe: the
+/// database serializes access.
+class MetadataStore {
+ public:
+  MetadataStore();
+  MetadataStore(MetadataStore&&) noexcept;
+  MetadataStore& operator=(MetadataStore&&) noexcept;
+  ~MetadataStore();
+
+  /// Inserts or replaces the record with record.id.
+  void put(ImageRecord record);
+  /// The record, or nullptr. The pointer lives until the next change to the store.
+  const ImageRecord* get(Id id) const;
+  bool contains(Id id) const { return get(id) != nullptr; }
+  /// Removes a record; false if there was none.
+  bool remove(Id id);
+  std::size_t size() const;
+  /// All ids, ascending.
+  std::vector<Id> ids() const;
+  /// The record added from `source` (a path), if any.
+  std::optional<Id> find_source(const std::string& source) const;
+  /// Records whose file had these bytes.
+  std::vector<Id> find_hash(std::uint64_t content_hash) const;
+  /// Calls fn(record) for every record in id order.
+  template <typename Fn>
+  void for_each(Fn&& fn) const {
+    for (Id id : ids()) fn(*get(id));
+  }
+
+  /// Writes the store to `path` atomically. Throws imgvec::Error (io) naming the path.
+  void save(const std::string& path) const;
+  /// Reads a store. Throws imgvec::Error naming the path: not_found, corrupt_file (damaged,
+  /// truncated, not ours), unsupported (a newer format).
+  static MetadataStore load(const std::string& path);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace imgvec

@@ -1,0 +1,19 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace imgvec::detail {
+
+/// A small file in imgvec's checked container: a 48-byte header (8-byte magic, format major and
+/// minor, payload size, XXH3-64 of the payload, XXH3-64 of the header) and the payload, written
+/// atomically (docs/file-format.md). For files read whole, such as metadata and manifests.
+void write_checked_file(const std::string& path, const char (&magic)[9], std::uint16_t major,
+                        std::uint16_t minor, std::string_view payload);
+
+/// Reads and verifies a checked file; returns its payload. Throws imgvec::Error naming the path:
+/// not_found, corrupt_file (wrong magic, bad checksum, truncated), unsupported (major > `major`).
+std::string read_checked_file(const std::string& path, const char (&magic)[9], std::uint16_t major);
+
+}  // namespace imgvec::detail
