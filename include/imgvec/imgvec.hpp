@@ -11,6 +11,7 @@
 #endif
 #include "imgvec/index/filter.hpp"
 #include "imgvec/metadata/metadata_store.hpp"
+#include "imgvec/metadata/where.hpp"
 #include "imgvec/index/flat_index.hpp"
 #include "imgvec/index/hnsw_index.hpp"
 #include "imgvec/index/index.hpp"

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "imgvec/metadata/metadata_store.hpp"
+
+namespace imgvec {
+
+/// A condition on image records, for filtered search: equality, numeric ranges, set membership
+/// and tags, combined with and, or, not. A default-constructed Where matches everything.
+///
+/// Keys name a record field (width, height, format, source, file_size, mtime_ns, added_ms, id)
+/// or else a user metadata key; "meta.KEY" always means the user key. Integers and doubles
+/// compare by value; a list-of-strings value equals X when it contains X; a missing key matches
+/// nothing (and so its negation matches).
+class Where {
+ public:
+  Where();
+  static Where eq(std::string key, MetadataValue value);
+  /// lo <= value <= hi on numeric values; either bound may be open.
+  static Where range(std::string key, std::optional<double> lo, std::optional<double> hi);
+  static Where in(std::string key, std::vector<MetadataValue> values);
+  static Where tag(std::string tag);
+  /// Parses the command line's form: KEY=VALUE, KEY!=VALUE, KEY>=N, KEY<=N, KEY>N, KEY<N,
+  /// KEY=A|B|C (any of), tag=T. VALUE is an integer, a number, true/false, or else a string.
+  /// Throws imgvec::Error (invalid_argument) naming the expression.
+  static Where parse(const std::string& expression);
+
+  Where operator&&(const Where& other) const;
+  Where operator||(const Where& other) const;
+  Where operator!() const;
+
+  bool matches(const ImageRecord& record) const;
+  /// True when this matches every record (no condition).
+  bool matches_all() const { return node_ == nullptr; }
+  /// A readable form, for messages.
+  std::string to_string() const;
+
+  struct Node;
+
+ private:
+  explicit Where(std::shared_ptr<const Node> node);
+  std::shared_ptr<const Node> node_;
+};
+
+}  // namespace imgvec

@@ -1,0 +1,239 @@
+#include "imgvec/metadata/where.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
+#include "imgvec/error.hpp"
+
+namespace imgvec {
+
+struct Where::Node {
+  enum class Kind { eq, range, in, tag, all_of, any_of, negate } kind;
+  std::string key;
+  std::vector<MetadataValue> values;  // eq: one; in: several; tag: one string
+  std::optional<double> lo, hi;
+  std::vector<std::shared_ptr<const Node>> children;
+};
+
+namespace {
+
+using Node = Where::Node;
+
+// A record's value under `key`, or nothing.
+std::optional<MetadataValue> lookup(const ImageRecord& r, const std::string& key) {
+  if (key.rfind("meta.", 0) == 0) {
+    const auto it = r.metadata.find(key.substr(5));
+    if (it == r.metadata.end()) return std::nullopt;
+    return it->second;
+  }
+  if (key == "width") return std::int64_t{r.width};
+  if (key == "height") return std::int64_t{r.height};
+  if (key == "format") return std::string(to_string(r.format));
+  if (key == "source") return r.source;
+  if (key == "file_size") return static_cast<std::int64_t>(r.file_size);
+  if (key == "mtime_ns") return r.mtime_ns;
+  if (key == "added_ms") return r.added_ms;
+  if (key == "id") return static_cast<std::int64_t>(r.id);
+  const auto it = r.metadata.find(key);
+  if (it == r.metadata.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<double> number(const MetadataValue& v) {
+  if (const auto* i = std::get_if<std::int64_t>(&v)) return static_cast<double>(*i);
+  if (const auto* d = std::get_if<double>(&v)) return *d;
+  return std::nullopt;
+}
+
+bool equal(const MetadataValue& have, const MetadataValue& want) {
+  if (const auto* list = std::get_if<std::vector<std::string>>(&have)) {
+    const auto* s = std::get_if<std::string>(&want);
+    if (!s) return false;
+    for (const auto& item : *list) {
+      if (item == *s) return true;
+    }
+    return false;
+  }
+  const auto a = number(have), b = number(want);
+  if (a && b) return *a == *b;
+  return have == want;
+}
+
+bool evaluate(const Node& n, const ImageRecord& r) {
+  switch (n.kind) {
+    case Node::Kind::eq:
+    case Node::Kind::in: {
+      const auto v = lookup(r, n.key);
+      if (!v) return false;
+      for (const auto& want : n.values) {
+        if (equal(*v, want)) return true;
+      }
+      return false;
+    }
+    case Node::Kind::range: {
+      const auto v = lookup(r, n.key);
+      const auto x = v ? number(*v) : std::nullopt;
+      return x && (!n.lo || *x >= *n.lo) && (!n.hi || *x <= *n.hi);
+    }
+    case Node::Kind::tag: {
+      const auto& t = std::get<std::string>(n.values[0]);
+      for (const auto& have : r.tags) {
+        if (have == t) return true;
+      }
+      return false;
+    }
+    case Node::Kind::all_of:
+      for (const auto& c : n.children) {
+        if (!evaluate(*c, r)) return false;
+      }
+      return true;
+    case Node::Kind::any_of:
+      for (const auto& c : n.children) {
+        if (evaluate(*c, r)) return true;
+      }
+      return false;
+    case Node::Kind::negate:
+      return !evaluate(*n.children[0], r);
+  }
+  return false;
+}
+
+std::string show(const MetadataValue& v) {
+  struct Visitor {
+    std::string operator()(const std::string& s) const { return "\"" + s + "\""; }
+    std::string operator()(std::int64_t i) const { return std::to_string(i); }
+    std::string operator()(double d) const { return std::to_string(d); }
+    std::string operator()(bool b) const { return b ? "true" : "false"; }
+    std::string operator()(const std::vector<std::string>& l) const {
+      std::string s = "[";
+      for (std::size_t i = 0; i < l.size(); ++i) s += (i ? ", \"" : "\"") + l[i] + "\"";
+      return s + "]";
+    }
+  };
+  return std::visit(Visitor{}, v);
+}
+
+std::string show(const Node& n) {
+  switch (n.kind) {
+    case Node::Kind::eq: return n.key + " = " + show(n.values[0]);
+    case Node::Kind::in: {
+      std::string s = n.key + " in {";
+      for (std::size_t i = 0; i < n.values.size(); ++i) s += (i ? ", " : "") + show(n.values[i]);
+      return s + "}";
+    }
+    case Node::Kind::range:
+      return (n.lo ? std::to_string(*n.lo) + " <= " : std::string()) + n.key +
+             (n.hi ? " <= " + std::to_string(*n.hi) : std::string());
+    case Node::Kind::tag: return "tag " + show(n.values[0]);
+    case Node::Kind::all_of:
+    case Node::Kind::any_of: {
+      std::string s = "(";
+      for (std::size_t i = 0; i < n.children.size(); ++i) {
+        s += (i ? (n.kind == Node::Kind::all_of ? " and " : " or ") : "") + show(*n.children[i]);
+      }
+      return s + ")";
+    }
+    case Node::Kind::negate: return "not " + show(*n.children[0]);
+  }
+  return "";
+}
+
+MetadataValue parse_value(const std::string& text) {
+  if (text == "true") return true;
+  if (text == "false") return false;
+  if (!text.empty()) {
+    char* end = nullptr;
+    errno = 0;
+    const long long i = std::strtoll(text.c_str(), &end, 10);
+    if (errno == 0 && *end == '\0') return std::int64_t{i};
+    errno = 0;
+    const double d = std::strtod(text.c_str(), &end);
+    if (errno == 0 && *end == '\0') return d;
+  }
+  return text;
+}
+
+}  // namespace
+
+Where::Where() = default;
+Where::Where(std::shared_ptr<const Node> node) : node_(std::move(node)) {}
+
+Where Where::eq(std::string key, MetadataValue value) {
+  return Where(std::make_shared<Node>(Node{Node::Kind::eq, std::move(key), {std::move(value)}, {}, {}, {}}));
+}
+
+Where Where::range(std::string key, std::optional<double> lo, std::optional<double> hi) {
+  return Where(std::make_shared<Node>(Node{Node::Kind::range, std::move(key), {}, lo, hi, {}}));
+}
+
+Where Where::in(std::string key, std::vector<MetadataValue> values) {
+  return Where(std::make_shared<Node>(Node{Node::Kind::in, std::move(key), std::move(values), {}, {}, {}}));
+}
+
+Where Where::tag(std::string t) {
+  return Where(std::make_shared<Node>(Node{Node::Kind::tag, "", {MetadataValue(std::move(t))}, {}, {}, {}}));
+}
+
+Where Where::operator&&(const Where& o) const {
+  if (!node_) return o;
+  if (!o.node_) return *this;
+  return Where(std::make_shared<Node>(Node{Node::Kind::all_of, "", {}, {}, {}, {node_, o.node_}}));
+}
+
+Where Where::operator||(const Where& o) const {
+  if (!node_ || !o.node_) return Where();
+  return Where(std::make_shared<Node>(Node{Node::Kind::any_of, "", {}, {}, {}, {node_, o.node_}}));
+}
+
+Where Where::operator!() const {
+  auto inner = node_ ? node_ : std::make_shared<Node>(Node{Node::Kind::all_of, "", {}, {}, {}, {}});
+  return Where(std::make_shared<Node>(Node{Node::Kind::negate, "", {}, {}, {}, {inner}}));
+}
+
+bool Where::matches(const ImageRecord& r) const { return !node_ || evaluate(*node_, r); }
+
+std::string Where::to_string() const { return node_ ? show(*node_) : "everything"; }
+
+Where Where::parse(const std::string& e) {
+  static const char* const kOps[] = {"!=", ">=", "<=", "=", ">", "<"};
+  for (const char* op : kOps) {
+    const auto at = e.find(op);
+    if (at == std::string::npos || at == 0) continue;
+    const std::string key = e.substr(0, at), rhs = e.substr(at + std::char_traits<char>::length(op));
+    const std::string o = op;
+    if (o == "=" || o == "!=") {
+      Where w;
+      if (key == "tag") {
+        w = tag(rhs);
+      } else if (rhs.find('|') != std::string::npos) {
+        std::vector<MetadataValue> values;
+        std::size_t start = 0;
+        for (;;) {
+          const auto bar = rhs.find('|', start);
+          values.push_back(parse_value(rhs.substr(start, bar == std::string::npos ? bar : bar - start)));
+          if (bar == std::string::npos) break;
+          start = bar + 1;
+        }
+        w = in(key, std::move(values));
+      } else {
+        w = eq(key, parse_value(rhs));
+      }
+      return o == "=" ? w : !w;
+    }
+    const auto v = number(parse_value(rhs));
+    if (!v) {
+      throw Error(ErrorCode::invalid_argument,
+                  "filter \"" + e + "\": " + o + " needs a number, got \"" + rhs + "\"");
+    }
+    // Strict bounds on numbers: nudge to the next representable value.
+    if (o == ">=") return range(key, *v, std::nullopt);
+    if (o == "<=") return range(key, std::nullopt, *v);
+    if (o == ">") return range(key, std::nextafter(*v, HUGE_VAL), std::nullopt);
+    return range(key, std::nullopt, std::nextafter(*v, -HUGE_VAL));
+  }
+  throw Error(ErrorCode::invalid_argument,
+              "filter \"" + e + "\" is not KEY=VALUE, KEY!=VALUE, KEY>=N, KEY<=N, KEY>N or KEY<N");
+}
+
+}  // namespace imgvec
