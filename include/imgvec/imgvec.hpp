@@ -1,6 +1,7 @@
 #pragma once
 // The umbrella header: everything in imgvec's public API.
 
+#include "imgvec/database.hpp"
 #include "imgvec/error.hpp"
 #include "imgvec/image/image.hpp"
 #include "imgvec/image/preprocess.hpp"

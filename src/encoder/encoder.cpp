@@ -126,7 +126,11 @@ std::vector<ImageEmbedding> Encoder::embed_image_files(const std::vector<std::st
       ImageEmbedding& failure = slot.failures[pos];
       failure = ImageEmbedding{};
       try {
-        prepare_image(decode_image_file(paths[i], options.decode), &slot.inputs[pos * input_floats_]);
+        const Image image = decode_image_file(paths[i], options.decode);
+        failure.width = image.width;
+        failure.height = image.height;
+        failure.format = image.format;
+        prepare_image(image, &slot.inputs[pos * input_floats_]);
       } catch (const Error& e) {
         failure.code = e.code();
         failure.error = e.what();
@@ -183,7 +187,12 @@ std::vector<ImageEmbedding> Encoder::embed_image_files(const std::vector<std::st
         run_images(slot.inputs.data(), good.size(), out.data());
         normalize_rows(out.data(), good.size(), dim);
         for (std::size_t g = 0; g < good.size(); ++g) {
-          results[b * bs + good[g]].vector.assign(&out[g * dim], &out[(g + 1) * dim]);
+          ImageEmbedding& r = results[b * bs + good[g]];
+          const ImageEmbedding& decoded = slot.failures[good[g]];
+          r.width = decoded.width;
+          r.height = decoded.height;
+          r.format = decoded.format;
+          r.vector.assign(&out[g * dim], &out[(g + 1) * dim]);
         }
       } catch (const std::exception& e) {
         for (std::size_t p : good) {

@@ -35,6 +35,8 @@ struct ImageEmbedding {
   std::vector<float> vector;  ///< dimension() floats, L2-normalized; empty on failure
   ErrorCode code = ErrorCode::invalid_argument;  ///< meaningful only on failure
   std::string error;          ///< names the file and what is wrong; empty on success
+  std::uint32_t width = 0, height = 0;          ///< the decoded image's size (files only)
+  ImageFormat format = ImageFormat::unknown;    ///< its container format (files only)
   bool ok() const noexcept { return error.empty(); }
 };
 

@@ -1,0 +1,145 @@
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "imgvec/encoder/encoder.hpp"
+#include "imgvec/index/hnsw_index.hpp"
+#include "imgvec/index/index.hpp"
+#include "imgvec/metadata/metadata_store.hpp"
+#include "imgvec/metadata/where.hpp"
+
+namespace imgvec {
+
+struct DatabaseOptions {
+  /// hnsw for large collections (approximate, fast), flat for exact search.
+  IndexKind index_kind = IndexKind::hnsw;
+  HnswParams hnsw;
+};
+
+struct SearchOptions {
+  SearchOptions() = default;
+  /// Just k, so that `db.search_by_image(path, 5)` reads naturally.
+  SearchOptions(std::size_t k_) : k(k_) {}  // NOLINT: implicit by design
+
+  /// How many results at most.
+  std::size_t k = 10;
+  /// Only results at least this similar (cosine, -1..1).
+  std::optional<float> min_score;
+  /// Only images whose record matches; runs through the index's filtered search, so recall
+  /// holds at any selectivity.
+  Where where;
+};
+
+struct SearchResult {
+  Id id = 0;
+  float score = 0;  ///< cosine similarity to the query
+  ImageRecord record;
+};
+
+enum class AddStatus {
+  added,      ///< new
+  updated,    ///< the same source path with changed content: re-embedded under its old id
+  unchanged,  ///< the same source path, size and modification time: skipped
+  failed,     ///< not added; see error
+};
+const char* to_string(AddStatus status);
+
+struct AddResult {
+  std::string source;
+  AddStatus status = AddStatus::failed;
+  Id id = 0;  ///< the image's id unless failed
+  ErrorCode code = ErrorCode::invalid_argument;
+  std::string error;  ///< names the file and what is wrong, when failed
+};
+
+struct DatabaseStats {
+  std::string directory;
+  std::size_t count = 0;
+  std::size_t dimension = 0;
+  EncoderFingerprint encoder;
+  IndexKind index_kind = IndexKind::hnsw;
+  std::size_t memory_bytes = 0;  ///< index and records, approximate
+  std::size_t disk_bytes = 0;    ///< the saved files
+  std::uint64_t generation = 0;  ///< how many times it has been saved
+};
+
+/// A folder of images made searchable: an Encoder turns images (and texts, for CLIP) into
+/// vectors, an Index finds neighbours, a MetadataStore keeps what is known about each image.
+///
+/// Changes live in memory until save(), which writes a new generation of the index and records
+/// and then switches a manifest to it atomically: a crash at any moment leaves the previous save
+/// or the new one, never a mix. One process at a time may have a database open (a lock file).
+///
+/// Thread safety: searches run concurrently with each other and with adds; adds, removes and
+/// saves are serialized. Embedding happens outside the lock.
+class VectorDatabase {
+ public:
+  /// Creates a database in `directory` (created if missing; must not hold a database already)
+  /// and saves it empty. Throws imgvec::Error.
+  static std::unique_ptr<VectorDatabase> create(const std::string& directory,
+                                                std::shared_ptr<Encoder> encoder,
+                                                const DatabaseOptions& options = {});
+  /// Opens a saved database. The encoder must have the fingerprint the database was built with
+  /// (Error incompatible, naming both). Damaged files give Error(corrupt_file) naming the file.
+  static std::unique_ptr<VectorDatabase> open(const std::string& directory, std::shared_ptr<Encoder> encoder);
+  ~VectorDatabase();
+  VectorDatabase(const VectorDatabase&) = delete;
+  VectorDatabase& operator=(const VectorDatabase&) = delete;
+
+  /// Adds the image at `path` (or re-embeds it if its content changed since it was added) and
+  /// returns its id. Throws imgvec::Error naming the file if it cannot be read or decoded.
+  Id add_image(const std::string& path, const Metadata& metadata = {},
+               const std::vector<std::string>& tags = {});
+  /// Adds an image from memory. It has no source path; `name`, if given, is stored as the
+  /// metadata value "name" (unless `metadata` sets one).
+  Id add_image_bytes(const void* data, std::size_t size, const std::string& name,
+                     const Metadata& metadata = {}, const std::vector<std::string>& tags = {});
+  /// Adds many files, embedding them in batches while later files decode. One result per path,
+  /// in order; a file that fails is reported and the others are added. `metadata`, if not
+  /// empty, has one entry per path. `progress(done, total)` is called after each batch.
+  std::vector<AddResult> add_images_batch(const std::vector<std::string>& paths,
+                                          const std::vector<Metadata>& metadata = {},
+                                          const std::function<void(std::size_t, std::size_t)>& progress = {});
+
+  std::vector<SearchResult> search_by_image(const std::string& path, const SearchOptions& options = {}) const;
+  std::vector<SearchResult> search_by_image(const Image& image, const SearchOptions& options = {}) const;
+  std::vector<SearchResult> search_by_image_bytes(const void* data, std::size_t size,
+                                                  const SearchOptions& options = {}) const;
+  std::vector<SearchResult> search_by_image_base64(std::string_view base64, const SearchOptions& options = {}) const;
+  /// Throws Error(unsupported) when the encoder has no text model.
+  std::vector<SearchResult> search_by_text(const std::string& text, const SearchOptions& options = {}) const;
+  /// A vector from the same encoder (dimension() floats).
+  std::vector<SearchResult> search_by_vector(VectorView vector, const SearchOptions& options = {}) const;
+
+  std::optional<ImageRecord> get(Id id) const;
+  /// The stored (normalized) vector of an image. Throws Error(not_found).
+  std::vector<float> get_vector(Id id) const;
+  /// All ids, ascending.
+  std::vector<Id> ids() const;
+  bool remove(Id id);
+  /// Replaces an image's user metadata, and its tags when `tags` is given. Throws Error(not_found).
+  void update_metadata(Id id, const Metadata& metadata, const std::vector<std::string>* tags = nullptr);
+
+  DatabaseStats get_stats() const;
+  std::size_t size() const;
+  std::size_t dimension() const;
+  const std::string& directory() const;
+  const Encoder& encoder() const;
+
+  /// Writes the current state as a new generation (see the class comment). Throws Error(io).
+  void save();
+
+  struct Impl;
+
+ private:
+  explicit VectorDatabase(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace imgvec

@@ -1,0 +1,419 @@
+#include "imgvec/database.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <mutex>
+#include <shared_mutex>
+
+#include "database/manifest.hpp"
+#include "imgvec/detail/rw_lock.hpp"
+#include "imgvec/error.hpp"
+#include "imgvec/index/flat_index.hpp"
+#include "io/binary_io.hpp"
+
+namespace imgvec {
+namespace fs = std::filesystem;
+
+const char* to_string(AddStatus status) {
+  switch (status) {
+    case AddStatus::added: return "added";
+    case AddStatus::updated: return "updated";
+    case AddStatus::unchanged: return "unchanged";
+    case AddStatus::failed: return "failed";
+  }
+  return "?";
+}
+
+namespace {
+
+// Files are embedded and inserted this many at a time, so memory stays bounded and an
+// interrupted run keeps everything inserted before the interruption (once saved).
+constexpr std::size_t kAddChunk = 512;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct FileFacts {
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+};
+
+FileFacts stat_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    throw Error(errno == ENOENT ? ErrorCode::not_found : ErrorCode::io,
+                path + ": cannot read: " + std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) throw Error(ErrorCode::invalid_argument, path + ": not a regular file");
+  return {static_cast<std::uint64_t>(st.st_size),
+          static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+}
+
+std::unique_ptr<Index> make_index(IndexKind kind, std::size_t dim, const HnswParams& hnsw) {
+  if (kind == IndexKind::flat) return std::make_unique<FlatIndex>(dim, Metric::cosine);
+  return std::make_unique<HnswIndex>(dim, Metric::cosine, hnsw);
+}
+
+// One process per database: an exclusive flock on <dir>/LOCK, held while open.
+int lock_directory(const std::string& dir) {
+  const std::string path = dir + "/LOCK";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(ErrorCode::io, path + ": cannot create the lock file: " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    throw Error(ErrorCode::io, dir + ": the database is open in another process");
+  }
+  return fd;
+}
+
+}  // namespace
+
+struct VectorDatabase::Impl {
+  std::string dir;
+  std::shared_ptr<Encoder> encoder;
+  std::unique_ptr<Index> index;
+  MetadataStore store;
+  detail::Manifest manifest;
+  mutable detail::RwLock lock;  // index + store + manifest.next_id; embedding runs outside it
+  std::mutex save_mutex;
+  int lock_fd = -1;
+
+  ~Impl() {
+    if (lock_fd >= 0) ::close(lock_fd);
+  }
+
+  struct Shared {
+    const detail::RwLock& l;
+    explicit Shared(const detail::RwLock& lk) : l(lk) { const_cast<detail::RwLock&>(l).lock_shared(); }
+    ~Shared() { const_cast<detail::RwLock&>(l).unlock_shared(); }
+  };
+
+  // Under the write lock: stores one embedded image, reusing the id of its source if known.
+  AddResult insert(const std::string& source, const FileFacts* facts, std::uint64_t hash,
+                   const ImageEmbedding& e, const Metadata* metadata, const std::vector<std::string>* tags) {
+    AddResult r;
+    r.source = source;
+    ImageRecord rec;
+    const auto existing = facts ? store.find_source(source) : std::nullopt;
+    if (existing) {
+      rec = *store.get(*existing);
+      r.status = AddStatus::updated;
+    } else {
+      rec.id = manifest.next_id++;
+      rec.added_ms = now_ms();
+      r.status = AddStatus::added;
+    }
+    rec.source = source;
+    rec.content_hash = hash;
+    rec.file_size = facts ? facts->size : 0;
+    rec.mtime_ns = facts ? facts->mtime_ns : 0;
+    rec.width = e.width;
+    rec.height = e.height;
+    rec.format = e.format;
+    if (metadata) rec.metadata = *metadata;
+    if (tags) rec.tags = *tags;
+    index->add(rec.id, VectorView(e.vector.data(), e.vector.size()));
+    r.id = rec.id;
+    store.put(std::move(rec));
+    return r;
+  }
+
+  std::vector<SearchResult> search(VectorView q, const SearchOptions& options) const {
+    if (options.k == 0) throw Error(ErrorCode::invalid_argument, "search: k must be at least 1");
+    Shared guard(lock);
+    SearchParams params(options.k);
+    params.min_score = options.min_score;
+    std::optional<Filter> filter;
+    if (!options.where.matches_all()) {
+      std::vector<Id> allow;
+      store.for_each([&](const ImageRecord& r) {
+        if (options.where.matches(r)) allow.push_back(r.id);
+      });
+      if (allow.empty()) return {};
+      filter = Filter::allow(std::move(allow));
+      params.filter = &*filter;
+    }
+    if (index->size() == 0) return {};
+    std::vector<SearchResult> out;
+    for (const SearchHit& h : index->search(q, params)) out.push_back({h.id, h.score, *store.get(h.id)});
+    return out;
+  }
+};
+
+VectorDatabase::VectorDatabase(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+VectorDatabase::~VectorDatabase() = default;
+
+std::unique_ptr<VectorDatabase> VectorDatabase::create(const std::string& directory,
+                                                       std::shared_ptr<Encoder> encoder,
+                                                       const DatabaseOptions& options) {
+  if (!encoder) throw Error(ErrorCode::invalid_argument, "create: no encoder given");
+  std::error_code ec;
+  fs::create_directories(directory, ec);
+  if (ec) throw Error(ErrorCode::io, directory + ": cannot create the directory: " + ec.message());
+  auto impl = std::make_unique<Impl>();
+  impl->dir = directory;
+  impl->lock_fd = lock_directory(directory);
+  if (fs::exists(detail::manifest_path(directory))) {
+    throw Error(ErrorCode::invalid_argument, directory + ": already holds an imgvec database; open it instead");
+  }
+  impl->encoder = std::move(encoder);
+  impl->index = make_index(options.index_kind, impl->encoder->dimension(), options.hnsw);
+  impl->manifest.index_kind = options.index_kind;
+  impl->manifest.encoder = impl->encoder->fingerprint();
+  impl->manifest.created_ms = now_ms();
+  std::unique_ptr<VectorDatabase> db(new VectorDatabase(std::move(impl)));
+  db->save();
+  return db;
+}
+
+std::unique_ptr<VectorDatabase> VectorDatabase::open(const std::string& directory, std::shared_ptr<Encoder> encoder) {
+  if (!encoder) throw Error(ErrorCode::invalid_argument, "open: no encoder given");
+  if (!fs::is_directory(directory)) throw Error(ErrorCode::not_found, directory + ": no such directory");
+  auto impl = std::make_unique<Impl>();
+  impl->dir = directory;
+  impl->lock_fd = lock_directory(directory);
+  impl->manifest = detail::read_manifest(directory);
+  const EncoderFingerprint& have = impl->manifest.encoder;
+  if (have != encoder->fingerprint()) {
+    throw Error(ErrorCode::incompatible,
+                directory + ": built with encoder [" + have.to_string() + "], but the given encoder is [" +
+                    encoder->fingerprint().to_string() + "]; open it with the encoder it was built with");
+  }
+  impl->encoder = std::move(encoder);
+  const std::uint64_t g = impl->manifest.generation;
+  impl->index = Index::load(detail::index_path(directory, g), impl->encoder->dimension());
+  if (impl->index->kind() != impl->manifest.index_kind || impl->index->metric() != Metric::cosine) {
+    throw Error(ErrorCode::corrupt_file, detail::index_path(directory, g) + ": not the index the manifest names");
+  }
+  impl->store = MetadataStore::load(detail::metadata_path(directory, g));
+  if (impl->index->ids() != impl->store.ids()) {
+    throw Error(ErrorCode::corrupt_file, directory + ": generation " + std::to_string(g) +
+                                             ": the index and the records hold different ids");
+  }
+  // Files of other generations are leftovers of a save that crashed before or after switching.
+  for (const auto& entry : fs::directory_iterator(directory)) {
+    const std::string name = entry.path().filename().string();
+    const bool ours = name.rfind("index-", 0) == 0 || name.rfind("metadata-", 0) == 0;
+    if (ours && entry.path() != fs::path(detail::index_path(directory, g)) &&
+        entry.path() != fs::path(detail::metadata_path(directory, g))) {
+      std::error_code ignored;
+      fs::remove(entry.path(), ignored);
+    }
+  }
+  return std::unique_ptr<VectorDatabase>(new VectorDatabase(std::move(impl)));
+}
+
+Id VectorDatabase::add_image(const std::string& path, const Metadata& metadata, const std::vector<std::string>& tags) {
+  const AddResult r = add_images_batch({path}).front();
+  if (r.status == AddStatus::failed) throw Error(r.code, r.error);
+  // Given metadata or tags replace the old ones; none given keeps them.
+  if (!metadata.empty() || !tags.empty()) {
+    const auto rec = get(r.id);
+    update_metadata(r.id, metadata.empty() ? rec->metadata : metadata, tags.empty() ? nullptr : &tags);
+  }
+  return r.id;
+}
+
+Id VectorDatabase::add_image_bytes(const void* data, std::size_t size, const std::string& name,
+                                   const Metadata& metadata, const std::vector<std::string>& tags) {
+  const Image image = decode_image(data, size, name);
+  ImageEmbedding e;
+  e.vector = impl_->encoder->embed_image(image);
+  e.width = image.width;
+  e.height = image.height;
+  e.format = image.format;
+  const std::uint64_t hash = XXH3_64bits(data, size);
+  // No source path: the name goes into the metadata, so it can never pass for a file's path.
+  Metadata m = metadata;
+  if (!name.empty()) m.emplace("name", name);
+  std::lock_guard<detail::RwLock> guard(impl_->lock);
+  return impl_->insert("", nullptr, hash, e, &m, &tags).id;
+}
+
+std::vector<AddResult> VectorDatabase::add_images_batch(const std::vector<std::string>& paths,
+                                                        const std::vector<Metadata>& metadata,
+                                                        const std::function<void(std::size_t, std::size_t)>& progress) {
+  if (!metadata.empty() && metadata.size() != paths.size()) {
+    throw Error(ErrorCode::invalid_argument, "add_images_batch: " + std::to_string(metadata.size()) +
+                                                 " metadata entries for " + std::to_string(paths.size()) + " paths");
+  }
+  std::vector<AddResult> results(paths.size());
+  std::size_t done = 0;
+  for (std::size_t first = 0; first < paths.size(); first += kAddChunk) {
+    const std::size_t end = std::min(paths.size(), first + kAddChunk);
+    // Unchanged files (same path, size and modification time) are not read at all.
+    std::vector<std::size_t> todo;
+    std::vector<FileFacts> facts(end - first);
+    std::vector<std::uint64_t> hashes(end - first);
+    for (std::size_t i = first; i < end; ++i) {
+      AddResult& r = results[i];
+      r.source = paths[i];
+      try {
+        facts[i - first] = stat_file(paths[i]);
+        {
+          Impl::Shared guard(impl_->lock);
+          const auto id = impl_->store.find_source(paths[i]);
+          const ImageRecord* rec = id ? impl_->store.get(*id) : nullptr;
+          if (rec && rec->file_size == facts[i - first].size && rec->mtime_ns == facts[i - first].mtime_ns) {
+            r.status = AddStatus::unchanged;
+            r.id = *id;
+            continue;
+          }
+        }
+        hashes[i - first] = detail::hash_file(paths[i]);
+        todo.push_back(i);
+      } catch (const Error& e) {
+        r.code = e.code();
+        r.error = e.what();
+      }
+    }
+    std::vector<std::string> todo_paths;
+    for (std::size_t i : todo) todo_paths.push_back(paths[i]);
+    EmbedFilesOptions options;
+    if (progress) {
+      options.progress = [&](std::size_t d, std::size_t) { progress(done + (end - first - todo.size()) + d, paths.size()); };
+    }
+    const auto embedded = impl_->encoder->embed_image_files(todo_paths, options);
+    std::lock_guard<detail::RwLock> guard(impl_->lock);
+    for (std::size_t t = 0; t < todo.size(); ++t) {
+      const std::size_t i = todo[t];
+      if (!embedded[t].ok()) {
+        results[i].code = embedded[t].code;
+        results[i].error = embedded[t].error;
+        continue;
+      }
+      const Metadata* m = metadata.empty() ? nullptr : &metadata[i];
+      results[i] = impl_->insert(paths[i], &facts[i - first], hashes[i - first], embedded[t], m, nullptr);
+    }
+    done = end;
+    if (progress && todo.empty()) progress(done, paths.size());
+  }
+  return results;
+}
+
+std::vector<SearchResult> VectorDatabase::search_by_image(const std::string& path, const SearchOptions& options) const {
+  return search_by_image(decode_image_file(path), options);
+}
+
+std::vector<SearchResult> VectorDatabase::search_by_image(const Image& image, const SearchOptions& options) const {
+  const auto v = impl_->encoder->embed_image(image);
+  return impl_->search(VectorView(v.data(), v.size()), options);
+}
+
+std::vector<SearchResult> VectorDatabase::search_by_image_bytes(const void* data, std::size_t size,
+                                                                const SearchOptions& options) const {
+  return search_by_image(decode_image(data, size, "query image"), options);
+}
+
+std::vector<SearchResult> VectorDatabase::search_by_image_base64(std::string_view base64,
+                                                                 const SearchOptions& options) const {
+  return search_by_image(decode_image_base64(base64), options);
+}
+
+std::vector<SearchResult> VectorDatabase::search_by_text(const std::string& text, const SearchOptions& options) const {
+  const auto v = impl_->encoder->embed_text(text);
+  return impl_->search(VectorView(v.data(), v.size()), options);
+}
+
+std::vector<SearchResult> VectorDatabase::search_by_vector(VectorView vector, const SearchOptions& options) const {
+  return impl_->search(vector, options);
+}
+
+std::optional<ImageRecord> VectorDatabase::get(Id id) const {
+  Impl::Shared guard(impl_->lock);
+  const ImageRecord* r = impl_->store.get(id);
+  if (!r) return std::nullopt;
+  return *r;
+}
+
+std::vector<float> VectorDatabase::get_vector(Id id) const { return impl_->index->get_vector(id); }
+
+std::vector<Id> VectorDatabase::ids() const {
+  Impl::Shared guard(impl_->lock);
+  return impl_->store.ids();
+}
+
+bool VectorDatabase::remove(Id id) {
+  std::lock_guard<detail::RwLock> guard(impl_->lock);
+  if (!impl_->store.remove(id)) return false;
+  impl_->index->remove(id);
+  return true;
+}
+
+void VectorDatabase::update_metadata(Id id, const Metadata& metadata, const std::vector<std::string>* tags) {
+  std::lock_guard<detail::RwLock> guard(impl_->lock);
+  const ImageRecord* r = impl_->store.get(id);
+  if (!r) throw Error(ErrorCode::not_found, "update_metadata: no image with id " + std::to_string(id));
+  ImageRecord copy = *r;
+  copy.metadata = metadata;
+  if (tags) copy.tags = *tags;
+  impl_->store.put(std::move(copy));
+}
+
+DatabaseStats VectorDatabase::get_stats() const {
+  Impl::Shared guard(impl_->lock);
+  DatabaseStats s;
+  s.directory = impl_->dir;
+  s.count = impl_->store.size();
+  s.dimension = impl_->encoder->dimension();
+  s.encoder = impl_->encoder->fingerprint();
+  s.index_kind = impl_->index->kind();
+  s.memory_bytes = impl_->index->memory_bytes() + impl_->store.size() * sizeof(ImageRecord);
+  s.generation = impl_->manifest.generation;
+  for (const auto& f : {detail::manifest_path(impl_->dir), detail::index_path(impl_->dir, s.generation),
+                        detail::metadata_path(impl_->dir, s.generation)}) {
+    std::error_code ec;
+    const auto n = fs::file_size(f, ec);
+    if (!ec) s.disk_bytes += n;
+  }
+  return s;
+}
+
+std::size_t VectorDatabase::size() const {
+  Impl::Shared guard(impl_->lock);
+  return impl_->store.size();
+}
+std::size_t VectorDatabase::dimension() const { return impl_->encoder->dimension(); }
+const std::string& VectorDatabase::directory() const { return impl_->dir; }
+const Encoder& VectorDatabase::encoder() const { return *impl_->encoder; }
+
+// A new generation's index and records are written (each atomically) before the manifest
+// switches to them; the previous generation's files are deleted only after the switch. A crash
+// before the switch leaves the old manifest naming old, complete files; after, the new ones.
+void VectorDatabase::save() {
+  std::lock_guard<std::mutex> saving(impl_->save_mutex);
+  detail::Manifest next;
+  {
+    Impl::Shared guard(impl_->lock);  // adds wait; searches go on
+    next = impl_->manifest;
+    next.generation = impl_->manifest.generation + 1;
+    impl_->index->save(detail::index_path(impl_->dir, next.generation));
+    impl_->store.save(detail::metadata_path(impl_->dir, next.generation));
+  }
+  detail::write_manifest(impl_->dir, next);
+  const std::uint64_t old = impl_->manifest.generation;
+  {
+    std::lock_guard<detail::RwLock> guard(impl_->lock);
+    impl_->manifest.generation = next.generation;
+  }
+  if (old != next.generation) {
+    std::error_code ec;
+    fs::remove(detail::index_path(impl_->dir, old), ec);
+    fs::remove(detail::metadata_path(impl_->dir, old), ec);
+  }
+}
+
+}  // namespace imgvec

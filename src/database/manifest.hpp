@@ -1,0 +1,30 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "imgvec/encoder/encoder.hpp"
+#include "imgvec/index/index.hpp"
+
+namespace imgvec::detail {
+
+/// The database's root file: which generation of index and metadata files is current, the next
+/// id to hand out, and the encoder the vectors came from. Replaced atomically by every save, so
+/// it always names a complete generation.
+struct Manifest {
+  std::uint64_t generation = 0;
+  Id next_id = 1;
+  IndexKind index_kind = IndexKind::hnsw;
+  EncoderFingerprint encoder;
+  std::int64_t created_ms = 0;
+};
+
+std::string manifest_path(const std::string& dir);
+std::string index_path(const std::string& dir, std::uint64_t generation);
+std::string metadata_path(const std::string& dir, std::uint64_t generation);
+
+void write_manifest(const std::string& dir, const Manifest& manifest);
+/// Throws Error(not_found) when `dir` holds no database, corrupt_file when the manifest is damaged.
+Manifest read_manifest(const std::string& dir);
+
+}  // namespace imgvec::detail

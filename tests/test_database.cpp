@@ -1,0 +1,236 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <thread>
+
+#include "imgvec/database.hpp"
+#include "imgvec/encoder/descriptor_encoder.hpp"
+#include "imgvec/error.hpp"
+
+// The database end to end with the built-in encoder over the real test images (broken ones
+// included), in a scratch directory per test.
+using namespace imgvec;
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kImages = fs::path(IMGVEC_TEST_DATA_DIR) / "images";
+
+struct Scratch {
+  fs::path root;
+  explicit Scratch(const std::string& name) : root(fs::temp_directory_path() / ("imgvec-db-" + name)) {
+    fs::remove_all(root);
+    fs::create_directories(root / "photos");
+    for (const auto& entry : fs::directory_iterator(kImages)) {
+      fs::copy_file(entry.path(), root / "photos" / entry.path().filename());
+    }
+  }
+  ~Scratch() { fs::remove_all(root); }
+  std::string db() const { return (root / "db").string(); }
+  std::string photo(const std::string& name) const { return (root / "photos" / name).string(); }
+  std::vector<std::string> photos() const {
+    std::vector<std::string> out;
+    for (const auto& entry : fs::directory_iterator(root / "photos")) out.push_back(entry.path().string());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+};
+
+std::shared_ptr<Encoder> descriptor() { return std::make_shared<DescriptorEncoder>(); }
+
+const std::set<std::string> kBroken = {"copyleft.tiff", "marbles.pbm", "ukbench09268_corrupt.jpg",
+                                       "ukbench09380.webp"};
+
+std::string name_of(const std::string& path) { return fs::path(path).filename().string(); }
+
+}  // namespace
+
+TEST_CASE("a folder is indexed: broken files reported, the rest searchable", "[db]") {
+  Scratch s("index");
+  auto db = VectorDatabase::create(s.db(), descriptor());
+  const auto paths = s.photos();
+  std::size_t last_done = 0;
+  const auto results = db->add_images_batch(paths, {}, [&](std::size_t done, std::size_t total) {
+    CHECK(total == paths.size());
+    CHECK(done >= last_done);
+    last_done = done;
+  });
+  CHECK(last_done == paths.size());
+  REQUIRE(results.size() == paths.size());
+  std::size_t added = 0;
+  for (const AddResult& r : results) {
+    INFO(r.source << ": " << r.error);
+    if (kBroken.count(name_of(r.source))) {
+      CHECK(r.status == AddStatus::failed);
+      CHECK_THAT(r.error, Catch::Matchers::StartsWith(r.source));
+    } else {
+      CHECK(r.status == AddStatus::added);
+      ++added;
+    }
+  }
+  CHECK(db->size() == added);
+  const DatabaseStats stats = db->get_stats();
+  CHECK(stats.count == added);
+  CHECK(stats.dimension == DescriptorEncoder::kDimension);
+  CHECK(stats.encoder.kind == "descriptor");
+  CHECK(stats.index_kind == IndexKind::hnsw);
+
+  // Every indexed image finds itself first.
+  for (const AddResult& r : results) {
+    if (r.status != AddStatus::added) continue;
+    const auto hits = db->search_by_image(r.source, {3});
+    REQUIRE_FALSE(hits.empty());
+    CHECK(hits[0].score == Approx(1.0f).margin(1e-4));
+    CHECK(hits[0].record.source == r.source);
+    CHECK(hits[0].record.width > 0);
+  }
+  // Text needs a text model.
+  CHECK_THROWS_AS(db->search_by_text("a cat"), Error);
+}
+
+TEST_CASE("a saved database reopens with identical results, and refuses another encoder", "[db]") {
+  Scratch s("reopen");
+  std::vector<std::vector<SearchResult>> before;
+  const auto paths = s.photos();
+  {
+    auto db = VectorDatabase::create(s.db(), descriptor(), {IndexKind::flat, {}});
+    std::vector<Metadata> meta;
+    for (std::size_t i = 0; i < paths.size(); ++i) meta.push_back({{"n", std::int64_t(i)}});
+    db->add_images_batch(paths, meta);
+    db->save();
+    for (const auto& p : paths) {
+      if (!kBroken.count(name_of(p))) before.push_back(db->search_by_image(p, {5}));
+    }
+    // While it is open, nobody else may open it.
+    CHECK_THROWS_WITH(VectorDatabase::open(s.db(), descriptor()), Catch::Matchers::Contains("open in another process"));
+  }
+  auto db = VectorDatabase::open(s.db(), descriptor());
+  CHECK(db->get_stats().index_kind == IndexKind::flat);
+  std::size_t q = 0;
+  for (const auto& p : paths) {
+    if (kBroken.count(name_of(p))) continue;
+    const auto after = db->search_by_image(p, {5});
+    REQUIRE(after.size() == before[q].size());
+    for (std::size_t i = 0; i < after.size(); ++i) {
+      CHECK(after[i].id == before[q][i].id);
+      CHECK(after[i].score == before[q][i].score);
+      CHECK(after[i].record == before[q][i].record);
+    }
+    ++q;
+  }
+  db.reset();
+
+  class OtherEncoder final : public Encoder {
+   public:
+    OtherEncoder() : Encoder({"other", "other model", "", DescriptorEncoder::kDimension, "none"}, 1) {}
+    bool supports_text() const noexcept override { return false; }
+
+   protected:
+    void prepare_image(const Image&, float*) const override {}
+    void run_images(const float*, std::size_t, float*) override {}
+  };
+  try {
+    VectorDatabase::open(s.db(), std::make_shared<OtherEncoder>());
+    FAIL("opened with another encoder");
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::incompatible);
+    CHECK_THAT(e.what(), Catch::Matchers::Contains("kind=descriptor") && Catch::Matchers::Contains("kind=other"));
+  }
+  CHECK_THROWS_WITH(VectorDatabase::create(s.db(), descriptor()), Catch::Matchers::Contains("already holds"));
+  try {
+    VectorDatabase::open((s.root / "nothing").string(), descriptor());
+    FAIL("opened nothing");
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::not_found);
+  }
+}
+
+TEST_CASE("re-adding skips unchanged files, re-embeds changed ones under their id", "[db]") {
+  Scratch s("incremental");
+  auto db = VectorDatabase::create(s.db(), descriptor());
+  const auto paths = s.photos();
+  const auto first = db->add_images_batch(paths);
+  const auto again = db->add_images_batch(paths);
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    if (first[i].status == AddStatus::failed) continue;
+    CHECK(again[i].status == AddStatus::unchanged);
+    CHECK(again[i].id == first[i].id);
+  }
+  // Replace one photo's content with another's: same path, new bytes, same id, new vector.
+  const std::string target = s.photo("Iggy.256.ppm");
+  const Id id = db->add_image(target);
+  const auto old_vector = db->get_vector(id);
+  fs::copy_file(kImages / "baboon.256.pgm", target, fs::copy_options::overwrite_existing);
+  fs::last_write_time(target, fs::last_write_time(target) + std::chrono::seconds(5));
+  const auto changed = db->add_images_batch({target});
+  CHECK(changed[0].status == AddStatus::updated);
+  CHECK(changed[0].id == id);
+  CHECK(db->get_vector(id) != old_vector);
+  CHECK(db->search_by_image((kImages / "baboon.256.pgm").string(), {2})[0].score == Approx(1.0f).margin(1e-4));
+  CHECK(db->size() == first.size() - kBroken.size());
+}
+
+TEST_CASE("filters, thresholds, metadata updates and removal", "[db]") {
+  Scratch s("filters");
+  auto db = VectorDatabase::create(s.db(), descriptor());
+  std::vector<std::string> paths;
+  std::vector<Metadata> meta;
+  for (const auto& p : s.photos()) {
+    if (kBroken.count(name_of(p))) continue;
+    meta.push_back({{"group", std::int64_t(paths.size() % 2)}, {"name", name_of(p)}});
+    paths.push_back(p);
+  }
+  const auto added = db->add_images_batch(paths, meta);
+  SearchOptions odd;
+  odd.k = 100;
+  odd.where = Where::eq("group", std::int64_t{1});
+  const auto hits = db->search_by_image(paths[0], odd);
+  CHECK(hits.size() == paths.size() / 2);
+  for (const auto& h : hits) CHECK(std::get<std::int64_t>(h.record.metadata.at("group")) == 1);
+  SearchOptions nothing;
+  nothing.where = Where::eq("group", std::int64_t{7});
+  CHECK(db->search_by_image(paths[0], nothing).empty());
+  SearchOptions close;
+  close.k = 100;
+  close.min_score = 0.999f;
+  const auto near = db->search_by_image(paths[0], close);
+  REQUIRE_FALSE(near.empty());
+  for (const auto& h : near) CHECK(h.score >= 0.999f);
+
+  const Id id = added[0].id;
+  db->update_metadata(id, {{"group", std::int64_t{5}}}, nullptr);
+  SearchOptions five;
+  five.where = Where::eq("group", std::int64_t{5});
+  CHECK(db->search_by_image(paths[0], five).at(0).id == id);
+  CHECK_THROWS_AS(db->update_metadata(987654, {}, nullptr), Error);
+
+  CHECK(db->remove(id));
+  CHECK_FALSE(db->remove(id));
+  CHECK_FALSE(db->get(id));
+  for (const auto& h : db->search_by_image(paths[0], {100})) CHECK(h.id != id);
+  db->save();
+  db.reset();
+  db = VectorDatabase::open(s.db(), descriptor());
+  CHECK_FALSE(db->get(id));
+  CHECK(db->size() == paths.size() - 1);
+}
+
+TEST_CASE("images from memory and base64 are added and searched", "[db]") {
+  Scratch s("bytes");
+  auto db = VectorDatabase::create(s.db(), descriptor());
+  std::ifstream in(s.photo("giphy.gif"), std::ios::binary);
+  const std::vector<char> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const Id id = db->add_image_bytes(bytes.data(), bytes.size(), "upload.gif", {}, {"web"});
+  const auto rec = db->get(id);
+  REQUIRE(rec);
+  CHECK(rec->source.empty());
+  CHECK(std::get<std::string>(rec->metadata.at("name")) == "upload.gif");
+  CHECK(rec->tags == std::vector<std::string>{"web"});
+  CHECK(rec->format == ImageFormat::gif);
+  CHECK(db->search_by_image_bytes(bytes.data(), bytes.size()).at(0).id == id);
+  CHECK_THROWS_AS(db->add_image_bytes("nope", 4, "junk.bin"), Error);
+  CHECK(db->size() == 1);
+}
