@@ -234,3 +234,61 @@ TEST_CASE("images from memory and base64 are added and searched", "[db]") {
   CHECK_THROWS_AS(db->add_image_bytes("nope", 4, "junk.bin"), Error);
   CHECK(db->size() == 1);
 }
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <random>
+
+extern char** environ;
+
+TEST_CASE("killing a process while it saves leaves the previous save or the new one", "[db][crash]") {
+  const fs::path dir = fs::temp_directory_path() / "imgvec-db-crash";
+  fs::remove_all(dir);
+  std::mt19937 rng(42);
+  std::size_t last_seen = 0;
+  for (int round = 0; round < 12; ++round) {
+    int out[2];
+    REQUIRE(::pipe(out) == 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&actions, out[0]);
+    const std::string helper = IMGVEC_CRASH_SAVER, where = dir.string();
+    char* argv[] = {const_cast<char*>(helper.c_str()), const_cast<char*>(where.c_str()), nullptr};
+    pid_t pid = 0;
+    REQUIRE(posix_spawn(&pid, helper.c_str(), &actions, nullptr, argv, environ) == 0);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+    // Let it complete a few saves, then kill it at a random moment of the next ones.
+    FILE* lines = ::fdopen(out[0], "r");
+    std::size_t saved = 0;
+    const int saves = 1 + static_cast<int>(rng() % 3);
+    for (int i = 0; i < saves; ++i) REQUIRE(std::fscanf(lines, "%zu", &saved) == 1);
+    ::usleep(static_cast<useconds_t>(rng() % 40000));
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    // Saves it reported after our last read also count: read what is left in the pipe.
+    std::size_t more = 0;
+    while (std::fscanf(lines, "%zu", &more) == 1) saved = more;
+    std::fclose(lines);
+    REQUIRE(WIFSIGNALED(status));
+
+    auto db = VectorDatabase::open(where, std::make_shared<DescriptorEncoder>());  // checks ids agree
+    INFO("round " << round << ": last reported save " << saved << ", reopened " << db->size());
+    // Either the last save it reported, or one more that finished before it died unreported.
+    CHECK((db->size() == saved || db->size() == saved + 40));
+    CHECK(db->size() >= last_seen);
+    last_seen = db->size();
+    std::size_t files = 0;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+      (void)entry;
+      ++files;
+    }
+    CHECK(files == 4);  // MANIFEST, LOCK, and one generation's index and records
+  }
+  fs::remove_all(dir);
+}

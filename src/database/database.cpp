@@ -206,7 +206,8 @@ std::unique_ptr<VectorDatabase> VectorDatabase::open(const std::string& director
   // Files of other generations are leftovers of a save that crashed before or after switching.
   for (const auto& entry : fs::directory_iterator(directory)) {
     const std::string name = entry.path().filename().string();
-    const bool ours = name.rfind("index-", 0) == 0 || name.rfind("metadata-", 0) == 0;
+    const bool ours = name.rfind("index-", 0) == 0 || name.rfind("metadata-", 0) == 0 ||
+                      name.rfind("MANIFEST.tmp-", 0) == 0;
     if (ours && entry.path() != fs::path(detail::index_path(directory, g)) &&
         entry.path() != fs::path(detail::metadata_path(directory, g))) {
       std::error_code ignored;
