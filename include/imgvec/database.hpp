@@ -47,6 +47,8 @@ enum class AddStatus {
   updated,    ///< the same source path with changed content: re-embedded under its old id
   unchanged,  ///< the same source path, size and modification time: skipped
   failed,     ///< not added; see error
+  renamed,    ///< new path, same bytes as an image whose file is gone: moved, not re-embedded
+  removed,    ///< (index_directory) its file vanished, so it was removed
 };
 const char* to_string(AddStatus status);
 
@@ -56,6 +58,29 @@ struct AddResult {
   Id id = 0;  ///< the image's id unless failed
   ErrorCode code = ErrorCode::invalid_argument;
   std::string error;  ///< names the file and what is wrong, when failed
+};
+
+struct IndexDirectoryOptions {
+  /// Descend into subdirectories.
+  bool recursive = true;
+  /// File name extensions to consider, lower case, without the dot. Empty: every file (the
+  /// decoder then decides by content).
+  std::vector<std::string> extensions = {"jpg", "jpeg", "jpe", "png", "bmp", "gif", "ppm", "pgm", "pnm", "pbm",
+                                         "tga", "psd", "hdr", "webp", "tif", "tiff", "heic", "avif"};
+  /// Glob patterns (*, ?) matched against paths relative to the directory; matches are skipped.
+  std::vector<std::string> exclude;
+  /// Remove images whose files under this directory have vanished.
+  bool remove_missing = false;
+  /// Save after every chunk of files, so an interrupted run resumes where it stopped.
+  bool checkpoint = true;
+  /// (done, total) after each chunk.
+  std::function<void(std::size_t, std::size_t)> progress;
+};
+
+struct IndexDirectoryReport {
+  std::size_t added = 0, updated = 0, unchanged = 0, renamed = 0, removed = 0, failed = 0;
+  /// The failed files, with their reasons.
+  std::vector<AddResult> failures;
 };
 
 struct DatabaseStats {
@@ -107,6 +132,12 @@ class VectorDatabase {
                                           const std::vector<Metadata>& metadata = {},
                                           const std::function<void(std::size_t, std::size_t)>& progress = {});
 
+  /// Brings the database up to date with a directory: new files are added, changed ones
+  /// re-embedded, unchanged ones skipped without reading them, moved or renamed ones recognised by
+  /// their bytes and kept without re-embedding, vanished ones removed if asked. With checkpoints
+  /// an interrupted run loses at most one chunk. Throws Error(not_found) if `dir` is missing.
+  IndexDirectoryReport index_directory(const std::string& dir, const IndexDirectoryOptions& options = {});
+
   std::vector<SearchResult> search_by_image(const std::string& path, const SearchOptions& options = {}) const;
   std::vector<SearchResult> search_by_image(const Image& image, const SearchOptions& options = {}) const;
   std::vector<SearchResult> search_by_image_bytes(const void* data, std::size_t size,
@@ -139,6 +170,9 @@ class VectorDatabase {
 
  private:
   explicit VectorDatabase(std::unique_ptr<Impl> impl);
+  std::vector<AddResult> add_paths(const std::vector<std::string>& paths, const std::vector<Metadata>& metadata,
+                                   const std::function<void(std::size_t, std::size_t)>& progress,
+                                   bool detect_renames, bool checkpoint);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -30,6 +31,8 @@ const char* to_string(AddStatus status) {
     case AddStatus::updated: return "updated";
     case AddStatus::unchanged: return "unchanged";
     case AddStatus::failed: return "failed";
+    case AddStatus::renamed: return "renamed";
+    case AddStatus::removed: return "removed";
   }
   return "?";
 }
@@ -129,6 +132,27 @@ struct VectorDatabase::Impl {
     r.id = rec.id;
     store.put(std::move(rec));
     return r;
+  }
+
+  // A new path whose bytes match an image whose own file is gone is that image, moved: its
+  // record takes the new path, and its vector stays.
+  bool move_record(const std::string& path, const FileFacts& facts, std::uint64_t hash, AddResult& result) {
+    std::lock_guard<detail::RwLock> guard(lock);
+    if (store.find_source(path)) return false;
+    for (Id id : store.find_hash(hash)) {
+      const ImageRecord* rec = store.get(id);
+      struct stat st {};
+      if (rec->source.empty() || ::stat(rec->source.c_str(), &st) == 0) continue;
+      ImageRecord moved = *rec;
+      moved.source = path;
+      moved.file_size = facts.size;
+      moved.mtime_ns = facts.mtime_ns;
+      store.put(std::move(moved));
+      result.status = AddStatus::renamed;
+      result.id = id;
+      return true;
+    }
+    return false;
   }
 
   std::vector<SearchResult> search(VectorView q, const SearchOptions& options) const {
@@ -247,6 +271,13 @@ Id VectorDatabase::add_image_bytes(const void* data, std::size_t size, const std
 std::vector<AddResult> VectorDatabase::add_images_batch(const std::vector<std::string>& paths,
                                                         const std::vector<Metadata>& metadata,
                                                         const std::function<void(std::size_t, std::size_t)>& progress) {
+  return add_paths(paths, metadata, progress, /*detect_renames=*/true, /*checkpoint=*/false);
+}
+
+std::vector<AddResult> VectorDatabase::add_paths(const std::vector<std::string>& paths,
+                                                 const std::vector<Metadata>& metadata,
+                                                 const std::function<void(std::size_t, std::size_t)>& progress,
+                                                 bool detect_renames, bool checkpoint) {
   if (!metadata.empty() && metadata.size() != paths.size()) {
     throw Error(ErrorCode::invalid_argument, "add_images_batch: " + std::to_string(metadata.size()) +
                                                  " metadata entries for " + std::to_string(paths.size()) + " paths");
@@ -275,6 +306,7 @@ std::vector<AddResult> VectorDatabase::add_images_batch(const std::vector<std::s
           }
         }
         hashes[i - first] = detail::hash_file(paths[i]);
+        if (detect_renames && impl_->move_record(paths[i], facts[i - first], hashes[i - first], r)) continue;
         todo.push_back(i);
       } catch (const Error& e) {
         r.code = e.code();
@@ -288,18 +320,21 @@ std::vector<AddResult> VectorDatabase::add_images_batch(const std::vector<std::s
       options.progress = [&](std::size_t d, std::size_t) { progress(done + (end - first - todo.size()) + d, paths.size()); };
     }
     const auto embedded = impl_->encoder->embed_image_files(todo_paths, options);
-    std::lock_guard<detail::RwLock> guard(impl_->lock);
-    for (std::size_t t = 0; t < todo.size(); ++t) {
-      const std::size_t i = todo[t];
-      if (!embedded[t].ok()) {
-        results[i].code = embedded[t].code;
-        results[i].error = embedded[t].error;
-        continue;
+    {
+      std::lock_guard<detail::RwLock> guard(impl_->lock);
+      for (std::size_t t = 0; t < todo.size(); ++t) {
+        const std::size_t i = todo[t];
+        if (!embedded[t].ok()) {
+          results[i].code = embedded[t].code;
+          results[i].error = embedded[t].error;
+          continue;
+        }
+        const Metadata* m = metadata.empty() ? nullptr : &metadata[i];
+        results[i] = impl_->insert(paths[i], &facts[i - first], hashes[i - first], embedded[t], m, nullptr);
       }
-      const Metadata* m = metadata.empty() ? nullptr : &metadata[i];
-      results[i] = impl_->insert(paths[i], &facts[i - first], hashes[i - first], embedded[t], m, nullptr);
     }
     done = end;
+    if (checkpoint) save();
     if (progress && todo.empty()) progress(done, paths.size());
   }
   return results;
@@ -415,6 +450,78 @@ void VectorDatabase::save() {
     fs::remove(detail::index_path(impl_->dir, old), ec);
     fs::remove(detail::metadata_path(impl_->dir, old), ec);
   }
+}
+
+namespace {
+
+// fnmatch-style * and ? (no character classes), for exclude patterns.
+bool glob_match(const char* pattern, const char* text) {
+  if (*pattern == '\0') return *text == '\0';
+  if (*pattern == '*') return glob_match(pattern + 1, text) || (*text && glob_match(pattern, text + 1));
+  return *text && (*pattern == '?' || *pattern == *text) && glob_match(pattern + 1, text + 1);
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+IndexDirectoryReport VectorDatabase::index_directory(const std::string& dir, const IndexDirectoryOptions& o) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw Error(ErrorCode::not_found, dir + ": no such directory");
+  const fs::path root = fs::absolute(dir).lexically_normal();
+  std::vector<std::string> paths;
+  auto consider = [&](const fs::directory_entry& entry) {
+    if (!entry.is_regular_file(ec)) return;
+    const fs::path& p = entry.path();
+    if (!o.extensions.empty()) {
+      const std::string ext = lower(p.extension().string());
+      if (ext.size() < 2 || std::find(o.extensions.begin(), o.extensions.end(), ext.substr(1)) == o.extensions.end()) return;
+    }
+    const std::string rel = p.lexically_relative(root).string();
+    for (const auto& pattern : o.exclude) {
+      if (glob_match(pattern.c_str(), rel.c_str())) return;
+    }
+    paths.push_back(p.string());
+  };
+  const auto options = fs::directory_options::skip_permission_denied;
+  if (o.recursive) {
+    for (const auto& e : fs::recursive_directory_iterator(root, options, ec)) consider(e);
+  } else {
+    for (const auto& e : fs::directory_iterator(root, options, ec)) consider(e);
+  }
+  std::sort(paths.begin(), paths.end());
+
+  IndexDirectoryReport report;
+  for (const AddResult& r : add_paths(paths, {}, o.progress, /*detect_renames=*/true, o.checkpoint)) {
+    switch (r.status) {
+      case AddStatus::added: ++report.added; break;
+      case AddStatus::updated: ++report.updated; break;
+      case AddStatus::unchanged: ++report.unchanged; break;
+      case AddStatus::renamed: ++report.renamed; break;
+      case AddStatus::removed: break;
+      case AddStatus::failed:
+        ++report.failed;
+        report.failures.push_back(r);
+        break;
+    }
+  }
+  if (o.remove_missing) {
+    const std::string prefix = root.string() + "/";
+    std::vector<Id> gone;
+    {
+      Impl::Shared guard(impl_->lock);
+      impl_->store.for_each([&](const ImageRecord& r) {
+        struct stat st {};
+        if (r.source.rfind(prefix, 0) == 0 && ::stat(r.source.c_str(), &st) != 0) gone.push_back(r.id);
+      });
+    }
+    for (Id id : gone) report.removed += remove(id);
+    if (o.checkpoint && !gone.empty()) save();
+  }
+  return report;
 }
 
 }  // namespace imgvec
