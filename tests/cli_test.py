@@ -48,6 +48,25 @@ check(all(h["score"] >= 0.99 for h in hits) and len(hits) >= 1, "--min-score dro
 table = run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "2").stdout
 check(table.splitlines()[0].split() == ["rank", "score", "id", "image"] and "giphy.gif" in table, "a readable table by default")
 
+shutil.copy(photos / "baboon.256.pgm", photos / "baboon-copy.pgm")
+run("index", photos, "--db", db)
+groups = json.loads(run("dups", "--db", db, "--json").stdout)
+check(any(g["exact"] and len(g["images"]) == 2 for g in groups), f"dups finds the copied file: {groups}")
+check("identical group of 2" in run("dups", "--db", db).stdout, "dups prints groups")
+(photos / "baboon-copy.pgm").unlink()
+run("index", photos, "--db", db, "--remove-missing")
+
+import numpy as np  # noqa: E402
+run("export", "--db", db, "--metadata", scratch / "meta.jsonl", "--vectors", scratch / "v.npy", "--ids", scratch / "ids.npy")
+records = [json.loads(line) for line in (scratch / "meta.jsonl").read_text().splitlines()]
+vectors, ids = np.load(scratch / "v.npy"), np.load(scratch / "ids.npy")
+check(len(records) == 8 and vectors.shape == (8, 448) and ids.dtype == np.uint64 and
+      sorted(r["id"] for r in records) == list(ids), "export writes records and vectors numpy can read")
+check(np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5), "exported vectors are unit length")
+run("export", "--db", db, "--metadata", scratch / "meta.json")
+check(len(json.loads((scratch / "meta.json").read_text())) == 8, "export as one JSON array")
+run("export", "--db", db, "--vectors", scratch / "v.npy", expect=2)
+
 stats = json.loads(run("stats", "--db", db, "--json").stdout)
 check(stats["count"] == 8 and stats["dimension"] == 448 and stats["index"] == "hnsw", f"stats: {stats}")
 giphy = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "1", "--json").stdout)[0]["id"]

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -334,4 +335,45 @@ TEST_CASE("index_directory is incremental: unchanged skipped, renames kept, vani
   CHECK(db->size() == 8);
   CHECK(db->get(iggy));
   CHECK_THROWS_AS(db->index_directory((s.root / "nope").string()), Error);
+}
+
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STB_IMAGE_WRITE_STATIC
+#include <stb/stb_image_write.h>
+
+#include "imgvec/image/preprocess.hpp"
+
+TEST_CASE("duplicates: identical files and resized copies group, the largest is kept", "[db][dups]") {
+  Scratch s("dups");
+  fs::copy_file(s.photo("giphy.gif"), s.root / "photos" / "giphy-copy.gif");
+  const Image iggy = decode_image_file(s.photo("Iggy.256.ppm"));
+  const Image small = resize_bicubic(iggy, 160, 160);
+  const std::string small_path = (s.root / "photos" / "iggy-small.png").string();
+  REQUIRE(stbi_write_png(small_path.c_str(), 160, 160, 3, small.rgb.data(), 160 * 3));
+  auto db = VectorDatabase::create(s.db(), descriptor());
+  db->index_directory((s.root / "photos").string());
+  const auto groups = db->find_duplicates();
+  REQUIRE(groups.size() == 2);
+  std::map<std::string, DuplicateGroup> by_name;
+  for (const auto& g : groups) {
+    REQUIRE(g.ids.size() == 2);
+    by_name[name_of(db->get(g.ids[0])->source)] = g;
+  }
+  const DuplicateGroup& exact = by_name.count("giphy.gif") ? by_name["giphy.gif"] : by_name["giphy-copy.gif"];
+  CHECK(exact.exact);
+  const auto near = std::find_if(groups.begin(), groups.end(), [](const DuplicateGroup& g) { return !g.exact; });
+  REQUIRE(near != groups.end());
+  CHECK(name_of(db->get(near->keeper)->source) == "Iggy.256.ppm");  // 256x256 beats 160x160
+
+  // "Is this already in the database?"
+  const auto found = db->find_duplicate_of(resize_bicubic(iggy, 200, 200));
+  REQUIRE(found);
+  CHECK(std::count(near->ids.begin(), near->ids.end(), found->id) == 1);
+  CHECK_FALSE(db->find_duplicate_of(s.photo("giphy.gif"), 1.01f));
+  // Above any cosine, only the identical files remain: bytes decide those.
+  DuplicateOptions strict;
+  strict.threshold = 1.5f;
+  const auto only_exact = db->find_duplicates(strict);
+  REQUIRE(only_exact.size() == 1);
+  CHECK(only_exact[0].exact);
 }

@@ -35,6 +35,10 @@ const char* const kHelp = R"(usage: imgvec COMMAND [options]
       [-k N] [--where KEY=VALUE ...] [--min-score S]
                           --where takes KEY=V, KEY!=V, KEY>=N, KEY<=N, KEY>N, KEY<N, KEY=A|B,
                           tag=T; keys: width, height, format, source, file_size, or metadata
+  dups --db PATH [--threshold 0.95]
+                          groups of duplicate images, each with the one to keep
+  export --db PATH [--metadata FILE.jsonl|.json] [--vectors FILE.npy --ids FILE.npy]
+                          records as JSON lines (or one JSON array), vectors for numpy
   stats --db PATH         count, dimension, encoder, index kind, memory and disk use
   remove --db PATH ID...  remove images by id
   embed --model BUNDLE (--text TEXT | --image FILE ...)   embeddings as JSON
@@ -217,6 +221,54 @@ int cmd_search(int argc, char** argv) {
   return 0;
 }
 
+int cmd_dups(int argc, char** argv) {
+  const Args a = parse(argc, argv, {"--db", "--model", "--threshold"}, {"--json"});
+  DuplicateOptions o;
+  if (a.has("--threshold")) o.threshold = static_cast<float>(number("--threshold", a.one("--threshold")));
+  const auto db = open_db(a);
+  const auto groups = db->find_duplicates(o);
+  if (a.has("--json")) {
+    json out = json::array();
+    for (const auto& g : groups) {
+      json members = json::array();
+      for (Id id : g.ids) members.push_back(record_json(*db->get(id)));
+      out.push_back({{"keep", g.keeper}, {"exact", g.exact}, {"images", members}});
+    }
+    std::printf("%s\n", out.dump(1).c_str());
+    return 0;
+  }
+  for (const auto& g : groups) {
+    std::printf("%s group of %zu:\n", g.exact ? "identical" : "similar", g.ids.size());
+    for (Id id : g.ids) {
+      const auto r = db->get(id);
+      std::printf("  %s %8llu  %ux%u  %s\n", id == g.keeper ? "keep" : "    ", static_cast<unsigned long long>(id),
+                  r->width, r->height, display_name(*r).c_str());
+    }
+  }
+  std::printf("%zu groups of duplicates among %zu images (threshold %.3f)\n", groups.size(), db->size(),
+              static_cast<double>(o.threshold));
+  return 0;
+}
+
+int cmd_export(int argc, char** argv) {
+  const Args a = parse(argc, argv, {"--db", "--model", "--metadata", "--vectors", "--ids"}, {});
+  if (!a.has("--metadata") && !a.has("--vectors")) throw UsageError("export needs --metadata or --vectors");
+  if (a.has("--vectors") != a.has("--ids")) throw UsageError("--vectors and --ids go together");
+  const auto db = open_db(a);
+  if (a.has("--metadata")) {
+    const std::string path = a.one("--metadata");
+    const bool array = path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0;
+    db->export_metadata(path, array ? ExportFormat::json : ExportFormat::jsonl);
+    std::printf("wrote %zu records to %s\n", db->size(), path.c_str());
+  }
+  if (a.has("--vectors")) {
+    db->export_vectors(a.one("--vectors"), a.one("--ids"));
+    std::printf("wrote %zu x %zu vectors to %s, ids to %s\n", db->size(), db->dimension(), a.one("--vectors").c_str(),
+                a.one("--ids").c_str());
+  }
+  return 0;
+}
+
 int cmd_stats(int argc, char** argv) {
   const Args a = parse(argc, argv, {"--db", "--model"}, {"--json"});
   const auto db = open_db(a);
@@ -302,6 +354,8 @@ int main(int argc, char** argv) {
     if (command == "index") return cmd_index(argc, argv);
     if (command == "search") return cmd_search(argc, argv);
     if (command == "stats") return cmd_stats(argc, argv);
+    if (command == "dups") return cmd_dups(argc, argv);
+    if (command == "export") return cmd_export(argc, argv);
     if (command == "remove") return cmd_remove(argc, argv);
 #ifdef IMGVEC_HAS_CLIP_ENCODER
     if (command == "embed") return cmd_embed(argc, argv);

@@ -1,0 +1,130 @@
+#pragma once
+// The database's state, shared by its implementation files (database.cpp, duplicates.cpp,
+// export.cpp).
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "database/manifest.hpp"
+#include "imgvec/database.hpp"
+#include "imgvec/detail/rw_lock.hpp"
+#include "imgvec/error.hpp"
+
+namespace imgvec {
+namespace detail {
+
+/// What decides whether a file changed without reading it.
+struct FileFacts {
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+};
+
+inline std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace detail
+
+struct VectorDatabase::Impl {
+  std::string dir;
+  std::shared_ptr<Encoder> encoder;
+  std::unique_ptr<Index> index;
+  MetadataStore store;
+  detail::Manifest manifest;
+  mutable detail::RwLock lock;  // index + store + manifest.next_id; embedding runs outside it
+  std::mutex save_mutex;
+  int lock_fd = -1;
+
+  ~Impl() {
+    if (lock_fd >= 0) ::close(lock_fd);
+  }
+
+  struct Shared {
+    const detail::RwLock& l;
+    explicit Shared(const detail::RwLock& lk) : l(lk) { const_cast<detail::RwLock&>(l).lock_shared(); }
+    ~Shared() { const_cast<detail::RwLock&>(l).unlock_shared(); }
+  };
+
+  // Under the write lock: stores one embedded image, reusing the id of its source if known.
+  AddResult insert(const std::string& source, const detail::FileFacts* facts, std::uint64_t hash,
+                   const ImageEmbedding& e, const Metadata* metadata, const std::vector<std::string>* tags) {
+    AddResult r;
+    r.source = source;
+    ImageRecord rec;
+    const auto existing = facts ? store.find_source(source) : std::nullopt;
+    if (existing) {
+      rec = *store.get(*existing);
+      r.status = AddStatus::updated;
+    } else {
+      rec.id = manifest.next_id++;
+      rec.added_ms = detail::now_ms();
+      r.status = AddStatus::added;
+    }
+    rec.source = source;
+    rec.content_hash = hash;
+    rec.file_size = facts ? facts->size : 0;
+    rec.mtime_ns = facts ? facts->mtime_ns : 0;
+    rec.width = e.width;
+    rec.height = e.height;
+    rec.format = e.format;
+    if (metadata) rec.metadata = *metadata;
+    if (tags) rec.tags = *tags;
+    index->add(rec.id, VectorView(e.vector.data(), e.vector.size()));
+    r.id = rec.id;
+    store.put(std::move(rec));
+    return r;
+  }
+
+  // A new path whose bytes match an image whose own file is gone is that image, moved: its
+  // record takes the new path, and its vector stays.
+  bool move_record(const std::string& path, const detail::FileFacts& facts, std::uint64_t hash, AddResult& result) {
+    std::lock_guard<detail::RwLock> guard(lock);
+    if (store.find_source(path)) return false;
+    for (Id id : store.find_hash(hash)) {
+      const ImageRecord* rec = store.get(id);
+      struct stat st {};
+      if (rec->source.empty() || ::stat(rec->source.c_str(), &st) == 0) continue;
+      ImageRecord moved = *rec;
+      moved.source = path;
+      moved.file_size = facts.size;
+      moved.mtime_ns = facts.mtime_ns;
+      store.put(std::move(moved));
+      result.status = AddStatus::renamed;
+      result.id = id;
+      return true;
+    }
+    return false;
+  }
+
+  std::vector<SearchResult> search(VectorView q, const SearchOptions& options) const {
+    if (options.k == 0) throw Error(ErrorCode::invalid_argument, "search: k must be at least 1");
+    Shared guard(lock);
+    SearchParams params(options.k);
+    params.min_score = options.min_score;
+    std::optional<Filter> filter;
+    if (!options.where.matches_all()) {
+      std::vector<Id> allow;
+      store.for_each([&](const ImageRecord& r) {
+        if (options.where.matches(r)) allow.push_back(r.id);
+      });
+      if (allow.empty()) return {};
+      filter = Filter::allow(std::move(allow));
+      params.filter = &*filter;
+    }
+    if (index->size() == 0) return {};
+    std::vector<SearchResult> out;
+    for (const SearchHit& h : index->search(q, params)) out.push_back({h.id, h.score, *store.get(h.id)});
+    return out;
+  }
+};
+
+}  // namespace imgvec
