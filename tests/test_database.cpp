@@ -377,3 +377,24 @@ TEST_CASE("duplicates: identical files and resized copies group, the largest is 
   REQUIRE(only_exact.size() == 1);
   CHECK(only_exact[0].exact);
 }
+
+TEST_CASE("an interrupted index_directory resumes where its last checkpoint left it", "[db]") {
+  Scratch s("resume");
+  const std::string dir = (s.root / "photos").string();
+  {
+    auto db = VectorDatabase::create(s.db(), descriptor());
+    IndexDirectoryOptions o;
+    o.chunk = 3;
+    o.progress = [](std::size_t done, std::size_t) {
+      if (done >= 6) throw std::runtime_error("interrupted");  // after two chunks
+    };
+    CHECK_THROWS_WITH(db->index_directory(dir, o), "interrupted");
+  }  // no save() here: only the checkpoints
+  auto db = VectorDatabase::open(s.db(), descriptor());
+  const std::size_t kept = db->size();
+  CHECK(kept >= 3);
+  CHECK(kept < 8);
+  const IndexDirectoryReport r = db->index_directory(dir);
+  CHECK(r.unchanged == kept);
+  CHECK(r.added == 8 - kept);
+}

@@ -73,6 +73,8 @@ struct IndexDirectoryOptions {
   bool remove_missing = false;
   /// Save after every chunk of files, so an interrupted run resumes where it stopped.
   bool checkpoint = true;
+  /// Files embedded, inserted (and checkpointed) at a time; bounds memory and lost work.
+  std::size_t chunk = 512;
   /// (done, total) after each chunk.
   std::function<void(std::size_t, std::size_t)> progress;
 };
@@ -205,7 +207,8 @@ class VectorDatabase {
   explicit VectorDatabase(std::unique_ptr<Impl> impl);
   std::vector<AddResult> add_paths(const std::vector<std::string>& paths, const std::vector<Metadata>& metadata,
                                    const std::function<void(std::size_t, std::size_t)>& progress,
-                                   bool detect_renames, bool checkpoint);
+                                   bool detect_renames, bool checkpoint, std::size_t chunk);
+  static constexpr std::size_t kDefaultChunk = 512;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -40,9 +40,6 @@ const char* to_string(AddStatus status) {
 
 namespace {
 
-// Files are embedded and inserted this many at a time, so memory stays bounded and an
-// interrupted run keeps everything inserted before the interruption (once saved).
-constexpr std::size_t kAddChunk = 512;
 
 
 
@@ -171,21 +168,22 @@ Id VectorDatabase::add_image_bytes(const void* data, std::size_t size, const std
 std::vector<AddResult> VectorDatabase::add_images_batch(const std::vector<std::string>& paths,
                                                         const std::vector<Metadata>& metadata,
                                                         const std::function<void(std::size_t, std::size_t)>& progress) {
-  return add_paths(paths, metadata, progress, /*detect_renames=*/true, /*checkpoint=*/false);
+  return add_paths(paths, metadata, progress, /*detect_renames=*/true, /*checkpoint=*/false, kDefaultChunk);
 }
 
 std::vector<AddResult> VectorDatabase::add_paths(const std::vector<std::string>& paths,
                                                  const std::vector<Metadata>& metadata,
                                                  const std::function<void(std::size_t, std::size_t)>& progress,
-                                                 bool detect_renames, bool checkpoint) {
+                                                 bool detect_renames, bool checkpoint, std::size_t chunk) {
+  if (chunk == 0) throw Error(ErrorCode::invalid_argument, "index_directory: chunk must be at least 1");
   if (!metadata.empty() && metadata.size() != paths.size()) {
     throw Error(ErrorCode::invalid_argument, "add_images_batch: " + std::to_string(metadata.size()) +
                                                  " metadata entries for " + std::to_string(paths.size()) + " paths");
   }
   std::vector<AddResult> results(paths.size());
   std::size_t done = 0;
-  for (std::size_t first = 0; first < paths.size(); first += kAddChunk) {
-    const std::size_t end = std::min(paths.size(), first + kAddChunk);
+  for (std::size_t first = 0; first < paths.size(); first += chunk) {
+    const std::size_t end = std::min(paths.size(), first + chunk);
     // Unchanged files (same path, size and modification time) are not read at all.
     std::vector<std::size_t> todo;
     std::vector<detail::FileFacts> facts(end - first);
@@ -395,7 +393,7 @@ IndexDirectoryReport VectorDatabase::index_directory(const std::string& dir, con
   std::sort(paths.begin(), paths.end());
 
   IndexDirectoryReport report;
-  for (const AddResult& r : add_paths(paths, {}, o.progress, /*detect_renames=*/true, o.checkpoint)) {
+  for (const AddResult& r : add_paths(paths, {}, o.progress, /*detect_renames=*/true, o.checkpoint, o.chunk)) {
     switch (r.status) {
       case AddStatus::added: ++report.added; break;
       case AddStatus::updated: ++report.updated; break;
