@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <thread>
 
 #include "imgvec/image/preprocess.hpp"
 
@@ -148,7 +149,10 @@ DescriptorEncoder::DescriptorEncoder()
     : Encoder(EncoderFingerprint{"descriptor", "imgvec built-in descriptor v1", "", kDimension,
                                  "squash to 64x64 bicubic; soft RGB histogram 4x4x4; 8x8 YCbCr "
                                  "layout; 4x4x8 gradient orientations; 8x8 DCT pHash"},
-              kDimension) {}
+              kDimension) {
+  // All the work is in prepare_image, on the decode threads: one per core.
+  set_pipeline_threads(std::max(1u, std::thread::hardware_concurrency()));
+}
 
 void DescriptorEncoder::prepare_image(const Image& image, float* out) const {
   const Image small = resize_bicubic(image, kSide, kSide);
