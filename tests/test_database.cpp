@@ -337,8 +337,6 @@ TEST_CASE("index_directory is incremental: unchanged skipped, renames kept, vani
   CHECK_THROWS_AS(db->index_directory((s.root / "nope").string()), Error);
 }
 
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#define STB_IMAGE_WRITE_STATIC
 #include <stb/stb_image_write.h>
 
 #include "imgvec/image/preprocess.hpp"
@@ -398,3 +396,37 @@ TEST_CASE("an interrupted index_directory resumes where its last checkpoint left
   CHECK(r.unchanged == kept);
   CHECK(r.added == 8 - kept);
 }
+
+#ifdef IMGVEC_HAS_CLIP_ENCODER
+#include "imgvec/encoder/clip_encoder.hpp"
+
+TEST_CASE("with the tiny CLIP bundle: text search, and identical results after reopening", "[db][clip]") {
+  Scratch s("clip");
+  ClipEncoderOptions cpu;
+  cpu.device = "cpu";
+  auto clip = std::make_shared<ClipEncoder>(IMGVEC_TINY_BUNDLE, cpu);
+  std::vector<SearchResult> by_text, by_image;
+  {
+    auto db = VectorDatabase::create(s.db(), clip);
+    const IndexDirectoryReport r = db->index_directory((s.root / "photos").string());
+    CHECK(r.added == 8);
+    CHECK(r.failed == kBroken.size());
+    by_text = db->search_by_text("a photo of a dog", 5);
+    by_image = db->search_by_image(s.photo("Iggy.256.ppm"), 5);
+    REQUIRE(by_text.size() == 5);
+    CHECK(by_image.at(0).record.source == s.photo("Iggy.256.ppm"));
+    CHECK(db->get_stats().encoder.kind == "clip");
+  }
+  auto db = VectorDatabase::open(s.db(), clip);
+  const auto text_again = db->search_by_text("a photo of a dog", 5);
+  const auto image_again = db->search_by_image(s.photo("Iggy.256.ppm"), 5);
+  for (std::size_t i = 0; i < 5; ++i) {
+    CHECK(text_again[i].id == by_text[i].id);
+    CHECK(text_again[i].score == by_text[i].score);
+    CHECK(image_again[i].id == by_image[i].id);
+  }
+  db.reset();
+  // The built-in encoder cannot open a CLIP database.
+  CHECK_THROWS_WITH(VectorDatabase::open(s.db(), descriptor()), Catch::Matchers::Contains("kind=clip"));
+}
+#endif

@@ -3,8 +3,6 @@
 #include <cmath>
 #include <functional>
 
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#define STB_IMAGE_WRITE_STATIC
 #include <stb/stb_image_write.h>
 
 #include "imgvec/encoder/descriptor_encoder.hpp"
