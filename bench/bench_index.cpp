@@ -10,7 +10,9 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <unistd.h>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,7 +21,9 @@
 
 #include "datasets.hpp"
 #include "imgvec/imgvec.hpp"
+#include "peers/faiss_peer.hpp"
 #include "peers/hnswlib_peer.hpp"
+#include "peers/limits.hpp"
 #include "simd/kernels.hpp"
 
 namespace {
@@ -40,9 +44,29 @@ struct Workload {
   std::unique_ptr<FlatIndex> flat;
   std::unique_ptr<HnswIndex> hnsw;
   std::unique_ptr<bench::HnswlibPeer> peer;
+  std::unique_ptr<bench::FaissPeer> faiss_flat, faiss_hnsw;
 };
 
 std::vector<std::unique_ptr<Workload>> workloads;
+
+// Resident memory of the process, from /proc/self/statm (pages).
+double resident_bytes() {
+  long pages = 0, resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return double(resident) * double(sysconf(_SC_PAGESIZE));
+}
+
+// Counts what a build added to the resident set, per vector (the index's own estimate is
+// "bytes/vector"; this one includes allocator overhead and whatever the library keeps).
+struct RssDelta {
+  double before = resident_bytes();
+  void report(benchmark::State& state, std::size_t n) const {
+    state.counters["rss_bytes/vector"] = (resident_bytes() - before) / double(n);
+  }
+};
 
 void set_recall(benchmark::State& state, const std::vector<std::vector<SearchHit>>& found,
                 const Workload& w) {
@@ -61,6 +85,8 @@ void run_queries(benchmark::State& state, const Workload& w, SearchOne&& search_
 }
 
 void build_flat(benchmark::State& state, Workload* w) {
+  w->flat.reset();
+  const RssDelta rss;
   for (auto _ : state) {
     auto index = std::make_unique<FlatIndex>(w->base.dim, Metric::cosine);
     index->add_batch(testing::iota_ids(w->base.rows), w->base.view());
@@ -68,9 +94,12 @@ void build_flat(benchmark::State& state, Workload* w) {
   }
   state.SetItemsProcessed(state.iterations() * w->base.rows);
   state.counters["bytes/vector"] = double(w->flat->memory_bytes()) / double(w->base.rows);
+  rss.report(state, w->base.rows);
 }
 
 void build_hnsw(benchmark::State& state, Workload* w, std::size_t threads) {
+  w->hnsw.reset();
+  const RssDelta rss;
   for (auto _ : state) {
     HnswParams p;
     p.M = kM;
@@ -83,15 +112,32 @@ void build_hnsw(benchmark::State& state, Workload* w, std::size_t threads) {
   }
   state.SetItemsProcessed(state.iterations() * w->base.rows);
   state.counters["bytes/vector"] = double(w->hnsw->memory_bytes()) / double(w->base.rows);
+  rss.report(state, w->base.rows);
 }
 
 void build_peer(benchmark::State& state, Workload* w, std::size_t threads) {
+  w->peer.reset();
+  const RssDelta rss;
   for (auto _ : state) {
     auto peer = bench::make_hnswlib_peer(w->base.dim, w->base.rows, kM, kEfConstruction);
     peer->build(w->base.data.data(), w->base.rows, threads);
     w->peer = std::move(peer);
   }
   state.SetItemsProcessed(state.iterations() * w->base.rows);
+  rss.report(state, w->base.rows);
+}
+
+void build_faiss_hnsw(benchmark::State& state, Workload* w, std::size_t threads) {
+  w->faiss_hnsw.reset();
+  const RssDelta rss;
+  for (auto _ : state) {
+    auto peer = bench::make_faiss_hnsw(w->base.dim, kM, kEfConstruction);
+    peer->build(w->base.data.data(), w->base.rows, threads);
+    w->faiss_hnsw = std::move(peer);
+  }
+  state.SetItemsProcessed(state.iterations() * w->base.rows);
+  state.counters["bytes/vector"] = double(w->faiss_hnsw->memory_bytes()) / double(w->base.rows);
+  rss.report(state, w->base.rows);
 }
 
 // Searches reuse the indexes the build benchmarks left behind, building them only when a
@@ -114,6 +160,73 @@ void ensure_built(Workload* w) {
     w->peer = bench::make_hnswlib_peer(w->base.dim, w->base.rows, kM, kEfConstruction);
     w->peer->build(w->base.data.data(), w->base.rows, 2);
   }
+  if (!w->faiss_flat) {
+    w->faiss_flat = bench::make_faiss_flat(w->base.dim);
+    w->faiss_flat->build(w->base.data.data(), w->base.rows, 2);
+  }
+  if (!w->faiss_hnsw) {
+    w->faiss_hnsw = bench::make_faiss_hnsw(w->base.dim, kM, kEfConstruction);
+    w->faiss_hnsw->build(w->base.data.data(), w->base.rows, 2);
+  }
+}
+
+// Faiss takes batches of queries; its own OpenMP threads are held to one per benchmark thread.
+void search_faiss(benchmark::State& state, Workload* w, std::unique_ptr<bench::FaissPeer> Workload::*which, std::size_t ef) {
+  ensure_built(w);
+  bench::FaissPeer& peer = *(w->*which);
+  bench::set_faiss_threads(1);
+  if (state.thread_index() == 0) {
+    peer.set_ef(ef);
+    std::vector<std::int64_t> ids(w->queries.rows * kK);
+    peer.search(w->queries.data.data(), w->queries.rows, kK, ids.data());
+    std::vector<std::vector<SearchHit>> found(w->queries.rows);
+    for (std::size_t q = 0; q < w->queries.rows; ++q) {
+      for (std::size_t j = 0; j < kK; ++j) found[q].push_back({static_cast<Id>(ids[q * kK + j]), 0, 0});
+    }
+    set_recall(state, found, *w);
+  }
+  std::vector<std::int64_t> ids(kK);
+  run_queries(state, *w, [&](const float* q) {
+    peer.search(q, 1, kK, ids.data());
+    return ids[0];
+  });
+  if (ef == 0) {
+    state.counters["GB/s"] = benchmark::Counter(
+        double(state.iterations()) * double(w->base.rows * w->base.dim * sizeof(float)) / 1e9,
+        benchmark::Counter::kIsRate);
+  }
+}
+
+void search_faiss_flat_batch(benchmark::State& state, Workload* w, std::size_t batch) {
+  ensure_built(w);
+  bench::set_faiss_threads(static_cast<std::size_t>(state.range(0)));
+  std::vector<std::int64_t> ids(batch * kK);
+  std::size_t q = 0;
+  for (auto _ : state) {
+    q = (q + batch) % (w->queries.rows - batch + 1);
+    w->faiss_flat->search(w->queries.row(q), batch, kK, ids.data());
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      double(state.iterations()) * double(batch) * double(w->base.rows) * double(w->base.dim) * 2.0 / 1e9,
+      benchmark::Counter::kIsRate);
+}
+
+// The machine's limits, measured in the same run: what a scan and a GEMM-like kernel can reach.
+void limit_bandwidth(benchmark::State& state) {
+  double gbs = 0;
+  for (auto _ : state) gbs = bench::read_bandwidth_gbs(std::size_t{1} << 30, static_cast<std::size_t>(state.range(0)));
+  state.counters["GB/s"] = gbs;
+}
+void limit_fma(benchmark::State& state) {
+  double g = 0;
+  for (auto _ : state) g = bench::fma_peak_gflops(static_cast<std::size_t>(state.range(0)));
+  state.counters["GFLOP/s"] = g;
+}
+void limit_sgemm(benchmark::State& state) {
+  double g = 0;
+  for (auto _ : state) g = bench::sgemm_gflops(2048, static_cast<std::size_t>(state.range(0)));
+  state.counters["GFLOP/s"] = g;
 }
 
 void search_flat(benchmark::State& state, Workload* w) {
@@ -173,16 +286,24 @@ void search_peer(benchmark::State& state, Workload* w, std::size_t ef) {
   });
 }
 
-void search_hnsw_filtered(benchmark::State& state, Workload* w, double selectivity) {
+// A pseudo-random subset of the ids, as a predicate or as the allow list a metadata filter makes.
+void search_hnsw_filtered(benchmark::State& state, Workload* w, double selectivity, bool allow_list) {
   ensure_built(w);
   const HnswIndex& index = *w->hnsw;
   const std::size_t d = w->base.dim;
   const auto cut = static_cast<std::uint64_t>(selectivity * 1e6);
-  const Filter filter = Filter::predicate([cut](Id id) {
+  auto keep = [cut](Id id) {
     std::uint64_t h = id * 0x9E3779B97F4A7C15ull;
     h ^= h >> 29;
     return h % 1000000 < cut;
-  });
+  };
+  std::vector<Id> allowed;
+  if (allow_list) {
+    for (Id id = 0; id < w->base.rows; ++id) {
+      if (keep(id)) allowed.push_back(id);
+    }
+  }
+  const Filter filter = allow_list ? Filter::allow(allowed) : Filter::predicate(keep);
   SearchParams p(kK);
   p.filter = &filter;
   if (state.thread_index() == 0) {
@@ -204,19 +325,33 @@ void register_workload(Workload* w, bool quick) {
         ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
     RegisterBenchmark(("build/hnsw/" + n + "/threads:" + std::to_string(t)).c_str(), build_hnsw, w, t)
         ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+    RegisterBenchmark(("build/faiss-hnsw/" + n + "/threads:" + std::to_string(t)).c_str(), build_faiss_hnsw, w, t)
+        ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
   }
   RegisterBenchmark(("search/flat/" + n).c_str(), search_flat, w)->ThreadRange(1, 2)->UseRealTime()->Unit(benchmark::kMicrosecond);
   RegisterBenchmark(("search_batch64/flat/" + n).c_str(), search_flat_batch, w, std::size_t{64})
+      ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
+  RegisterBenchmark(("search/faiss-flat/" + n).c_str(), search_faiss, w, &Workload::faiss_flat, std::size_t{0})
+      ->ThreadRange(1, 2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+  RegisterBenchmark(("search_batch64/faiss-flat/" + n).c_str(), search_faiss_flat_batch, w, std::size_t{64})
       ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
   for (std::size_t ef : efs) {
     RegisterBenchmark(("search/hnswlib-native/" + n + "/ef:" + std::to_string(ef)).c_str(), search_peer, w, ef)
         ->ThreadRange(1, 2)->UseRealTime()->Unit(benchmark::kMicrosecond);
     RegisterBenchmark(("search/hnsw/" + n + "/ef:" + std::to_string(ef)).c_str(), search_hnsw, w, ef)
         ->ThreadRange(1, 2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+    RegisterBenchmark(("search/faiss-hnsw/" + n + "/ef:" + std::to_string(ef)).c_str(), search_faiss, w,
+                      &Workload::faiss_hnsw, ef)
+        ->ThreadRange(1, 2)->UseRealTime()->Unit(benchmark::kMicrosecond);
   }
-  for (double s : {0.005, 0.05, 0.5}) {
-    RegisterBenchmark(("search_filtered/hnsw/" + n + "/selectivity:" + std::to_string(s).substr(0, 5)).c_str(),
-                      search_hnsw_filtered, w, s)
+  for (double s : {0.001, 0.01, 0.1, 1.0}) {
+    char sel[32];
+    std::snprintf(sel, sizeof sel, "%g%%", s * 100);
+    RegisterBenchmark(("search_filtered/hnsw/" + n + "/predicate/selectivity:" + sel).c_str(),
+                      search_hnsw_filtered, w, s, false)
+        ->UseRealTime()->Unit(benchmark::kMicrosecond);
+    RegisterBenchmark(("search_filtered/hnsw/" + n + "/allow_list/selectivity:" + sel).c_str(),
+                      search_hnsw_filtered, w, s, true)
         ->UseRealTime()->Unit(benchmark::kMicrosecond);
   }
 }
@@ -293,6 +428,11 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
+  }
+  for (int t : {1, 2}) {
+    benchmark::RegisterBenchmark("limits/read_bandwidth_1GB", limit_bandwidth)->Arg(t)->ArgName("threads")->Iterations(1)->UseRealTime();
+    benchmark::RegisterBenchmark("limits/fma_peak", limit_fma)->Arg(t)->ArgName("threads")->Iterations(1)->UseRealTime();
+    benchmark::RegisterBenchmark("limits/sgemm_2048", limit_sgemm)->Arg(t)->ArgName("threads")->Iterations(1)->UseRealTime();
   }
   for (auto& w : workloads) register_workload(w.get(), quick);
   benchmark::RunSpecifiedBenchmarks();

@@ -12,6 +12,7 @@ packages=(
   libxxhash-dev    # file checksums, used header-only
   libutf8proc-dev zlib1g-dev   # the CLIP tokenizer: Unicode data, the gzipped merges file
   libcereal-dev libeigen3-dev libstb-dev
+  libfaiss-dev     # benchmark peer only (Faiss 1.7.3, static)
   nlohmann-json3-dev   # model bundle config, JSON output; header-only, private
   catch2 libbenchmark-dev
 )

@@ -1,0 +1,16 @@
+#pragma once
+// This machine's limits, measured in the same run as the benchmarks they bound.
+
+#include <cstddef>
+
+namespace imgvec::bench {
+
+/// GB/s reading `bytes` of memory sequentially on `threads` threads (a sum the compiler cannot
+/// drop), best of a few passes.
+double read_bandwidth_gbs(std::size_t bytes, std::size_t threads);
+/// GFLOP/s of independent fused multiply-adds on registers, per `threads` threads: the FMA peak.
+double fma_peak_gflops(std::size_t threads);
+/// GFLOP/s of the system BLAS's sgemm (OpenBLAS on Debian with libopenblas0) at n x n x n.
+double sgemm_gflops(std::size_t n, std::size_t threads);
+
+}  // namespace imgvec::bench
