@@ -41,7 +41,8 @@ const char* const kHelp = R"(usage: imgvec COMMAND [options]
                           records as JSON lines (or one JSON array), vectors for numpy
   stats --db PATH         count, dimension, encoder, index kind, memory and disk use
   remove --db PATH ID...  remove images by id
-  embed --model BUNDLE (--text TEXT | --image FILE ...)   embeddings as JSON
+  embed --model BUNDLE (--text TEXT | --image FILE ...) [--device cpu|cuda|auto]
+                          embeddings as JSON
   tokenize (--model BUNDLE | --vocab FILE) TEXT            CLIP token ids as JSON
 
   Every command but embed and tokenize prints a table, or JSON with --json.
@@ -310,19 +311,29 @@ int cmd_remove(int argc, char** argv) {
 
 #ifdef IMGVEC_HAS_CLIP_ENCODER
 int cmd_embed(int argc, char** argv) {
-  const Args a = parse(argc, argv, {"--model", "--text", "--image"}, {});
+  const Args a = parse(argc, argv, {"--model", "--text", "--image", "--device"}, {});
   if (a.has("--image") == a.has("--text")) throw UsageError("embed needs --text or --image");
-  ClipEncoder encoder(a.required("--model"));
-  json out = {{"model", encoder.info().name}, {"dimension", encoder.dimension()}};
+  ClipEncoderOptions options;
+  options.device = a.one("--device", "auto");
+  ClipEncoder encoder(a.required("--model"), options);
+  json out = {{"model", encoder.info().name}, {"runtime", encoder.runtime()}, {"dimension", encoder.dimension()}};
   if (a.has("--text")) {
     out["text"] = a.one("--text");
     out["embedding"] = encoder.embed_text(a.one("--text"));
   } else {
     json images = json::array();
-    for (const auto& r : encoder.embed_image_files(a.many("--image"))) {
-      images.push_back(r.ok() ? json{{"embedding", r.vector}} : json{{"error", r.error}});
+    bool failed = false;
+    const auto& files = a.many("--image");
+    const auto results = encoder.embed_image_files(files);
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      const auto& r = results[i];
+      images.push_back(r.ok() ? json{{"file", files[i]}, {"embedding", r.vector}}
+                              : json{{"file", files[i]}, {"error", r.error}});
+      if (!r.ok()) failed = true;
     }
     out["images"] = images;
+    std::printf("%s\n", out.dump().c_str());
+    return failed ? kFailure : 0;
   }
   std::printf("%s\n", out.dump().c_str());
   return 0;

@@ -3,7 +3,7 @@
 bundle: its config, its outputs against the model's own, the shortened text path, that models it
 cannot reproduce are refused, and that the C++ encoder loads it and agrees with Python.
 
-    test_export_openclip.py OUT_DIR CLIP_EMBED_BINARY IMAGE
+    test_export_openclip.py OUT_DIR IMGVEC_CLI IMAGE
 """
 import json
 import os
@@ -34,7 +34,7 @@ def check(condition, what):
 
 
 def main():
-    out_dir, clip_embed, image = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+    out_dir, imgvec, image = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
     out_dir.mkdir(parents=True, exist_ok=True)
     bundle = out_dir / "exported.pt"
     r = export("Fake-ViT", bundle)
@@ -65,7 +65,7 @@ def main():
     check(json.loads(extra["imgvec/config.json"])["text_truncation"] is False, "... and says texts run at full length")
     with torch.no_grad():
         check(torch.allclose(f.encode_text(tokens), model.encode_text(tokens), atol=1e-5), "... and encodes as the model")
-    out = subprocess.run([clip_embed, "--model", str(fallback), "--device", "cpu", "--text", "a cat"],
+    out = subprocess.run([imgvec, "embed", "--model", str(fallback), "--device", "cpu", "--text", "a cat"],
                          capture_output=True, text=True)
     check(out.returncode == 0 and len(json.loads(out.stdout)["embedding"]) == 32, "the C++ encoder runs it")
 
@@ -75,7 +75,7 @@ def main():
     check(r.returncode != 0 and "not the shorter side" in r.stderr, f"a squashing resize is refused ({r.stderr.strip()})")
     check(not (out_dir / "hf.pt").exists() and not (out_dir / "squash.pt").exists(), "refused exports write nothing")
 
-    out = subprocess.run([clip_embed, "--model", str(bundle), "--device", "cpu", "--image", image],
+    out = subprocess.run([imgvec, "embed", "--model", str(bundle), "--device", "cpu", "--image", image],
                          capture_output=True, text=True, check=True).stdout
     ours = torch.tensor(json.loads(out)["images"][0]["embedding"])
     with torch.no_grad():
