@@ -140,31 +140,33 @@ void build_faiss_hnsw(benchmark::State& state, Workload* w, std::size_t threads)
   rss.report(state, w->base.rows);
 }
 
-// Searches reuse the indexes the build benchmarks left behind, building them only when a
-// --benchmark_filter skipped the builds.
-void ensure_built(Workload* w) {
+// Searches reuse the indexes the build benchmarks left behind, building only the one they need
+// when a --benchmark_filter skipped its build.
+enum Need { kFlat = 1, kHnsw = 2, kPeer = 4, kFaissFlat = 8, kFaissHnsw = 16 };
+
+void ensure_built(Workload* w, int need) {
   static std::mutex m;
   std::lock_guard<std::mutex> lock(m);
-  if (!w->flat) {
+  if ((need & kFlat) && !w->flat) {
     w->flat = std::make_unique<FlatIndex>(w->base.dim, Metric::cosine);
     w->flat->add_batch(testing::iota_ids(w->base.rows), w->base.view());
   }
-  if (!w->hnsw) {
+  if ((need & kHnsw) && !w->hnsw) {
     HnswParams p;
     p.M = kM;
     p.ef_construction = kEfConstruction;
     w->hnsw = std::make_unique<HnswIndex>(w->base.dim, Metric::cosine, p);
     w->hnsw->add_batch(testing::iota_ids(w->base.rows), w->base.view());
   }
-  if (!w->peer) {
+  if ((need & kPeer) && !w->peer) {
     w->peer = bench::make_hnswlib_peer(w->base.dim, w->base.rows, kM, kEfConstruction);
     w->peer->build(w->base.data.data(), w->base.rows, 2);
   }
-  if (!w->faiss_flat) {
+  if ((need & kFaissFlat) && !w->faiss_flat) {
     w->faiss_flat = bench::make_faiss_flat(w->base.dim);
     w->faiss_flat->build(w->base.data.data(), w->base.rows, 2);
   }
-  if (!w->faiss_hnsw) {
+  if ((need & kFaissHnsw) && !w->faiss_hnsw) {
     w->faiss_hnsw = bench::make_faiss_hnsw(w->base.dim, kM, kEfConstruction);
     w->faiss_hnsw->build(w->base.data.data(), w->base.rows, 2);
   }
@@ -172,7 +174,7 @@ void ensure_built(Workload* w) {
 
 // Faiss takes batches of queries; its own OpenMP threads are held to one per benchmark thread.
 void search_faiss(benchmark::State& state, Workload* w, std::unique_ptr<bench::FaissPeer> Workload::*which, std::size_t ef) {
-  ensure_built(w);
+  ensure_built(w, which == &Workload::faiss_flat ? kFaissFlat : kFaissHnsw);
   bench::FaissPeer& peer = *(w->*which);
   bench::set_faiss_threads(1);
   if (state.thread_index() == 0) {
@@ -198,7 +200,7 @@ void search_faiss(benchmark::State& state, Workload* w, std::unique_ptr<bench::F
 }
 
 void search_faiss_flat_batch(benchmark::State& state, Workload* w, std::size_t batch) {
-  ensure_built(w);
+  ensure_built(w, kFaissFlat);
   bench::set_faiss_threads(static_cast<std::size_t>(state.range(0)));
   std::vector<std::int64_t> ids(batch * kK);
   std::size_t q = 0;
@@ -230,7 +232,7 @@ void limit_sgemm(benchmark::State& state) {
 }
 
 void search_flat(benchmark::State& state, Workload* w) {
-  ensure_built(w);
+  ensure_built(w, kFlat);
   FlatIndex& index = *w->flat;
   index.set_threads(1);  // the benchmark's own threads are the parallelism here
   const std::size_t d = w->base.dim;
@@ -241,7 +243,7 @@ void search_flat(benchmark::State& state, Workload* w) {
 }
 
 void search_flat_batch(benchmark::State& state, Workload* w, std::size_t batch) {
-  ensure_built(w);
+  ensure_built(w, kFlat);
   FlatIndex& index = *w->flat;
   index.set_threads(static_cast<std::size_t>(state.range(0)));
   const std::size_t d = w->base.dim;
@@ -257,7 +259,7 @@ void search_flat_batch(benchmark::State& state, Workload* w, std::size_t batch) 
 }
 
 void search_hnsw(benchmark::State& state, Workload* w, std::size_t ef) {
-  ensure_built(w);
+  ensure_built(w, kHnsw);
   const HnswIndex& index = *w->hnsw;
   const std::size_t d = w->base.dim;
   SearchParams p(kK);
@@ -267,7 +269,7 @@ void search_hnsw(benchmark::State& state, Workload* w, std::size_t ef) {
 }
 
 void search_peer(benchmark::State& state, Workload* w, std::size_t ef) {
-  ensure_built(w);
+  ensure_built(w, kPeer);
   bench::HnswlibPeer& peer = *w->peer;
   if (state.thread_index() == 0) {
     peer.set_ef(ef);  // hnswlib keeps ef in the index, shared by all threads
@@ -288,7 +290,7 @@ void search_peer(benchmark::State& state, Workload* w, std::size_t ef) {
 
 // A pseudo-random subset of the ids, as a predicate or as the allow list a metadata filter makes.
 void search_hnsw_filtered(benchmark::State& state, Workload* w, double selectivity, bool allow_list) {
-  ensure_built(w);
+  ensure_built(w, kHnsw);
   const HnswIndex& index = *w->hnsw;
   const std::size_t d = w->base.dim;
   const auto cut = static_cast<std::uint64_t>(selectivity * 1e6);
