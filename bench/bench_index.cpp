@@ -42,7 +42,7 @@ struct Workload {
   std::vector<std::vector<Id>> truth;
   // Built once by the build benchmarks (the multi-threaded run wins) and reused by the searches.
   std::unique_ptr<FlatIndex> flat;
-  std::unique_ptr<HnswIndex> hnsw;
+  std::unique_ptr<HnswIndex> hnsw, hnsw16;  // float32 and float16 storage
   std::unique_ptr<bench::HnswlibPeer> peer;
   std::unique_ptr<bench::FaissPeer> faiss_flat, faiss_hnsw;
 };
@@ -97,21 +97,29 @@ void build_flat(benchmark::State& state, Workload* w) {
   rss.report(state, w->base.rows);
 }
 
-void build_hnsw(benchmark::State& state, Workload* w, std::size_t threads) {
-  w->hnsw.reset();
+std::unique_ptr<HnswIndex> Workload::*hnsw_slot(VectorStorage storage) {
+  return storage == VectorStorage::float16 ? &Workload::hnsw16 : &Workload::hnsw;
+}
+
+std::unique_ptr<HnswIndex> make_hnsw(const Workload& w, VectorStorage storage, std::size_t threads) {
+  HnswParams p;
+  p.M = kM;
+  p.ef_construction = kEfConstruction;
+  p.initial_capacity = w.base.rows;
+  p.storage = storage;
+  auto index = std::make_unique<HnswIndex>(w.base.dim, Metric::cosine, p);
+  index->set_threads(threads);
+  index->add_batch(testing::iota_ids(w.base.rows), w.base.view());
+  return index;
+}
+
+void build_hnsw(benchmark::State& state, Workload* w, VectorStorage storage, std::size_t threads) {
+  auto& slot = w->*hnsw_slot(storage);
+  slot.reset();
   const RssDelta rss;
-  for (auto _ : state) {
-    HnswParams p;
-    p.M = kM;
-    p.ef_construction = kEfConstruction;
-    p.initial_capacity = w->base.rows;
-    auto index = std::make_unique<HnswIndex>(w->base.dim, Metric::cosine, p);
-    index->set_threads(threads);
-    index->add_batch(testing::iota_ids(w->base.rows), w->base.view());
-    w->hnsw = std::move(index);
-  }
+  for (auto _ : state) slot = make_hnsw(*w, storage, threads);
   state.SetItemsProcessed(state.iterations() * w->base.rows);
-  state.counters["bytes/vector"] = double(w->hnsw->memory_bytes()) / double(w->base.rows);
+  state.counters["bytes/vector"] = double(slot->memory_bytes()) / double(w->base.rows);
   rss.report(state, w->base.rows);
 }
 
@@ -142,7 +150,7 @@ void build_faiss_hnsw(benchmark::State& state, Workload* w, std::size_t threads)
 
 // Searches reuse the indexes the build benchmarks left behind, building only the one they need
 // when a --benchmark_filter skipped its build.
-enum Need { kFlat = 1, kHnsw = 2, kPeer = 4, kFaissFlat = 8, kFaissHnsw = 16 };
+enum Need { kFlat = 1, kHnsw = 2, kPeer = 4, kFaissFlat = 8, kFaissHnsw = 16, kHnsw16 = 32 };
 
 void ensure_built(Workload* w, int need) {
   static std::mutex m;
@@ -151,13 +159,8 @@ void ensure_built(Workload* w, int need) {
     w->flat = std::make_unique<FlatIndex>(w->base.dim, Metric::cosine);
     w->flat->add_batch(testing::iota_ids(w->base.rows), w->base.view());
   }
-  if ((need & kHnsw) && !w->hnsw) {
-    HnswParams p;
-    p.M = kM;
-    p.ef_construction = kEfConstruction;
-    w->hnsw = std::make_unique<HnswIndex>(w->base.dim, Metric::cosine, p);
-    w->hnsw->add_batch(testing::iota_ids(w->base.rows), w->base.view());
-  }
+  if ((need & kHnsw) && !w->hnsw) w->hnsw = make_hnsw(*w, VectorStorage::float32, 2);
+  if ((need & kHnsw16) && !w->hnsw16) w->hnsw16 = make_hnsw(*w, VectorStorage::float16, 2);
   if ((need & kPeer) && !w->peer) {
     w->peer = bench::make_hnswlib_peer(w->base.dim, w->base.rows, kM, kEfConstruction);
     w->peer->build(w->base.data.data(), w->base.rows, 2);
@@ -258,9 +261,9 @@ void search_flat_batch(benchmark::State& state, Workload* w, std::size_t batch) 
       benchmark::Counter::kIsRate);
 }
 
-void search_hnsw(benchmark::State& state, Workload* w, std::size_t ef) {
-  ensure_built(w, kHnsw);
-  const HnswIndex& index = *w->hnsw;
+void search_hnsw(benchmark::State& state, Workload* w, VectorStorage storage, std::size_t ef) {
+  ensure_built(w, storage == VectorStorage::float16 ? kHnsw16 : kHnsw);
+  const HnswIndex& index = *(w->*hnsw_slot(storage));
   const std::size_t d = w->base.dim;
   SearchParams p(kK);
   p.ef = ef;
@@ -325,7 +328,11 @@ void register_workload(Workload* w, bool quick) {
   for (std::size_t t : {1, 2}) {
     RegisterBenchmark(("build/hnswlib-native/" + n + "/threads:" + std::to_string(t)).c_str(), build_peer, w, t)
         ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
-    RegisterBenchmark(("build/hnsw/" + n + "/threads:" + std::to_string(t)).c_str(), build_hnsw, w, t)
+    RegisterBenchmark(("build/hnsw/" + n + "/threads:" + std::to_string(t)).c_str(), build_hnsw, w,
+                      VectorStorage::float32, t)
+        ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+    RegisterBenchmark(("build/hnsw-f16/" + n + "/threads:" + std::to_string(t)).c_str(), build_hnsw, w,
+                      VectorStorage::float16, t)
         ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
     RegisterBenchmark(("build/faiss-hnsw/" + n + "/threads:" + std::to_string(t)).c_str(), build_faiss_hnsw, w, t)
         ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
@@ -340,7 +347,11 @@ void register_workload(Workload* w, bool quick) {
   for (std::size_t ef : efs) {
     RegisterBenchmark(("search/hnswlib-native/" + n + "/ef:" + std::to_string(ef)).c_str(), search_peer, w, ef)
         ->ThreadRange(1, 2)->UseRealTime()->Unit(benchmark::kMicrosecond);
-    RegisterBenchmark(("search/hnsw/" + n + "/ef:" + std::to_string(ef)).c_str(), search_hnsw, w, ef)
+    RegisterBenchmark(("search/hnsw/" + n + "/ef:" + std::to_string(ef)).c_str(), search_hnsw, w,
+                      VectorStorage::float32, ef)
+        ->ThreadRange(1, 2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+    RegisterBenchmark(("search/hnsw-f16/" + n + "/ef:" + std::to_string(ef)).c_str(), search_hnsw, w,
+                      VectorStorage::float16, ef)
         ->ThreadRange(1, 2)->UseRealTime()->Unit(benchmark::kMicrosecond);
     RegisterBenchmark(("search/faiss-hnsw/" + n + "/ef:" + std::to_string(ef)).c_str(), search_faiss, w,
                       &Workload::faiss_hnsw, ef)

@@ -68,7 +68,20 @@ check(len(json.loads((scratch / "meta.json").read_text())) == 8, "export as one 
 run("export", "--db", db, "--vectors", scratch / "v.npy", expect=2)
 
 stats = json.loads(run("stats", "--db", db, "--json").stdout)
-check(stats["count"] == 8 and stats["dimension"] == 448 and stats["index"] == "hnsw", f"stats: {stats}")
+check(stats["count"] == 8 and stats["dimension"] == 448 and stats["index"] == "hnsw" and
+      stats["storage"] == "float32", f"stats: {stats}")
+
+half_db = scratch / "half-db"
+run("index", photos, "--db", half_db, "--float16")
+half_stats = json.loads(run("stats", "--db", half_db, "--json").stdout)
+check(half_stats["storage"] == "float16" and half_stats["memory_bytes"] < stats["memory_bytes"],
+      f"--float16 makes a smaller float16 index: {half_stats}")
+half_hits = json.loads(run("search", "--db", half_db, "--image", photos / "giphy.gif", "-k", "3", "--json").stdout)
+full_hits = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "3", "--json").stdout)
+check([h["source"] for h in half_hits] == [h["source"] for h in full_hits] and
+      all(abs(a["score"] - b["score"]) < 1e-3 for a, b in zip(half_hits, full_hits)),
+      "a float16 database ranks as the float32 one does, scores within 1e-3")
+run("index", photos, "--db", scratch / "bad-db", "--float16", "--flat", expect=2)
 giphy = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "1", "--json").stdout)[0]["id"]
 run("remove", "--db", db, giphy)
 check(json.loads(run("stats", "--db", db, "--json").stdout)["count"] == 7, "remove takes an image out, and it stays out")

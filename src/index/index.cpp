@@ -19,6 +19,8 @@ namespace {
 // start-up, short enough (tens of milliseconds for HNSW) that concurrent searches stay responsive.
 constexpr std::size_t kWriteChunk = 256;
 
+constexpr float kHalfMax = 65504.0f;
+
 std::size_t default_threads() {
   const unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : n;
@@ -30,6 +32,17 @@ void check_finite(const float* v, std::size_t d, const char* what, Id id) {
       throw Error(ErrorCode::invalid_argument, std::string(what) + " for id " + std::to_string(id) +
                                                    " has a non-finite value at position " +
                                                    std::to_string(i));
+    }
+  }
+}
+
+void check_half_range(const float* v, std::size_t d, Id id) {
+  for (std::size_t i = 0; i < d; ++i) {
+    if (std::fabs(v[i]) > kHalfMax) {
+      throw Error(ErrorCode::invalid_argument,
+                  "vector for id " + std::to_string(id) + " has " + std::to_string(v[i]) +
+                      " at position " + std::to_string(i) +
+                      ", outside the float16 storage range of +-65504");
     }
   }
 }
@@ -58,6 +71,14 @@ const char* to_string(Metric metric) {
     case Metric::cosine: return "cosine";
     case Metric::inner_product: return "ip";
     case Metric::l2: return "l2";
+  }
+  return "unknown";
+}
+
+const char* to_string(VectorStorage storage) {
+  switch (storage) {
+    case VectorStorage::float32: return "float32";
+    case VectorStorage::float16: return "float16";
   }
   return "unknown";
 }
@@ -135,6 +156,11 @@ void Index::add_batch(const Id* ids, MatrixView vectors) {
   // Validate everything before storing anything, so a bad row cannot leave half a batch behind.
   for (std::size_t r = 0; r < vectors.rows; ++r) {
     check_finite(vectors.data + r * d, d, "vector", ids[r]);
+  }
+  // Normalized vectors always fit float16; raw ones must be in its range, or they would be stored
+  // as infinities.
+  if (storage() == VectorStorage::float16 && metric_ != Metric::cosine) {
+    for (std::size_t r = 0; r < vectors.rows; ++r) check_half_range(vectors.data + r * d, d, ids[r]);
   }
   // When an id repeats, its last row wins: keep the rows that are the last of their id.
   std::vector<std::size_t> rows;
@@ -264,6 +290,7 @@ void Index::save(const std::string& path) const {
   detail::IndexFileHeader header;
   header.kind = kind();
   header.metric = metric_;
+  header.scalar = static_cast<std::uint8_t>(storage());
   header.dimension = static_cast<std::uint32_t>(dimension_);
   header.count = do_size();
   detail::write_index_file(path, header, [&](detail::AtomicFileWriter& out) { do_save(out); });

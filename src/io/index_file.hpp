@@ -13,7 +13,8 @@ struct IndexFileHeader {
   static constexpr std::size_t kBytes = 64;
   static constexpr std::uint16_t kFormatMajor = 1;
   static constexpr std::uint16_t kFormatMinor = 0;
-  static constexpr std::uint8_t kScalarFloat32 = 1;
+  static constexpr std::uint8_t kScalarFloat32 = static_cast<std::uint8_t>(VectorStorage::float32);
+  static constexpr std::uint8_t kScalarFloat16 = static_cast<std::uint8_t>(VectorStorage::float16);
 
   std::uint16_t format_major = kFormatMajor;
   std::uint16_t format_minor = kFormatMinor;

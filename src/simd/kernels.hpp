@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace imgvec::detail::simd {
 
@@ -21,19 +22,36 @@ struct Kernels {
   void (*dot_rows)(const float* q, const float* x, std::size_t n, std::size_t d, float* out);
   void (*l2sq_rows)(const float* q, const float* x, std::size_t n, std::size_t d, float* out);
 
-  /// Batched inner products, the GEMM-like path. `pack_panel` copies up to panel_width rows of x
-  /// (row i at x + i * d) into `panel` transposed, d groups of panel_width floats, padding missing
-  /// rows with zeros. `dot_panel` then computes out[i * ldo + j] = <q_i, x_j> for nq queries (query
-  /// i at q + i * ldq) and all panel_width rows of the panel.
-  std::size_t panel_width;
-  void (*pack_panel)(const float* x, std::size_t rows, std::size_t d, float* panel);
-  void (*dot_panel)(const float* q, std::size_t nq, std::size_t ldq, const float* panel,
-                    std::size_t d, float* out, std::size_t ldo);
+  /// Batched inner products, the GEMM-like path: out[i * ldo + j] = <q_i, x_j> for nq queries
+  /// (query i at q + i * ldq) and nx rows (row j at x + j * ldx), all of dimension d.
+  void (*dot_block)(const float* q, std::size_t nq, std::size_t ldq, const float* x,
+                    std::size_t nx, std::size_t ldx, std::size_t d, float* out, std::size_t ldo);
+  /// The first i < n with s[i] >= t, or n if there is none.
+  std::size_t (*first_at_least)(const float* s, std::size_t n, float t);
 
   /// hnswlib's distance signature; the parameter points at the dimension as a size_t.
   /// hnsw_ip returns 1 - <a, b>, hnsw_l2 returns |a - b|^2.
   float (*hnsw_ip)(const void* a, const void* b, const void* dim);
   float (*hnsw_l2)(const void* a, const void* b, const void* dim);
+
+  /// The same with the stored side (x, b) in float16: IEEE binary16 bit patterns, converted to
+  /// float in registers. The hnsw_*_f32_f16 pair takes a float query and a float16 vector; the
+  /// hnsw_*_f16 pair takes two float16 vectors (hnswlib's own calls while it builds the graph).
+  float (*dot_f16)(const float* a, const std::uint16_t* b, std::size_t d);
+  float (*l2sq_f16)(const float* a, const std::uint16_t* b, std::size_t d);
+  void (*dot_rows_f16)(const float* q, const std::uint16_t* x, std::size_t n, std::size_t d,
+                       float* out);
+  void (*l2sq_rows_f16)(const float* q, const std::uint16_t* x, std::size_t n, std::size_t d,
+                        float* out);
+  float (*hnsw_ip_f32_f16)(const void* a, const void* b, const void* dim);
+  float (*hnsw_l2_f32_f16)(const void* a, const void* b, const void* dim);
+  float (*hnsw_ip_f16)(const void* a, const void* b, const void* dim);
+  float (*hnsw_l2_f16)(const void* a, const void* b, const void* dim);
+
+  /// Conversions of n values, rounding to the nearest float16 (ties to even); magnitudes of 65520
+  /// and more become infinity, so callers check the range first.
+  void (*to_f16)(const float* x, std::size_t n, std::uint16_t* out);
+  void (*from_f16)(const std::uint16_t* x, std::size_t n, float* out);
 };
 
 /// The kernels used by default: the best this CPU supports, unless the environment variable

@@ -1,4 +1,5 @@
-// Compiled with -mavx2 -mfma (see CMakeLists.txt); used only when the CPU reports AVX2 and FMA.
+// Compiled with -mavx2 -mfma -mf16c (see CMakeLists.txt); used only when the CPU reports AVX2, FMA
+// and F16C (every AVX2 CPU from Intel and AMD has all three).
 #include <immintrin.h>
 
 #include <cstddef>
@@ -16,8 +17,8 @@ alignas(32) const std::int32_t kTailMask[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
 struct Avx2 {
   using V = __m256;
   static constexpr std::size_t W = 8;
-  // 6 x 2 = 12 accumulators + 2 panel vectors + 1 broadcast fit the 16 ymm registers.
-  static constexpr std::size_t kTileQueries = 6;
+  // 2 queries x 4 rows = 8 accumulators + 4 row vectors + 1 query vector of 16 registers.
+  static constexpr std::size_t kBlockQueries = 2;
   static V zero() { return _mm256_setzero_ps(); }
   static V load(const float* p) { return _mm256_loadu_ps(p); }
   static V load_tail(const float* p, std::size_t n) {
@@ -25,7 +26,23 @@ struct Avx2 {
         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kTailMask + 8 - n));
     return _mm256_maskload_ps(p, mask);
   }
-  static V bcast(const float* p) { return _mm256_broadcast_ss(p); }
+  static V load(const std::uint16_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static V load_tail(const std::uint16_t* p, std::size_t n) {
+    alignas(16) std::uint16_t tmp[8] = {};
+    for (std::size_t i = 0; i < n; ++i) tmp[i] = p[i];
+    return load(tmp);
+  }
+  static void store(std::uint16_t* p, V v) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p),
+                     _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
+  static void store_tail(std::uint16_t* p, V v, std::size_t n) {
+    alignas(16) std::uint16_t tmp[8];
+    store(tmp, v);
+    for (std::size_t i = 0; i < n; ++i) p[i] = tmp[i];
+  }
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
   static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
@@ -35,6 +52,13 @@ struct Avx2 {
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+  }
+  static unsigned at_least(V a, float t) {
+    return static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(a, _mm256_set1_ps(t), _CMP_GE_OQ)));
+  }
+  static void hsum4(V a, V b, V c, V d, float* out) {
+    const V abcd = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1)));
   }
 };
 

@@ -18,15 +18,31 @@ namespace {
 struct Avx512 {
   using V = __m512;
   static constexpr std::size_t W = 16;
-  // 6 queries x 2 vectors = 12 accumulators + 2 panel vectors + 1 broadcast of 32 registers; the
-  // tile is limited by load ports, not registers (Zen 4/5 and Ice Lake do 2 loads per cycle).
-  static constexpr std::size_t kTileQueries = 6;
+  // 6 queries x 4 rows = 24 accumulators + 4 row vectors + 1 query vector of 32 registers.
+  static constexpr std::size_t kBlockQueries = 6;
   static V zero() { return _mm512_setzero_ps(); }
   static V load(const float* p) { return _mm512_loadu_ps(p); }
   static V load_tail(const float* p, std::size_t n) {
     return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p);
   }
-  static V bcast(const float* p) { return _mm512_set1_ps(*p); }
+  static V load(const std::uint16_t* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+  // Masked 16-bit loads need AVX512BW; tails are rare (dimensions are multiples of 16 in practice).
+  static V load_tail(const std::uint16_t* p, std::size_t n) {
+    alignas(32) std::uint16_t tmp[16] = {};
+    for (std::size_t i = 0; i < n; ++i) tmp[i] = p[i];
+    return load(tmp);
+  }
+  static void store(std::uint16_t* p, V v) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p),
+                        _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
+  static void store_tail(std::uint16_t* p, V v, std::size_t n) {
+    alignas(32) std::uint16_t tmp[16];
+    store(tmp, v);
+    for (std::size_t i = 0; i < n; ++i) p[i] = tmp[i];
+  }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
   static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
@@ -38,6 +54,20 @@ struct Avx512 {
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+  }
+  // out[0..3] = the lane sums of a, b, c, d: halves, then quarters, are added across the four
+  // vectors at once, leaving one 128-bit block per input to finish.
+  static unsigned at_least(V a, float t) {
+    return _mm512_cmp_ps_mask(a, _mm512_set1_ps(t), _CMP_GE_OQ);
+  }
+  static void hsum4(V a, V b, V c, V d, float* out) {
+    const V ab = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
+    const V cd = _mm512_add_ps(_mm512_shuffle_f32x4(c, d, 0x44), _mm512_shuffle_f32x4(c, d, 0xEE));
+    V s = _mm512_add_ps(_mm512_shuffle_f32x4(ab, cd, 0x88), _mm512_shuffle_f32x4(ab, cd, 0xDD));
+    s = _mm512_add_ps(s, _mm512_permute_ps(s, 0xB1));  // swap neighbours
+    s = _mm512_add_ps(s, _mm512_permute_ps(s, 0x4E));  // swap pairs
+    const __m512i firsts = _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 12, 8, 4, 0);
+    _mm_storeu_ps(out, _mm512_castps512_ps128(_mm512_permutexvar_ps(firsts, s)));
   }
 };
 

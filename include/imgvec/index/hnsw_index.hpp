@@ -28,6 +28,9 @@ struct HnswParams {
   std::size_t initial_capacity = 1024;
   /// Seed of the level generator.
   std::uint64_t seed = 100;
+  /// float16 halves the memory per vector (512-d: ~2.2 kB -> ~1.2 kB with links) and the memory
+  /// traffic of every distance, so searches run faster at the same recall (docs/benchmarks.md).
+  VectorStorage storage = VectorStorage::float32;
 };
 
 /// Approximate nearest-neighbour search over a hierarchical navigable small-world graph
@@ -51,6 +54,7 @@ class HnswIndex final : public Index {
                                          std::size_t expected_dimension = 0);
 
   IndexKind kind() const override { return IndexKind::hnsw; }
+  VectorStorage storage() const override;
 
   /// The graph parameters (ef_search reflects set_ef_search).
   HnswParams params() const;

@@ -47,6 +47,8 @@ class Index {
   std::size_t dimension() const { return dimension_; }
   /// The similarity metric.
   Metric metric() const { return metric_; }
+  /// How vectors are stored (HnswParams::storage; FlatIndex stores float32).
+  virtual VectorStorage storage() const { return VectorStorage::float32; }
   /// How many ids are stored (removed ids excluded).
   std::size_t size() const;
   /// True if `id` is stored.
