@@ -31,6 +31,23 @@ void on_threads(std::size_t threads, Fn&& fn) {
 
 }  // namespace
 
+double sum_floats(const float* data, std::size_t lo, std::size_t hi) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  std::size_t i = lo;
+  for (; i + 32 <= hi; i += 32) {
+    a0 = _mm256_add_ps(a0, _mm256_loadu_ps(data + i));
+    a1 = _mm256_add_ps(a1, _mm256_loadu_ps(data + i + 8));
+    a2 = _mm256_add_ps(a2, _mm256_loadu_ps(data + i + 16));
+    a3 = _mm256_add_ps(a3, _mm256_loadu_ps(data + i + 24));
+  }
+  float tmp[8];
+  _mm256_storeu_ps(tmp, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  double s = 0;
+  for (float v : tmp) s += v;
+  for (; i < hi; ++i) s += data[i];
+  return s;
+}
+
 double read_bandwidth_gbs(std::size_t bytes, std::size_t threads) {
   const std::size_t n = bytes / sizeof(float);
   std::vector<float> data(n, 1.0f);
@@ -39,27 +56,20 @@ double read_bandwidth_gbs(std::size_t bytes, std::size_t threads) {
   for (int pass = 0; pass < 5; ++pass) {
     const auto t0 = std::chrono::steady_clock::now();
     on_threads(threads, [&](std::size_t t) {
-      const std::size_t lo = n * t / threads, hi = n * (t + 1) / threads;
-      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-      std::size_t i = lo;
-      for (; i + 32 <= hi; i += 32) {
-        a0 = _mm256_add_ps(a0, _mm256_loadu_ps(&data[i]));
-        a1 = _mm256_add_ps(a1, _mm256_loadu_ps(&data[i + 8]));
-        a2 = _mm256_add_ps(a2, _mm256_loadu_ps(&data[i + 16]));
-        a3 = _mm256_add_ps(a3, _mm256_loadu_ps(&data[i + 24]));
-      }
-      float tmp[8];
-      _mm256_storeu_ps(tmp, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-      double s = 0;
-      for (float v : tmp) s += v;
-      for (; i < hi; ++i) s += data[i];
-      sums[t] = s;
+      sums[t] = sum_floats(data.data(), n * t / threads, n * (t + 1) / threads);
     });
     best = std::max(best, static_cast<double>(bytes) / seconds(t0) / 1e9);
   }
   volatile double sink = sums[0];
   (void)sink;
   return best;
+}
+
+double stream_read_seconds(const float* data, std::size_t n) {
+  const auto t0 = std::chrono::steady_clock::now();
+  volatile double sink = sum_floats(data, 0, n);
+  (void)sink;
+  return seconds(t0);
 }
 
 double fma_peak_gflops(std::size_t threads) {

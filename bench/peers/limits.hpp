@@ -8,6 +8,8 @@ namespace imgvec::bench {
 /// GB/s reading `bytes` of memory sequentially on `threads` threads (a sum the compiler cannot
 /// drop), best of a few passes.
 double read_bandwidth_gbs(std::size_t bytes, std::size_t threads);
+/// Seconds to read n floats sequentially on the calling thread (a sum the compiler cannot drop).
+double stream_read_seconds(const float* data, std::size_t n);
 /// GFLOP/s of independent fused multiply-adds on registers, per `threads` threads: the FMA peak.
 double fma_peak_gflops(std::size_t threads);
 /// GFLOP/s of the system BLAS's sgemm (OpenBLAS on Debian with libopenblas0) at n x n x n.

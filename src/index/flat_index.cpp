@@ -103,7 +103,10 @@ void FlatIndex::scan(const float* query, std::size_t begin, std::size_t end, voi
       for (std::size_t i = 0; i < n; ++i) top.push(-scores[i], ids_[b + i]);
     } else {
       k.dot_rows(query, row(b), n, d, scores);
-      for (std::size_t i = 0; i < n; ++i) top.push(scores[i], ids_[b + i]);
+      for (std::size_t i = k.first_at_least(scores, n, top.admission()); i < n;
+           i = i + 1 + k.first_at_least(scores + i + 1, n - i - 1, top.admission())) {
+        top.push(scores[i], ids_[b + i]);
+      }
     }
   }
 }

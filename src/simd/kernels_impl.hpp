@@ -62,6 +62,8 @@ IMGVEC_KERNEL_INLINE float l2sq_impl(const A* a, const B* b, std::size_t d) {
 
 // Four rows at a time share each load of the query: the single-query scan is bound by memory
 // bandwidth, and this keeps the query in registers or L1 while the rows stream past.
+
+
 template <typename T, bool kL2, typename X>
 void rows_impl(const float* q, const X* x, std::size_t n, std::size_t d, float* out) {
   using V = typename T::V;
@@ -75,6 +77,13 @@ void rows_impl(const float* q, const X* x, std::size_t n, std::size_t d, float* 
     V s0 = T::zero(), s1 = T::zero(), s2 = T::zero(), s3 = T::zero();
     std::size_t i = 0;
     for (; i + W <= d; i += W) {
+      // The next four rows, a line per row per step: the four interleaved streams otherwise
+      // outrun the hardware prefetcher (measured at 100k x 512 on one core: 1.40-1.47x the
+      // streaming-read time without, 1.10-1.13x with; 8 rows ahead gave 1.17-1.19x).
+      __builtin_prefetch(x0 + i + 4 * d);
+      __builtin_prefetch(x1 + i + 4 * d);
+      __builtin_prefetch(x2 + i + 4 * d);
+      __builtin_prefetch(x3 + i + 4 * d);
       V qv = T::load(q + i);
       if constexpr (kL2) {
         V t0 = T::sub(qv, T::load(x0 + i)), t1 = T::sub(qv, T::load(x1 + i));
