@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <set>
 
 #include "datasets.hpp"
 #include "imgvec/error.hpp"
@@ -242,4 +243,32 @@ TEST_CASE("flat index: repeated ids in a batch keep the last row", "[index][flat
   REQUIRE(hits.size() == 1);
   CHECK(hits[0].id == 5);
   CHECK(hits[0].distance == Approx(0.0f).margin(1e-6));
+}
+
+TEST_CASE("allow lists match exactly their ids, dense or sparse", "[index][filter]") {
+  std::mt19937_64 rng(3);
+  // Dense lists (as a database makes) use a bitmap, sparse ones a sorted search; both must agree
+  // with a plain set, including ids just outside the list's range and at the ends of uint64.
+  for (std::uint64_t spread : {1ull, 3ull, 64ull, 65ull, 1000ull, 1ull << 40}) {
+    std::vector<Id> ids;
+    const Id base = spread == (1ull << 40) ? ~0ull - 5000 * spread : 1000;
+    for (int i = 0; i < 5000; ++i) ids.push_back(base + (rng() % 5000) * spread);
+    if (spread == 1) ids.push_back(~0ull);  // far from the rest: no bitmap for this one
+    const Filter f = Filter::allow(ids);
+    const std::set<Id> want(ids.begin(), ids.end());
+    INFO("spread " << spread);
+    CHECK(f.allow_list()->size() == want.size());
+    std::size_t wrong = 0;
+    for (Id probe = base - 70; probe < base + 5001 * std::min<std::uint64_t>(spread, 70); ++probe) {
+      wrong += f.matches(probe) != (want.count(probe) == 1);
+    }
+    for (Id id : ids) wrong += !f.matches(id);
+    for (Id probe : {Id{0}, Id{~0ull}, Id{~0ull - 1}, Id{base - 1}, Id{*want.rbegin() + 1}}) {
+      wrong += f.matches(probe) != (want.count(probe) == 1);
+    }
+    CHECK(wrong == 0);
+  }
+  const Filter none = Filter::allow({});
+  CHECK_FALSE(none.matches(0));
+  CHECK_FALSE(none.matches(~0ull));
 }

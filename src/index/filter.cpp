@@ -8,8 +8,21 @@
 
 namespace imgvec {
 
+namespace {
+
+// A bitmap over the allow list's id range is used when it costs at most this many bits per allowed
+// id (8 bytes, the size of the id itself). Database ids are dense, so in practice it always is.
+constexpr std::uint64_t kMaxBitsPerId = 64;
+
+}  // namespace
+
 struct Filter::State {
   std::vector<Id> ids;  // sorted, unique; used when predicate is empty
+  // Membership of ids[] as bits from `first`: a graph walk tests every node it reaches, and a bit
+  // test is one load where a binary search is ~log2(n) dependent cache misses (measured at 10%
+  // of 100k: the allow list went from 1.25x a predicate's time to par).
+  std::vector<std::uint64_t> bits;
+  Id first = 0;
   std::function<bool(Id)> predicate;
   std::optional<double> hint;
 };
@@ -18,6 +31,17 @@ Filter Filter::allow(std::vector<Id> ids) {
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   auto state = std::make_shared<State>();
+  if (!ids.empty()) {
+    const std::uint64_t range = ids.back() - ids.front();
+    if (range / kMaxBitsPerId < ids.size()) {
+      state->first = ids.front();
+      state->bits.assign(range / 64 + 1, 0);
+      for (Id id : ids) {
+        const std::uint64_t at = id - state->first;
+        state->bits[at / 64] |= std::uint64_t{1} << (at % 64);
+      }
+    }
+  }
   state->ids = std::move(ids);
   return Filter(std::move(state));
 }
@@ -37,6 +61,10 @@ Filter Filter::predicate(std::function<bool(Id)> predicate, std::optional<double
 
 bool Filter::matches(Id id) const {
   if (state_->predicate) return state_->predicate(id);
+  if (!state_->bits.empty()) {
+    const std::uint64_t at = id - state_->first;  // ids below first wrap to huge values
+    return at / 64 < state_->bits.size() && ((state_->bits[at / 64] >> (at % 64)) & 1u);
+  }
   return std::binary_search(state_->ids.begin(), state_->ids.end(), id);
 }
 
