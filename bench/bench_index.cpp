@@ -4,6 +4,8 @@
 //   imgvec_bench                       N = 10k and 100k synthetic CLIP-like 512-d vectors
 //   imgvec_bench --large               adds N = 1M
 //   imgvec_bench --quick               N = 2k, 64-d: a smoke test for CI
+//   imgvec_bench --repetitions 3       searches and limits 3 times, reporting mean/median/stddev
+//   bench/report.py                    all of it, written up as docs/benchmarks.md with plots
 //   imgvec_bench --base B.fvecs --query Q.fvecs [--groundtruth G.ivecs]
 // Google Benchmark flags (--benchmark_filter=..., --benchmark_repetitions=...) pass through.
 
@@ -341,13 +343,26 @@ void search_hnsw_filtered(benchmark::State& state, Workload* w, double selectivi
   run_queries(state, *w, [&](const float* q) { return index.search(VectorView(q, d), p); });
 }
 
-void register_workload(Workload* w, bool quick) {
+struct SuiteOptions {
+  bool quick = false;
+  int repetitions = 1;  // for searches and limits; builds run once (their indexes are reused)
+};
+
+void register_workload(Workload* w, const SuiteOptions& o) {
   const std::string n = w->name;
   using benchmark::RegisterBenchmark;
   const std::vector<std::size_t> efs =
-      quick ? std::vector<std::size_t>{16, 64} : std::vector<std::size_t>{10, 16, 24, 32, 48, 64, 96, 128, 256};
+      o.quick ? std::vector<std::size_t>{16, 64} : std::vector<std::size_t>{10, 16, 24, 32, 48, 64, 96, 128, 256};
+  // At 1M only two-thread builds, and no Faiss HNSW: its build alone would take most of an hour.
+  const bool huge = w->base.rows >= 1000000;
+  auto searched = [&](benchmark::internal::Benchmark* b) {
+    b->UseRealTime();
+    if (o.repetitions > 1) b->Repetitions(o.repetitions)->ReportAggregatesOnly(true);
+    return b;
+  };
   RegisterBenchmark(("build/flat/" + n).c_str(), build_flat, w)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
   for (std::size_t t : {1, 2}) {
+    if (huge && t == 1) continue;
     RegisterBenchmark(("build/hnswlib-native/" + n + "/threads:" + std::to_string(t)).c_str(), build_peer, w, t)
         ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
     RegisterBenchmark(("build/hnsw/" + n + "/threads:" + std::to_string(t)).c_str(), build_hnsw, w,
@@ -356,39 +371,41 @@ void register_workload(Workload* w, bool quick) {
     RegisterBenchmark(("build/hnsw-f16/" + n + "/threads:" + std::to_string(t)).c_str(), build_hnsw, w,
                       VectorStorage::float16, t)
         ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
-    RegisterBenchmark(("build/faiss-hnsw/" + n + "/threads:" + std::to_string(t)).c_str(), build_faiss_hnsw, w, t)
-        ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+    if (!huge) {
+      RegisterBenchmark(("build/faiss-hnsw/" + n + "/threads:" + std::to_string(t)).c_str(), build_faiss_hnsw, w, t)
+          ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+    }
   }
-  RegisterBenchmark(("search/flat/" + n).c_str(), search_flat, w)->ThreadRange(1, 2)->UseRealTime()->Unit(benchmark::kMicrosecond);
-  RegisterBenchmark(("search/flat/" + n + "/vs_read").c_str(), search_flat_vs_read, w)->Unit(benchmark::kMillisecond);
-  RegisterBenchmark(("search_batch64/flat/" + n).c_str(), search_flat_batch, w, std::size_t{64})
-      ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
-  RegisterBenchmark(("search/faiss-flat/" + n).c_str(), search_faiss, w, &Workload::faiss_flat, std::size_t{0})
-      ->ThreadRange(1, 2)->UseRealTime()->Unit(benchmark::kMicrosecond);
-  RegisterBenchmark(("search_batch64/faiss-flat/" + n).c_str(), search_faiss_flat_batch, w, std::size_t{64})
-      ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
+  searched(RegisterBenchmark(("search/flat/" + n).c_str(), search_flat, w))->ThreadRange(1, 2)->Unit(benchmark::kMicrosecond);
+  searched(RegisterBenchmark(("search/flat/" + n + "/vs_read").c_str(), search_flat_vs_read, w))->Unit(benchmark::kMillisecond);
+  searched(RegisterBenchmark(("search_batch64/flat/" + n).c_str(), search_flat_batch, w, std::size_t{64}))
+      ->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kMillisecond);
+  searched(RegisterBenchmark(("search/faiss-flat/" + n).c_str(), search_faiss, w, &Workload::faiss_flat, std::size_t{0}))
+      ->ThreadRange(1, 2)->Unit(benchmark::kMicrosecond);
+  searched(RegisterBenchmark(("search_batch64/faiss-flat/" + n).c_str(), search_faiss_flat_batch, w, std::size_t{64}))
+      ->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kMillisecond);
   for (std::size_t ef : efs) {
-    RegisterBenchmark(("search/hnswlib-native/" + n + "/ef:" + std::to_string(ef)).c_str(), search_peer, w, ef)
-        ->ThreadRange(1, 2)->UseRealTime()->Unit(benchmark::kMicrosecond);
-    RegisterBenchmark(("search/hnsw/" + n + "/ef:" + std::to_string(ef)).c_str(), search_hnsw, w,
-                      VectorStorage::float32, ef)
-        ->ThreadRange(1, 2)->UseRealTime()->Unit(benchmark::kMicrosecond);
-    RegisterBenchmark(("search/hnsw-f16/" + n + "/ef:" + std::to_string(ef)).c_str(), search_hnsw, w,
-                      VectorStorage::float16, ef)
-        ->ThreadRange(1, 2)->UseRealTime()->Unit(benchmark::kMicrosecond);
-    RegisterBenchmark(("search/faiss-hnsw/" + n + "/ef:" + std::to_string(ef)).c_str(), search_faiss, w,
-                      &Workload::faiss_hnsw, ef)
-        ->ThreadRange(1, 2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+    const std::string at = n + "/ef:" + std::to_string(ef);
+    searched(RegisterBenchmark(("search/hnswlib-native/" + at).c_str(), search_peer, w, ef))
+        ->ThreadRange(1, 2)->Unit(benchmark::kMicrosecond);
+    searched(RegisterBenchmark(("search/hnsw/" + at).c_str(), search_hnsw, w, VectorStorage::float32, ef))
+        ->ThreadRange(1, 2)->Unit(benchmark::kMicrosecond);
+    searched(RegisterBenchmark(("search/hnsw-f16/" + at).c_str(), search_hnsw, w, VectorStorage::float16, ef))
+        ->ThreadRange(1, 2)->Unit(benchmark::kMicrosecond);
+    if (!huge) {
+      searched(RegisterBenchmark(("search/faiss-hnsw/" + at).c_str(), search_faiss, w, &Workload::faiss_hnsw, ef))
+          ->ThreadRange(1, 2)->Unit(benchmark::kMicrosecond);
+    }
   }
-  for (double s : {0.001, 0.01, 0.1, 1.0}) {
-    char sel[32];
-    std::snprintf(sel, sizeof sel, "%g%%", s * 100);
-    RegisterBenchmark(("search_filtered/hnsw/" + n + "/predicate/selectivity:" + sel).c_str(),
-                      search_hnsw_filtered, w, s, false)
-        ->UseRealTime()->Unit(benchmark::kMicrosecond);
-    RegisterBenchmark(("search_filtered/hnsw/" + n + "/allow_list/selectivity:" + sel).c_str(),
-                      search_hnsw_filtered, w, s, true)
-        ->UseRealTime()->Unit(benchmark::kMicrosecond);
+  for (double sel : {0.001, 0.01, 0.1, 1.0}) {
+    char pct[32];
+    std::snprintf(pct, sizeof pct, "%g%%", sel * 100);
+    searched(RegisterBenchmark(("search_filtered/hnsw/" + n + "/predicate/selectivity:" + pct).c_str(),
+                               search_hnsw_filtered, w, sel, false))
+        ->Unit(benchmark::kMicrosecond);
+    searched(RegisterBenchmark(("search_filtered/hnsw/" + n + "/allow_list/selectivity:" + pct).c_str(),
+                               search_hnsw_filtered, w, sel, true))
+        ->Unit(benchmark::kMicrosecond);
   }
 }
 
@@ -402,7 +419,8 @@ std::string size_name(std::size_t n) {
 
 int main(int argc, char** argv) {
   std::string base_path, query_path, truth_path;
-  bool quick = false, large = false;
+  bool large = false;
+  SuiteOptions suite;
   std::size_t dim = 512, queries = 1000;
   std::vector<char*> rest{argv[0]};
   for (int i = 1; i < argc; ++i) {
@@ -414,7 +432,8 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--quick") quick = true;
+    if (a == "--quick") suite.quick = true;
+    else if (a == "--repetitions") suite.repetitions = std::max(1, std::stoi(value()));
     else if (a == "--large") large = true;
     else if (a == "--base") base_path = value();
     else if (a == "--query") query_path = value();
@@ -445,10 +464,10 @@ int main(int argc, char** argv) {
       }
       workloads.push_back(std::move(w));
     } else {
-      std::vector<std::size_t> sizes = quick ? std::vector<std::size_t>{2000}
+      std::vector<std::size_t> sizes = suite.quick ? std::vector<std::size_t>{2000}
                                              : std::vector<std::size_t>{10000, 100000};
       if (large) sizes.push_back(1000000);
-      if (quick) {
+      if (suite.quick) {
         dim = 64;
         queries = 100;
       }
@@ -466,11 +485,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   for (int t : {1, 2}) {
-    benchmark::RegisterBenchmark("limits/read_bandwidth_1GB", limit_bandwidth)->Arg(t)->ArgName("threads")->Iterations(1)->UseRealTime();
-    benchmark::RegisterBenchmark("limits/fma_peak", limit_fma)->Arg(t)->ArgName("threads")->Iterations(1)->UseRealTime();
-    benchmark::RegisterBenchmark("limits/sgemm_2048", limit_sgemm)->Arg(t)->ArgName("threads")->Iterations(1)->UseRealTime();
+    for (auto* b : {benchmark::RegisterBenchmark("limits/read_bandwidth_1GB", limit_bandwidth),
+                    benchmark::RegisterBenchmark("limits/fma_peak", limit_fma),
+                    benchmark::RegisterBenchmark("limits/sgemm_2048", limit_sgemm)}) {
+      b->Arg(t)->ArgName("threads")->Iterations(1)->UseRealTime();
+      if (suite.repetitions > 1) b->Repetitions(suite.repetitions)->ReportAggregatesOnly(true);
+    }
   }
-  for (auto& w : workloads) register_workload(w.get(), quick);
+  for (auto& w : workloads) register_workload(w.get(), suite);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """imgvec's CLIP encoder against the Python pipeline on the same bundle, in one run.
 
-    bench/encoder_vs_python.py [--build build] [--rounds 3] [--model BUNDLE]
+    bench/encoder_vs_python.py [--build build] [--rounds 3] [--model BUNDLE] [--json FILE]
 
 Each round runs the C++ benchmark (imgvec_bench_encoder) and then the same measurements in
 Python: the bundle loaded with torch.jit.load, images opened with PIL and transformed with
@@ -87,6 +87,7 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--model", default=None)
+    p.add_argument("--json", help="also write the medians here (bench/report.py reads them)")
     p.add_argument("--python-only", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.python_only:  # one Python round in a fresh process, for the tuned-malloc column
@@ -128,6 +129,13 @@ def main():
     print(f"| text, full 77-token context | {c:.1f} ms/text | {p_:.1f} ms/text | {p_ / c:.2f}x | "
           f"{t:.1f} ms/text | {t / c:.2f}x |")
     print(f"| decode + preprocess only (C++) | {med(cpp, 'decode_preprocess'):.2f} ms/image | | | | |")
+    if args.json:
+        keys = sorted(cpp[0])
+        Path(args.json).write_text(json.dumps({
+            "bundle": bundle, "threads": args.threads, "rounds": args.rounds, "runtime": runtime,
+            "imgvec": {k: med(cpp, k) for k in keys},
+            "python": {k: med(py, k) for k in sorted(py[0])},
+            "python_malloc_tuned": {k: med(tuned, k) for k in sorted(tuned[0])}}, indent=1))
 
 
 if __name__ == "__main__":

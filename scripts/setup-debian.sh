@@ -4,6 +4,7 @@
 #   scripts/setup-debian.sh --torch   also libtorch for the CLIP encoder (imgvec::imgvec), and the
 #                                     Python (torch, torchvision, PIL) that makes test models and
 #                                     the reference outputs the tests compare against
+#   scripts/setup-debian.sh --bench   also gnuplot, for bench/report.py's plots
 set -euo pipefail
 
 packages=(
@@ -23,6 +24,7 @@ for arg in "$@"; do
       # forward about 25x slower than OpenBLAS (3.9 s vs 0.15 s per image measured).
       packages+=(libtorch-dev libopenblas0-openmp python3-torch python3-torchvision python3-pil
                  python3-numpy) ;;
+    --bench) packages+=(gnuplot-nox) ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done
