@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <malloc.h>
 #include <unistd.h>
 #include <map>
 #include <memory>
@@ -65,7 +66,8 @@ double resident_bytes() {
 // Counts what a build added to the resident set, per vector (the index's own estimate is
 // "bytes/vector"; this one includes allocator overhead and whatever the library keeps).
 struct RssDelta {
-  double before = resident_bytes();
+  // Memory freed by earlier builds would otherwise be reused without growing the resident set.
+  double before = (malloc_trim(0), resident_bytes());
   void report(benchmark::State& state, std::size_t n) const {
     state.counters["rss_bytes/vector"] = (resident_bytes() - before) / double(n);
   }

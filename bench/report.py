@@ -200,7 +200,8 @@ def write_report(results_dir, out, args_line, large):
     w(f"Written by `bench/report.py` on {context['date'][:10]} from one run of the whole suite; nothing "
       "in this file is typed by hand. Absolute figures on this shared 2-core VM drift by 20% and more "
       "between runs; the ratios against peers measured in the same run are the figures to trust. "
-      f"Searches and machine limits are medians of {reps} repetitions; builds ran once.\n")
+      f"Searches and machine limits are medians of {reps} repetitions, run in random order across the "
+      "whole suite so that a slow spell of the machine hits all systems alike; builds ran once.\n")
     for line in machine_description(context, build):
         w(f"- {line}")
     w("- Data: synthetic CLIP-like unit vectors (`tests/support/datasets.cpp`: a shared direction so "
@@ -217,7 +218,8 @@ def write_report(results_dir, out, args_line, large):
     w("scripts/setup-debian.sh --torch --bench   # once: packages, including gnuplot")
     w(f"bench/report.py{' --large' if large else ''}")
     w("```\n")
-    w(f"It runs `{build}/bench/imgvec_bench --repetitions {reps}{' --large' if large else ''}` "
+    w(f"It runs `{build}/bench/imgvec_bench --repetitions {reps}{' --large' if large else ''} "
+      "--benchmark_enable_random_interleaving=true` "
       f"and `bench/encoder_vs_python.py --rounds {args_line['rounds']}`; raw results stay in "
       f"`{build}/bench/report/`. Any of it can be rerun alone, e.g. "
       "`imgvec_bench --benchmark_filter='search/(hnsw|hnswlib-native)/100k'`, or on other data with "
@@ -423,7 +425,10 @@ def main():
         for stale in ("index.json", "encoder.json"):
             (results / stale).unlink(missing_ok=True)
         size = ["--quick", "--benchmark_min_time=0.02"] if args.quick else (["--large"] if args.large else [])
+        # Repetitions run in random order across the whole suite, so a slow spell of this shared
+        # machine hits every system alike instead of all repetitions of one benchmark.
         run([build / "bench" / "imgvec_bench", "--repetitions", args.repetitions, *size,
+             "--benchmark_enable_random_interleaving=true",
              f"--benchmark_out={results / 'index.json'}", "--benchmark_out_format=json"])
         if encoder:
             model = ["--model", build / "tests" / "models" / "tiny.pt"] if args.quick else []
