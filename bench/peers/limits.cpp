@@ -31,7 +31,7 @@ void on_threads(std::size_t threads, Fn&& fn) {
 
 }  // namespace
 
-double sum_floats(const float* data, std::size_t lo, std::size_t hi) {
+static double sum_floats(const float* data, std::size_t lo, std::size_t hi) {
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   std::size_t i = lo;
   for (; i + 32 <= hi; i += 32) {
@@ -72,7 +72,7 @@ double stream_read_seconds(const float* data, std::size_t n) {
   return seconds(t0);
 }
 
-double fma_peak_gflops(std::size_t threads) {
+static double fma_pass_gflops(std::size_t threads) {
   constexpr long kIters = 20'000'000;
   std::vector<float> out(threads);
   const auto t0 = std::chrono::steady_clock::now();
@@ -119,6 +119,14 @@ double fma_peak_gflops(std::size_t threads) {
   volatile float sink = out[0];
   (void)sink;
   return flops / seconds(t0) / 1e9;
+}
+
+// A peak is what the machine can do: the best of several passes, so that a moment of contention on
+// this shared VM does not lower the bar (a single 35 ms pass measured 184 instead of 223 GFLOP/s).
+double fma_peak_gflops(std::size_t threads) {
+  double best = 0;
+  for (int pass = 0; pass < 5; ++pass) best = std::max(best, fma_pass_gflops(threads));
+  return best;
 }
 
 double sgemm_gflops(std::size_t n, std::size_t threads) {
