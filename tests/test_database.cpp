@@ -430,3 +430,189 @@ TEST_CASE("with the tiny CLIP bundle: text search, and identical results after r
   CHECK_THROWS_WITH(VectorDatabase::open(s.db(), descriptor()), Catch::Matchers::Contains("kind=clip"));
 }
 #endif
+
+// Regression: open() deleted every file whose name began with index-, metadata- or MANIFEST.tmp-,
+// and create() accepted a folder of photos, so `imgvec index PHOTOS --db PHOTOS` then any command
+// deleted the user's index-001.jpg and metadata-photo.jpg.
+TEST_CASE("a database never touches files it did not create", "[db][safety]") {
+  Scratch s("foreign-files");
+  const fs::path photos = s.root / "photos";
+  for (const char* name : {"index-001.jpg", "metadata-photo.jpg", "index-notes.txt", "MANIFEST.tmp-notes",
+                           "index-2.imgvidx.tmp-x"}) {
+    std::ofstream(photos / name) << "the user's " << name;
+  }
+  const auto before = s.photos();
+  // A folder that holds anything is refused, with the reason and a way out.
+  try {
+    VectorDatabase::create(photos.string(), descriptor());
+    FAIL("created a database among the user's files");
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::invalid_argument);
+    CHECK_THAT(std::string(e.what()), Catch::Matchers::Contains("not empty"));
+    CHECK_THAT(std::string(e.what()), Catch::Matchers::Contains(".imgvec"));
+  }
+  CHECK_FALSE(VectorDatabase::exists(photos.string()));
+  CHECK(s.photos() == before);
+  CHECK_FALSE(fs::exists(photos / "LOCK"));
+
+  // A database made before this rule, in the photo folder itself: open and save keep every file
+  // that is not one of its own generation files.
+  {
+    auto db = VectorDatabase::create(s.db(), descriptor());
+    db->add_image(s.photo("giphy.gif"));
+    db->save();
+  }
+  for (const auto& entry : fs::directory_iterator(s.db())) fs::copy_file(entry.path(), photos / entry.path().filename());
+  fs::remove(photos / "LOCK");
+  {
+    auto db = VectorDatabase::open(photos.string(), descriptor());
+    CHECK(db->size() == 1);
+    db->add_image(s.photo("Iggy.256.ppm"));
+    db->save();
+  }
+  { auto db = VectorDatabase::open(photos.string(), descriptor()); }
+  for (const auto& f : before) {
+    INFO(f);
+    CHECK(fs::exists(f));
+  }
+  std::ifstream notes(photos / "index-notes.txt");
+  std::string text;
+  std::getline(notes, text);
+  CHECK(text == "the user's index-notes.txt");
+}
+
+TEST_CASE("leftovers of an interrupted save are removed, and only they", "[db][safety]") {
+  Scratch s("leftovers");
+  { VectorDatabase::create(s.db(), descriptor())->save(); }  // generation 2
+  const fs::path db = s.db();
+  const std::vector<std::string> leftovers = {"index-1.imgvidx", "metadata-1.imgvmeta", "index-3.imgvidx",
+                                              "metadata-3.imgvmeta", "MANIFEST.tmp-123-456",
+                                              "index-3.imgvidx.tmp-1-2"};
+  const std::vector<std::string> kept = {"index-9.imgvidx", "index-1.imgvidx.bak", "MANIFEST.tmp-abc",
+                                         "index-01.imgvidx", "notes.txt"};
+  for (const auto& n : leftovers) std::ofstream(db / n) << "x";
+  for (const auto& n : kept) std::ofstream(db / n) << "x";
+  { auto opened = VectorDatabase::open(s.db(), descriptor()); }
+  for (const auto& n : leftovers) {
+    INFO(n);
+    CHECK_FALSE(fs::exists(db / n));
+  }
+  for (const auto& n : kept) {
+    INFO(n);
+    CHECK(fs::exists(db / n));
+  }
+}
+
+TEST_CASE("exists and open_or_create", "[db]") {
+  Scratch s("open-or-create");
+  CHECK_FALSE(VectorDatabase::exists(s.db()));
+  {
+    auto db = VectorDatabase::open_or_create(s.db(), descriptor());
+    db->add_image(s.photo("giphy.gif"));
+    db->save();
+  }
+  CHECK(VectorDatabase::exists(s.db()));
+  auto db = VectorDatabase::open_or_create(s.db(), descriptor());
+  CHECK(db->size() == 1);
+}
+
+// Regression: add_image inserted the image, then applied its metadata under a second lock (a
+// filtered search could see the record without it); add_images_batch dropped the metadata of
+// files it found unchanged or renamed.
+TEST_CASE("metadata given with an add is stored with it, whatever the file's status", "[db]") {
+  Scratch s("add-metadata");
+  auto db = VectorDatabase::create(s.db(), descriptor());
+  const std::string gif = s.photo("giphy.gif"), ppm = s.photo("Iggy.256.ppm");
+  const Id a = db->add_image(gif, {{"album", std::string("one")}}, {"t1"});
+  CHECK(std::get<std::string>(db->get(a)->metadata.at("album")) == "one");
+  CHECK(db->get(a)->tags == std::vector<std::string>{"t1"});
+  // Unchanged file, new metadata: replaced; no metadata given: kept.
+  CHECK(db->add_image(gif, {{"album", std::string("two")}}) == a);
+  CHECK(std::get<std::string>(db->get(a)->metadata.at("album")) == "two");
+  CHECK(db->get(a)->tags == std::vector<std::string>{"t1"});
+  CHECK(db->add_image(gif) == a);
+  CHECK(std::get<std::string>(db->get(a)->metadata.at("album")) == "two");
+
+  // A batch: unchanged and renamed files take the metadata given for them.
+  const Id b = db->add_image(ppm);
+  const std::string moved = (s.root / "photos" / "moved.ppm").string();
+  fs::rename(ppm, moved);
+  const auto results = db->add_images_batch({gif, moved}, {{{"album", std::string("three")}},
+                                                           {{"album", std::string("four")}}});
+  CHECK(results[0].status == AddStatus::unchanged);
+  CHECK(results[1].status == AddStatus::renamed);
+  CHECK(results[1].id == b);
+  CHECK(std::get<std::string>(db->get(a)->metadata.at("album")) == "three");
+  CHECK(std::get<std::string>(db->get(b)->metadata.at("album")) == "four");
+  SearchOptions o(5);
+  o.where = Where::parse("album=four");
+  const auto hits = db->search_by_image(moved, o);
+  REQUIRE(hits.size() == 1);
+  CHECK(hits[0].id == b);
+}
+
+// Regression: `imgvec index EMPTY --db D` then `imgvec index PHOTOS --db D` segfaulted.
+TEST_CASE("a database saved empty reopens and takes images", "[db][lifecycle]") {
+  for (int variant = 0; variant < 3; ++variant) {
+    INFO("variant " << variant);
+    Scratch s("empty-" + std::to_string(variant));
+    DatabaseOptions options;
+    if (variant == 0) options.index_kind = IndexKind::flat;
+    if (variant == 2) options.hnsw.storage = VectorStorage::float16;
+    fs::create_directories(s.root / "nothing");
+    {
+      auto db = VectorDatabase::create(s.db(), descriptor(), options);
+      const auto r = db->index_directory((s.root / "nothing").string());
+      CHECK(r.added == 0);
+      db->save();
+    }
+    auto db = VectorDatabase::open(s.db(), descriptor());
+    const auto r = db->index_directory((s.root / "photos").string());
+    CHECK(r.added > 5);
+    CHECK(db->search_by_image(s.photo("giphy.gif"), 1).at(0).record.source == s.photo("giphy.gif"));
+    const Id first = db->ids().front();
+    db->add_image(s.photo("giphy.gif"));
+    CHECK(db->remove(first));
+    db->save();
+  }
+}
+
+TEST_CASE("index_directory stops between chunks when cancelled, with what it did saved", "[db][lifecycle]") {
+  Scratch s("cancel");
+  std::size_t chunks = 0;
+  IndexDirectoryOptions o;
+  o.chunk = 3;
+  o.cancel = [&] { return chunks++ == 2; };  // two chunks, then stop
+  IndexDirectoryReport r;
+  {
+    auto db = VectorDatabase::create(s.db(), descriptor());
+    r = db->index_directory((s.root / "photos").string(), o);
+    CHECK(r.interrupted);
+    CHECK(r.added + r.failed == 6);
+  }
+  auto db = VectorDatabase::open(s.db(), descriptor());  // the checkpoints were saved
+  CHECK(db->size() == r.added);
+  const auto again = db->index_directory((s.root / "photos").string());
+  CHECK_FALSE(again.interrupted);
+  CHECK(again.unchanged == r.added);
+}
+
+TEST_CASE("index_directory attaches metadata from a callback and counts vanished files", "[db]") {
+  Scratch s("metadata-callback");
+  auto db = VectorDatabase::create(s.db(), descriptor());
+  IndexDirectoryOptions o;
+  o.metadata = [](const std::string& path) {
+    return Metadata{{"folder", fs::path(path).parent_path().filename().string()}};
+  };
+  const auto r = db->index_directory((s.root / "photos").string(), o);
+  REQUIRE(r.added > 0);
+  for (Id id : db->ids()) CHECK(std::get<std::string>(db->get(id)->metadata.at("folder")) == "photos");
+  fs::remove(s.photo("giphy.gif"));
+  const auto again = db->index_directory((s.root / "photos").string());
+  CHECK(again.vanished == 1);
+  CHECK(db->size() == r.added);
+  o.remove_missing = true;
+  const auto third = db->index_directory((s.root / "photos").string(), o);
+  CHECK(third.removed == 1);
+  CHECK(third.vanished == 0);
+}

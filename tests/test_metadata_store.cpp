@@ -2,7 +2,15 @@
 
 #include <filesystem>
 #include <fstream>
+#include <cstring>
 #include <iterator>
+#include <sstream>
+
+#include <cereal/archives/portable_binary.hpp>
+#include <cereal/types/map.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/variant.hpp>
+#include <cereal/types/vector.hpp>
 
 #include "imgvec/error.hpp"
 #include "imgvec/metadata/metadata_store.hpp"
@@ -125,8 +133,120 @@ TEST_CASE("damaged, truncated, foreign and newer metadata files are refused", "[
   CHECK(load_error(write("foreign", "IMGVIDX" + bytes.substr(7)), &message) == ErrorCode::corrupt_file);
   CHECK_THAT(message, Catch::Matchers::Contains("wrong magic"));
   const std::string newer = (dir / "newer").string();
-  detail::write_checked_file(newer, "IMGVMETA", 2, 0, "from the future");
+  detail::write_checked_file(newer, "IMGVMETA", 3, 1, "from the future");
   CHECK(load_error(newer, &message) == ErrorCode::unsupported);
-  CHECK_THAT(message, Catch::Matchers::Contains("format version 2 is newer"));
+  CHECK_THAT(message, Catch::Matchers::Contains("written by a newer imgvec (META format 3.1)"));
+  fs::remove_all(dir);
+}
+
+// ---- Format evolution: files written by an older and a newer imgvec. ----
+
+namespace legacy {
+// Format 1.0 exactly as imgvec 0.1 wrote it: cereal's portable binary archive over the records.
+template <class Archive>
+void serialize(Archive& ar, ImageRecord& r, const std::uint32_t) {
+  auto format = static_cast<std::uint8_t>(r.format);
+  ar(r.id, r.source, r.content_hash, r.file_size, r.mtime_ns, r.width, r.height, format, r.added_ms, r.metadata,
+     r.tags);
+}
+struct Record {
+  ImageRecord r;
+  template <class Archive>
+  void serialize(Archive& ar, const std::uint32_t version) {
+    legacy::serialize(ar, r, version);
+  }
+};
+std::string payload(const std::vector<ImageRecord>& records) {
+  std::ostringstream buffer;
+  {
+    cereal::PortableBinaryOutputArchive ar(buffer);
+    const std::uint64_t count = records.size();
+    ar(count);
+    for (const auto& r : records) {
+      Record wrapped{r};
+      ar(wrapped);
+    }
+  }
+  return buffer.str();
+}
+}  // namespace legacy
+CEREAL_CLASS_VERSION(legacy::Record, 1)
+
+TEST_CASE("metadata files of format 1.0 (imgvec 0.1) still load", "[metadata][versions]") {
+  const fs::path dir = fs::temp_directory_path() / "imgvec-metadata-v1";
+  fs::create_directories(dir);
+  std::vector<ImageRecord> records;
+  for (Id id = 1; id <= 5; ++id) records.push_back(record(id, "/p/" + std::to_string(id), id * 7));
+  const std::string path = (dir / "v1").string();
+  detail::write_checked_file(path, "IMGVMETA", 1, 0, legacy::payload(records));
+  const MetadataStore s = MetadataStore::load(path);
+  REQUIRE(s.size() == 5);
+  for (const auto& r : records) CHECK(*s.get(r.id) == r);
+  detail::write_checked_file(path, "IMGVMETA", 1, 0, legacy::payload({}));
+  CHECK(MetadataStore::load(path).size() == 0);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a newer minor version's appended record fields are skipped", "[metadata][versions]") {
+  const fs::path dir = fs::temp_directory_path() / "imgvec-metadata-newer";
+  fs::create_directories(dir);
+  const std::string path = (dir / "m").string();
+  MetadataStore s;
+  s.put(record(1, "/a", 1));
+  s.put(record(2, "/b", 2));
+  s.save(path);
+  // Rewrite as a 2.7 writer would: each record framed with 5 more bytes of a future field.
+  std::string payload = detail::read_checked_file(path, "IMGVMETA", 2).bytes;
+  std::string newer = payload.substr(0, 8);
+  std::size_t at = 8;
+  while (at < payload.size()) {
+    std::uint64_t length;
+    std::memcpy(&length, payload.data() + at, 8);
+    const std::uint64_t longer = length + 5;
+    newer.append(reinterpret_cast<const char*>(&longer), 8);
+    newer += payload.substr(at + 8, length) + "FUTUR";
+    at += 8 + length;
+  }
+  detail::write_checked_file(path, "IMGVMETA", 2, 7, newer);
+  const MetadataStore loaded = MetadataStore::load(path);
+  CHECK(*loaded.get(1) == record(1, "/a", 1));
+  CHECK(*loaded.get(2) == record(2, "/b", 2));
+  // A newer major version says so even when its header is checksummed some other way.
+  std::string bytes = "IMGVMETA";
+  bytes += std::string("\x03\x00\x02\x00", 4) + std::string(36, '\x55');
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  std::string message;
+  CHECK(load_error(path, &message) == ErrorCode::unsupported);
+  CHECK_THAT(message, Catch::Matchers::Contains("newer imgvec (META format 3.2)"));
+  fs::remove_all(dir);
+}
+
+// Regression: a crafted file with valid checksums loaded a bool of value 246 (undefined behaviour).
+TEST_CASE("a crafted record with an impossible bool or sizes is refused", "[metadata][errors]") {
+  const fs::path dir = fs::temp_directory_path() / "imgvec-metadata-crafted";
+  fs::create_directories(dir);
+  const std::string path = (dir / "m").string();
+  ImageRecord r;
+  r.id = 1;
+  r.metadata = {{"flag", true}};
+  MetadataStore s;
+  s.put(r);
+  s.save(path);
+  std::string payload = detail::read_checked_file(path, "IMGVMETA", 2).bytes;
+  REQUIRE(payload.back() == '\0');  // tags count ends the record: 8 zero bytes
+  const std::size_t bool_at = payload.size() - 9;
+  REQUIRE(payload[bool_at] == 1);
+  payload[bool_at] = static_cast<char>(246);
+  detail::write_checked_file(path, "IMGVMETA", 2, 0, payload);
+  std::string message;
+  CHECK(load_error(path, &message) == ErrorCode::corrupt_file);
+  CHECK_THAT(message, Catch::Matchers::Contains("bool of value 246"));
+  // A string claiming 2^60 bytes: refused before any allocation.
+  payload[bool_at] = 1;
+  const std::uint64_t huge = 1ull << 60;
+  std::memcpy(&payload[8 + 8 + 8], &huge, 8);  // the source string's length
+  detail::write_checked_file(path, "IMGVMETA", 2, 0, payload);
+  CHECK(load_error(path, &message) == ErrorCode::corrupt_file);
+  CHECK_THAT(message, Catch::Matchers::Contains("truncated record"));
   fs::remove_all(dir);
 }

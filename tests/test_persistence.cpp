@@ -149,6 +149,47 @@ TEST_CASE("empty indexes round-trip", "[io]") {
   CHECK(loaded->metric() == Metric::inner_product);
 }
 
+// Regression: a saved empty HNSW loaded with room for one node over a buffer for none, so the
+// first add wrote past it (segfault; abort with float16). A 1-node update called memcpy with null.
+TEST_CASE("empty indexes of every kind and storage save, load, and take adds, updates and removes",
+          "[io][lifecycle]") {
+  TempDir dir;
+  const std::size_t d = 16;
+  auto vec = [&](float x) {
+    std::vector<float> v(d, 0.1f);
+    v[0] = x;
+    return v;
+  };
+  for (int variant = 0; variant < 3; ++variant) {
+    INFO("variant " << variant);
+    std::unique_ptr<Index> fresh;
+    if (variant == 0) fresh = std::make_unique<FlatIndex>(d, Metric::cosine);
+    HnswParams p;
+    if (variant == 2) p.storage = VectorStorage::float16;
+    if (variant > 0) fresh = std::make_unique<HnswIndex>(d, Metric::cosine, p);
+    const std::string path = dir.file("empty-" + std::to_string(variant));
+    fresh->save(path);
+    auto index = Index::load(path, d);
+    REQUIRE(index->size() == 0);
+    CHECK(index->search(vec(1), 3).empty());
+    index->add(7, vec(1));  // the first add into a loaded empty index
+    CHECK(index->size() == 1);
+    index->add(7, vec(-1));  // updating the only element
+    CHECK(index->size() == 1);
+    CHECK(index->search(vec(-1), 1).at(0).id == 7);
+    CHECK(index->remove(7));
+    CHECK(index->size() == 0);
+    CHECK(index->search(vec(1), 3).empty());
+    for (Id id = 1; id <= 50; ++id) index->add(id, vec(static_cast<float>(id)));
+    CHECK(index->size() == 50);
+    index->save(path);
+    auto again = Index::load(path, d);
+    CHECK(again->size() == 50);
+    again->add(51, vec(-51));
+    CHECK(again->search(vec(-51), 1).at(0).id == 51);
+  }
+}
+
 TEST_CASE("damaged files are refused with a clear error", "[io][errors]") {
   TempDir dir;
   const IndexKind kind = GENERATE(IndexKind::flat, IndexKind::hnsw);

@@ -49,6 +49,7 @@ enum class AddStatus {
   failed,     ///< not added; see error
   renamed,    ///< new path, same bytes as an image whose file is gone: moved, not re-embedded
   removed,    ///< (index_directory) its file vanished, so it was removed
+  interrupted,  ///< not looked at: the run was cancelled before this file's chunk
 };
 const char* to_string(AddStatus status);
 
@@ -77,10 +78,22 @@ struct IndexDirectoryOptions {
   std::size_t chunk = 512;
   /// (done, total) after each chunk.
   std::function<void(std::size_t, std::size_t)> progress;
+  /// Asked before each chunk; true stops the run there (after that chunk's checkpoint), and the
+  /// report says `interrupted`. For Ctrl-C: set a flag in the signal handler, return it here.
+  std::function<bool()> cancel;
+  /// Metadata for a file (given its path), stored with it whether it is new, changed, moved or
+  /// unchanged; records whose metadata is already equal are left alone. Called once per file
+  /// before any is read.
+  std::function<Metadata(const std::string& path)> metadata;
 };
 
 struct IndexDirectoryReport {
   std::size_t added = 0, updated = 0, unchanged = 0, renamed = 0, removed = 0, failed = 0;
+  /// Records of files under the directory that no longer exist (after any removal); they stay
+  /// searchable until removed (IndexDirectoryOptions::remove_missing).
+  std::size_t vanished = 0;
+  /// The run was cancelled (IndexDirectoryOptions::cancel) before every file was looked at.
+  bool interrupted = false;
   /// The failed files, with their reasons.
   std::vector<AddResult> failures;
 };
@@ -125,14 +138,22 @@ struct DatabaseStats {
 /// saves are serialized. Embedding happens outside the lock.
 class VectorDatabase {
  public:
-  /// Creates a database in `directory` (created if missing; must not hold a database already)
-  /// and saves it empty. Throws imgvec::Error.
+  /// Creates a database in `directory` and saves it empty. The directory must be new or empty:
+  /// a database folder belongs to imgvec alone, so a folder that holds other files (a photo
+  /// folder, say) is refused with Error(invalid_argument) naming one of them; put the database
+  /// in a subfolder instead. Throws imgvec::Error.
   static std::unique_ptr<VectorDatabase> create(const std::string& directory,
                                                 std::shared_ptr<Encoder> encoder,
                                                 const DatabaseOptions& options = {});
   /// Opens a saved database. The encoder must have the fingerprint the database was built with
   /// (Error incompatible, naming both). Damaged files give Error(corrupt_file) naming the file.
   static std::unique_ptr<VectorDatabase> open(const std::string& directory, std::shared_ptr<Encoder> encoder);
+  /// Opens the database in `directory` if there is one, else creates it (with `options`).
+  static std::unique_ptr<VectorDatabase> open_or_create(const std::string& directory,
+                                                        std::shared_ptr<Encoder> encoder,
+                                                        const DatabaseOptions& options = {});
+  /// Whether `directory` holds an imgvec database (its MANIFEST). Opens nothing.
+  static bool exists(const std::string& directory);
   ~VectorDatabase();
   VectorDatabase(const VectorDatabase&) = delete;
   VectorDatabase& operator=(const VectorDatabase&) = delete;
@@ -206,10 +227,16 @@ class VectorDatabase {
 
  private:
   explicit VectorDatabase(std::unique_ptr<Impl> impl);
-  std::vector<AddResult> add_paths(const std::vector<std::string>& paths, const std::vector<Metadata>& metadata,
-                                   const std::function<void(std::size_t, std::size_t)>& progress,
-                                   bool detect_renames, bool checkpoint, std::size_t chunk);
-  static constexpr std::size_t kDefaultChunk = 512;
+  struct AddInputs {
+    const std::vector<Metadata>* metadata = nullptr;  // one per path, or none
+    const std::vector<std::vector<std::string>>* tags = nullptr;
+    const std::function<void(std::size_t, std::size_t)>* progress = nullptr;
+    const std::function<bool()>* cancelled = nullptr;
+    bool detect_renames = true;
+    bool checkpoint = false;
+    std::size_t chunk = 512;
+  };
+  std::vector<AddResult> add_paths(const std::vector<std::string>& paths, const AddInputs& inputs);
   std::unique_ptr<Impl> impl_;
 };
 

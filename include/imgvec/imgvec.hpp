@@ -13,6 +13,7 @@
 #include "imgvec/index/filter.hpp"
 #include "imgvec/metadata/metadata_store.hpp"
 #include "imgvec/metadata/where.hpp"
+#include "imgvec/path_text.hpp"
 #include "imgvec/index/flat_index.hpp"
 #include "imgvec/index/hnsw_index.hpp"
 #include "imgvec/index/index.hpp"

@@ -21,6 +21,7 @@
 #include "imgvec/detail/rw_lock.hpp"
 #include "imgvec/error.hpp"
 #include "imgvec/index/flat_index.hpp"
+#include "imgvec/path_text.hpp"
 #include "io/binary_io.hpp"
 
 namespace imgvec {
@@ -34,6 +35,7 @@ const char* to_string(AddStatus status) {
     case AddStatus::failed: return "failed";
     case AddStatus::renamed: return "renamed";
     case AddStatus::removed: return "removed";
+    case AddStatus::interrupted: return "interrupted";
   }
   return "?";
 }
@@ -77,17 +79,39 @@ int lock_directory(const std::string& dir) {
 VectorDatabase::VectorDatabase(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 VectorDatabase::~VectorDatabase() = default;
 
+bool VectorDatabase::exists(const std::string& directory) {
+  struct stat st {};
+  return ::stat(detail::manifest_path(directory).c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
 std::unique_ptr<VectorDatabase> VectorDatabase::create(const std::string& directory,
                                                        std::shared_ptr<Encoder> encoder,
                                                        const DatabaseOptions& options) {
   if (!encoder) throw Error(ErrorCode::invalid_argument, "create: no encoder given");
+  if (exists(directory)) {
+    throw Error(ErrorCode::invalid_argument, directory + ": already holds an imgvec database; open it instead");
+  }
+  // A database folder is imgvec's alone: its cleanup may then delete the names it generates
+  // without any risk of meeting a user's file of the same name. So create() takes a new or
+  // empty folder only (the LOCK of an earlier create that failed is the one exception).
   std::error_code ec;
+  if (fs::exists(directory, ec)) {
+    if (!fs::is_directory(directory, ec)) throw Error(ErrorCode::invalid_argument, directory + ": not a directory");
+    for (const auto& entry : fs::directory_iterator(directory, ec)) {
+      if (entry.path().filename() == "LOCK") continue;
+      throw Error(ErrorCode::invalid_argument,
+                  directory + ": not empty (it holds " + escape_path(entry.path().filename().string()) +
+                      "); imgvec creates a database only in a new or empty folder, never among other files: "
+                      "name a subfolder such as " + directory + "/.imgvec");
+    }
+    if (ec) throw Error(ErrorCode::io, directory + ": cannot list the directory: " + ec.message());
+  }
   fs::create_directories(directory, ec);
   if (ec) throw Error(ErrorCode::io, directory + ": cannot create the directory: " + ec.message());
   auto impl = std::make_unique<Impl>();
   impl->dir = directory;
   impl->lock_fd = lock_directory(directory);
-  if (fs::exists(detail::manifest_path(directory))) {
+  if (exists(directory)) {
     throw Error(ErrorCode::invalid_argument, directory + ": already holds an imgvec database; open it instead");
   }
   impl->encoder = std::move(encoder);
@@ -100,11 +124,19 @@ std::unique_ptr<VectorDatabase> VectorDatabase::create(const std::string& direct
   return db;
 }
 
+std::unique_ptr<VectorDatabase> VectorDatabase::open_or_create(const std::string& directory,
+                                                               std::shared_ptr<Encoder> encoder,
+                                                               const DatabaseOptions& options) {
+  if (exists(directory)) return open(directory, std::move(encoder));
+  return create(directory, std::move(encoder), options);
+}
+
 std::unique_ptr<VectorDatabase> VectorDatabase::open(const std::string& directory, std::shared_ptr<Encoder> encoder) {
   if (!encoder) throw Error(ErrorCode::invalid_argument, "open: no encoder given");
   if (!fs::is_directory(directory)) throw Error(ErrorCode::not_found, directory + ": no such directory");
   auto impl = std::make_unique<Impl>();
   impl->dir = directory;
+  if (!exists(directory)) throw Error(ErrorCode::not_found, directory + ": no imgvec database here (no MANIFEST)");
   impl->lock_fd = lock_directory(directory);
   impl->manifest = detail::read_manifest(directory);
   const EncoderFingerprint& have = impl->manifest.encoder;
@@ -124,28 +156,20 @@ std::unique_ptr<VectorDatabase> VectorDatabase::open(const std::string& director
     throw Error(ErrorCode::corrupt_file, directory + ": generation " + std::to_string(g) +
                                              ": the index and the records hold different ids");
   }
-  // Files of other generations are leftovers of a save that crashed before or after switching.
-  for (const auto& entry : fs::directory_iterator(directory)) {
-    const std::string name = entry.path().filename().string();
-    const bool ours = name.rfind("index-", 0) == 0 || name.rfind("metadata-", 0) == 0 ||
-                      name.rfind("MANIFEST.tmp-", 0) == 0;
-    if (ours && entry.path() != fs::path(detail::index_path(directory, g)) &&
-        entry.path() != fs::path(detail::metadata_path(directory, g))) {
-      std::error_code ignored;
-      fs::remove(entry.path(), ignored);
-    }
-  }
+  detail::remove_leftovers(directory, g);
   return std::unique_ptr<VectorDatabase>(new VectorDatabase(std::move(impl)));
 }
 
 Id VectorDatabase::add_image(const std::string& path, const Metadata& metadata, const std::vector<std::string>& tags) {
-  const AddResult r = add_images_batch({path}).front();
+  // Given metadata or tags replace the old ones; none given keeps them. Either way they are
+  // applied in the same write-locked step that stores the image.
+  AddInputs in;
+  const std::vector<Metadata> m{metadata};
+  const std::vector<std::vector<std::string>> t{tags};
+  if (!metadata.empty()) in.metadata = &m;
+  if (!tags.empty()) in.tags = &t;
+  const AddResult r = add_paths({path}, in).front();
   if (r.status == AddStatus::failed) throw Error(r.code, r.error);
-  // Given metadata or tags replace the old ones; none given keeps them.
-  if (!metadata.empty() || !tags.empty()) {
-    const auto rec = get(r.id);
-    update_metadata(r.id, metadata.empty() ? rec->metadata : metadata, tags.empty() ? nullptr : &tags);
-  }
   return r.id;
 }
 
@@ -168,26 +192,31 @@ Id VectorDatabase::add_image_bytes(const void* data, std::size_t size, const std
 std::vector<AddResult> VectorDatabase::add_images_batch(const std::vector<std::string>& paths,
                                                         const std::vector<Metadata>& metadata,
                                                         const std::function<void(std::size_t, std::size_t)>& progress) {
-  return add_paths(paths, metadata, progress, /*detect_renames=*/true, /*checkpoint=*/false, kDefaultChunk);
+  AddInputs in;
+  if (!metadata.empty()) in.metadata = &metadata;
+  in.progress = &progress;
+  return add_paths(paths, in);
 }
 
-std::vector<AddResult> VectorDatabase::add_paths(const std::vector<std::string>& paths,
-                                                 const std::vector<Metadata>& metadata,
-                                                 const std::function<void(std::size_t, std::size_t)>& progress,
-                                                 bool detect_renames, bool checkpoint, std::size_t chunk) {
-  if (chunk == 0) throw Error(ErrorCode::invalid_argument, "index_directory: chunk must be at least 1");
-  if (!metadata.empty() && metadata.size() != paths.size()) {
-    throw Error(ErrorCode::invalid_argument, "add_images_batch: " + std::to_string(metadata.size()) +
+std::vector<AddResult> VectorDatabase::add_paths(const std::vector<std::string>& paths, const AddInputs& in) {
+  if (in.chunk == 0) throw Error(ErrorCode::invalid_argument, "index_directory: chunk must be at least 1");
+  if (in.metadata && in.metadata->size() != paths.size()) {
+    throw Error(ErrorCode::invalid_argument, "add_images_batch: " + std::to_string(in.metadata->size()) +
                                                  " metadata entries for " + std::to_string(paths.size()) + " paths");
   }
+  const auto* progress = in.progress && *in.progress ? in.progress : nullptr;
   std::vector<AddResult> results(paths.size());
   std::size_t done = 0;
-  for (std::size_t first = 0; first < paths.size(); first += chunk) {
-    const std::size_t end = std::min(paths.size(), first + chunk);
+  for (std::size_t first = 0; first < paths.size(); first += in.chunk) {
+    if (in.cancelled && (*in.cancelled)()) break;
+    const std::size_t end = std::min(paths.size(), first + in.chunk);
+    auto metadata_of = [&](std::size_t i) { return in.metadata ? &(*in.metadata)[i] : nullptr; };
+    auto tags_of = [&](std::size_t i) { return in.tags ? &(*in.tags)[i] : nullptr; };
     // Unchanged files (same path, size and modification time) are not read at all.
     std::vector<std::size_t> todo;
     std::vector<detail::FileFacts> facts(end - first);
     std::vector<std::uint64_t> hashes(end - first);
+    bool changed = false;
     for (std::size_t i = first; i < end; ++i) {
       AddResult& r = results[i];
       r.source = paths[i];
@@ -204,7 +233,11 @@ std::vector<AddResult> VectorDatabase::add_paths(const std::vector<std::string>&
           }
         }
         hashes[i - first] = detail::hash_file(paths[i]);
-        if (detect_renames && impl_->move_record(paths[i], facts[i - first], hashes[i - first], r)) continue;
+        if (in.detect_renames &&
+            impl_->move_record(paths[i], facts[i - first], hashes[i - first], metadata_of(i), tags_of(i), r)) {
+          changed = true;
+          continue;
+        }
         todo.push_back(i);
       } catch (const Error& e) {
         r.code = e.code();
@@ -215,7 +248,9 @@ std::vector<AddResult> VectorDatabase::add_paths(const std::vector<std::string>&
     for (std::size_t i : todo) todo_paths.push_back(paths[i]);
     EmbedFilesOptions options;
     if (progress) {
-      options.progress = [&](std::size_t d, std::size_t) { progress(done + (end - first - todo.size()) + d, paths.size()); };
+      options.progress = [&](std::size_t d, std::size_t) {
+        (*progress)(done + (end - first - todo.size()) + d, paths.size());
+      };
     }
     const auto embedded = impl_->encoder->embed_image_files(todo_paths, options);
     {
@@ -227,13 +262,31 @@ std::vector<AddResult> VectorDatabase::add_paths(const std::vector<std::string>&
           results[i].error = embedded[t].error;
           continue;
         }
-        const Metadata* m = metadata.empty() ? nullptr : &metadata[i];
-        results[i] = impl_->insert(paths[i], &facts[i - first], hashes[i - first], embedded[t], m, nullptr);
+        results[i] = impl_->insert(paths[i], &facts[i - first], hashes[i - first], embedded[t], metadata_of(i),
+                                   tags_of(i));
+        changed = true;
+      }
+      // Unchanged files take the metadata and tags they were given too, in this same step.
+      for (std::size_t i = first; i < end; ++i) {
+        AddResult& r = results[i];
+        if (r.status != AddStatus::unchanged || (!metadata_of(i) && !tags_of(i))) continue;
+        const ImageRecord* rec = impl_->store.get(r.id);
+        if (!rec || rec->source != paths[i]) {
+          r.status = AddStatus::failed;
+          r.code = ErrorCode::not_found;
+          r.error = paths[i] + ": removed while being added";
+          continue;
+        }
+        changed = impl_->apply_metadata(*rec, metadata_of(i), tags_of(i)) || changed;
       }
     }
     done = end;
-    if (checkpoint) save();
-    if (progress && todo.empty()) progress(done, paths.size());
+    if (in.checkpoint && changed) save();
+    if (progress && todo.empty()) (*progress)(done, paths.size());
+  }
+  for (std::size_t i = done; i < paths.size(); ++i) {
+    results[i].source = paths[i];
+    results[i].status = AddStatus::interrupted;
   }
   return results;
 }
@@ -394,18 +447,40 @@ IndexDirectoryReport VectorDatabase::index_directory(const std::string& dir, con
   std::sort(paths.begin(), paths.end());
 
   IndexDirectoryReport report;
-  for (const AddResult& r : add_paths(paths, {}, o.progress, /*detect_renames=*/true, o.checkpoint, o.chunk)) {
+  std::vector<Metadata> metadata;
+  if (o.metadata) {
+    metadata.reserve(paths.size());
+    for (const auto& p : paths) metadata.push_back(o.metadata(p));
+  }
+  AddInputs in;
+  if (o.metadata) in.metadata = &metadata;
+  in.progress = &o.progress;
+  if (o.cancel) in.cancelled = &o.cancel;
+  in.checkpoint = o.checkpoint;
+  in.chunk = o.chunk;
+  for (const AddResult& r : add_paths(paths, in)) {
     switch (r.status) {
       case AddStatus::added: ++report.added; break;
       case AddStatus::updated: ++report.updated; break;
       case AddStatus::unchanged: ++report.unchanged; break;
       case AddStatus::renamed: ++report.renamed; break;
       case AddStatus::removed: break;
+      case AddStatus::interrupted: report.interrupted = true; break;
       case AddStatus::failed:
         ++report.failed;
         report.failures.push_back(r);
         break;
     }
+  }
+  if (report.interrupted) return report;
+  // Records of files under this directory that are gone: removed on request, else counted.
+  {
+    const std::string prefix = root.string() + "/";
+    Impl::Shared guard(impl_->lock);
+    impl_->store.for_each([&](const ImageRecord& r) {
+      struct stat st {};
+      if (r.source.rfind(prefix, 0) == 0 && ::stat(r.source.c_str(), &st) != 0) ++report.vanished;
+    });
   }
   if (o.remove_missing) {
     const std::string prefix = root.string() + "/";
@@ -418,6 +493,7 @@ IndexDirectoryReport VectorDatabase::index_directory(const std::string& dir, con
       });
     }
     for (Id id : gone) report.removed += remove(id);
+    report.vanished -= std::min(report.vanished, report.removed);
     if (o.checkpoint && !gone.empty()) save();
   }
   return report;

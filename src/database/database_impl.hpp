@@ -84,9 +84,21 @@ struct VectorDatabase::Impl {
     return r;
   }
 
+  // Under the write lock: replaces a record's metadata and tags where given. False if nothing
+  // changed.
+  bool apply_metadata(const ImageRecord& rec, const Metadata* metadata, const std::vector<std::string>* tags) {
+    if ((!metadata || *metadata == rec.metadata) && (!tags || *tags == rec.tags)) return false;
+    ImageRecord copy = rec;
+    if (metadata) copy.metadata = *metadata;
+    if (tags) copy.tags = *tags;
+    store.put(std::move(copy));
+    return true;
+  }
+
   // A new path whose bytes match an image whose own file is gone is that image, moved: its
-  // record takes the new path, and its vector stays.
-  bool move_record(const std::string& path, const detail::FileFacts& facts, std::uint64_t hash, AddResult& result) {
+  // record takes the new path (and the metadata and tags given, if any), and its vector stays.
+  bool move_record(const std::string& path, const detail::FileFacts& facts, std::uint64_t hash,
+                   const Metadata* metadata, const std::vector<std::string>* tags, AddResult& result) {
     std::lock_guard<detail::RwLock> guard(lock);
     if (store.find_source(path)) return false;
     for (Id id : store.find_hash(hash)) {
@@ -97,6 +109,8 @@ struct VectorDatabase::Impl {
       moved.source = path;
       moved.file_size = facts.size;
       moved.mtime_ns = facts.mtime_ns;
+      if (metadata) moved.metadata = *metadata;
+      if (tags) moved.tags = *tags;
       store.put(std::move(moved));
       result.status = AddStatus::renamed;
       result.id = id;

@@ -2,7 +2,10 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <map>
+#include <vector>
 
 #include "imgvec/error.hpp"
 #include "io/checked_file.hpp"
@@ -65,6 +68,41 @@ std::string metadata_path(const std::string& dir, std::uint64_t g) {
   return dir + "/metadata-" + std::to_string(g) + ".imgvmeta";
 }
 
+namespace {
+
+// "<name>.tmp-<pid>-<number>": the temporary name AtomicFileWriter gives `name` (binary_io.cpp).
+bool is_temporary_of(const std::string& file, const std::string& name) {
+  const std::string prefix = name + ".tmp-";
+  if (file.compare(0, prefix.size(), prefix) != 0) return false;
+  const std::string rest = file.substr(prefix.size());
+  const auto dash = rest.find('-');
+  auto digits = [](const std::string& s) {
+    return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+  };
+  return dash != std::string::npos && digits(rest.substr(0, dash)) && digits(rest.substr(dash + 1));
+}
+
+std::string base_name(const std::string& path) { return path.substr(path.find_last_of('/') + 1); }
+
+}  // namespace
+
+void remove_leftovers(const std::string& dir, std::uint64_t g) {
+  std::vector<std::string> stale, names = {"MANIFEST"};
+  for (std::uint64_t k : {g - 1, g, g + 1}) {
+    if (k == static_cast<std::uint64_t>(-1)) continue;  // g - 1 for g = 0
+    names.push_back(base_name(index_path(dir, k)));
+    names.push_back(base_name(metadata_path(dir, k)));
+    if (k != g) stale.insert(stale.end(), {names[names.size() - 2], names.back()});
+  }
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string file = entry.path().filename().string();
+    bool ours = std::find(stale.begin(), stale.end(), file) != stale.end();
+    for (const auto& n : names) ours = ours || is_temporary_of(file, n);
+    if (ours && entry.is_regular_file(ec)) std::filesystem::remove(entry.path(), ec);
+  }
+}
+
 void write_manifest(const std::string& dir, const Manifest& m) {
   std::string p;
   auto line = [&](const char* key, const std::string& value) { p += std::string(key) + "=" + escape(value) + "\n"; };
@@ -86,7 +124,7 @@ Manifest read_manifest(const std::string& dir) {
   if (::stat(path.c_str(), &st) != 0) {
     throw Error(ErrorCode::not_found, dir + ": no imgvec database here (no MANIFEST)");
   }
-  const std::string payload = read_checked_file(path, kMagic, kMajor);
+  const std::string payload = read_checked_file(path, kMagic, kMajor).bytes;
   std::map<std::string, std::string> kv;
   std::size_t start = 0;
   while (start < payload.size()) {

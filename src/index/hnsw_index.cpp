@@ -539,7 +539,10 @@ std::unique_ptr<Index> load_hnsw_payload(CheckedFileReader& in, const IndexFileH
     fail("entry point or top level is invalid");
   }
 
-  Buffer level0(static_cast<char*>(std::malloc(std::max<std::size_t>(1, count * size_per_element))));
+  // hnswlib needs room for at least one node (an empty graph has capacity 1), and the buffer must
+  // match that capacity: a saved empty index would otherwise take its first add past the end.
+  const std::size_t capacity = std::max<std::size_t>(count, 1);
+  Buffer level0(static_cast<char*>(std::calloc(capacity, size_per_element)));
   if (!level0) throw Error(ErrorCode::io, in.path() + ": out of memory for the HNSW base layer");
   in.read(level0.get(), count * size_per_element, "HNSW base layer");
 
@@ -602,7 +605,6 @@ std::unique_ptr<Index> load_hnsw_payload(CheckedFileReader& in, const IndexFileH
   params.storage = storage;
   auto index = std::make_unique<HnswIndex>(dim, header.metric, params);
   Graph& g = *index->impl_->graph;
-  const std::size_t capacity = std::max<std::size_t>(count, 1);
   std::free(g.data_level0_memory_);
   g.data_level0_memory_ = level0.release();
   std::free(g.linkLists_);

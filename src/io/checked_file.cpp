@@ -38,31 +38,39 @@ void write_checked_file(const std::string& path, const char (&magic)[9], std::ui
   writer.commit();
 }
 
-std::string read_checked_file(const std::string& path, const char (&magic)[9], std::uint16_t major) {
+CheckedPayload read_checked_file(const std::string& path, const char (&magic)[9], std::uint16_t major,
+                                 std::uint16_t min_major) {
   CheckedFileReader reader(path);
   unsigned char h[kHeader];
-  reader.read(h, kHeader, "the header");
-  if (std::memcmp(h, magic, 8) != 0) {
-    reader.fail(std::string("not an imgvec ") + std::string(magic + 0, 7) + " file (wrong magic)");
+  if (reader.file_size() < 8) reader.fail("too short to be an imgvec file");
+  reader.read(h, 8, "the header");
+  const std::string kind(magic + 4, 4);
+  if (std::memcmp(h, magic, 8) != 0) reader.fail("not an imgvec " + kind + " file (wrong magic)");
+  reader.read(h + 8, kHeader - 8, "the header");
+  CheckedPayload out;
+  out.major = get<std::uint16_t>(h + 8);
+  out.minor = get<std::uint16_t>(h + 10);
+  const std::string version = std::to_string(out.major) + "." + std::to_string(out.minor);
+  if (out.major > major) {
+    throw Error(ErrorCode::unsupported, path + ": written by a newer imgvec (" + kind + " format " + version +
+                                            "); this build reads up to format " + std::to_string(major) +
+                                            ".x: update imgvec");
+  }
+  if (out.major < min_major) {
+    throw Error(ErrorCode::unsupported, path + ": " + kind + " format " + version + " is older than this build reads");
   }
   if (get<std::uint64_t>(h + 40) != XXH3_64bits(h, 40)) reader.fail("the header is damaged (checksum mismatch)");
-  const auto file_major = get<std::uint16_t>(h + 8);
-  if (file_major > major) {
-    throw Error(ErrorCode::unsupported, path + ": format version " + std::to_string(file_major) +
-                                            " is newer than this imgvec reads (" + std::to_string(major) +
-                                            "); update imgvec");
-  }
   const auto size = get<std::uint64_t>(h + 16);
   if (size != reader.remaining()) {
     reader.fail("the header says " + std::to_string(size) + " payload bytes but the file holds " +
                 std::to_string(reader.remaining()) + " (truncated or damaged)");
   }
-  std::string payload(size, '\0');
-  reader.read(payload.data(), size, "the payload");
-  if (XXH3_64bits(payload.data(), payload.size()) != get<std::uint64_t>(h + 24)) {
+  out.bytes.assign(size, '\0');
+  reader.read(out.bytes.data(), size, "the payload");
+  if (XXH3_64bits(out.bytes.data(), out.bytes.size()) != get<std::uint64_t>(h + 24)) {
     reader.fail("the payload is damaged (checksum mismatch)");
   }
-  return payload;
+  return out;
 }
 
 }  // namespace imgvec::detail

@@ -12,8 +12,17 @@ namespace imgvec::detail {
 void write_checked_file(const std::string& path, const char (&magic)[9], std::uint16_t major,
                         std::uint16_t minor, std::string_view payload);
 
-/// Reads and verifies a checked file; returns its payload. Throws imgvec::Error naming the path:
-/// not_found, corrupt_file (wrong magic, bad checksum, truncated), unsupported (major > `major`).
-std::string read_checked_file(const std::string& path, const char (&magic)[9], std::uint16_t major);
+/// A checked file's payload and the version that wrote it.
+struct CheckedPayload {
+  std::string bytes;
+  std::uint16_t major = 0, minor = 0;
+};
+
+/// Reads and verifies a checked file. The magic and the version are checked before any checksum,
+/// so a file from a newer imgvec says so (a newer format may checksum differently) instead of
+/// reading as damaged. Throws imgvec::Error naming the path: not_found, corrupt_file (wrong
+/// magic, bad checksum, truncated), unsupported (major outside [min_major, major]).
+CheckedPayload read_checked_file(const std::string& path, const char (&magic)[9], std::uint16_t major,
+                                 std::uint16_t min_major = 1);
 
 }  // namespace imgvec::detail

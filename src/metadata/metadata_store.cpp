@@ -5,28 +5,11 @@
 #include <sstream>
 #include <unordered_map>
 
-#include <cereal/archives/portable_binary.hpp>
-#include <cereal/types/map.hpp>
-#include <cereal/types/string.hpp>
-#include <cereal/types/variant.hpp>
-#include <cereal/types/vector.hpp>
-
 #include "imgvec/error.hpp"
 #include "io/checked_file.hpp"
-
-CEREAL_CLASS_VERSION(imgvec::ImageRecord, 1)
+#include "metadata/record_codec.hpp"
 
 namespace imgvec {
-
-// cereal finds these by argument-dependent lookup. The record's version is the file's minor
-// version's business: fields are only ever appended, read when the version says they exist.
-template <class Archive>
-void serialize(Archive& ar, ImageRecord& r, const std::uint32_t /*version*/) {
-  auto format = static_cast<std::uint8_t>(r.format);
-  ar(r.id, r.source, r.content_hash, r.file_size, r.mtime_ns, r.width, r.height, format, r.added_ms,
-     r.metadata, r.tags);
-  r.format = static_cast<ImageFormat>(format);
-}
 
 bool ImageRecord::operator==(const ImageRecord& o) const {
   return id == o.id && source == o.source && content_hash == o.content_hash && file_size == o.file_size &&
@@ -36,7 +19,8 @@ bool ImageRecord::operator==(const ImageRecord& o) const {
 
 namespace {
 constexpr char kMagic[9] = "IMGVMETA";
-constexpr std::uint16_t kMajor = 1, kMinor = 0;
+// 2.0: records framed by their length, written by record_codec.cpp. 1.0 (cereal) is still read.
+constexpr std::uint16_t kMajor = 2, kMinor = 0;
 }  // namespace
 
 struct MetadataStore::Impl {
@@ -113,46 +97,33 @@ std::vector<Id> MetadataStore::find_hash(std::uint64_t content_hash) const {
 }
 
 void MetadataStore::save(const std::string& path) const {
-  std::ostringstream buffer;
-  {
-    cereal::PortableBinaryOutputArchive ar(buffer);
-    const std::uint64_t count = impl_->records.size();
-    ar(count);
-    for_each([&](const ImageRecord& r) { ar(r); });
-  }
-  detail::write_checked_file(path, kMagic, kMajor, kMinor, buffer.str());
+  // Reads the records only: concurrent readers of the store are safe while it saves.
+  std::string payload;
+  const std::uint64_t count = impl_->records.size();
+  payload.append(reinterpret_cast<const char*>(&count), sizeof count);
+  for_each([&](const ImageRecord& r) { detail::encode_record(payload, r); });
+  detail::write_checked_file(path, kMagic, kMajor, kMinor, payload);
 }
 
 MetadataStore MetadataStore::load(const std::string& path) {
-  const std::string payload = detail::read_checked_file(path, kMagic, kMajor);
-  MetadataStore store;
-  try {
-    std::istringstream in(payload);
-    cereal::PortableBinaryInputArchive ar(in);
-    std::uint64_t count = 0;
-    ar(count);
-    if (count > payload.size()) {
-      throw Error(ErrorCode::corrupt_file, path + ": claims " + std::to_string(count) + " records in " +
-                                               std::to_string(payload.size()) + " bytes");
-    }
-    for (std::uint64_t i = 0; i < count; ++i) {
-      ImageRecord r;
-      ar(r);
-      if (store.contains(r.id)) {
-        throw Error(ErrorCode::corrupt_file, path + ": id " + std::to_string(r.id) + " appears twice");
-      }
-      store.put(std::move(r));
-    }
-    if (in.peek() != std::char_traits<char>::eof()) {
-      throw Error(ErrorCode::corrupt_file, path + ": bytes follow the last record");
-    }
-  } catch (const cereal::Exception& e) {
-    throw Error(ErrorCode::corrupt_file, path + ": unreadable records (" + e.what() + ")");
-  } catch (const std::bad_alloc&) {
-    throw Error(ErrorCode::corrupt_file, path + ": a record claims an impossible size");
-  } catch (const std::length_error&) {
-    throw Error(ErrorCode::corrupt_file, path + ": a record claims an impossible size");
+  const detail::CheckedPayload file = detail::read_checked_file(path, kMagic, kMajor);
+  detail::RecordReader in(file.bytes, path);
+  const bool legacy = file.major == 1;
+  // Format 1 was cereal's portable binary archive: an endianness byte (1: little), the count,
+  // and the record type's version before the first record.
+  if (legacy && in.u8() != 1) in.fail("records written big-endian");
+  const std::uint64_t count = in.u64();
+  if (count > in.remaining() / 8) {
+    in.fail("claims " + std::to_string(count) + " records in " + std::to_string(file.bytes.size()) + " bytes");
   }
+  if (legacy && count > 0 && in.u32() != 1) in.fail("unknown record version");
+  MetadataStore store;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    ImageRecord r = legacy ? in.legacy_record() : in.framed_record();
+    if (store.contains(r.id)) in.fail("id " + std::to_string(r.id) + " appears twice");
+    store.put(std::move(r));
+  }
+  if (in.remaining() != 0) in.fail("bytes follow the last record");
   return store;
 }
 

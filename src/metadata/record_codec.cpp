@@ -1,0 +1,182 @@
+#include "metadata/record_codec.hpp"
+
+#include <cstring>
+
+#include "imgvec/error.hpp"
+
+namespace imgvec::detail {
+namespace {
+
+// Value type tags, stable on disk. Format 1 used std::variant's index, which is the same order.
+enum class ValueTag : std::uint8_t { string = 0, int64 = 1, float64 = 2, boolean = 3, string_list = 4 };
+
+template <typename T>
+void put(std::string& out, T v) {
+  char b[sizeof v];
+  std::memcpy(b, &v, sizeof v);  // little-endian hosts only, as every imgvec file
+  out.append(b, sizeof v);
+}
+
+void put_string(std::string& out, const std::string& s) {
+  put<std::uint64_t>(out, s.size());
+  out += s;
+}
+
+void put_value(std::string& out, const MetadataValue& v) {
+  put<std::uint8_t>(out, static_cast<std::uint8_t>(v.index()));
+  if (const auto* s = std::get_if<std::string>(&v)) put_string(out, *s);
+  else if (const auto* i = std::get_if<std::int64_t>(&v)) put<std::int64_t>(out, *i);
+  else if (const auto* d = std::get_if<double>(&v)) put<double>(out, *d);
+  else if (const auto* b = std::get_if<bool>(&v)) put<std::uint8_t>(out, *b ? 1 : 0);
+  else {
+    const auto& list = std::get<std::vector<std::string>>(v);
+    put<std::uint64_t>(out, list.size());
+    for (const auto& s : list) put_string(out, s);
+  }
+}
+
+}  // namespace
+
+void encode_record(std::string& out, const ImageRecord& r) {
+  const std::size_t frame = out.size();
+  put<std::uint64_t>(out, 0);  // the length, filled in below
+  put<std::uint64_t>(out, r.id);
+  put_string(out, r.source);
+  put<std::uint64_t>(out, r.content_hash);
+  put<std::uint64_t>(out, r.file_size);
+  put<std::int64_t>(out, r.mtime_ns);
+  put<std::uint32_t>(out, r.width);
+  put<std::uint32_t>(out, r.height);
+  put<std::uint8_t>(out, static_cast<std::uint8_t>(r.format));
+  put<std::int64_t>(out, r.added_ms);
+  put<std::uint64_t>(out, r.metadata.size());
+  for (const auto& [k, v] : r.metadata) {
+    put_string(out, k);
+    put_value(out, v);
+  }
+  put<std::uint64_t>(out, r.tags.size());
+  for (const auto& t : r.tags) put_string(out, t);
+  // Fields added by later minor versions go here, after everything above.
+  const std::uint64_t length = out.size() - frame - sizeof(std::uint64_t);
+  std::memcpy(&out[frame], &length, sizeof length);
+}
+
+void RecordReader::fail(const std::string& what) const {
+  throw Error(ErrorCode::corrupt_file, path_ + ": " + what + " (at byte " + std::to_string(at_) + " of the records)");
+}
+
+void RecordReader::need(std::uint64_t n) const {
+  if (n > remaining()) fail("truncated record: needs " + std::to_string(n) + " more bytes");
+}
+
+std::uint8_t RecordReader::u8() {
+  need(1);
+  return static_cast<std::uint8_t>(bytes_[at_++]);
+}
+
+std::uint32_t RecordReader::u32() {
+  need(4);
+  std::uint32_t v;
+  std::memcpy(&v, bytes_.data() + at_, 4);
+  at_ += 4;
+  return v;
+}
+
+std::uint64_t RecordReader::u64() {
+  need(8);
+  std::uint64_t v;
+  std::memcpy(&v, bytes_.data() + at_, 8);
+  at_ += 8;
+  return v;
+}
+
+std::string RecordReader::string() {
+  const std::uint64_t n = u64();
+  need(n);
+  std::string s(bytes_.substr(at_, n));
+  at_ += n;
+  return s;
+}
+
+namespace {
+
+// The fields both formats share, in the same order and encoding (format 1's variant index was a
+// 32-bit int, its bools a raw byte).
+template <typename Reader>
+void read_fields(Reader& in, ImageRecord& r, bool wide_tags) {
+  r.id = in.u64();
+  r.source = in.string();
+  r.content_hash = in.u64();
+  r.file_size = in.u64();
+  r.mtime_ns = static_cast<std::int64_t>(in.u64());
+  r.width = in.u32();
+  r.height = in.u32();
+  const std::uint8_t format = in.u8();
+  if (format > static_cast<std::uint8_t>(ImageFormat::hdr)) in.fail("unknown image format " + std::to_string(format));
+  r.format = static_cast<ImageFormat>(format);
+  r.added_ms = static_cast<std::int64_t>(in.u64());
+  const std::uint64_t entries = in.u64();
+  // Each entry takes at least 9 bytes (an empty key and a tag), so the count is bounded by the
+  // bytes left before anything is allocated.
+  if (entries > in.remaining() / 9) in.fail("a record claims " + std::to_string(entries) + " metadata entries");
+  for (std::uint64_t e = 0; e < entries; ++e) {
+    std::string key = in.string();
+    const std::uint32_t tag = wide_tags ? in.u32() : in.u8();
+    MetadataValue value;
+    switch (static_cast<ValueTag>(tag)) {
+      case ValueTag::string: value = in.string(); break;
+      case ValueTag::int64: value = static_cast<std::int64_t>(in.u64()); break;
+      case ValueTag::float64: {
+        const std::uint64_t bits = in.u64();
+        double d;
+        std::memcpy(&d, &bits, sizeof d);
+        value = d;
+        break;
+      }
+      case ValueTag::boolean: {
+        const std::uint8_t b = in.u8();
+        if (b > 1) in.fail("metadata \"" + key + "\" holds a bool of value " + std::to_string(b));
+        value = b == 1;
+        break;
+      }
+      case ValueTag::string_list: {
+        const std::uint64_t n = in.u64();
+        if (n > in.remaining() / 8) in.fail("a metadata list claims " + std::to_string(n) + " strings");
+        std::vector<std::string> list;
+        list.reserve(n);
+        for (std::uint64_t i = 0; i < n; ++i) list.push_back(in.string());
+        value = std::move(list);
+        break;
+      }
+      default: in.fail("metadata \"" + key + "\" has unknown value type " + std::to_string(tag));
+    }
+    if (!r.metadata.emplace(std::move(key), std::move(value)).second) in.fail("a metadata key appears twice");
+  }
+  const std::uint64_t tags = in.u64();
+  if (tags > in.remaining() / 8) in.fail("a record claims " + std::to_string(tags) + " tags");
+  r.tags.reserve(tags);
+  for (std::uint64_t i = 0; i < tags; ++i) r.tags.push_back(in.string());
+}
+
+}  // namespace
+
+ImageRecord RecordReader::framed_record() {
+  const std::uint64_t length = u64();
+  need(length);
+  RecordReader body(bytes_.substr(at_, length), path_);
+  body.at_ = 0;
+  ImageRecord r;
+  read_fields(body, r, /*wide_tags=*/false);
+  // Whatever follows belongs to fields of a newer minor version: skipped. A field this build
+  // adds later is read only `if (body.remaining() > 0)` and defaulted otherwise.
+  at_ += length;
+  return r;
+}
+
+ImageRecord RecordReader::legacy_record() {
+  ImageRecord r;
+  read_fields(*this, r, /*wide_tags=*/true);
+  return r;
+}
+
+}  // namespace imgvec::detail

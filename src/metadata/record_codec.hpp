@@ -1,0 +1,47 @@
+#pragma once
+// The byte layout of image records in metadata files (docs/file-format.md, "Records").
+//
+// Written by hand rather than through cereal: a reader of outside bytes must check every length
+// against the bytes that remain before it allocates (cereal allocates whatever a string's length
+// claims), must refuse a bool that is neither 0 nor 1 (cereal reads the byte into a bool, which is
+// undefined behaviour), and must skip fields appended by a newer writer, which needs each record
+// framed by its length. The layout of format 1, which cereal's portable binary archive wrote, is
+// still read.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "imgvec/metadata/metadata_store.hpp"
+
+namespace imgvec::detail {
+
+/// Appends one record in the current layout (format 2.0), framed by its length.
+void encode_record(std::string& out, const ImageRecord& record);
+
+/// Sequential reader over a payload; every read checks the bytes left and throws
+/// Error(corrupt_file) naming `path` when the data is malformed.
+class RecordReader {
+ public:
+  RecordReader(std::string_view bytes, std::string path) : bytes_(bytes), path_(std::move(path)) {}
+
+  std::uint8_t u8();
+  std::uint32_t u32();
+  std::uint64_t u64();
+  std::string string();
+  std::size_t remaining() const { return bytes_.size() - at_; }
+  [[noreturn]] void fail(const std::string& what) const;
+
+  /// One length-framed record (format 2.x). Fields past those this build knows are skipped.
+  ImageRecord framed_record();
+  /// One record as format 1 wrote it (cereal's portable binary, no framing).
+  ImageRecord legacy_record();
+
+ private:
+  void need(std::uint64_t n) const;
+  std::string_view bytes_;
+  std::size_t at_ = 0;
+  std::string path_;
+};
+
+}  // namespace imgvec::detail
