@@ -5,9 +5,12 @@ remove, reopen with another encoder, exit codes.
     cli_test.py IMGVEC_BINARY IMAGES_DIR SCRATCH_DIR [TINY_BUNDLE]
 """
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 
@@ -31,11 +34,35 @@ shutil.rmtree(scratch, ignore_errors=True)
 photos, db = scratch / "photos", scratch / "db"
 shutil.copytree(images, photos)
 
-r = json.loads(run("index", photos, "--db", db, "--json").stdout)
-check(r["added"] == 8 and r["failed"] == 4 and r["count"] == 8, f"index adds 8 and reports 4 broken files: {r}")
+# A database is never made among other files: the photo folder itself is refused, untouched.
+before = sorted(p.name for p in photos.iterdir())
+(photos / "index-001.jpg").write_bytes(b"the user's file")
+err = run("index", photos, "--db", photos, expect=2).stderr
+check("not empty" in err and sorted(p.name for p in photos.iterdir()) == sorted(before + ["index-001.jpg"]),
+      "index refuses to make a database inside the photo folder, and touches nothing there")
+(photos / "index-001.jpg").unlink()
+
+# A first run over an empty or mistyped folder leaves no database behind.
+empty = scratch / "empty"
+empty.mkdir()
+err = run("index", empty, "--db", scratch / "none-db", expect=1).stderr
+check("found no images" in err and not (scratch / "none-db").exists(), "an empty first run creates nothing")
+check("no such directory" in run("index", scratch / "typo", "--db", db, expect=1).stderr and not db.exists(),
+      "a mistyped folder is named, and no database is created")
+run("index", empty, "--db", scratch / "kept-db", "--keep-empty")
+check((scratch / "kept-db" / "MANIFEST").exists(), "--keep-empty creates the empty database")
+r = json.loads(run("index", photos, "--db", scratch / "kept-db", "--json", expect=3).stdout)
+check(r["added"] == 8, "a database saved empty takes images later (this crashed before)")
+
+r = json.loads(run("index", photos, "--db", db, "--json", expect=3).stdout)
+check(r["added"] == 8 and r["failed"] == 4 and r["count"] == 8,
+      f"index adds 8, reports 4 broken files and exits 3: {r}")
 check(all(f["error"].startswith(f["source"]) for f in r["failures"]), "each failure names its file")
-r = json.loads(run("index", photos, "--db", db, "--json").stdout)
+generation = json.loads(run("stats", "--db", db, "--json").stdout)["generation"]
+r = json.loads(run("index", photos, "--db", db, "--json", expect=3).stdout)
 check(r["unchanged"] == 8 and r["added"] == 0, "indexing again changes nothing")
+check(json.loads(run("stats", "--db", db, "--json").stdout)["generation"] == generation,
+      "a run that changes nothing does not save")
 
 hits = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "3", "--json").stdout)
 check(len(hits) == 3 and hits[0]["source"] == str(photos / "giphy.gif") and hits[0]["score"] > 0.999,
@@ -48,13 +75,32 @@ check(all(h["score"] >= 0.99 for h in hits) and len(hits) >= 1, "--min-score dro
 table = run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "2").stdout
 check(table.splitlines()[0].split() == ["rank", "score", "id", "image"] and "giphy.gif" in table, "a readable table by default")
 
+all_hits = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "6", "--json").stdout)
+page = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "3", "--offset", "3",
+                      "--json").stdout)
+check([h["id"] for h in page] == [h["id"] for h in all_hits[3:6]], "--offset pages through the results")
+for bad in (["-k", "-1"], ["-k", "0"], ["-k", "x"], ["--where", "format!="], ["--where", "tag="],
+            ["--where", "width"], ["--bogus"], ["stray"]):
+    err = run("search", "--db", db, "--image", photos / "giphy.gif", *bad, expect=2).stderr
+    check(err.strip() != "", f"search {' '.join(bad)} is a usage error with a message")
+r = run("search", "--db", db, "--image", photos / "giphy.gif", "--where", "camrea=x", "--json")
+check("no image has the key \"camrea\"" in r.stderr and json.loads(r.stdout) == [],
+      "a misspelt --where key warns instead of silently answering nothing")
+check(run("search", "--help").stdout.startswith("the images most like"), "search --help prints its own help")
+version = run("--version").stdout
+check(version.startswith("imgvec 0.") and "SIMD kernels" in version and "JPEG" in version, "--version")
+
 shutil.copy(photos / "baboon.256.pgm", photos / "baboon-copy.pgm")
-run("index", photos, "--db", db)
+run("index", photos, "--db", db, expect=3)
 groups = json.loads(run("dups", "--db", db, "--json").stdout)
 check(any(g["exact"] and len(g["images"]) == 2 for g in groups), f"dups finds the copied file: {groups}")
+check(any(all(abs(m["score"] - 1) < 1e-5 for m in g["images"]) for g in groups if g["exact"]),
+      "dups gives each member's score against the keeper")
 check("identical group of 2" in run("dups", "--db", db).stdout, "dups prints groups")
 (photos / "baboon-copy.pgm").unlink()
-run("index", photos, "--db", db, "--remove-missing")
+out = run("index", photos, "--db", db, expect=3).stdout
+check("1 indexed files no longer exist" in out and "--remove-missing" in out, "index reports vanished files")
+run("index", photos, "--db", db, "--remove-missing", expect=3)
 
 import numpy as np  # noqa: E402
 run("export", "--db", db, "--metadata", scratch / "meta.jsonl", "--vectors", scratch / "v.npy", "--ids", scratch / "ids.npy")
@@ -66,13 +112,20 @@ check(np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5), "exported vect
 run("export", "--db", db, "--metadata", scratch / "meta.json")
 check(len(json.loads((scratch / "meta.json").read_text())) == 8, "export as one JSON array")
 run("export", "--db", db, "--vectors", scratch / "v.npy", expect=2)
+lines = run("export", "--db", db, "--metadata", "-").stdout.splitlines()
+check(len(lines) == 8 and all(json.loads(line)["id"] for line in lines), "export --metadata - writes to stdout")
+devnull_before = os.stat("/dev/null")
+run("export", "--db", db, "--metadata", "/dev/null", "--vectors", "/dev/null", "--ids", "/dev/null")
+devnull_after = os.stat("/dev/null")
+check(devnull_after.st_rdev == devnull_before.st_rdev and devnull_after.st_ino == devnull_before.st_ino,
+      "export to a device writes to it and leaves the device node in place")
 
 stats = json.loads(run("stats", "--db", db, "--json").stdout)
 check(stats["count"] == 8 and stats["dimension"] == 448 and stats["index"] == "hnsw" and
       stats["storage"] == "float32", f"stats: {stats}")
 
 half_db = scratch / "half-db"
-run("index", photos, "--db", half_db, "--float16")
+run("index", photos, "--db", half_db, "--float16", expect=3)
 half_stats = json.loads(run("stats", "--db", half_db, "--json").stdout)
 check(half_stats["storage"] == "float16" and half_stats["memory_bytes"] < stats["memory_bytes"],
       f"--float16 makes a smaller float16 index: {half_stats}")
@@ -86,10 +139,67 @@ giphy = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "-
 run("remove", "--db", db, giphy)
 check(json.loads(run("stats", "--db", db, "--json").stdout)["count"] == 7, "remove takes an image out, and it stays out")
 run("remove", "--db", db, 999999, expect=1)
+run("remove", "--db", db, "18446744073709551616", expect=2)
+iggy = str((photos / "Iggy.256.ppm").resolve())
+run("remove", "--db", db, photos / "Iggy.256.ppm")
+check(json.loads(run("stats", "--db", db, "--json").stdout)["count"] == 6, "remove accepts a file path")
+run("index", photos, "--db", db, expect=3)
+run("tag", "--db", db, iggy, "--add", "cat", "--add", "pet")
+run("meta", "--db", db, iggy, "--set", "rating=5", "--set", "album=summer")
+hits = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "--where", "tag=pet",
+                      "--where", "rating>=4", "--json").stdout)
+check(len(hits) == 1 and hits[0]["source"] == iggy and hits[0]["metadata"] == {"album": "summer", "rating": 5}
+      and hits[0]["tags"] == ["cat", "pet"], "tag and meta set what filters then find")
+run("meta", "--db", db, iggy, "--unset", "rating")
+run("tag", "--db", db, iggy, "--remove", "cat")
+rec = json.loads(run("search", "--db", db, "--image", iggy, "-k", "1", "--json").stdout)[0]
+check(rec["metadata"] == {"album": "summer"} and rec["tags"] == ["pet"], "--unset and --remove undo them")
+
+# A file name that is not UTF-8: JSON stays valid and the name comes back escaped, reversibly.
+odd = scratch / "odd"
+odd.mkdir()
+odd_name = os.fsencode(odd) + b"/caf\xe9.gif"
+shutil.copy(photos / "giphy.gif", odd_name)
+odd_db = scratch / "odd-db"
+run("index", odd, "--db", odd_db)
+hit = json.loads(run("search", "--db", odd_db, "--image", photos / "giphy.gif", "-k", "1", "--json").stdout)[0]
+check(hit["source_escaped"] and hit["source"].endswith("caf\\xe9.gif"), f"non-UTF-8 path escaped: {hit['source']}")
+exported = json.loads(run("export", "--db", odd_db, "--metadata", "-").stdout)
+check(exported["source"] == hit["source"], "export escapes it the same way")
+unescaped = hit["source"].encode().decode("unicode_escape").encode("latin-1")
+check(unescaped == odd_name, "the escape is reversible")
+
+# Ctrl-C: the first one stops after the current chunk and saves (exit 130); the run resumes.
+many = scratch / "many"
+many.mkdir()
+for i in range(1500):
+    shutil.copy(photos / "ukbench00120_gray.jpg", many / f"{i:05d}.jpg")
+many_db = scratch / "many-db"
+proc = subprocess.Popen([BIN, "index", str(many), "--db", str(many_db), "--json"], stdout=subprocess.PIPE, text=True)
+deadline = time.time() + 60
+while time.time() < deadline and not (many_db / "index-2.imgvidx").exists() and proc.poll() is None:
+    time.sleep(0.005)
+proc.send_signal(signal.SIGINT)
+out, _ = proc.communicate(timeout=60)
+r = json.loads(out)
+check(proc.returncode == 130 and r["interrupted"] and 0 < r["added"] < 1500,
+      f"Ctrl-C stops at a chunk boundary with what was done saved (exit {proc.returncode}, {r['added']} added)")
+count = json.loads(run("stats", "--db", many_db, "--json").stdout)["count"]
+check(count == r["added"], "what the interrupted run added was saved")
+r2 = json.loads(run("index", many, "--db", many_db, "--json").stdout)
+check(r2["unchanged"] == count and r2["added"] == 1500 - count, "the next run continues where it stopped")
+shutil.rmtree(many_db)
+proc = subprocess.Popen([BIN, "index", str(many), "--db", str(many_db)], stdout=subprocess.DEVNULL)
+while not (many_db / "MANIFEST").exists() and proc.poll() is None:
+    time.sleep(0.002)
+proc.send_signal(signal.SIGINT)
+proc.send_signal(signal.SIGINT)
+proc.wait(timeout=60)
+check(proc.returncode in (-signal.SIGINT, 130), f"a second Ctrl-C stops at once (exit {proc.returncode})")
 
 err = run("search", "--db", db, "--text", "a cat", expect=1).stderr
 check("images only" in err, "text search without a text model fails clearly")
-check("unknown option" in run("search", "--db", db, "--image", "x", "--bogus", expect=2).stderr, "usage errors exit 2")
+check("--bogus" in run("search", "--db", db, "--image", "x", "--bogus", expect=2).stderr, "usage errors exit 2, naming the argument")
 run("search", "--db", db, expect=2)
 run("frobnicate", expect=2)
 check("no such" in run("search", "--db", scratch / "none", "--image", photos / "giphy.gif", expect=1).stderr.lower(),
@@ -97,7 +207,7 @@ check("no such" in run("search", "--db", scratch / "none", "--image", photos / "
 
 if bundle:
     clip_db = scratch / "clip-db"
-    r = json.loads(run("index", photos, "--db", clip_db, "--model", bundle, "--json").stdout)
+    r = json.loads(run("index", photos, "--db", clip_db, "--model", bundle, "--json", expect=3).stdout)
     check(r["added"] == 8, "index with a CLIP bundle")
     hits = json.loads(run("search", "--db", clip_db, "--text", "a photo of a dog", "-k", "3", "--json").stdout)
     check(len(hits) == 3, "text search with CLIP (the database remembers its model)")
@@ -107,4 +217,7 @@ if bundle:
     check(tokens == [320, 1125, 539, 320, 1929], "tokenize")
     emb = json.loads(run("embed", "--model", bundle, "--text", "a photo of a dog").stdout)["embedding"]
     check(len(emb) == 32 and abs(sum(v * v for v in emb) - 1) < 1e-4, "embed gives a unit vector")
+    two = json.loads(run("embed", "--model", bundle, "--image", photos / "giphy.gif", photos / "Iggy.256.ppm").stdout)
+    check(len(two["images"]) == 2, "embed --image A B embeds both files")
+    run("embed", "--model", bundle, "--text", "a", "stray", expect=2)
 shutil.rmtree(scratch)

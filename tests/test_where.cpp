@@ -55,3 +55,18 @@ TEST_CASE("the command line's filter syntax parses", "[metadata][where]") {
   CHECK_THROWS_WITH(Where::parse("camera"), Catch::Matchers::Contains("\"camera\" is not KEY=VALUE"));
   CHECK(Where::parse("iso>=400").to_string() == "400.000000 <= iso");
 }
+
+// Regression: `a!=`, `tag=` and the like were accepted and silently matched (or excluded) all.
+TEST_CASE("malformed filter clauses are refused, naming the clause", "[metadata][where]") {
+  for (const char* bad : {"a!=", "tag=", "a=", "a=b|", "a=|b", "a=b||c", "iso>=", "a b=c", "=x", "!=x", ""}) {
+    INFO(bad);
+    CHECK_THROWS_AS(Where::parse(bad), Error);
+  }
+  CHECK_THROWS_WITH(Where::parse("tag="), Catch::Matchers::Contains("\"tag=\": = needs a value"));
+  CHECK_THROWS_WITH(Where::parse("a=b|"), Catch::Matchers::Contains("empty alternative"));
+  const Where w = Where::parse("camera=X100") && (Where::parse("width>3") || Where::parse("tag=x")) &&
+                  Where::parse("camera!=Y");
+  CHECK(w.keys() == std::vector<std::string>{"camera", "width"});
+  CHECK(Where::is_record_field("width"));
+  CHECK_FALSE(Where::is_record_field("camera"));
+}

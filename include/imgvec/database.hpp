@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <iosfwd>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,8 @@ struct SearchOptions {
 
   /// How many results at most.
   std::size_t k = 10;
+  /// Results to skip before the k returned, for paging (offset 10, k 10: results 11-20).
+  std::size_t offset = 0;
   /// Only results at least this similar (cosine, -1..1).
   std::optional<float> min_score;
   /// Only images whose record matches; runs through the index's filtered search, so recall
@@ -110,10 +113,17 @@ struct DuplicateOptions {
 struct DuplicateGroup {
   std::vector<Id> ids;  ///< ascending
   Id keeper = 0;        ///< the one to keep: largest resolution, then largest file, then lowest id
+  std::vector<float> scores;  ///< each member's cosine similarity to the keeper, as ids
   bool exact = false;   ///< all members have identical bytes
 };
 
 enum class ExportFormat { json, jsonl };
+
+/// A record as one JSON object: id, source, content_hash (hex), file_size, mtime_ns, width,
+/// height, format, added_ms, metadata, tags. A source path that is not valid UTF-8 is written
+/// escaped (escape_path in imgvec/path_text.hpp) with "source_escaped": true; metadata strings
+/// that are not valid UTF-8 are escaped the same way. Non-finite numbers become null.
+std::string record_to_json(const ImageRecord& record);
 
 struct DatabaseStats {
   std::string directory;
@@ -204,12 +214,20 @@ class VectorDatabase {
   /// Writes the vectors as a float32 .npy matrix (one row per image, ascending id) and the ids
   /// as a uint64 .npy vector alongside, atomically (numpy.load reads both).
   void export_vectors(const std::string& vectors_npy, const std::string& ids_npy) const;
+  /// The same, written to streams as they are produced (standard output, a pipe, a device):
+  /// nothing is atomic about a stream. Throws Error(io) when a write fails.
+  void export_metadata(std::ostream& out, ExportFormat format = ExportFormat::jsonl) const;
+  void export_vectors(std::ostream& vectors_npy, std::ostream& ids_npy) const;
 
   std::optional<ImageRecord> get(Id id) const;
   /// The stored (normalized) vector of an image. Throws Error(not_found).
   std::vector<float> get_vector(Id id) const;
   /// All ids, ascending.
   std::vector<Id> ids() const;
+  /// The image added from this file path (as stored: index_directory stores absolute paths).
+  std::optional<Id> find_source(const std::string& path) const;
+  /// Every user metadata key that some record has, sorted (for checking filters).
+  std::vector<std::string> metadata_keys() const;
   bool remove(Id id);
   /// Replaces an image's user metadata, and its tags when `tags` is given. Throws Error(not_found).
   void update_metadata(Id id, const Metadata& metadata, const std::vector<std::string>* tags = nullptr);

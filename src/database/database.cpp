@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iterator>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 
 #include "database/database_impl.hpp"
@@ -326,7 +327,22 @@ std::optional<ImageRecord> VectorDatabase::get(Id id) const {
   return *r;
 }
 
+std::optional<Id> VectorDatabase::find_source(const std::string& path) const {
+  Impl::Shared guard(impl_->lock);
+  return impl_->store.find_source(path);
+}
+
+std::vector<std::string> VectorDatabase::metadata_keys() const {
+  Impl::Shared guard(impl_->lock);
+  std::set<std::string> keys;
+  impl_->store.for_each([&](const ImageRecord& r) {
+    for (const auto& [k, v] : r.metadata) keys.insert(k);
+  });
+  return {keys.begin(), keys.end()};
+}
+
 std::vector<float> VectorDatabase::get_vector(Id id) const { return impl_->index->get_vector(id); }
+
 
 std::vector<Id> VectorDatabase::ids() const {
   Impl::Shared guard(impl_->lock);

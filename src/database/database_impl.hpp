@@ -121,8 +121,9 @@ struct VectorDatabase::Impl {
 
   std::vector<SearchResult> search(VectorView q, const SearchOptions& options) const {
     if (options.k == 0) throw Error(ErrorCode::invalid_argument, "search: k must be at least 1");
+    if (options.offset > (std::size_t{1} << 32)) throw Error(ErrorCode::invalid_argument, "search: offset is too large");
     Shared guard(lock);
-    SearchParams params(options.k);
+    SearchParams params(options.k + options.offset);
     params.min_score = options.min_score;
     std::optional<Filter> filter;
     if (!options.where.matches_all()) {
@@ -136,7 +137,8 @@ struct VectorDatabase::Impl {
     }
     if (index->size() == 0) return {};
     std::vector<SearchResult> out;
-    for (const SearchHit& h : index->search(q, params)) out.push_back({h.id, h.score, *store.get(h.id)});
+    const auto hits = index->search(q, params);
+    for (std::size_t i = options.offset; i < hits.size(); ++i) out.push_back({hits[i].id, hits[i].score, *store.get(hits[i].id)});
     return out;
   }
 };

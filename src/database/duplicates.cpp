@@ -79,6 +79,14 @@ std::vector<DuplicateGroup> VectorDatabase::find_duplicates(const DuplicateOptio
       if (better_keeper(r, *store.get(g.keeper))) g.keeper = id;
       g.exact = g.exact && hash != 0 && r.content_hash == hash;
     }
+    // Vectors are unit length (the index is cosine), so a dot product is the cosine.
+    const auto keeper = impl_->index->get_vector(g.keeper);
+    for (Id id : g.ids) {
+      const auto v = impl_->index->get_vector(id);
+      double dot = 0;
+      for (std::size_t j = 0; j < v.size(); ++j) dot += static_cast<double>(v[j]) * keeper[j];
+      g.scores.push_back(static_cast<float>(dot));
+    }
     out.push_back(std::move(g));
   }
   return out;

@@ -1,86 +1,56 @@
-#include <cstdio>
 #include <cmath>
 #include <cstring>
+#include <ostream>
+
+#include <nlohmann/json.hpp>
 
 #include "database/database_impl.hpp"
+#include "imgvec/path_text.hpp"
 #include "io/binary_io.hpp"
 
 namespace imgvec {
 namespace {
 
-void json_string(std::string& out, const std::string& s) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
+using nlohmann::json;
+
+// A string as JSON text must be UTF-8; bytes that are not are escaped reversibly (path_text.hpp).
+json text(const std::string& s) { return escape_path(s); }
+
+json value_json(const MetadataValue& v) {
+  if (const auto* s = std::get_if<std::string>(&v)) return text(*s);
+  if (const auto* i = std::get_if<std::int64_t>(&v)) return *i;
+  if (const auto* d = std::get_if<double>(&v)) return std::isfinite(*d) ? json(*d) : json(nullptr);
+  if (const auto* b = std::get_if<bool>(&v)) return *b;
+  json list = json::array();
+  for (const auto& item : std::get<std::vector<std::string>>(v)) list.push_back(text(item));
+  return list;
 }
 
-void json_value(std::string& out, const MetadataValue& v) {
-  if (const auto* s = std::get_if<std::string>(&v)) return json_string(out, *s);
-  if (const auto* i = std::get_if<std::int64_t>(&v)) {
-    out += std::to_string(*i);
-    return;
+// Where exported bytes go: an atomic file, or a stream.
+class Sink {
+ public:
+  explicit Sink(detail::AtomicFileWriter& file) : file_(&file) {}
+  Sink(std::ostream& out, std::string what) : out_(&out), what_(std::move(what)) {}
+  void write(const void* data, std::size_t n) {
+    if (file_) return file_->write(data, n);
+    out_->write(static_cast<const char*>(data), static_cast<std::streamsize>(n));
+    if (!*out_) throw Error(ErrorCode::io, what_ + ": write failed");
   }
-  if (const auto* d = std::get_if<double>(&v)) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.17g", *d);
-    out += std::isfinite(*d) ? buf : "null";  // JSON has no NaN or infinity
-    return;
+  void finish() {
+    if (file_) return file_->commit();
+    out_->flush();
+    if (!*out_) throw Error(ErrorCode::io, what_ + ": write failed");
   }
-  if (const auto* b = std::get_if<bool>(&v)) {
-    out += *b ? "true" : "false";
-    return;
-  }
-  const auto& list = std::get<std::vector<std::string>>(v);
-  out += '[';
-  for (std::size_t i = 0; i < list.size(); ++i) {
-    if (i) out += ',';
-    json_string(out, list[i]);
-  }
-  out += ']';
-}
 
-std::string record_json(const ImageRecord& r) {
-  std::string o = "{\"id\":" + std::to_string(r.id) + ",\"source\":";
-  json_string(o, r.source);
-  o += ",\"content_hash\":\"" + detail::to_hex(r.content_hash) + "\",\"file_size\":" + std::to_string(r.file_size) +
-       ",\"mtime_ns\":" + std::to_string(r.mtime_ns) + ",\"width\":" + std::to_string(r.width) +
-       ",\"height\":" + std::to_string(r.height) + ",\"format\":\"" + to_string(r.format) +
-       "\",\"added_ms\":" + std::to_string(r.added_ms) + ",\"metadata\":{";
-  bool first = true;
-  for (const auto& [k, v] : r.metadata) {
-    if (!first) o += ',';
-    first = false;
-    json_string(o, k);
-    o += ':';
-    json_value(o, v);
-  }
-  o += "},\"tags\":[";
-  for (std::size_t i = 0; i < r.tags.size(); ++i) {
-    if (i) o += ',';
-    json_string(o, r.tags[i]);
-  }
-  return o + "]}";
-}
+ private:
+  detail::AtomicFileWriter* file_ = nullptr;
+  std::ostream* out_ = nullptr;
+  std::string what_;
+};
 
 // NumPy's format 1.0: magic, version, a little-endian header length, a Python dict literal padded
 // with spaces to a multiple of 64 bytes and ending in a newline, then the raw data.
-void npy_header(detail::AtomicFileWriter& out, const char* descr, const std::string& shape) {
+void npy_header(Sink& out, const char* descr, const std::string& shape) {
   std::string dict = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
   const std::size_t unpadded = 10 + dict.size() + 1;
   dict.append((64 - unpadded % 64) % 64, ' ');
@@ -92,17 +62,13 @@ void npy_header(detail::AtomicFileWriter& out, const char* descr, const std::str
   out.write(dict.data(), dict.size());
 }
 
-}  // namespace
-
-void VectorDatabase::export_metadata(const std::string& path, ExportFormat format) const {
-  Impl::Shared guard(impl_->lock);
-  detail::AtomicFileWriter out(path);
+void write_records(const MetadataStore& store, ExportFormat format, Sink& out) {
   std::string chunk = format == ExportFormat::json ? "[\n" : "";
   bool first = true;
-  impl_->store.for_each([&](const ImageRecord& r) {
+  store.for_each([&](const ImageRecord& r) {
     if (format == ExportFormat::json && !first) chunk += ",\n";
     first = false;
-    chunk += record_json(r);
+    chunk += record_to_json(r);
     if (format == ExportFormat::jsonl) chunk += '\n';
     if (chunk.size() > (1 << 20)) {
       out.write(chunk.data(), chunk.size());
@@ -111,26 +77,67 @@ void VectorDatabase::export_metadata(const std::string& path, ExportFormat forma
   });
   if (format == ExportFormat::json) chunk += "\n]\n";
   out.write(chunk.data(), chunk.size());
-  out.commit();
+  out.finish();
+}
+
+void write_vectors(const Index& index, const std::vector<Id>& ids, Sink& vectors, Sink& id_out) {
+  npy_header(vectors, "<f4", "(" + std::to_string(ids.size()) + ", " + std::to_string(index.dimension()) + ")");
+  for (Id id : ids) {
+    const auto v = index.get_vector(id);
+    vectors.write(v.data(), v.size() * sizeof(float));
+  }
+  vectors.finish();
+  npy_header(id_out, "<u8", "(" + std::to_string(ids.size()) + ",)");
+  id_out.write(ids.data(), ids.size() * sizeof(Id));
+  id_out.finish();
+}
+
+}  // namespace
+
+std::string record_to_json(const ImageRecord& r) {
+  json meta = json::object();
+  for (const auto& [k, v] : r.metadata) meta[escape_path(k)] = value_json(v);
+  json tags = json::array();
+  for (const auto& t : r.tags) tags.push_back(text(t));
+  json o = {{"id", r.id},
+            {"source", text(r.source)},
+            {"content_hash", detail::to_hex(r.content_hash)},
+            {"file_size", r.file_size},
+            {"mtime_ns", r.mtime_ns},
+            {"width", r.width},
+            {"height", r.height},
+            {"format", to_string(r.format)},
+            {"added_ms", r.added_ms},
+            {"metadata", std::move(meta)},
+            {"tags", std::move(tags)}};
+  if (!is_valid_utf8(r.source)) o["source_escaped"] = true;
+  return o.dump();
+}
+
+void VectorDatabase::export_metadata(const std::string& path, ExportFormat format) const {
+  Impl::Shared guard(impl_->lock);
+  detail::AtomicFileWriter file(path);
+  Sink out(file);
+  write_records(impl_->store, format, out);
+}
+
+void VectorDatabase::export_metadata(std::ostream& stream, ExportFormat format) const {
+  Impl::Shared guard(impl_->lock);
+  Sink out(stream, "export_metadata");
+  write_records(impl_->store, format, out);
 }
 
 void VectorDatabase::export_vectors(const std::string& vectors_npy, const std::string& ids_npy) const {
   Impl::Shared guard(impl_->lock);
-  const std::vector<Id> ids = impl_->store.ids();
-  const std::size_t d = impl_->index->dimension();
-  {
-    detail::AtomicFileWriter out(vectors_npy);
-    npy_header(out, "<f4", "(" + std::to_string(ids.size()) + ", " + std::to_string(d) + ")");
-    for (Id id : ids) {
-      const auto v = impl_->index->get_vector(id);
-      out.write(v.data(), v.size() * sizeof(float));
-    }
-    out.commit();
-  }
-  detail::AtomicFileWriter out(ids_npy);
-  npy_header(out, "<u8", "(" + std::to_string(ids.size()) + ",)");
-  out.write(ids.data(), ids.size() * sizeof(Id));
-  out.commit();
+  detail::AtomicFileWriter vectors(vectors_npy), ids(ids_npy);
+  Sink v(vectors), i(ids);
+  write_vectors(*impl_->index, impl_->store.ids(), v, i);
+}
+
+void VectorDatabase::export_vectors(std::ostream& vectors_npy, std::ostream& ids_npy) const {
+  Impl::Shared guard(impl_->lock);
+  Sink v(vectors_npy, "export_vectors"), i(ids_npy, "export_vectors (ids)");
+  write_vectors(*impl_->index, impl_->store.ids(), v, i);
 }
 
 }  // namespace imgvec

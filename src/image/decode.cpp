@@ -5,7 +5,7 @@
 #include <fstream>
 
 #include "image/exif.hpp"
-#include "image/stb_decoder.hpp"
+#include "image/decoders.hpp"
 #include "imgvec/error.hpp"
 #include "imgvec/image/image.hpp"
 
@@ -49,6 +49,21 @@ const char* unsupported_format(const std::uint8_t* d, std::size_t n) {
 
 }  // namespace
 
+namespace detail {
+
+void check_dimensions(const std::string& name, std::uint64_t width, std::uint64_t height, const DecodeOptions& options) {
+  if (width == 0 || height == 0) fail(ErrorCode::corrupt_file, name, "has no pixels");
+  const std::uint64_t pixels = width * height;  // each below 2^32: no overflow
+  if (pixels > options.max_pixels) {
+    fail(ErrorCode::invalid_argument, name,
+         std::to_string(width) + "x" + std::to_string(height) + " = " + std::to_string(pixels) +
+             " pixels is more than the limit of " + std::to_string(options.max_pixels) +
+             " (DecodeOptions::max_pixels)");
+  }
+}
+
+}  // namespace detail
+
 const char* to_string(ImageFormat format) {
   switch (format) {
     case ImageFormat::jpeg: return "jpeg";
@@ -83,50 +98,39 @@ Image decode_image(const void* data, std::size_t size, const std::string& name,
                    const DecodeOptions& options) {
   const auto* d = static_cast<const std::uint8_t*>(data);
   if (size == 0 || d == nullptr) fail(ErrorCode::corrupt_file, name, "empty, not an image");
+  if (size > options.max_file_bytes) {
+    fail(ErrorCode::invalid_argument, name,
+         std::to_string(size) + " bytes is more than the limit of " + std::to_string(options.max_file_bytes) +
+             " (DecodeOptions::max_file_bytes)");
+  }
   if (const char* other = unsupported_format(d, size)) {
     fail(ErrorCode::unsupported, name,
          std::string(other) + " images are not supported (imgvec decodes " + kSupported + ")");
   }
   Image image;
   image.format = detect_image_format(d, size);
-  detail::StbInfo info;
-  if (!detail::stb_info(d, size, info)) {
-    if (image.format == ImageFormat::unknown) {
-      fail(ErrorCode::unsupported, name,
-           std::string("not a recognised image format (imgvec decodes ") + kSupported + ")");
-    }
-    fail(ErrorCode::corrupt_file, name, std::string("damaged ") + to_string(image.format) + " data");
+  detail::RawImage raw;
+  switch (image.format) {
+    case ImageFormat::jpeg: raw = detail::decode_jpeg(d, size, name, options); break;
+    case ImageFormat::png: raw = detail::decode_png(d, size, name, options); break;
+    case ImageFormat::pnm: raw = detail::decode_pnm(d, size, name, options); break;
+    default: raw = detail::decode_with_stb(d, size, image.format, name, options); break;
   }
-  if (image.format == ImageFormat::unknown) image.format = ImageFormat::tga;
-  const std::uint64_t pixels = static_cast<std::uint64_t>(info.width) * info.height;
-  if (info.width <= 0 || info.height <= 0) fail(ErrorCode::corrupt_file, name, "has no pixels");
-  if (pixels > options.max_pixels) {
-    fail(ErrorCode::invalid_argument, name,
-         std::to_string(info.width) + "x" + std::to_string(info.height) + " = " +
-             std::to_string(pixels) + " pixels is more than the limit of " +
-             std::to_string(options.max_pixels) + " (DecodeOptions::max_pixels)");
-  }
-  const bool alpha = info.channels == 2 || info.channels == 4;
-  std::vector<std::uint8_t> pixels_out;
-  std::string reason;
-  if (!detail::stb_decode(d, size, alpha ? 4 : 3, pixels_out, info, reason)) {
-    fail(ErrorCode::corrupt_file, name,
-         std::string("damaged ") + to_string(image.format) + " data (" + reason + ")");
-  }
-  image.width = static_cast<std::uint32_t>(info.width);
-  image.height = static_cast<std::uint32_t>(info.height);
-  if (alpha) {
+  image.width = raw.width;
+  image.height = raw.height;
+  const std::uint64_t pixels = std::uint64_t{raw.width} * raw.height;
+  if (raw.alpha) {
     // Composite onto white: transparent regions look white, as in viewers and web pages.
     image.rgb.resize(pixels * 3);
     for (std::uint64_t p = 0; p < pixels; ++p) {
-      const std::uint8_t* s = &pixels_out[p * 4];
+      const std::uint8_t* s = &raw.pixels[p * 4];
       const unsigned a = s[3];
       for (int c = 0; c < 3; ++c) {
         image.rgb[p * 3 + c] = static_cast<std::uint8_t>((s[c] * a + 255u * (255u - a) + 127u) / 255u);
       }
     }
   } else {
-    image.rgb = std::move(pixels_out);
+    image.rgb = std::move(raw.pixels);
   }
   if (options.apply_exif_orientation && image.format == ImageFormat::jpeg) {
     detail::apply_orientation(detail::jpeg_exif_orientation(d, size), image.width, image.height,
@@ -142,6 +146,11 @@ Image decode_image_file(const std::string& path, const DecodeOptions& options) {
     fail(ErrorCode::io, path, std::string("cannot read: ") + std::strerror(errno));
   }
   if (!S_ISREG(st.st_mode)) fail(ErrorCode::invalid_argument, path, "not a regular file");
+  if (static_cast<std::uint64_t>(st.st_size) > options.max_file_bytes) {
+    fail(ErrorCode::invalid_argument, path,
+         std::to_string(st.st_size) + " bytes is more than the limit of " + std::to_string(options.max_file_bytes) +
+             " (DecodeOptions::max_file_bytes)");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(ErrorCode::io, path, std::string("cannot open: ") + std::strerror(errno));
   // One read of the size stat reported, not a character-by-character stream copy.

@@ -81,6 +81,34 @@ void check_params(const HnswParams& p) {
 
 bool is_deleted(const Graph& g, tableint i) { return g.isMarkedDeleted(i); }
 
+// Replaces the vector of an existing node. hnswlib's updatePoint copies each of the node's link
+// and its neighbours' link lists with memcpy, which for an empty list passes a null destination
+// (undefined behaviour, fatal under UBSan: found by fuzzing a loaded graph, and by updating a lone
+// node). Where one of those lists is empty the node gets the update without that refresh of its
+// neighbours: its vector is replaced and its own links rebuilt by a search from the entry point.
+// Everything else takes hnswlib's own path.
+void update_node(Graph& g, tableint node, const void* vector) {
+  bool empty_list = false;
+  for (int level = 0; level <= g.element_levels_[node] && !empty_list; ++level) {
+    const unsigned* list = g.get_linklist_at_level(node, level);
+    const int size = g.getListCount(const_cast<unsigned*>(list));
+    empty_list = size == 0;
+    const auto* nb = reinterpret_cast<const tableint*>(list + 1);
+    for (int j = 0; j < size && !empty_list; ++j) {
+      empty_list = g.getListCount(g.get_linklist_at_level(nb[j], level)) == 0;
+    }
+  }
+  if (!empty_list) {
+    g.addPoint(vector, g.getExternalLabel(node));
+    return;
+  }
+  std::memcpy(g.getDataByInternalId(node), vector, g.data_size_);
+  if (g.isMarkedDeleted(node)) g.unmarkDeletedInternal(node);
+  if (g.cur_element_count > 1) {
+    g.repairConnectionsForUpdate(vector, g.enterpoint_node_, node, g.element_levels_[node], g.maxlevel_);
+  }
+}
+
 // A float query and the kernel that compares it with stored vectors, whatever their type.
 struct Query {
   const float* v;
@@ -305,8 +333,8 @@ void HnswIndex::do_add(const Id* ids, const float* input, std::size_t n) {
   std::vector<std::size_t> fresh;
   fresh.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
-    if (g.label_lookup_.count(ids[i])) {
-      g.addPoint(row(i), ids[i]);
+    if (const auto it = g.label_lookup_.find(ids[i]); it != g.label_lookup_.end()) {
+      update_node(g, it->second, row(i));
     } else {
       fresh.push_back(i);
     }

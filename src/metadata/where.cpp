@@ -1,5 +1,6 @@
 #include "imgvec/metadata/where.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -195,6 +196,26 @@ bool Where::matches(const ImageRecord& r) const { return !node_ || evaluate(*nod
 
 std::string Where::to_string() const { return node_ ? show(*node_) : "everything"; }
 
+namespace {
+void collect_keys(const Node& n, std::vector<std::string>& out) {
+  if (!n.key.empty() && std::find(out.begin(), out.end(), n.key) == out.end()) out.push_back(n.key);
+  for (const auto& c : n.children) collect_keys(*c, out);
+}
+}  // namespace
+
+std::vector<std::string> Where::keys() const {
+  std::vector<std::string> out;
+  if (node_) collect_keys(*node_, out);
+  return out;
+}
+
+bool Where::is_record_field(const std::string& key) {
+  for (const char* f : {"width", "height", "format", "source", "file_size", "mtime_ns", "added_ms", "id"}) {
+    if (key == f) return true;
+  }
+  return false;
+}
+
 Where Where::parse(const std::string& e) {
   static const char* const kOps[] = {"!=", ">=", "<=", "=", ">", "<"};
   for (const char* op : kOps) {
@@ -202,6 +223,11 @@ Where Where::parse(const std::string& e) {
     if (at == std::string::npos || at == 0) continue;
     const std::string key = e.substr(0, at), rhs = e.substr(at + std::char_traits<char>::length(op));
     const std::string o = op;
+    auto bad = [&](const std::string& what) {
+      throw Error(ErrorCode::invalid_argument, "filter \"" + e + "\": " + what);
+    };
+    if (key.find_first_of("!<>= \t") != std::string::npos) bad("the key \"" + key + "\" holds an operator or a space");
+    if (rhs.empty()) bad(o + " needs a value after it");
     if (o == "=" || o == "!=") {
       Where w;
       if (key == "tag") {
@@ -211,7 +237,9 @@ Where Where::parse(const std::string& e) {
         std::size_t start = 0;
         for (;;) {
           const auto bar = rhs.find('|', start);
-          values.push_back(parse_value(rhs.substr(start, bar == std::string::npos ? bar : bar - start)));
+          const std::string alternative = rhs.substr(start, bar == std::string::npos ? bar : bar - start);
+          if (alternative.empty()) bad("an empty alternative in \"" + rhs + "\"");
+          values.push_back(parse_value(alternative));
           if (bar == std::string::npos) break;
           start = bar + 1;
         }

@@ -27,6 +27,9 @@ struct DecodeOptions {
   /// Images with more pixels are refused before decoding (decompression bombs). The default is
   /// Pillow's MAX_IMAGE_PIXELS (89,478,485), which Python pipelines already live with.
   std::uint64_t max_pixels = 89478485;
+  /// Encoded files larger than this are refused before decoding (and, by decode_image_file,
+  /// before reading). Decoded memory is bounded by max_pixels; this bounds the rest.
+  std::uint64_t max_file_bytes = std::uint64_t{1} << 30;
   /// Rotate or flip JPEGs as their EXIF orientation tag says, as a photo viewer would.
   bool apply_exif_orientation = true;
 };

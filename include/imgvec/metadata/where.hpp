@@ -26,7 +26,8 @@ class Where {
   static Where tag(std::string tag);
   /// Parses the command line's form: KEY=VALUE, KEY!=VALUE, KEY>=N, KEY<=N, KEY>N, KEY<N,
   /// KEY=A|B|C (any of), tag=T. VALUE is an integer, a number, true/false, or else a string.
-  /// Throws imgvec::Error (invalid_argument) naming the expression.
+  /// Throws imgvec::Error (invalid_argument) naming the expression when it is malformed: no
+  /// operator, an empty key, value or alternative (`a!=`, `tag=`, `a=b|`).
   static Where parse(const std::string& expression);
 
   Where operator&&(const Where& other) const;
@@ -38,6 +39,11 @@ class Where {
   bool matches_all() const { return node_ == nullptr; }
   /// A readable form, for messages.
   std::string to_string() const;
+  /// The keys the condition reads (record fields and metadata keys, "meta." kept), in order of
+  /// appearance, without duplicates; tags are not keys.
+  std::vector<std::string> keys() const;
+  /// Whether `key` names a record field (width, height, ...) rather than user metadata.
+  static bool is_record_field(const std::string& key);
 
   struct Node;
 

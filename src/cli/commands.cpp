@@ -1,0 +1,337 @@
+#include "cli/commands.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "cli/interrupt.hpp"
+#include "cli/output.hpp"
+#include "cli/progress.hpp"
+
+namespace imgvec::cli {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+std::string model_file(const std::string& db) { return db + "/MODEL"; }
+
+std::string remembered_model(const std::string& db) {
+  std::ifstream in(model_file(db));
+  std::string path;
+  std::getline(in, path);
+  return path;
+}
+
+std::shared_ptr<Encoder> make_encoder(const std::string& model) {
+  if (model.empty()) return std::make_shared<DescriptorEncoder>();
+#ifdef IMGVEC_HAS_CLIP_ENCODER
+  return std::make_shared<ClipEncoder>(model);
+#else
+  throw Error(ErrorCode::unsupported, model + ": this imgvec was built without libtorch, so it cannot run CLIP "
+                                              "bundles (rebuild with -DIMGVEC_WITH_TORCH=ON)");
+#endif
+}
+
+// The model a database uses: --model, else the one it remembers, else $IMGVEC_MODEL for new ones.
+std::string choose_model(const DbOptions& o, bool creating) {
+  if (!o.model.empty()) return o.model;
+  const std::string remembered = remembered_model(o.db);
+  if (!remembered.empty() || !creating) return remembered;
+  const char* env = std::getenv("IMGVEC_MODEL");
+  return env ? env : "";
+}
+
+std::unique_ptr<VectorDatabase> open_db(const DbOptions& o) {
+  return VectorDatabase::open(o.db, make_encoder(choose_model(o, false)));
+}
+
+void print_json(const json& j) { std::printf("%s\n", j.dump(1).c_str()); }
+
+// An id (unsigned 64-bit decimal) or a path of an indexed file.
+Id resolve(const VectorDatabase& db, const std::string& target) {
+  if (!target.empty() && target.find_first_not_of("0123456789") == std::string::npos) {
+    errno = 0;
+    char* end = nullptr;
+    const unsigned long long id = std::strtoull(target.c_str(), &end, 10);
+    if (errno == ERANGE || *end != '\0') throw UsageError("\"" + target + "\" is not an unsigned 64-bit id");
+    if (!db.get(id)) throw Error(ErrorCode::not_found, "no image with id " + target);
+    return id;
+  }
+  for (const std::string& candidate : {target, fs::absolute(target).lexically_normal().string()}) {
+    if (const auto id = db.find_source(candidate)) return *id;
+  }
+  throw Error(ErrorCode::not_found, escape_path(target) + ": no indexed image has this path (or id)");
+}
+
+// KEY=VALUE with VALUE typed as Where::parse types it: integer, number, true/false, else text.
+std::pair<std::string, MetadataValue> metadata_entry(const std::string& text) {
+  const auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) throw UsageError("--set takes KEY=VALUE, got \"" + text + "\"");
+  const std::string key = text.substr(0, eq), value = text.substr(eq + 1);
+  if (value == "true") return {key, true};
+  if (value == "false") return {key, false};
+  if (!value.empty()) {
+    char* end = nullptr;
+    errno = 0;
+    const long long i = std::strtoll(value.c_str(), &end, 10);
+    if (errno == 0 && *end == '\0') return {key, std::int64_t{i}};
+    errno = 0;
+    const double d = std::strtod(value.c_str(), &end);
+    if (errno == 0 && *end == '\0') return {key, d};
+  }
+  return {key, value};
+}
+
+}  // namespace
+
+int run_index(const IndexOptions& o) {
+  const bool exists = VectorDatabase::exists(o.db);
+  std::error_code ec;
+  const bool folder_existed = fs::exists(o.db, ec);
+  if (exists && (o.flat || o.float16)) {
+    std::fprintf(stderr, "imgvec index: note: --flat and --float16 apply to new databases only; %s keeps its index\n",
+                 o.db.c_str());
+  }
+  if (!fs::is_directory(o.dir, ec)) throw Error(ErrorCode::not_found, escape_path(o.dir) + ": no such directory");
+  const std::string model = choose_model(o, !exists);
+  std::unique_ptr<VectorDatabase> db;
+  if (exists) {
+    db = VectorDatabase::open(o.db, make_encoder(model));
+  } else {
+    DatabaseOptions options;
+    options.index_kind = o.flat ? IndexKind::flat : IndexKind::hnsw;
+    if (o.float16) options.hnsw.storage = VectorStorage::float16;
+    db = VectorDatabase::create(o.db, make_encoder(model), options);
+    if (!model.empty()) std::ofstream(model_file(o.db)) << model << "\n";
+  }
+  IndexDirectoryOptions options;
+  options.recursive = !o.no_recursive;
+  options.exclude = o.exclude;
+  options.remove_missing = o.remove_missing;
+  if (o.all_files) options.extensions.clear();
+  options.cancel = [] { return interrupted(); };
+  // Small chunks keep Ctrl-C responsive (it waits for the current chunk) at a cost of one save
+  // per chunk: 64 images are seconds of CLIP work, and a save of 100k records ~0.1 s.
+  options.chunk = 64;
+  IndexDirectoryReport r;
+  {
+    ProgressBar bar("indexing");
+    options.progress = [&](std::size_t done, std::size_t total) { bar.update(done, total); };
+    r = db->index_directory(o.dir, options);
+  }  // the bar ends its line here, so the summary starts on its own
+  const bool changed = r.added + r.updated + r.renamed + r.removed > 0;
+  const bool found_nothing = !exists && db->size() == 0 && r.failed == 0 && !r.interrupted;
+  if (found_nothing && !o.keep_empty) {
+    // A first run over a mistyped or empty folder leaves nothing behind (--keep-empty keeps it).
+    const std::string dir = o.db;
+    db.reset();
+    for (const char* name : {"MANIFEST", "LOCK", "MODEL", "index-1.imgvidx", "metadata-1.imgvmeta"}) {
+      fs::remove(fs::path(dir) / name, ec);
+    }
+    if (!folder_existed) fs::remove(dir, ec);  // the folder it made, and only if now empty
+    std::fprintf(stderr, "imgvec index: found no images in %s; no database was created (--keep-empty creates one)\n",
+                 escape_path(o.dir).c_str());
+    return kFailure;
+  }
+  if (changed && !options.checkpoint) db->save();  // checkpoints already saved every change
+  if (o.json) {
+    json failures = json::array();
+    for (const auto& f : r.failures) failures.push_back({{"source", escape_path(f.source)}, {"error", escape_path(f.error)}});
+    print_json({{"added", r.added}, {"updated", r.updated}, {"unchanged", r.unchanged}, {"renamed", r.renamed},
+                {"removed", r.removed}, {"failed", r.failed}, {"vanished", r.vanished},
+                {"interrupted", r.interrupted}, {"failures", failures}, {"count", db->size()}});
+  } else {
+    for (const auto& f : r.failures) std::fprintf(stderr, "skipped: %s\n", escape_path(f.error).c_str());
+    std::printf("%zu added, %zu updated, %zu unchanged, %zu moved, %zu removed, %zu failed; %zu images in %s\n",
+                r.added, r.updated, r.unchanged, r.renamed, r.removed, r.failed, db->size(), o.db.c_str());
+    if (r.vanished) {
+      std::printf("%zu indexed files no longer exist; run again with --remove-missing to drop them\n", r.vanished);
+    }
+    if (r.interrupted) std::printf("interrupted: what was indexed is saved; run the same command to continue\n");
+  }
+  if (r.interrupted) return kInterrupted;
+  return r.failed ? kSomeFailed : kOk;
+}
+
+int run_search(const SearchCommand& o) {
+  if (o.image.empty() == o.text.empty()) throw UsageError("search needs exactly one of --image and --text");
+  SearchOptions s;
+  s.k = static_cast<std::size_t>(o.k);
+  s.offset = static_cast<std::size_t>(o.offset);
+  if (o.min_score) s.min_score = static_cast<float>(*o.min_score);
+  for (const auto& w : o.where) s.where = s.where && Where::parse(w);
+  const auto db = open_db(o);
+  // A misspelt key matches nothing; say so instead of answering "no matches".
+  const auto keys = db->metadata_keys();
+  for (const auto& key : s.where.keys()) {
+    const std::string bare = key.rfind("meta.", 0) == 0 ? key.substr(5) : key;
+    if ((key == bare && Where::is_record_field(key)) || std::binary_search(keys.begin(), keys.end(), bare)) continue;
+    std::fprintf(stderr, "imgvec search: warning: no image has the key \"%s\" (metadata keys: %s)\n", key.c_str(),
+                 keys.empty() ? "none" : [&] {
+                   std::string all;
+                   for (const auto& k : keys) all += (all.empty() ? "" : ", ") + k;
+                   return all;
+                 }().c_str());
+  }
+  const auto hits = o.image.empty() ? db->search_by_text(o.text, s) : db->search_by_image(o.image, s);
+  if (o.json) {
+    json out = json::array();
+    for (const auto& h : hits) {
+      json r = record_json(h.record);
+      r["score"] = h.score;
+      out.push_back(r);
+    }
+    print_json(out);
+    return kOk;
+  }
+  std::printf("%4s  %7s  %8s  %s\n", "rank", "score", "id", "image");
+  for (std::size_t i = 0; i < hits.size(); ++i) {
+    std::printf("%4zu  %7.4f  %8llu  %s\n", s.offset + i + 1, static_cast<double>(hits[i].score),
+                static_cast<unsigned long long>(hits[i].id), display_name(hits[i].record).c_str());
+  }
+  if (hits.empty()) std::printf("no matches\n");
+  return kOk;
+}
+
+int run_dups(const DupsOptions& o) {
+  DuplicateOptions d;
+  d.threshold = static_cast<float>(o.threshold);
+  const auto db = open_db(o);
+  const auto groups = db->find_duplicates(d);
+  if (o.json) {
+    json out = json::array();
+    for (const auto& g : groups) {
+      json members = json::array();
+      for (std::size_t i = 0; i < g.ids.size(); ++i) {
+        json m = record_json(*db->get(g.ids[i]));
+        m["score"] = g.scores[i];
+        members.push_back(m);
+      }
+      out.push_back({{"keep", g.keeper}, {"exact", g.exact}, {"images", members}});
+    }
+    print_json(out);
+    return kOk;
+  }
+  for (const auto& g : groups) {
+    std::printf("%s group of %zu:\n", g.exact ? "identical" : "similar", g.ids.size());
+    for (std::size_t i = 0; i < g.ids.size(); ++i) {
+      const auto r = db->get(g.ids[i]);
+      const bool keep = g.ids[i] == g.keeper;
+      std::printf("  %s %8llu  %s  %ux%u  %s\n", keep ? "keep" : "    ", static_cast<unsigned long long>(g.ids[i]),
+                  keep ? " keeper" : std::to_string(g.scores[i]).substr(0, 7).c_str(), r->width, r->height,
+                  display_name(*r).c_str());
+    }
+  }
+  std::printf("%zu groups of duplicates among %zu images (threshold %.3f)\n", groups.size(), db->size(), o.threshold);
+  return kOk;
+}
+
+int run_export(const ExportOptions& o) {
+  if (o.metadata.empty() && o.vectors.empty()) throw UsageError("export needs --metadata or --vectors");
+  if (o.vectors.empty() != o.ids.empty()) throw UsageError("--vectors and --ids go together");
+  if (!o.vectors.empty() && o.vectors == "-" && o.ids == "-") throw UsageError("--vectors and --ids cannot both be -");
+  const auto db = open_db(o);
+  // Messages go to stderr when data goes to standard output.
+  FILE* info = (o.metadata == "-" || o.vectors == "-" || o.ids == "-") ? stderr : stdout;
+  if (!o.metadata.empty()) {
+    const bool array = o.format.empty() ? (o.metadata.size() >= 5 && o.metadata.compare(o.metadata.size() - 5, 5, ".json") == 0)
+                                        : o.format == "json";
+    const ExportFormat format = array ? ExportFormat::json : ExportFormat::jsonl;
+    Output out(o.metadata);
+    if (out.atomic) db->export_metadata(o.metadata, format);
+    else db->export_metadata(out.stream(), format);
+    std::fprintf(info, "wrote %zu records to %s\n", db->size(), o.metadata.c_str());
+  }
+  if (!o.vectors.empty()) {
+    Output v(o.vectors), i(o.ids);
+    if (v.atomic && i.atomic) db->export_vectors(o.vectors, o.ids);
+    else db->export_vectors(v.stream(), i.stream());
+    std::fprintf(info, "wrote %zu x %zu vectors to %s, ids to %s\n", db->size(), db->dimension(), o.vectors.c_str(),
+                 o.ids.c_str());
+  }
+  return kOk;
+}
+
+int run_stats(const DbOptions& o) {
+  const auto db = open_db(o);
+  const DatabaseStats s = db->get_stats();
+  if (o.json) {
+    print_json({{"directory", s.directory}, {"count", s.count}, {"dimension", s.dimension},
+                {"encoder", s.encoder.to_string()}, {"index", to_string(s.index_kind)}, {"storage", to_string(s.storage)},
+                {"memory_bytes", s.memory_bytes}, {"disk_bytes", s.disk_bytes}, {"generation", s.generation}});
+    return kOk;
+  }
+  std::printf("database    %s\nimages      %zu\ndimension   %zu\nencoder     %s\nindex       %s, %s\n"
+              "memory      %.1f MB\ndisk        %.1f MB\nsaves       %llu\n",
+              s.directory.c_str(), s.count, s.dimension, s.encoder.to_string().c_str(), to_string(s.index_kind),
+              to_string(s.storage), static_cast<double>(s.memory_bytes) / 1e6, static_cast<double>(s.disk_bytes) / 1e6,
+              static_cast<unsigned long long>(s.generation));
+  return kOk;
+}
+
+int run_remove(const TargetsOptions& o) {
+  const auto db = open_db(o);
+  int missing = 0;
+  bool changed = false;
+  for (const auto& target : o.targets) {
+    try {
+      const Id id = resolve(*db, target);
+      changed = db->remove(id) || changed;
+      std::printf("removed %llu (%s)\n", static_cast<unsigned long long>(id), escape_path(target).c_str());
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::not_found) throw;
+      std::fprintf(stderr, "imgvec remove: %s\n", e.what());
+      ++missing;
+    }
+  }
+  if (changed) db->save();
+  return missing ? kFailure : kOk;
+}
+
+int run_tag(const TagOptions& o) {
+  if (o.add.empty() && o.remove.empty()) throw UsageError("tag needs --add or --remove");
+  const auto db = open_db(o);
+  std::vector<Id> ids;
+  for (const auto& t : o.targets) ids.push_back(resolve(*db, t));
+  for (Id id : ids) {
+    const auto r = *db->get(id);
+    std::vector<std::string> tags = r.tags;
+    for (const auto& t : o.add) {
+      if (std::find(tags.begin(), tags.end(), t) == tags.end()) tags.push_back(t);
+    }
+    for (const auto& t : o.remove) tags.erase(std::remove(tags.begin(), tags.end(), t), tags.end());
+    db->update_metadata(id, r.metadata, &tags);
+    std::string all;
+    for (const auto& t : tags) all += (all.empty() ? "" : ", ") + t;
+    std::printf("%llu  tags: %s\n", static_cast<unsigned long long>(id), all.empty() ? "(none)" : all.c_str());
+  }
+  db->save();
+  return kOk;
+}
+
+int run_meta(const MetaOptions& o) {
+  const auto db = open_db(o);
+  std::vector<std::pair<std::string, MetadataValue>> set;
+  for (const auto& s : o.set) set.push_back(metadata_entry(s));
+  std::vector<Id> ids;
+  for (const auto& t : o.targets) ids.push_back(resolve(*db, t));
+  for (Id id : ids) {
+    const auto r = *db->get(id);
+    Metadata m = r.metadata;
+    for (const auto& [k, v] : set) m[k] = v;
+    for (const auto& k : o.unset) m.erase(k);
+    if (!set.empty() || !o.unset.empty()) db->update_metadata(id, m);
+    json shown = record_json(*db->get(id))["metadata"];
+    std::printf("%llu  %s\n", static_cast<unsigned long long>(id), shown.dump().c_str());
+  }
+  if (!set.empty() || !o.unset.empty()) db->save();
+  return kOk;
+}
+
+}  // namespace imgvec::cli

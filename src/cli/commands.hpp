@@ -1,0 +1,76 @@
+#pragma once
+// The imgvec commands: options as parsed by main.cpp (CLI11), and what each one does. Every
+// command returns its exit code (cli/output.hpp) and throws imgvec::Error or UsageError.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace imgvec::cli {
+
+struct DbOptions {
+  std::string db;
+  std::string model;  ///< empty: the one the database remembers, else none
+  bool json = false;
+};
+
+struct IndexOptions : DbOptions {
+  std::string dir;
+  bool flat = false, float16 = false, no_recursive = false, remove_missing = false, all_files = false;
+  bool keep_empty = false;
+  std::vector<std::string> exclude;
+};
+int run_index(const IndexOptions& o);
+
+struct SearchCommand : DbOptions {
+  std::string image, text;
+  std::int64_t k = 10;
+  std::int64_t offset = 0;
+  std::vector<std::string> where;
+  std::optional<double> min_score;
+};
+int run_search(const SearchCommand& o);
+
+struct DupsOptions : DbOptions {
+  double threshold = 0.95;
+};
+int run_dups(const DupsOptions& o);
+
+struct ExportOptions : DbOptions {
+  std::string metadata, vectors, ids;
+  std::string format;  ///< json or jsonl; empty: from the file name (.json: one array)
+};
+int run_export(const ExportOptions& o);
+
+int run_stats(const DbOptions& o);
+
+/// Images named by id or by file path.
+struct TargetsOptions : DbOptions {
+  std::vector<std::string> targets;
+};
+int run_remove(const TargetsOptions& o);
+
+struct TagOptions : TargetsOptions {
+  std::vector<std::string> add, remove;
+};
+int run_tag(const TagOptions& o);
+
+struct MetaOptions : TargetsOptions {
+  std::vector<std::string> set;    ///< KEY=VALUE
+  std::vector<std::string> unset;  ///< KEY
+};
+int run_meta(const MetaOptions& o);
+
+struct EmbedOptions {
+  std::string model, text, device = "auto";
+  std::vector<std::string> images;
+};
+int run_embed(const EmbedOptions& o);
+
+struct TokenizeOptions {
+  std::string model, vocab, text;
+};
+int run_tokenize(const TokenizeOptions& o);
+
+}  // namespace imgvec::cli

@@ -1,0 +1,58 @@
+// The commands that run a CLIP bundle directly: embed and tokenize.
+#include <cstdio>
+
+#include "cli/commands.hpp"
+#include "cli/output.hpp"
+
+namespace imgvec::cli {
+
+using nlohmann::json;
+
+int run_embed(const EmbedOptions& o) {
+  if (o.images.empty() == o.text.empty()) throw UsageError("embed needs --text or --image");
+#ifdef IMGVEC_HAS_CLIP_ENCODER
+  ClipEncoderOptions options;
+  options.device = o.device;
+  ClipEncoder encoder(o.model, options);
+  json out = {{"model", encoder.info().name}, {"runtime", encoder.runtime()}, {"dimension", encoder.dimension()}};
+  if (!o.text.empty()) {
+    out["text"] = o.text;
+    out["embedding"] = encoder.embed_text(o.text);
+    std::printf("%s\n", out.dump().c_str());
+    return kOk;
+  }
+  json images = json::array();
+  bool failed = false;
+  const auto results = encoder.embed_image_files(o.images);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const auto& r = results[i];
+    const std::string file = escape_path(o.images[i]);
+    images.push_back(r.ok() ? json{{"file", file}, {"embedding", r.vector}}
+                            : json{{"file", file}, {"error", escape_path(r.error)}});
+    failed = failed || !r.ok();
+  }
+  out["images"] = images;
+  std::printf("%s\n", out.dump().c_str());
+  return failed ? kFailure : kOk;
+#else
+  throw Error(ErrorCode::unsupported, "embed: this imgvec was built without libtorch, so it cannot run CLIP bundles");
+#endif
+}
+
+int run_tokenize(const TokenizeOptions& o) {
+  if (o.model.empty() == o.vocab.empty()) throw UsageError("tokenize needs exactly one of --model and --vocab");
+  std::vector<std::int32_t> ids;
+  if (!o.vocab.empty()) {
+    ids = ClipTokenizer::from_file(o.vocab).encode(o.text);
+  } else {
+#ifdef IMGVEC_HAS_CLIP_ENCODER
+    ids = ClipEncoder(o.model).tokenizer().encode(o.text);
+#else
+    throw UsageError("without libtorch, tokenize needs --vocab FILE");
+#endif
+  }
+  std::printf("%s\n", json({{"text", escape_path(o.text)}, {"tokens", ids}}).dump().c_str());
+  return kOk;
+}
+
+}  // namespace imgvec::cli

@@ -1,0 +1,42 @@
+#pragma once
+// The per-format decoders behind decode_image() (decode.cpp), and what they share. Each decoder
+// reads the dimensions first and checks them against the limits before it allocates pixels.
+//
+//   JPEG  libjpeg-turbo (TurboJPEG API)   jpeg_decoder.cpp
+//   PNG   libspng                         png_decoder.cpp
+//   PNM   imgvec's own (pnm_decoder.cpp: netpbm's library reports errors by exiting)
+//   BMP, GIF, TGA, PSD, HDR   stb_image, patched (stb_decoder.cpp, third_party/README.md)
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "imgvec/error.hpp"
+#include "imgvec/image/image.hpp"
+
+namespace imgvec::detail {
+
+/// Decoded pixels, 8 bits per channel: RGB, or RGBA when the image has transparency.
+struct RawImage {
+  std::uint32_t width = 0, height = 0;
+  bool alpha = false;
+  std::vector<std::uint8_t> pixels;
+};
+
+[[noreturn]] inline void decode_fail(ErrorCode code, const std::string& name, const std::string& what) {
+  throw Error(code, name + ": " + what);
+}
+
+/// Throws unless 0 < width, height and width * height <= options.max_pixels.
+void check_dimensions(const std::string& name, std::uint64_t width, std::uint64_t height,
+                      const DecodeOptions& options);
+
+RawImage decode_jpeg(const std::uint8_t* data, std::size_t size, const std::string& name, const DecodeOptions& options);
+RawImage decode_png(const std::uint8_t* data, std::size_t size, const std::string& name, const DecodeOptions& options);
+RawImage decode_pnm(const std::uint8_t* data, std::size_t size, const std::string& name, const DecodeOptions& options);
+/// BMP, GIF, TGA, PSD, HDR. `format` is what the signature said (unknown: maybe TGA).
+RawImage decode_with_stb(const std::uint8_t* data, std::size_t size, ImageFormat& format, const std::string& name,
+                         const DecodeOptions& options);
+
+}  // namespace imgvec::detail

@@ -1,0 +1,31 @@
+// Index files (flat and HNSW, float32 and float16), then every operation on what loaded: a file
+// that passes validation must be safe to search, change, save and load again.
+#include <cstdint>
+#include <string>
+
+#include "fuzz_support.hpp"
+#include "index_operations.hpp"
+#include "imgvec/error.hpp"
+#include "imgvec/index/index.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string bytes(reinterpret_cast<const char*>(data), size);
+  imgvec::fuzz::repair_index_file(bytes);
+  const std::string path = imgvec::fuzz::scratch() + "/index";
+  imgvec::fuzz::write_file(path, bytes.data(), bytes.size());
+  std::unique_ptr<imgvec::Index> index;
+  try {
+    index = imgvec::Index::load(path);
+  } catch (const imgvec::Error&) {
+    return 0;
+  }
+  if (index->dimension() > 4096) return 0;  // valid but slow to exercise
+  try {
+    imgvec::fuzz::exercise_index(*index);
+    index->save(path + ".again");
+    auto again = imgvec::Index::load(path + ".again");
+    if (again->size() != index->size()) __builtin_trap();
+  } catch (const imgvec::Error&) {
+  }
+  return 0;
+}

@@ -1,0 +1,130 @@
+// Writes the seed corpus of every fuzz target, made by the library itself (so seeds follow the
+// formats as they change): imgvec_fuzz_seeds OUT_DIR TEST_IMAGES_DIR
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "imgvec/imgvec.hpp"
+
+namespace fs = std::filesystem;
+using namespace imgvec;
+
+namespace {
+
+void write(const fs::path& dir, const std::string& name, const std::string& bytes) {
+  fs::create_directories(dir);
+  std::ofstream(dir / name, std::ios::binary) << bytes;
+}
+
+std::string read(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::string base64(const std::string& bytes) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (unsigned char c : bytes) {
+    acc = (acc << 8) | c;
+    bits += 8;
+    while (bits >= 6) out += kAlphabet[(acc >> (bits -= 6)) & 63];
+  }
+  if (bits) out += kAlphabet[(acc << (6 - bits)) & 63];
+  while (out.size() % 4) out += '=';
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: %s OUT_DIR TEST_IMAGES_DIR\n", argv[0]);
+    return 2;
+  }
+  const fs::path out = argv[1], images = argv[2];
+
+  // Images: the test set (small ones), and generated PNM and HDR variants.
+  for (const auto& e : fs::directory_iterator(images)) {
+    if (fs::file_size(e.path()) <= 64 * 1024) write(out / "decode_image", e.path().filename().string(), read(e.path()));
+  }
+  write(out / "decode_image", "gray16.pgm", std::string("P5\n3 2\n65535\n") + std::string(12, '\x40'));
+  write(out / "decode_image", "rgb.ppm", std::string("P6 2 2 255\n") + std::string(12, '\x80'));
+  std::string hdr = "#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 2 +X 8\n";
+  for (int row = 0; row < 2; ++row) {
+    hdr += std::string("\x02\x02\x00\x08", 4);
+    for (int c = 0; c < 4; ++c) hdr += std::string("\x88\x80", 2);  // one run of 8 per channel
+  }
+  write(out / "decode_image", "rle.hdr", hdr);
+  const std::string gif = read(images / "giphy.gif");
+  write(out / "decode_base64", "plain", base64(gif));
+  write(out / "decode_base64", "data_uri", "data:image/gif;base64," + base64(gif));
+
+  // Index files: flat, HNSW, HNSW float16, and empty ones.
+  const fs::path scratch = out / "scratch";
+  fs::create_directories(scratch);
+  const std::size_t d = 4;
+  std::vector<float> rows;
+  std::vector<Id> ids;
+  for (Id id = 1; id <= 24; ++id) {
+    ids.push_back(id * 3);
+    for (std::size_t j = 0; j < d; ++j) rows.push_back(static_cast<float>((id * 7 + j * 3) % 11) - 5.0f);
+  }
+  auto save_index = [&](Index& index, const std::string& name, bool fill) {
+    if (fill) index.add_batch(ids, MatrixView(rows.data(), ids.size(), d));
+    index.save((scratch / name).string());
+    write(out / "index_load", name, read(scratch / name));
+  };
+  FlatIndex flat(d, Metric::cosine), flat_empty(d, Metric::l2);
+  save_index(flat, "flat", true);
+  save_index(flat_empty, "flat_empty", false);
+  HnswParams p;
+  p.M = 4;
+  HnswIndex hnsw(d, Metric::inner_product, p), hnsw_empty(d, Metric::cosine, p);
+  save_index(hnsw, "hnsw", true);
+  save_index(hnsw_empty, "hnsw_empty", false);
+  p.storage = VectorStorage::float16;
+  HnswIndex half(d, Metric::cosine, p);
+  save_index(half, "hnsw_f16", true);
+  hnsw.remove(ids[3]);
+  save_index(hnsw, "hnsw_tombstone", false);
+
+  // Records and a manifest, from a real database.
+  {
+    const fs::path db_dir = scratch / "db";
+    auto db = VectorDatabase::create(db_dir.string(), std::make_shared<DescriptorEncoder>());
+    db->add_image((images / "giphy.gif").string(), {{"album", std::string("a")}, {"n", std::int64_t{3}}, {"x", 0.5},
+                                                    {"ok", true}, {"people", std::vector<std::string>{"p", "q"}}},
+                  {"tag"});
+    db->add_image((images / "Iggy.256.ppm").string());
+    db->save();
+    const auto g = db->get_stats().generation;
+    write(out / "manifest_open", "manifest", read(db_dir / "MANIFEST"));
+    write(out / "metadata_load", "records", read(db_dir / ("metadata-" + std::to_string(g) + ".imgvmeta")));
+  }
+  MetadataStore empty;
+  empty.save((scratch / "empty_meta").string());
+  write(out / "metadata_load", "empty", read(scratch / "empty_meta"));
+  fs::remove_all(scratch);
+
+  int n = 0;
+  for (const char* w : {"width>=300", "format=jpeg|png", "tag=holiday", "camera!=X100", "iso<800",
+                        "source=/p/a.jpg", "f>2.5", "ok=true", "a=b|c|d", "iso>=100"}) {
+    write(out / "where_parse", "w" + std::to_string(n++), w);
+  }
+  n = 0;
+  for (const char* t : {"a photo of a dog", "Héllo   WORLD!!  ", "日本語のテキスト", "it's 3:15pm", "&amp; <b>html</b>",
+                        "emoji 😀🎉 and café", ""}) {
+    write(out / "tokenizer", "t" + std::to_string(n++), t);
+  }
+  write(out / "bundle_config", "valid",
+        R"({"format_version": 1, "name": "ViT-B-32/openai", "embed_dim": 512, "image_size": 224,
+ "mean": [0.48145466, 0.4578275, 0.40821073], "std": [0.26862954, 0.26130258, 0.27577711],
+ "context_length": 77, "vocab_size": 49408, "interpolation": "bicubic", "resize_mode": "shortest",
+ "tokenizer": "clip_bpe", "text_truncation": true})");
+  std::printf("seed corpora written to %s\n", out.c_str());
+  return 0;
+}
