@@ -5,6 +5,7 @@
 #                                     Python (torch, torchvision, PIL) that makes test models and
 #                                     the reference outputs the tests compare against
 #   scripts/setup-debian.sh --bench   also gnuplot, for bench/report.py's plots
+#   scripts/setup-debian.sh --fuzz    also clang and libFuzzer, for tests/fuzz
 set -euo pipefail
 
 packages=(
@@ -27,6 +28,7 @@ for arg in "$@"; do
       packages+=(libtorch-dev libopenblas0-openmp python3-torch python3-torchvision python3-pil
                  python3-numpy) ;;
     --bench) packages+=(gnuplot-nox) ;;
+    --fuzz) packages+=(clang libfuzzer-14-dev libclang-rt-14-dev) ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done

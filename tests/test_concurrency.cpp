@@ -1,12 +1,16 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <filesystem>
 #include <thread>
 
 #include "datasets.hpp"
+#include "imgvec/database.hpp"
+#include "imgvec/encoder/descriptor_encoder.hpp"
 #include "imgvec/error.hpp"
 #include "imgvec/index/flat_index.hpp"
 #include "imgvec/index/hnsw_index.hpp"
+#include "temp_dir.hpp"
 
 using namespace imgvec;
 using namespace imgvec::testing;
@@ -81,4 +85,65 @@ TEST_CASE("searches run on several threads while another thread writes", "[concu
     CHECK(searches.load() >= 3 * 13);
     CHECK(index->size() == 2 * n - 500);
   }
+}
+
+// The database under concurrent use (run under ThreadSanitizer in CI): 4 threads search, plain
+// and filtered, while one thread adds (with metadata and tags), removes, updates metadata and
+// saves a fixed number of times. Every result must be complete: a record with its metadata and
+// tags, matching the filter it was found with.
+TEST_CASE("database searches on 4 threads while another thread adds, removes, updates and saves",
+          "[concurrency][db]") {
+  namespace fs = std::filesystem;
+  TempDir dir;
+  const fs::path images = fs::path(IMGVEC_TEST_DATA_DIR) / "images";
+  const std::vector<std::string> sources = {"giphy.gif", "Iggy.256.ppm", "baboon.256.pgm", "ukbench00120_gray.jpg"};
+  fs::create_directories(dir.path / "photos");
+  auto db = VectorDatabase::create(dir.file("db"), std::make_shared<DescriptorEncoder>(), {});
+  const Id first = db->add_image((images / sources[0]).string(), {{"batch", std::int64_t{0}}}, {"seed"});
+  const std::vector<float> query = db->get_vector(first);
+
+  std::atomic<bool> done{false};
+  std::atomic<std::size_t> searches{0}, incomplete{0};
+  auto searcher = [&](int seed) {
+    SearchOptions plain(8);
+    SearchOptions filtered(8);
+    filtered.where = Where::parse("batch>=0") && Where::tag("t");
+    while (!done.load()) {
+      const bool use_filter = (searches.fetch_add(1) + static_cast<std::size_t>(seed)) % 2 == 0;
+      for (const auto& hit : db->search_by_vector(query, use_filter ? filtered : plain)) {
+        const bool complete = hit.record.id == hit.id && hit.record.metadata.count("batch") == 1 &&
+                              !hit.record.tags.empty() && (!use_filter || filtered.where.matches(hit.record));
+        if (!complete) incomplete.fetch_add(1);
+      }
+      db->get_stats();
+    }
+  };
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) readers.emplace_back(searcher, t);
+
+  std::vector<Id> live = {first};
+  for (int op = 1; op <= 40; ++op) {
+    const std::string name = "p" + std::to_string(op) + "-" + sources[op % sources.size()];
+    const fs::path path = dir.path / "photos" / name;
+    fs::copy_file(images / sources[op % sources.size()], path);
+    live.push_back(db->add_image(path.string(), {{"batch", std::int64_t{op}}}, {"t"}));
+    if (op % 3 == 0) {
+      db->update_metadata(live[live.size() / 2], {{"batch", std::int64_t{-op}}, {"note", std::string("x")}});
+    }
+    if (op % 5 == 0) {
+      REQUIRE(db->remove(live.front()));
+      live.erase(live.begin());
+    }
+    if (op % 8 == 0) db->save();
+  }
+  const auto batch = db->add_images_batch({(dir.path / "photos" / ("p40-" + sources[0])).string()},
+                                          {{{"batch", std::int64_t{99}}}});
+  CHECK(batch[0].status == AddStatus::unchanged);
+  db->save();
+  done = true;
+  for (auto& r : readers) r.join();
+  CHECK(searches.load() > 0);
+  CHECK(incomplete.load() == 0);
+  CHECK(db->size() == live.size());
+  CHECK(std::get<std::int64_t>(db->get(batch[0].id)->metadata.at("batch")) == 99);
 }

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <set>
 
+#include "cli/clip_loader.hpp"
 #include "cli/interrupt.hpp"
 #include "cli/output.hpp"
 #include "cli/progress.hpp"
@@ -30,12 +31,7 @@ std::string remembered_model(const std::string& db) {
 
 std::shared_ptr<Encoder> make_encoder(const std::string& model) {
   if (model.empty()) return std::make_shared<DescriptorEncoder>();
-#ifdef IMGVEC_HAS_CLIP_ENCODER
-  return std::make_shared<ClipEncoder>(model);
-#else
-  throw Error(ErrorCode::unsupported, model + ": this imgvec was built without libtorch, so it cannot run CLIP "
-                                              "bundles (rebuild with -DIMGVEC_WITH_TORCH=ON)");
-#endif
+  return clip_plugin().open(model, "auto");  // libtorch is loaded here, and only here
 }
 
 // The model a database uses: --model, else the one it remembers, else $IMGVEC_MODEL for new ones.

@@ -22,8 +22,8 @@ Run `imgvec COMMAND --help` for a command's options.)";
 
 std::string version_text() {
   std::string v = std::string("imgvec ") + imgvec::version_string() + "\n" + imgvec::build_features();
-#ifdef IMGVEC_HAS_CLIP_ENCODER
-  v += "CLIP encoder: built in (libtorch)\n";
+#ifdef IMGVEC_CLI_CLIP_MODULE
+  v += "CLIP encoder: " IMGVEC_CLI_CLIP_MODULE " (libtorch), loaded when a CLIP model is used\n";
 #else
   v += "CLIP encoder: not built (no libtorch); the built-in descriptor encoder only\n";
 #endif

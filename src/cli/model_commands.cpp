@@ -1,6 +1,7 @@
-// The commands that run a CLIP bundle directly: embed and tokenize.
+// The commands that run a CLIP bundle directly: embed and tokenize (through the CLIP module).
 #include <cstdio>
 
+#include "cli/clip_loader.hpp"
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
 
@@ -10,20 +11,19 @@ using nlohmann::json;
 
 int run_embed(const EmbedOptions& o) {
   if (o.images.empty() == o.text.empty()) throw UsageError("embed needs --text or --image");
-#ifdef IMGVEC_HAS_CLIP_ENCODER
-  ClipEncoderOptions options;
-  options.device = o.device;
-  ClipEncoder encoder(o.model, options);
-  json out = {{"model", encoder.info().name}, {"runtime", encoder.runtime()}, {"dimension", encoder.dimension()}};
+  const auto& clip = clip_plugin();
+  const auto encoder = clip.open(o.model, o.device);
+  json out = {{"model", clip.model_name(*encoder)}, {"runtime", clip.runtime(*encoder)},
+              {"dimension", encoder->dimension()}};
   if (!o.text.empty()) {
     out["text"] = o.text;
-    out["embedding"] = encoder.embed_text(o.text);
+    out["embedding"] = encoder->embed_text(o.text);
     std::printf("%s\n", out.dump().c_str());
     return kOk;
   }
   json images = json::array();
   bool failed = false;
-  const auto results = encoder.embed_image_files(o.images);
+  const auto results = encoder->embed_image_files(o.images);
   for (std::size_t i = 0; i < results.size(); ++i) {
     const auto& r = results[i];
     const std::string file = escape_path(o.images[i]);
@@ -34,9 +34,6 @@ int run_embed(const EmbedOptions& o) {
   out["images"] = images;
   std::printf("%s\n", out.dump().c_str());
   return failed ? kFailure : kOk;
-#else
-  throw Error(ErrorCode::unsupported, "embed: this imgvec was built without libtorch, so it cannot run CLIP bundles");
-#endif
 }
 
 int run_tokenize(const TokenizeOptions& o) {
@@ -45,11 +42,8 @@ int run_tokenize(const TokenizeOptions& o) {
   if (!o.vocab.empty()) {
     ids = ClipTokenizer::from_file(o.vocab).encode(o.text);
   } else {
-#ifdef IMGVEC_HAS_CLIP_ENCODER
-    ids = ClipEncoder(o.model).tokenizer().encode(o.text);
-#else
-    throw UsageError("without libtorch, tokenize needs --vocab FILE");
-#endif
+    const auto& clip = clip_plugin();
+    ids = clip.tokenize(*clip.open(o.model, "cpu"), o.text);
   }
   std::printf("%s\n", json({{"text", escape_path(o.text)}, {"tokens", ids}}).dump().c_str());
   return kOk;

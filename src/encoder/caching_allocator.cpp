@@ -7,6 +7,8 @@
 
 #include <c10/core/CPUAllocator.h>
 
+#include "encoder/torch_compat.hpp"
+
 namespace imgvec::detail {
 namespace {
 
@@ -16,10 +18,7 @@ class CachingCpuAllocator final : public c10::Allocator {
  public:
   explicit CachingCpuAllocator(std::size_t max_cached) : max_cached_(max_cached) {}
 
-  c10::DataPtr allocate(std::size_t n) const override {
-    void* p = take(n);
-    return {p, p, &release, c10::Device(c10::DeviceType::CPU)};
-  }
+  IMGVEC_C10_ALLOCATOR_METHODS(take, release)
   c10::DeleterFnPtr raw_deleter() const override { return &release; }
 
   std::size_t cached() const {

@@ -3,8 +3,39 @@
 // hnswlib 0.6.2 prefetches one link past the end of each list while inserting, reading up to 4 bytes
 // beyond a 1-byte-padded allocation (found by ASan). Turning off its manual vectorization removes
 // those reads; imgvec supplies all distances itself, so nothing else changes.
+//
+// hnswlib is compiled privately: the standard headers it uses are included first (so their
+// include guards keep them out of what follows), then hnswlib itself inside an anonymous namespace
+// with its namespace renamed. Its template instantiations and its non-inline functions get
+// internal linkage under a name no program uses, so an application that also uses hnswlib (at
+// another version, or with other SIMD flags) cannot get imgvec's definitions or give imgvec its
+// own. CMake checks at configure time that the header is the one this file was written against
+// (cmake/CheckHnswlib.cmake), since the code below reads hnswlib's internals.
 #define NO_MANUAL_VECTORIZATION
+#include <assert.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cassert>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <list>
+#include <mutex>
+#include <queue>
+#include <random>
+#include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#define hnswlib imgvec_private_hnsw
+namespace {
 #include <hnswlib/hnswlib.h>
+}  // namespace
 
 #include "imgvec/index/hnsw_index.hpp"
 
