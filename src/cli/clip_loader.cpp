@@ -28,8 +28,9 @@ const detail::ClipPluginApi* load() {
               "-DIMGVEC_WITH_TORCH=ON)");
 #else
   // libgomp (libtorch's and OpenBLAS's OpenMP) reads its settings when it is loaded, which is
-  // now. Its default lets idle threads spin for a while; a one-shot CLI query whose neighbour
-  // keeps a core busy then ran 5-8x slower (docs/design.md, "OpenMP"). The user's own setting wins.
+  // now. By default its idle threads spin for a while, taking the core a busy neighbour needs;
+  // passive waiting made a one-shot ViT-B/32 text search 15% faster beside a busy process and
+  // 4% slower on an idle machine (docs/design.md, "OpenMP"). The user's own setting wins.
   ::setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
   std::vector<std::string> candidates;
   if (const char* env = std::getenv("IMGVEC_CLIP_MODULE")) candidates.push_back(env);
@@ -42,7 +43,10 @@ const detail::ClipPluginApi* load() {
       tried += "\n  " + path + ": not there";
       continue;
     }
-    void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    // Lazy binding, as when an executable links libtorch: RTLD_NOW resolved all of libtorch's
+    // function symbols up front and added ~90 ms to every CLIP command (1267 vs 1174 ms median
+    // for a one-shot ViT-B/32 text search here).
+    void* handle = ::dlopen(path.c_str(), RTLD_LAZY | RTLD_LOCAL);
     if (!handle) {
       tried += "\n  " + path + ": " + ::dlerror();
       continue;
