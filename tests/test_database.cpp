@@ -289,7 +289,7 @@ TEST_CASE("killing a process while it saves leaves the previous save or the new 
       (void)entry;
       ++files;
     }
-    CHECK(files == 4);  // MANIFEST, LOCK, and one generation's index and records
+    CHECK(files == 5);  // MANIFEST, LOCK, and one generation's index, records and failed files
   }
   fs::remove_all(dir);
 }
@@ -486,10 +486,10 @@ TEST_CASE("leftovers of an interrupted save are removed, and only they", "[db][s
   { VectorDatabase::create(s.db(), descriptor())->save(); }  // generation 2
   const fs::path db = s.db();
   const std::vector<std::string> leftovers = {"index-1.imgvidx", "metadata-1.imgvmeta", "index-3.imgvidx",
-                                              "metadata-3.imgvmeta", "MANIFEST.tmp-123-456",
-                                              "index-3.imgvidx.tmp-1-2"};
+                                              "metadata-3.imgvmeta", "failed-1.imgvfail", "failed-3.imgvfail",
+                                              "MANIFEST.tmp-123-456", "index-3.imgvidx.tmp-1-2"};
   const std::vector<std::string> kept = {"index-9.imgvidx", "index-1.imgvidx.bak", "MANIFEST.tmp-abc",
-                                         "index-01.imgvidx", "notes.txt"};
+                                         "index-01.imgvidx", "failed-9.imgvfail", "notes.txt"};
   for (const auto& n : leftovers) std::ofstream(db / n) << "x";
   for (const auto& n : kept) std::ofstream(db / n) << "x";
   { auto opened = VectorDatabase::open(s.db(), descriptor()); }
@@ -615,4 +615,63 @@ TEST_CASE("index_directory attaches metadata from a callback and counts vanished
   const auto third = db->index_directory((s.root / "photos").string(), o);
   CHECK(third.removed == 1);
   CHECK(third.vanished == 0);
+}
+
+TEST_CASE("files that failed are remembered and not read again until they change", "[db]") {
+  Scratch s("remembered-failures");
+  const std::string dir = (s.root / "photos").string();
+  std::size_t broken = 0;
+  {
+    auto db = VectorDatabase::create(s.db(), descriptor());
+    const auto first = db->index_directory(dir);
+    broken = first.failed;
+    REQUIRE(broken == kBroken.size());
+    CHECK(first.failed_unchanged == 0);
+  }
+  auto db = VectorDatabase::open(s.db(), descriptor());  // remembered across a save and reopen
+  const auto again = db->index_directory(dir);
+  CHECK(again.failed == broken);
+  CHECK(again.failed_unchanged == broken);
+  for (const auto& f : again.failures) {
+    CHECK(f.remembered);
+    CHECK_THAT(f.error, Catch::Matchers::StartsWith(f.source));
+  }
+  // A file that could not be read is read again once it changes; one that is fixed is added.
+  const std::string bad = s.photo("ukbench09268_corrupt.jpg");
+  fs::copy_file(s.photo("giphy.gif"), bad, fs::copy_options::overwrite_existing);
+  const auto fixed = db->index_directory(dir);
+  CHECK(fixed.failed == broken - 1);
+  CHECK(fixed.failed_unchanged == broken - 1);
+  CHECK(fixed.added == 1);
+  // A broken file that vanishes is forgotten.
+  fs::remove(s.photo("copyleft.tiff"));
+  const auto fewer = db->index_directory(dir);
+  CHECK(fewer.failed == broken - 2);
+  db->save();
+  const auto ids = db->ids();
+  db.reset();
+  auto reopened = VectorDatabase::open(s.db(), descriptor());
+  CHECK(reopened->ids() == ids);
+  CHECK(reopened->index_directory(dir).failed_unchanged == broken - 2);
+}
+
+TEST_CASE("destroy deletes a database's own files and nothing else", "[db][safety]") {
+  Scratch s("destroy");
+  {
+    auto db = VectorDatabase::create(s.db(), descriptor());
+    db->index_directory((s.root / "photos").string());
+    db->save();
+    CHECK_THROWS_AS(VectorDatabase::destroy(s.db()), Error);  // open: refused
+  }
+  VectorDatabase::destroy(s.db());
+  CHECK_FALSE(fs::exists(s.db()));
+  CHECK_THROWS_AS(VectorDatabase::destroy(s.db()), Error);
+  { VectorDatabase::create(s.db(), descriptor())->save(); }
+  std::ofstream(fs::path(s.db()) / "notes.txt") << "mine";
+  VectorDatabase::destroy(s.db());
+  CHECK_FALSE(VectorDatabase::exists(s.db()));
+  CHECK(fs::exists(fs::path(s.db()) / "notes.txt"));
+  std::size_t left = 0;
+  for (const auto& e : fs::directory_iterator(s.db())) left += e.path().filename() == "notes.txt" ? 0 : 1;
+  CHECK(left == 0);
 }

@@ -62,6 +62,9 @@ struct AddResult {
   Id id = 0;  ///< the image's id unless failed
   ErrorCode code = ErrorCode::invalid_argument;
   std::string error;  ///< names the file and what is wrong, when failed
+  /// (index_directory) Failed in an earlier run and unchanged since (same size and modification
+  /// time), so not read again.
+  bool remembered = false;
 };
 
 struct IndexDirectoryOptions {
@@ -97,6 +100,9 @@ struct IndexDirectoryReport {
   std::size_t vanished = 0;
   /// The run was cancelled (IndexDirectoryOptions::cancel) before every file was looked at.
   bool interrupted = false;
+  /// Of `failed`, how many failed in an earlier run and are unchanged since: they are counted and
+  /// listed (with their earlier reason) but not read again until their size or time changes.
+  std::size_t failed_unchanged = 0;
   /// The failed files, with their reasons.
   std::vector<AddResult> failures;
 };
@@ -164,6 +170,11 @@ class VectorDatabase {
                                                         const DatabaseOptions& options = {});
   /// Whether `directory` holds an imgvec database (its MANIFEST). Opens nothing.
   static bool exists(const std::string& directory);
+  /// Deletes the database in `directory`: its own files only (the manifest, the lock, each
+  /// generation's files and leftovers of interrupted saves), never anything else there, then the
+  /// folder if that left it empty. Throws Error(not_found) if there is no database, Error(io) if
+  /// a process has it open.
+  static void destroy(const std::string& directory);
   ~VectorDatabase();
   VectorDatabase(const VectorDatabase&) = delete;
   VectorDatabase& operator=(const VectorDatabase&) = delete;
@@ -252,6 +263,7 @@ class VectorDatabase {
     const std::function<bool()>* cancelled = nullptr;
     bool detect_renames = true;
     bool checkpoint = false;
+    bool remember_failures = false;  // skip files that failed before and have not changed
     std::size_t chunk = 512;
   };
   std::vector<AddResult> add_paths(const std::vector<std::string>& paths, const AddInputs& inputs);

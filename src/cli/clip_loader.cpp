@@ -13,6 +13,7 @@
 namespace imgvec::cli {
 namespace {
 
+#ifdef IMGVEC_CLI_CLIP_MODULE
 std::string executable_dir() {
   char buf[PATH_MAX];
   const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
@@ -20,6 +21,7 @@ std::string executable_dir() {
   std::string path(buf, static_cast<std::size_t>(n));
   return path.substr(0, path.find_last_of('/'));
 }
+#endif
 
 const detail::ClipPluginApi* load() {
 #ifndef IMGVEC_CLI_CLIP_MODULE

@@ -125,12 +125,10 @@ int run_index(const IndexOptions& o) {
   const bool found_nothing = !exists && db->size() == 0 && r.failed == 0 && !r.interrupted;
   if (found_nothing && !o.keep_empty) {
     // A first run over a mistyped or empty folder leaves nothing behind (--keep-empty keeps it).
-    const std::string dir = o.db;
     db.reset();
-    for (const char* name : {"MANIFEST", "LOCK", "MODEL", "index-1.imgvidx", "metadata-1.imgvmeta"}) {
-      fs::remove(fs::path(dir) / name, ec);
-    }
-    if (!folder_existed) fs::remove(dir, ec);  // the folder it made, and only if now empty
+    fs::remove(model_file(o.db), ec);
+    VectorDatabase::destroy(o.db);
+    if (folder_existed) fs::create_directories(o.db, ec);  // the user's own empty folder stays
     std::fprintf(stderr, "imgvec index: found no images in %s; no database was created (--keep-empty creates one)\n",
                  escape_path(o.dir).c_str());
     return kFailure;
@@ -140,10 +138,14 @@ int run_index(const IndexOptions& o) {
     json failures = json::array();
     for (const auto& f : r.failures) failures.push_back({{"source", escape_path(f.source)}, {"error", escape_path(f.error)}});
     print_json({{"added", r.added}, {"updated", r.updated}, {"unchanged", r.unchanged}, {"renamed", r.renamed},
-                {"removed", r.removed}, {"failed", r.failed}, {"vanished", r.vanished},
+                {"removed", r.removed}, {"failed", r.failed}, {"failed_unchanged", r.failed_unchanged},
+                {"vanished", r.vanished},
                 {"interrupted", r.interrupted}, {"failures", failures}, {"count", db->size()}});
   } else {
-    for (const auto& f : r.failures) std::fprintf(stderr, "skipped: %s\n", escape_path(f.error).c_str());
+    for (const auto& f : r.failures) {
+      std::fprintf(stderr, "skipped: %s%s\n", escape_path(f.error).c_str(),
+                   f.remembered ? " (as in an earlier run; unchanged since, not read again)" : "");
+    }
     std::printf("%zu added, %zu updated, %zu unchanged, %zu moved, %zu removed, %zu failed; %zu images in %s\n",
                 r.added, r.updated, r.unchanged, r.renamed, r.removed, r.failed, db->size(), o.db.c_str());
     if (r.vanished) {

@@ -125,6 +125,21 @@ std::unique_ptr<VectorDatabase> VectorDatabase::create(const std::string& direct
   return db;
 }
 
+void VectorDatabase::destroy(const std::string& directory) {
+  if (!exists(directory)) throw Error(ErrorCode::not_found, directory + ": no imgvec database here (no MANIFEST)");
+  const int lock = lock_directory(directory);  // refuses a database that is open
+  const std::uint64_t g = detail::read_manifest(directory).generation;
+  detail::remove_leftovers(directory, g);
+  std::error_code ec;
+  for (const auto& path : {detail::index_path(directory, g), detail::metadata_path(directory, g),
+                           detail::failed_path(directory, g), detail::manifest_path(directory)}) {
+    fs::remove(path, ec);
+  }
+  fs::remove(directory + "/LOCK", ec);
+  ::close(lock);
+  fs::remove(directory, ec);  // only if now empty
+}
+
 std::unique_ptr<VectorDatabase> VectorDatabase::open_or_create(const std::string& directory,
                                                                std::shared_ptr<Encoder> encoder,
                                                                const DatabaseOptions& options) {
@@ -157,6 +172,7 @@ std::unique_ptr<VectorDatabase> VectorDatabase::open(const std::string& director
     throw Error(ErrorCode::corrupt_file, directory + ": generation " + std::to_string(g) +
                                              ": the index and the records hold different ids");
   }
+  impl->failed = detail::load_failed_files(detail::failed_path(directory, g));
   detail::remove_leftovers(directory, g);
   return std::unique_ptr<VectorDatabase>(new VectorDatabase(std::move(impl)));
 }
@@ -225,6 +241,16 @@ std::vector<AddResult> VectorDatabase::add_paths(const std::vector<std::string>&
         facts[i - first] = stat_file(paths[i]);
         {
           Impl::Shared guard(impl_->lock);
+          if (in.remember_failures) {
+            const auto f = impl_->failed.find(paths[i]);
+            if (f != impl_->failed.end() && f->second.size == facts[i - first].size &&
+                f->second.mtime_ns == facts[i - first].mtime_ns) {
+              r.code = f->second.code;
+              r.error = f->second.error;
+              r.remembered = true;
+              continue;
+            }
+          }
           const auto id = impl_->store.find_source(paths[i]);
           const ImageRecord* rec = id ? impl_->store.get(*id) : nullptr;
           if (rec && rec->file_size == facts[i - first].size && rec->mtime_ns == facts[i - first].mtime_ns) {
@@ -261,11 +287,20 @@ std::vector<AddResult> VectorDatabase::add_paths(const std::vector<std::string>&
         if (!embedded[t].ok()) {
           results[i].code = embedded[t].code;
           results[i].error = embedded[t].error;
+          if (in.remember_failures && detail::lasting_failure(embedded[t].code)) {
+            impl_->failed[paths[i]] = {facts[i - first].size, facts[i - first].mtime_ns, embedded[t].code,
+                                       embedded[t].error};
+            changed = true;
+          }
           continue;
         }
         results[i] = impl_->insert(paths[i], &facts[i - first], hashes[i - first], embedded[t], metadata_of(i),
                                    tags_of(i));
         changed = true;
+      }
+      // A file that now indexes (fixed, or replaced) is no longer a failure.
+      for (std::size_t i = first; i < end; ++i) {
+        if (results[i].status != AddStatus::failed && impl_->failed.erase(paths[i])) changed = true;
       }
       // Unchanged files take the metadata and tags they were given too, in this same step.
       for (std::size_t i = first; i < end; ++i) {
@@ -406,6 +441,7 @@ void VectorDatabase::save() {
     next.generation = impl_->manifest.generation + 1;
     impl_->index->save(detail::index_path(impl_->dir, next.generation));
     impl_->store.save(detail::metadata_path(impl_->dir, next.generation));
+    detail::save_failed_files(detail::failed_path(impl_->dir, next.generation), impl_->failed);
   }
   detail::write_manifest(impl_->dir, next);
   const std::uint64_t old = impl_->manifest.generation;
@@ -417,6 +453,7 @@ void VectorDatabase::save() {
     std::error_code ec;
     fs::remove(detail::index_path(impl_->dir, old), ec);
     fs::remove(detail::metadata_path(impl_->dir, old), ec);
+    fs::remove(detail::failed_path(impl_->dir, old), ec);
   }
 }
 
@@ -474,6 +511,7 @@ IndexDirectoryReport VectorDatabase::index_directory(const std::string& dir, con
   if (o.cancel) in.cancelled = &o.cancel;
   in.checkpoint = o.checkpoint;
   in.chunk = o.chunk;
+  in.remember_failures = true;
   for (const AddResult& r : add_paths(paths, in)) {
     switch (r.status) {
       case AddStatus::added: ++report.added; break;
@@ -484,11 +522,25 @@ IndexDirectoryReport VectorDatabase::index_directory(const std::string& dir, con
       case AddStatus::interrupted: report.interrupted = true; break;
       case AddStatus::failed:
         ++report.failed;
+        report.failed_unchanged += r.remembered ? 1 : 0;
         report.failures.push_back(r);
         break;
     }
   }
   if (report.interrupted) return report;
+  // Failures of files that are gone are forgotten.
+  bool forgot = false;
+  {
+    const std::string prefix = root.string() + "/";
+    std::lock_guard<detail::RwLock> guard(impl_->lock);
+    for (auto it = impl_->failed.begin(); it != impl_->failed.end();) {
+      struct stat st {};
+      const bool gone = it->first.rfind(prefix, 0) == 0 && ::stat(it->first.c_str(), &st) != 0;
+      it = gone ? impl_->failed.erase(it) : std::next(it);
+      forgot = forgot || gone;
+    }
+  }
+  if (forgot && o.checkpoint) save();
   // Records of files under this directory that are gone: removed on request, else counted.
   {
     const std::string prefix = root.string() + "/";

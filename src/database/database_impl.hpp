@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "database/failed_files.hpp"
 #include "database/manifest.hpp"
 #include "imgvec/database.hpp"
 #include "imgvec/detail/rw_lock.hpp"
@@ -40,7 +41,8 @@ struct VectorDatabase::Impl {
   std::unique_ptr<Index> index;
   MetadataStore store;
   detail::Manifest manifest;
-  mutable detail::RwLock lock;  // index + store + manifest.next_id; embedding runs outside it
+  detail::FailedFiles failed;  // files index_directory could not index (failed_files.hpp)
+  mutable detail::RwLock lock;  // index + store + failed + manifest.next_id; embedding runs outside it
   std::mutex save_mutex;
   int lock_fd = -1;
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <vector>
 
+#include "database/failed_files.hpp"
 #include "imgvec/error.hpp"
 #include "io/checked_file.hpp"
 
@@ -90,9 +91,10 @@ void remove_leftovers(const std::string& dir, std::uint64_t g) {
   std::vector<std::string> stale, names = {"MANIFEST"};
   for (std::uint64_t k : {g - 1, g, g + 1}) {
     if (k == static_cast<std::uint64_t>(-1)) continue;  // g - 1 for g = 0
-    names.push_back(base_name(index_path(dir, k)));
-    names.push_back(base_name(metadata_path(dir, k)));
-    if (k != g) stale.insert(stale.end(), {names[names.size() - 2], names.back()});
+    for (const std::string& path : {index_path(dir, k), metadata_path(dir, k), failed_path(dir, k)}) {
+      names.push_back(base_name(path));
+      if (k != g) stale.push_back(names.back());
+    }
   }
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {

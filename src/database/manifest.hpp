@@ -24,7 +24,7 @@ std::string index_path(const std::string& dir, std::uint64_t generation);
 std::string metadata_path(const std::string& dir, std::uint64_t generation);
 
 /// Deletes what an interrupted save can leave in a database folder, given the current generation
-/// `g`: the files of generations g - 1 (a crash after the switch) and g + 1 (a crash before it),
+/// `g`: the files (index, metadata, failed) of generations g - 1 (a crash after the switch) and g + 1 (a crash before it),
 /// and the atomic writer's temporary files beside MANIFEST and generations g - 1 .. g + 1. Only
 /// these exact names are touched, never anything else in the folder.
 void remove_leftovers(const std::string& dir, std::uint64_t g);

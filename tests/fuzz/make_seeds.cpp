@@ -104,6 +104,10 @@ int main(int argc, char** argv) {
     const auto g = db->get_stats().generation;
     write(out / "manifest_open", "manifest", read(db_dir / "MANIFEST"));
     write(out / "metadata_load", "records", read(db_dir / ("metadata-" + std::to_string(g) + ".imgvmeta")));
+    db->index_directory(images.string());  // the broken test images make a list of failed files
+    db->save();
+    const auto g2 = db->get_stats().generation;
+    write(out / "metadata_load", "failed", read(db_dir / ("failed-" + std::to_string(g2) + ".imgvfail")));
   }
   MetadataStore empty;
   empty.save((scratch / "empty_meta").string());
