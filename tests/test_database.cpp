@@ -503,6 +503,17 @@ TEST_CASE("leftovers of an interrupted save are removed, and only they", "[db][s
   }
 }
 
+TEST_CASE("a database inside the folder it indexes is not indexed itself", "[db][safety]") {
+  Scratch s("nested");
+  const std::string inner = (s.root / "photos" / ".imgvec").string();
+  auto db = VectorDatabase::create(inner, descriptor());
+  IndexDirectoryOptions o;
+  o.extensions.clear();  // every file, so the database's own would be tried if walked
+  const auto r = db->index_directory((s.root / "photos").string(), o);
+  for (const auto& f : r.failures) CHECK(f.source.find("/.imgvec/") == std::string::npos);
+  CHECK(r.added == s.photos().size() - kBroken.size() - 1);  // photos() lists .imgvec too
+}
+
 TEST_CASE("exists and open_or_create", "[db]") {
   Scratch s("open-or-create");
   CHECK_FALSE(VectorDatabase::exists(s.db()));

@@ -493,7 +493,17 @@ IndexDirectoryReport VectorDatabase::index_directory(const std::string& dir, con
   };
   const auto options = fs::directory_options::skip_permission_denied;
   if (o.recursive) {
-    for (const auto& e : fs::recursive_directory_iterator(root, options, ec)) consider(e);
+    // The database's own folder may sit inside the one indexed (PHOTOS/.imgvec): not walked.
+    const fs::path own = fs::weakly_canonical(impl_->dir, ec);
+    fs::recursive_directory_iterator it(root, options, ec), end;
+    for (; it != end; it.increment(ec)) {
+      std::error_code same;
+      if (it->is_directory(same) && fs::equivalent(it->path(), own, same)) {
+        it.disable_recursion_pending();
+        continue;
+      }
+      consider(*it);
+    }
   } else {
     for (const auto& e : fs::directory_iterator(root, options, ec)) consider(e);
   }
