@@ -52,7 +52,7 @@ enum class AddStatus {
   failed,     ///< not added; see error
   renamed,    ///< new path, same bytes as an image whose file is gone: moved, not re-embedded
   removed,    ///< (index_directory) its file vanished, so it was removed
-  interrupted,  ///< not looked at: the run was cancelled before this file's chunk
+  interrupted,  ///< not looked at: the run was cancelled before this file was embedded
 };
 const char* to_string(AddStatus status);
 
@@ -84,8 +84,9 @@ struct IndexDirectoryOptions {
   std::size_t chunk = 512;
   /// (done, total) after each chunk.
   std::function<void(std::size_t, std::size_t)> progress;
-  /// Asked before each chunk; true stops the run there (after that chunk's checkpoint), and the
-  /// report says `interrupted`. For Ctrl-C: set a flag in the signal handler, return it here.
+  /// Asked between batches of embedding; true stops the run there: what was embedded so far is
+  /// stored (and checkpointed), the rest is not looked at, and the report says `interrupted`.
+  /// For Ctrl-C: set a flag in the signal handler, return it here.
   std::function<bool()> cancel;
   /// Metadata for a file (given its path), stored with it whether it is new, changed, moved or
   /// unchanged; records whose metadata is already equal are left alone. Called once per file

@@ -111,10 +111,7 @@ int run_index(const IndexOptions& o) {
   options.exclude = o.exclude;
   options.remove_missing = o.remove_missing;
   if (o.all_files) options.extensions.clear();
-  options.cancel = [] { return interrupted(); };
-  // Small chunks keep Ctrl-C responsive (it waits for the current chunk) at a cost of one save
-  // per chunk: 64 images are seconds of CLIP work, and a save of 100k records ~0.1 s.
-  options.chunk = 64;
+  options.cancel = [] { return interrupted(); };  // Ctrl-C: stops after the batch being embedded
   IndexDirectoryReport r;
   {
     ProgressBar bar("indexing");

@@ -274,6 +274,7 @@ std::vector<AddResult> VectorDatabase::add_paths(const std::vector<std::string>&
     std::vector<std::string> todo_paths;
     for (std::size_t i : todo) todo_paths.push_back(paths[i]);
     EmbedFilesOptions options;
+    if (in.cancelled) options.cancel = *in.cancelled;  // stops between batches, inside the chunk
     if (progress) {
       options.progress = [&](std::size_t d, std::size_t) {
         (*progress)(done + (end - first - todo.size()) + d, paths.size());
@@ -284,6 +285,10 @@ std::vector<AddResult> VectorDatabase::add_paths(const std::vector<std::string>&
       std::lock_guard<detail::RwLock> guard(impl_->lock);
       for (std::size_t t = 0; t < todo.size(); ++t) {
         const std::size_t i = todo[t];
+        if (embedded[t].cancelled) {
+          results[i].status = AddStatus::interrupted;
+          continue;
+        }
         if (!embedded[t].ok()) {
           results[i].code = embedded[t].code;
           results[i].error = embedded[t].error;
@@ -300,7 +305,8 @@ std::vector<AddResult> VectorDatabase::add_paths(const std::vector<std::string>&
       }
       // A file that now indexes (fixed, or replaced) is no longer a failure.
       for (std::size_t i = first; i < end; ++i) {
-        if (results[i].status != AddStatus::failed && impl_->failed.erase(paths[i])) changed = true;
+        const AddStatus st = results[i].status;
+        if (st != AddStatus::failed && st != AddStatus::interrupted && impl_->failed.erase(paths[i])) changed = true;
       }
       // Unchanged files take the metadata and tags they were given too, in this same step.
       for (std::size_t i = first; i < end; ++i) {

@@ -163,6 +163,14 @@ std::vector<ImageEmbedding> Encoder::embed_image_files(const std::vector<std::st
 
   std::vector<float> out(bs * dim);
   for (std::size_t b = 0; b < batches; ++b) {
+    if (options.cancel && options.cancel()) {
+      for (std::size_t i = b * bs; i < total; ++i) {
+        results[i].cancelled = true;
+        results[i].code = ErrorCode::io;
+        results[i].error = paths[i] + ": not embedded, the run was cancelled";
+      }
+      break;  // the joiner stops the workers
+    }
     Slot& slot = slots[b % kSlots];
     {
       std::unique_lock<std::mutex> lock(mutex);

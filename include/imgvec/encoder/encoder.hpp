@@ -37,6 +37,8 @@ struct ImageEmbedding {
   std::string error;          ///< names the file and what is wrong; empty on success
   std::uint32_t width = 0, height = 0;          ///< the decoded image's size (files only)
   ImageFormat format = ImageFormat::unknown;    ///< its container format (files only)
+  /// Not embedded because EmbedFilesOptions::cancel stopped the run first (error says so too).
+  bool cancelled = false;
   bool ok() const noexcept { return error.empty(); }
 };
 
@@ -44,6 +46,9 @@ struct EmbedFilesOptions {
   DecodeOptions decode;
   /// Called on the calling thread after each batch with (files done, files in all).
   std::function<void(std::size_t, std::size_t)> progress;
+  /// Asked on the calling thread before each batch; true stops the run: the files of that batch
+  /// and later ones come back `cancelled`, those before are embedded as usual.
+  std::function<bool()> cancel;
 };
 
 /// Turns images and texts into vectors whose inner product measures similarity. Implementations:
