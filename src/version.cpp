@@ -11,14 +11,16 @@ std::string build_features() {
   namespace simd = detail::simd;
   std::string kernels;
   for (simd::Isa isa : {simd::Isa::avx512, simd::Isa::avx2, simd::Isa::scalar}) {
-    if (const simd::Kernels* k = simd::for_isa(isa)) kernels += std::string(kernels.empty() ? "" : ", ") + k->name;
+    if (const simd::Kernels* k = simd::for_isa(isa))
+      kernels += std::string(kernels.empty() ? "" : ", ") + k->name;
   }
-  std::string out = "SIMD kernels: " + std::string(simd::active().name) + " in use (this CPU: " + kernels + ")\n";
+  std::string out =
+      "SIMD kernels: " + std::string(simd::active().name) + " in use (this CPU: " + kernels + ")\n";
   const int jpeg = LIBJPEG_TURBO_VERSION_NUMBER;  // e.g. 2001005 for 2.1.5
-  out += "JPEG: libjpeg-turbo " + std::to_string(jpeg / 1000000) + "." + std::to_string(jpeg / 1000 % 1000) + "." +
-         std::to_string(jpeg % 1000) + "\n";
-  out += "PNG: libspng " + std::to_string(SPNG_VERSION_MAJOR) + "." + std::to_string(SPNG_VERSION_MINOR) + "." +
-         std::to_string(SPNG_VERSION_PATCH) + "\n";
+  out += "JPEG: libjpeg-turbo " + std::to_string(jpeg / 1000000) + "." +
+         std::to_string(jpeg / 1000 % 1000) + "." + std::to_string(jpeg % 1000) + "\n";
+  out += "PNG: libspng " + std::to_string(SPNG_VERSION_MAJOR) + "." +
+         std::to_string(SPNG_VERSION_MINOR) + "." + std::to_string(SPNG_VERSION_PATCH) + "\n";
   out += "PNM: imgvec; BMP, GIF, TGA, PSD, HDR: stb_image (patched, third_party/README.md)\n";
   return out;
 }

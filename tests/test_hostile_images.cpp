@@ -23,7 +23,9 @@ namespace {
 
 using Bytes = std::vector<std::uint8_t>;
 
-Bytes bytes_of(const std::string& s) { return Bytes(s.begin(), s.end()); }
+Bytes bytes_of(const std::string& s) {
+  return Bytes(s.begin(), s.end());
+}
 
 // The error code and message decoding `b` gives; fails the test if it decodes.
 ErrorCode refusal(const Bytes& b, const std::string& name, std::string& message) {
@@ -46,7 +48,8 @@ void png_chunk(Bytes& png, const char* type, const Bytes& data) {
   const std::size_t start = png.size();
   png.insert(png.end(), type, type + 4);
   png.insert(png.end(), data.begin(), data.end());
-  put_be32(png, static_cast<std::uint32_t>(crc32(0, png.data() + start, static_cast<uInt>(png.size() - start))));
+  put_be32(png, static_cast<std::uint32_t>(
+                    crc32(0, png.data() + start, static_cast<uInt>(png.size() - start))));
 }
 
 // A PNG of width x height 8-bit RGB whose IDAT inflates to `raw_bytes` zero bytes.
@@ -125,14 +128,16 @@ TEST_CASE("hostile PNM headers and rasters are refused", "[image][hostile]") {
   CHECK(refusal(short16, "short16.pgm", message) == ErrorCode::corrupt_file);
   CHECK_THAT(message, Catch::Matchers::Contains("short16.pgm: damaged pnm data (truncated"));
   // Header numbers that overflow a signed int (stb_image 2.27: undefined behaviour).
-  CHECK(refusal(bytes_of("P6 99999999999 1 255\n..."), "wide.ppm", message) == ErrorCode::corrupt_file);
+  CHECK(refusal(bytes_of("P6 99999999999 1 255\n..."), "wide.ppm", message) ==
+        ErrorCode::corrupt_file);
   CHECK_THAT(message, Catch::Matchers::Contains("width larger than"));
   CHECK(refusal(bytes_of("P6 1 1 70000\nabcdef"), "deep.ppm", message) == ErrorCode::corrupt_file);
   CHECK(refusal(bytes_of("P5 1 1 0\na"), "zero.pgm", message) == ErrorCode::corrupt_file);
   CHECK(refusal(bytes_of("P5 1 1 255"), "unterminated.pgm", message) == ErrorCode::corrupt_file);
   CHECK(refusal(bytes_of("P5 #"), "comment.pgm", message) == ErrorCode::corrupt_file);
   // A complete 16-bit PGM decodes, scaled to 8 bits (65535 -> 255, 0x8000 -> 128).
-  const Bytes ok16 = bytes_of(std::string("P5\n# a comment\n2 1\n65535\n") + std::string("\xff\xff\x80\x00", 4));
+  const Bytes ok16 =
+      bytes_of(std::string("P5\n# a comment\n2 1\n65535\n") + std::string("\xff\xff\x80\x00", 4));
   const Image im = decode_image(ok16.data(), ok16.size(), "ok16.pgm");
   CHECK(im.width == 2);
   CHECK(im.rgb == std::vector<std::uint8_t>{255, 255, 255, 128, 128, 128});
@@ -144,8 +149,10 @@ TEST_CASE("a crafted JPEG Huffman table is refused", "[image][hostile]") {
   Bytes jpeg = {0xFF, 0xD8, 0xFF, 0xC4, 0x00, 0x28, 0x00};
   for (int i = 0; i < 16; ++i) jpeg.push_back(i == 15 ? 0xFF : 0x10);
   for (int i = 0; i < 21; ++i) jpeg.push_back(static_cast<std::uint8_t>(i));
-  jpeg.insert(jpeg.end(), {0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x01, 0x00, 0x01, 0x01, 0x01, 0x11, 0x00});
-  jpeg.insert(jpeg.end(), {0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00, 0x12, 0x34, 0xFF, 0xD9});
+  jpeg.insert(jpeg.end(),
+              {0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x01, 0x00, 0x01, 0x01, 0x01, 0x11, 0x00});
+  jpeg.insert(jpeg.end(),
+              {0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00, 0x12, 0x34, 0xFF, 0xD9});
   std::string message;
   CHECK(refusal(jpeg, "dht.jpg", message) == ErrorCode::corrupt_file);
   CHECK_THAT(message, Catch::Matchers::StartsWith("dht.jpg: damaged jpeg data"));

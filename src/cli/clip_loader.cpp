@@ -37,8 +37,9 @@ const detail::ClipPluginApi* load() {
   std::vector<std::string> candidates;
   if (const char* env = std::getenv("IMGVEC_CLIP_MODULE")) candidates.push_back(env);
   const std::string dir = executable_dir();
-  candidates.push_back(dir + "/" IMGVEC_CLI_CLIP_MODULE);                  // the build tree
-  candidates.push_back(dir + "/../" IMGVEC_CLI_CLIP_MODULE_INSTALL_DIR "/" IMGVEC_CLI_CLIP_MODULE);  // installed
+  candidates.push_back(dir + "/" IMGVEC_CLI_CLIP_MODULE);  // the build tree
+  candidates.push_back(dir + "/../" IMGVEC_CLI_CLIP_MODULE_INSTALL_DIR
+                             "/" IMGVEC_CLI_CLIP_MODULE);  // installed
   std::string tried;
   for (const auto& path : candidates) {
     if (::access(path.c_str(), F_OK) != 0) {
@@ -62,7 +63,8 @@ const detail::ClipPluginApi* load() {
     }
     return api;  // never unloaded: encoders made by it live until exit
   }
-  throw Error(ErrorCode::unsupported, "cannot load imgvec's CLIP module (set IMGVEC_CLIP_MODULE to its path):" + tried);
+  throw Error(ErrorCode::unsupported,
+              "cannot load imgvec's CLIP module (set IMGVEC_CLIP_MODULE to its path):" + tried);
 #endif
 }
 

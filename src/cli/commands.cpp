@@ -20,7 +20,9 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-std::string model_file(const std::string& db) { return db + "/MODEL"; }
+std::string model_file(const std::string& db) {
+  return db + "/MODEL";
+}
 
 std::string remembered_model(const std::string& db) {
   std::ifstream in(model_file(db));
@@ -47,7 +49,9 @@ std::unique_ptr<VectorDatabase> open_db(const DbOptions& o) {
   return VectorDatabase::open(o.db, make_encoder(choose_model(o, false)));
 }
 
-void print_json(const json& j) { std::printf("%s\n", j.dump(1).c_str()); }
+void print_json(const json& j) {
+  std::printf("%s\n", j.dump(1).c_str());
+}
 
 // An id (unsigned 64-bit decimal) or a path of an indexed file.
 Id resolve(const VectorDatabase& db, const std::string& target) {
@@ -55,20 +59,23 @@ Id resolve(const VectorDatabase& db, const std::string& target) {
     errno = 0;
     char* end = nullptr;
     const unsigned long long id = std::strtoull(target.c_str(), &end, 10);
-    if (errno == ERANGE || *end != '\0') throw UsageError("\"" + target + "\" is not an unsigned 64-bit id");
+    if (errno == ERANGE || *end != '\0')
+      throw UsageError("\"" + target + "\" is not an unsigned 64-bit id");
     if (!db.get(id)) throw Error(ErrorCode::not_found, "no image with id " + target);
     return id;
   }
   for (const std::string& candidate : {target, fs::absolute(target).lexically_normal().string()}) {
     if (const auto id = db.find_source(candidate)) return *id;
   }
-  throw Error(ErrorCode::not_found, escape_path(target) + ": no indexed image has this path (or id)");
+  throw Error(ErrorCode::not_found,
+              escape_path(target) + ": no indexed image has this path (or id)");
 }
 
 // KEY=VALUE with VALUE typed as Where::parse types it: integer, number, true/false, else text.
 std::pair<std::string, MetadataValue> metadata_entry(const std::string& text) {
   const auto eq = text.find('=');
-  if (eq == std::string::npos || eq == 0) throw UsageError("--set takes KEY=VALUE, got \"" + text + "\"");
+  if (eq == std::string::npos || eq == 0)
+    throw UsageError("--set takes KEY=VALUE, got \"" + text + "\"");
   const std::string key = text.substr(0, eq), value = text.substr(eq + 1);
   if (value == "true") return {key, true};
   if (value == "false") return {key, false};
@@ -91,10 +98,13 @@ int run_index(const IndexOptions& o) {
   std::error_code ec;
   const bool folder_existed = fs::exists(o.db, ec);
   if (exists && (o.flat || o.float16)) {
-    std::fprintf(stderr, "imgvec index: note: --flat and --float16 apply to new databases only; %s keeps its index\n",
+    std::fprintf(stderr,
+                 "imgvec index: note: --flat and --float16 apply to new databases only; %s keeps "
+                 "its index\n",
                  o.db.c_str());
   }
-  if (!fs::is_directory(o.dir, ec)) throw Error(ErrorCode::not_found, escape_path(o.dir) + ": no such directory");
+  if (!fs::is_directory(o.dir, ec))
+    throw Error(ErrorCode::not_found, escape_path(o.dir) + ": no such directory");
   const std::string model = choose_model(o, !exists);
   std::unique_ptr<VectorDatabase> db;
   if (exists) {
@@ -126,36 +136,52 @@ int run_index(const IndexOptions& o) {
     fs::remove(model_file(o.db), ec);
     VectorDatabase::destroy(o.db);
     if (folder_existed) fs::create_directories(o.db, ec);  // the user's own empty folder stays
-    std::fprintf(stderr, "imgvec index: found no images in %s; no database was created (--keep-empty creates one)\n",
-                 escape_path(o.dir).c_str());
+    std::fprintf(
+        stderr,
+        "imgvec index: found no images in %s; no database was created (--keep-empty creates one)\n",
+        escape_path(o.dir).c_str());
     return kFailure;
   }
   if (changed && !options.checkpoint) db->save();  // checkpoints already saved every change
   if (o.json) {
     json failures = json::array();
-    for (const auto& f : r.failures) failures.push_back({{"source", escape_path(f.source)}, {"error", escape_path(f.error)}});
-    print_json({{"added", r.added}, {"updated", r.updated}, {"unchanged", r.unchanged}, {"renamed", r.renamed},
-                {"removed", r.removed}, {"failed", r.failed}, {"failed_unchanged", r.failed_unchanged},
+    for (const auto& f : r.failures)
+      failures.push_back({{"source", escape_path(f.source)}, {"error", escape_path(f.error)}});
+    print_json({{"added", r.added},
+                {"updated", r.updated},
+                {"unchanged", r.unchanged},
+                {"renamed", r.renamed},
+                {"removed", r.removed},
+                {"failed", r.failed},
+                {"failed_unchanged", r.failed_unchanged},
                 {"vanished", r.vanished},
-                {"interrupted", r.interrupted}, {"failures", failures}, {"count", db->size()}});
+                {"interrupted", r.interrupted},
+                {"failures", failures},
+                {"count", db->size()}});
   } else {
     for (const auto& f : r.failures) {
       std::fprintf(stderr, "skipped: %s%s\n", escape_path(f.error).c_str(),
                    f.remembered ? " (as in an earlier run; unchanged since, not read again)" : "");
     }
-    std::printf("%zu added, %zu updated, %zu unchanged, %zu moved, %zu removed, %zu failed; %zu images in %s\n",
-                r.added, r.updated, r.unchanged, r.renamed, r.removed, r.failed, db->size(), o.db.c_str());
+    std::printf(
+        "%zu added, %zu updated, %zu unchanged, %zu moved, %zu removed, %zu failed; %zu images in "
+        "%s\n",
+        r.added, r.updated, r.unchanged, r.renamed, r.removed, r.failed, db->size(), o.db.c_str());
     if (r.vanished) {
-      std::printf("%zu indexed files no longer exist; run again with --remove-missing to drop them\n", r.vanished);
+      std::printf(
+          "%zu indexed files no longer exist; run again with --remove-missing to drop them\n",
+          r.vanished);
     }
-    if (r.interrupted) std::printf("interrupted: what was indexed is saved; run the same command to continue\n");
+    if (r.interrupted)
+      std::printf("interrupted: what was indexed is saved; run the same command to continue\n");
   }
   if (r.interrupted) return kInterrupted;
   return r.failed ? kSomeFailed : kOk;
 }
 
 int run_search(const SearchCommand& o) {
-  if (o.image.empty() == o.text.empty()) throw UsageError("search needs exactly one of --image and --text");
+  if (o.image.empty() == o.text.empty())
+    throw UsageError("search needs exactly one of --image and --text");
   SearchOptions s;
   s.k = static_cast<std::size_t>(o.k);
   s.offset = static_cast<std::size_t>(o.offset);
@@ -166,7 +192,9 @@ int run_search(const SearchCommand& o) {
   const auto keys = db->metadata_keys();
   for (const auto& key : s.where.keys()) {
     const std::string bare = key.rfind("meta.", 0) == 0 ? key.substr(5) : key;
-    if ((key == bare && Where::is_record_field(key)) || std::binary_search(keys.begin(), keys.end(), bare)) continue;
+    if ((key == bare && Where::is_record_field(key)) ||
+        std::binary_search(keys.begin(), keys.end(), bare))
+      continue;
     std::fprintf(stderr, "imgvec search: warning: no image has the key \"%s\" (metadata keys: %s)\n", key.c_str(),
                  keys.empty() ? "none" : [&] {
                    std::string all;
@@ -174,7 +202,8 @@ int run_search(const SearchCommand& o) {
                    return all;
                  }().c_str());
   }
-  const auto hits = o.image.empty() ? db->search_by_text(o.text, s) : db->search_by_image(o.image, s);
+  const auto hits =
+      o.image.empty() ? db->search_by_text(o.text, s) : db->search_by_image(o.image, s);
   if (o.json) {
     json out = json::array();
     for (const auto& h : hits) {
@@ -218,37 +247,47 @@ int run_dups(const DupsOptions& o) {
     for (std::size_t i = 0; i < g.ids.size(); ++i) {
       const auto r = db->get(g.ids[i]);
       const bool keep = g.ids[i] == g.keeper;
-      std::printf("  %s %8llu  %s  %ux%u  %s\n", keep ? "keep" : "    ", static_cast<unsigned long long>(g.ids[i]),
-                  keep ? " keeper" : std::to_string(g.scores[i]).substr(0, 7).c_str(), r->width, r->height,
-                  display_name(*r).c_str());
+      std::printf("  %s %8llu  %s  %ux%u  %s\n", keep ? "keep" : "    ",
+                  static_cast<unsigned long long>(g.ids[i]),
+                  keep ? " keeper" : std::to_string(g.scores[i]).substr(0, 7).c_str(), r->width,
+                  r->height, display_name(*r).c_str());
     }
   }
-  std::printf("%zu groups of duplicates among %zu images (threshold %.3f)\n", groups.size(), db->size(), o.threshold);
+  std::printf("%zu groups of duplicates among %zu images (threshold %.3f)\n", groups.size(),
+              db->size(), o.threshold);
   return kOk;
 }
 
 int run_export(const ExportOptions& o) {
-  if (o.metadata.empty() && o.vectors.empty()) throw UsageError("export needs --metadata or --vectors");
+  if (o.metadata.empty() && o.vectors.empty())
+    throw UsageError("export needs --metadata or --vectors");
   if (o.vectors.empty() != o.ids.empty()) throw UsageError("--vectors and --ids go together");
-  if (!o.vectors.empty() && o.vectors == "-" && o.ids == "-") throw UsageError("--vectors and --ids cannot both be -");
+  if (!o.vectors.empty() && o.vectors == "-" && o.ids == "-")
+    throw UsageError("--vectors and --ids cannot both be -");
   const auto db = open_db(o);
   // Messages go to stderr when data goes to standard output.
   FILE* info = (o.metadata == "-" || o.vectors == "-" || o.ids == "-") ? stderr : stdout;
   if (!o.metadata.empty()) {
-    const bool array = o.format.empty() ? (o.metadata.size() >= 5 && o.metadata.compare(o.metadata.size() - 5, 5, ".json") == 0)
-                                        : o.format == "json";
+    const bool array =
+        o.format.empty()
+            ? (o.metadata.size() >= 5 && o.metadata.compare(o.metadata.size() - 5, 5, ".json") == 0)
+            : o.format == "json";
     const ExportFormat format = array ? ExportFormat::json : ExportFormat::jsonl;
     Output out(o.metadata);
-    if (out.atomic) db->export_metadata(o.metadata, format);
-    else db->export_metadata(out.stream(), format);
+    if (out.atomic)
+      db->export_metadata(o.metadata, format);
+    else
+      db->export_metadata(out.stream(), format);
     std::fprintf(info, "wrote %zu records to %s\n", db->size(), o.metadata.c_str());
   }
   if (!o.vectors.empty()) {
     Output v(o.vectors), i(o.ids);
-    if (v.atomic && i.atomic) db->export_vectors(o.vectors, o.ids);
-    else db->export_vectors(v.stream(), i.stream());
-    std::fprintf(info, "wrote %zu x %zu vectors to %s, ids to %s\n", db->size(), db->dimension(), o.vectors.c_str(),
-                 o.ids.c_str());
+    if (v.atomic && i.atomic)
+      db->export_vectors(o.vectors, o.ids);
+    else
+      db->export_vectors(v.stream(), i.stream());
+    std::fprintf(info, "wrote %zu x %zu vectors to %s, ids to %s\n", db->size(), db->dimension(),
+                 o.vectors.c_str(), o.ids.c_str());
   }
   return kOk;
 }
@@ -257,16 +296,23 @@ int run_stats(const DbOptions& o) {
   const auto db = open_db(o);
   const DatabaseStats s = db->get_stats();
   if (o.json) {
-    print_json({{"directory", s.directory}, {"count", s.count}, {"dimension", s.dimension},
-                {"encoder", s.encoder.to_string()}, {"index", to_string(s.index_kind)}, {"storage", to_string(s.storage)},
-                {"memory_bytes", s.memory_bytes}, {"disk_bytes", s.disk_bytes}, {"generation", s.generation}});
+    print_json({{"directory", s.directory},
+                {"count", s.count},
+                {"dimension", s.dimension},
+                {"encoder", s.encoder.to_string()},
+                {"index", to_string(s.index_kind)},
+                {"storage", to_string(s.storage)},
+                {"memory_bytes", s.memory_bytes},
+                {"disk_bytes", s.disk_bytes},
+                {"generation", s.generation}});
     return kOk;
   }
-  std::printf("database    %s\nimages      %zu\ndimension   %zu\nencoder     %s\nindex       %s, %s\n"
-              "memory      %.1f MB\ndisk        %.1f MB\nsaves       %llu\n",
-              s.directory.c_str(), s.count, s.dimension, s.encoder.to_string().c_str(), to_string(s.index_kind),
-              to_string(s.storage), static_cast<double>(s.memory_bytes) / 1e6, static_cast<double>(s.disk_bytes) / 1e6,
-              static_cast<unsigned long long>(s.generation));
+  std::printf(
+      "database    %s\nimages      %zu\ndimension   %zu\nencoder     %s\nindex       %s, %s\n"
+      "memory      %.1f MB\ndisk        %.1f MB\nsaves       %llu\n",
+      s.directory.c_str(), s.count, s.dimension, s.encoder.to_string().c_str(),
+      to_string(s.index_kind), to_string(s.storage), static_cast<double>(s.memory_bytes) / 1e6,
+      static_cast<double>(s.disk_bytes) / 1e6, static_cast<unsigned long long>(s.generation));
   return kOk;
 }
 
@@ -278,7 +324,8 @@ int run_remove(const TargetsOptions& o) {
     try {
       const Id id = resolve(*db, target);
       changed = db->remove(id) || changed;
-      std::printf("removed %llu (%s)\n", static_cast<unsigned long long>(id), escape_path(target).c_str());
+      std::printf("removed %llu (%s)\n", static_cast<unsigned long long>(id),
+                  escape_path(target).c_str());
     } catch (const Error& e) {
       if (e.code() != ErrorCode::not_found) throw;
       std::fprintf(stderr, "imgvec remove: %s\n", e.what());
@@ -304,7 +351,8 @@ int run_tag(const TagOptions& o) {
     db->update_metadata(id, r.metadata, &tags);
     std::string all;
     for (const auto& t : tags) all += (all.empty() ? "" : ", ") + t;
-    std::printf("%llu  tags: %s\n", static_cast<unsigned long long>(id), all.empty() ? "(none)" : all.c_str());
+    std::printf("%llu  tags: %s\n", static_cast<unsigned long long>(id),
+                all.empty() ? "(none)" : all.c_str());
   }
   db->save();
   return kOk;

@@ -17,7 +17,8 @@ struct DbOptions {
 
 struct IndexOptions : DbOptions {
   std::string dir;
-  bool flat = false, float16 = false, no_recursive = false, remove_missing = false, all_files = false;
+  bool flat = false, float16 = false, no_recursive = false, remove_missing = false,
+       all_files = false;
   bool keep_empty = false;
   std::vector<std::string> exclude;
 };

@@ -13,7 +13,8 @@ int run_embed(const EmbedOptions& o) {
   if (o.images.empty() == o.text.empty()) throw UsageError("embed needs --text or --image");
   const auto& clip = clip_plugin();
   const auto encoder = clip.open(o.model, o.device);
-  json out = {{"model", clip.model_name(*encoder)}, {"runtime", clip.runtime(*encoder)},
+  json out = {{"model", clip.model_name(*encoder)},
+              {"runtime", clip.runtime(*encoder)},
               {"dimension", encoder->dimension()}};
   if (!o.text.empty()) {
     out["text"] = o.text;
@@ -37,7 +38,8 @@ int run_embed(const EmbedOptions& o) {
 }
 
 int run_tokenize(const TokenizeOptions& o) {
-  if (o.model.empty() == o.vocab.empty()) throw UsageError("tokenize needs exactly one of --model and --vocab");
+  if (o.model.empty() == o.vocab.empty())
+    throw UsageError("tokenize needs exactly one of --model and --vocab");
   std::vector<std::int32_t> ids;
   if (!o.vocab.empty()) {
     ids = ClipTokenizer::from_file(o.vocab).encode(o.text);

@@ -7,7 +7,9 @@
 
 namespace imgvec::cli {
 
-nlohmann::json record_json(const ImageRecord& record) { return nlohmann::json::parse(record_to_json(record)); }
+nlohmann::json record_json(const ImageRecord& record) {
+  return nlohmann::json::parse(record_to_json(record));
+}
 
 std::string display_name(const ImageRecord& r) {
   if (!r.source.empty()) return escape_path(r.source);

@@ -58,7 +58,8 @@ FailedFiles load_failed_files(const std::string& path) {
     f.size = in.u64();
     f.mtime_ns = static_cast<std::int64_t>(in.u64());
     const std::uint32_t code = in.u32();
-    if (code < 1 || code > static_cast<std::uint32_t>(ErrorCode::incompatible)) in.fail("unknown error code");
+    if (code < 1 || code > static_cast<std::uint32_t>(ErrorCode::incompatible))
+      in.fail("unknown error code");
     f.code = static_cast<ErrorCode>(code);
     f.error = in.string();
     out[std::move(source)] = std::move(f);

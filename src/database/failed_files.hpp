@@ -23,7 +23,8 @@ using FailedFiles = std::map<std::string, FailedFile>;
 /// Whether a failure says something about the file's bytes (worth remembering until it changes)
 /// rather than about the moment (an I/O error, a file that vanished).
 inline bool lasting_failure(ErrorCode code) {
-  return code == ErrorCode::corrupt_file || code == ErrorCode::unsupported || code == ErrorCode::invalid_argument;
+  return code == ErrorCode::corrupt_file || code == ErrorCode::unsupported ||
+         code == ErrorCode::invalid_argument;
 }
 
 std::string failed_path(const std::string& dir, std::uint64_t generation);

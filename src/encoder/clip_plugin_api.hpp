@@ -19,7 +19,8 @@ constexpr int kClipPluginAbi = 1;
 
 struct ClipPluginApi {
   int abi = kClipPluginAbi;
-  /// A ClipEncoder for `bundle` on `device` ("auto", "cpu", "cuda", "cuda:N"). Throws imgvec::Error.
+  /// A ClipEncoder for `bundle` on `device` ("auto", "cpu", "cuda", "cuda:N"). Throws
+  /// imgvec::Error.
   std::shared_ptr<Encoder> (*open)(const std::string& bundle, const std::string& device);
   /// The bundle's model name and the runtime it runs on (e.g. "libtorch 1.13.1, cpu").
   std::string (*model_name)(const Encoder& clip);

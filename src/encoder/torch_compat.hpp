@@ -14,14 +14,14 @@
 
 #include <c10/core/Allocator.h>
 
-#define IMGVEC_C10_ALLOCATOR_METHODS(take, release)                                     \
-  c10::DataPtr allocate(std::size_t n) const {                                          \
-    void* p = take(n);                                                                  \
-    return {p, p, &release, c10::Device(c10::DeviceType::CPU)};                         \
-  }                                                                                     \
-  c10::DataPtr allocate(std::size_t n) {                                                \
+#define IMGVEC_C10_ALLOCATOR_METHODS(take, release)                                      \
+  c10::DataPtr allocate(std::size_t n) const {                                           \
+    void* p = take(n);                                                                   \
+    return {p, p, &release, c10::Device(c10::DeviceType::CPU)};                          \
+  }                                                                                      \
+  c10::DataPtr allocate(std::size_t n) {                                                 \
     return static_cast<const std::remove_pointer_t<decltype(this)>&>(*this).allocate(n); \
-  }                                                                                     \
-  void copy_data(void* dest, const void* src, std::size_t count) const {                \
-    if (count) std::memcpy(dest, src, count);                                           \
+  }                                                                                      \
+  void copy_data(void* dest, const void* src, std::size_t count) const {                 \
+    if (count) std::memcpy(dest, src, count);                                            \
   }

@@ -24,7 +24,8 @@ struct RawImage {
   std::vector<std::uint8_t> pixels;
 };
 
-[[noreturn]] inline void decode_fail(ErrorCode code, const std::string& name, const std::string& what) {
+[[noreturn]] inline void decode_fail(ErrorCode code, const std::string& name,
+                                     const std::string& what) {
   throw Error(code, name + ": " + what);
 }
 
@@ -32,11 +33,14 @@ struct RawImage {
 void check_dimensions(const std::string& name, std::uint64_t width, std::uint64_t height,
                       const DecodeOptions& options);
 
-RawImage decode_jpeg(const std::uint8_t* data, std::size_t size, const std::string& name, const DecodeOptions& options);
-RawImage decode_png(const std::uint8_t* data, std::size_t size, const std::string& name, const DecodeOptions& options);
-RawImage decode_pnm(const std::uint8_t* data, std::size_t size, const std::string& name, const DecodeOptions& options);
+RawImage decode_jpeg(const std::uint8_t* data, std::size_t size, const std::string& name,
+                     const DecodeOptions& options);
+RawImage decode_png(const std::uint8_t* data, std::size_t size, const std::string& name,
+                    const DecodeOptions& options);
+RawImage decode_pnm(const std::uint8_t* data, std::size_t size, const std::string& name,
+                    const DecodeOptions& options);
 /// BMP, GIF, TGA, PSD, HDR. `format` is what the signature said (unknown: maybe TGA).
-RawImage decode_with_stb(const std::uint8_t* data, std::size_t size, ImageFormat& format, const std::string& name,
-                         const DecodeOptions& options);
+RawImage decode_with_stb(const std::uint8_t* data, std::size_t size, ImageFormat& format,
+                         const std::string& name, const DecodeOptions& options);
 
 }  // namespace imgvec::detail

@@ -19,15 +19,20 @@ struct Handle {
 
 }  // namespace
 
-RawImage decode_jpeg(const std::uint8_t* data, std::size_t size, const std::string& name, const DecodeOptions& options) {
+RawImage decode_jpeg(const std::uint8_t* data, std::size_t size, const std::string& name,
+                     const DecodeOptions& options) {
   Handle tj;
   if (!tj.h) decode_fail(ErrorCode::io, name, "cannot start the JPEG decoder");
   int width = 0, height = 0, subsampling = 0, colorspace = 0;
-  if (tjDecompressHeader3(tj.h, data, static_cast<unsigned long>(size), &width, &height, &subsampling, &colorspace) != 0) {
-    decode_fail(ErrorCode::corrupt_file, name, std::string("damaged jpeg data (") + tjGetErrorStr2(tj.h) + ")");
+  if (tjDecompressHeader3(tj.h, data, static_cast<unsigned long>(size), &width, &height,
+                          &subsampling, &colorspace) != 0) {
+    decode_fail(ErrorCode::corrupt_file, name,
+                std::string("damaged jpeg data (") + tjGetErrorStr2(tj.h) + ")");
   }
-  if (width <= 0 || height <= 0) decode_fail(ErrorCode::corrupt_file, name, "damaged jpeg data (no frame header)");
-  check_dimensions(name, static_cast<std::uint64_t>(width), static_cast<std::uint64_t>(height), options);
+  if (width <= 0 || height <= 0)
+    decode_fail(ErrorCode::corrupt_file, name, "damaged jpeg data (no frame header)");
+  check_dimensions(name, static_cast<std::uint64_t>(width), static_cast<std::uint64_t>(height),
+                   options);
   const bool cmyk = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK;
   RawImage out;
   out.width = static_cast<std::uint32_t>(width);

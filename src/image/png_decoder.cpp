@@ -23,11 +23,14 @@ constexpr std::size_t kChunkLimit = 1 << 20, kChunkCache = 8 << 20;
 
 }  // namespace
 
-RawImage decode_png(const std::uint8_t* data, std::size_t size, const std::string& name, const DecodeOptions& options) {
+RawImage decode_png(const std::uint8_t* data, std::size_t size, const std::string& name,
+                    const DecodeOptions& options) {
   Context c;
   if (!c.ctx) decode_fail(ErrorCode::io, name, "cannot start the PNG decoder");
   auto check = [&](int rc) {
-    if (rc != 0) decode_fail(ErrorCode::corrupt_file, name, std::string("damaged png data (") + spng_strerror(rc) + ")");
+    if (rc != 0)
+      decode_fail(ErrorCode::corrupt_file, name,
+                  std::string("damaged png data (") + spng_strerror(rc) + ")");
   };
   check(spng_set_chunk_limits(c.ctx, kChunkLimit, kChunkCache));
   check(spng_set_png_buffer(c.ctx, data, size));
@@ -36,7 +39,8 @@ RawImage decode_png(const std::uint8_t* data, std::size_t size, const std::strin
   check_dimensions(name, ihdr.width, ihdr.height, options);
   spng_trns trns{};
   const bool alpha = ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE_ALPHA ||
-                     ihdr.color_type == SPNG_COLOR_TYPE_TRUECOLOR_ALPHA || spng_get_trns(c.ctx, &trns) == 0;
+                     ihdr.color_type == SPNG_COLOR_TYPE_TRUECOLOR_ALPHA ||
+                     spng_get_trns(c.ctx, &trns) == 0;
   const int format = alpha ? SPNG_FMT_RGBA8 : SPNG_FMT_RGB8;
   std::size_t bytes = 0;
   check(spng_decoded_image_size(c.ctx, format, &bytes));

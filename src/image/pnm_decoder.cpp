@@ -11,32 +11,38 @@ namespace {
 
 class Header {
  public:
-  Header(const std::uint8_t* d, std::size_t n, const std::string& name) : d_(d), n_(n), name_(name) {}
+  Header(const std::uint8_t* d, std::size_t n, const std::string& name)
+      : d_(d), n_(n), name_(name) {}
 
   // A decimal field after whitespace and comments; refuses values above `max` as they are read.
   std::uint32_t number(const char* what, std::uint32_t max) {
     skip_space();
     if (at_ >= n_ || d_[at_] < '0' || d_[at_] > '9') {
-      decode_fail(ErrorCode::corrupt_file, name_, std::string("damaged pnm data (no ") + what + " in the header)");
+      decode_fail(ErrorCode::corrupt_file, name_,
+                  std::string("damaged pnm data (no ") + what + " in the header)");
     }
     std::uint64_t v = 0;
     while (at_ < n_ && d_[at_] >= '0' && d_[at_] <= '9') {
       v = v * 10 + (d_[at_++] - '0');
       if (v > max) {
-        decode_fail(ErrorCode::corrupt_file, name_,
-                    std::string("damaged pnm data (") + what + " larger than " + std::to_string(max) + ")");
+        decode_fail(
+            ErrorCode::corrupt_file, name_,
+            std::string("damaged pnm data (") + what + " larger than " + std::to_string(max) + ")");
       }
     }
     return static_cast<std::uint32_t>(v);
   }
   // Exactly one whitespace byte separates the header from the raster.
   std::size_t raster_start() {
-    if (at_ >= n_ || !space(d_[at_])) decode_fail(ErrorCode::corrupt_file, name_, "damaged pnm data (header not terminated)");
+    if (at_ >= n_ || !space(d_[at_]))
+      decode_fail(ErrorCode::corrupt_file, name_, "damaged pnm data (header not terminated)");
     return at_ + 1;
   }
 
  private:
-  static bool space(std::uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+  static bool space(std::uint8_t c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+  }
   void skip_space() {
     while (at_ < n_) {
       if (space(d_[at_])) {
@@ -56,7 +62,8 @@ class Header {
 
 }  // namespace
 
-RawImage decode_pnm(const std::uint8_t* data, std::size_t size, const std::string& name, const DecodeOptions& options) {
+RawImage decode_pnm(const std::uint8_t* data, std::size_t size, const std::string& name,
+                    const DecodeOptions& options) {
   const int channels = data[1] == '6' ? 3 : 1;
   Header h(data, size, name);
   const std::uint32_t limit = std::numeric_limits<std::int32_t>::max();
@@ -86,7 +93,8 @@ RawImage decode_pnm(const std::uint8_t* data, std::size_t size, const std::strin
   };
   const std::size_t pixels = static_cast<std::size_t>(width) * height;
   for (std::size_t p = 0; p < pixels; ++p) {
-    for (int c = 0; c < 3; ++c) out.pixels[p * 3 + c] = sample(p * channels + (channels == 3 ? c : 0));
+    for (int c = 0; c < 3; ++c)
+      out.pixels[p * 3 + c] = sample(p * channels + (channels == 3 ? c : 0));
   }
   return out;
 }

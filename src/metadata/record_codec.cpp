@@ -8,7 +8,13 @@ namespace imgvec::detail {
 namespace {
 
 // Value type tags, stable on disk. Format 1 used std::variant's index, which is the same order.
-enum class ValueTag : std::uint8_t { string = 0, int64 = 1, float64 = 2, boolean = 3, string_list = 4 };
+enum class ValueTag : std::uint8_t {
+  string = 0,
+  int64 = 1,
+  float64 = 2,
+  boolean = 3,
+  string_list = 4
+};
 
 template <typename T>
 void put(std::string& out, T v) {
@@ -24,10 +30,14 @@ void put_string(std::string& out, const std::string& s) {
 
 void put_value(std::string& out, const MetadataValue& v) {
   put<std::uint8_t>(out, static_cast<std::uint8_t>(v.index()));
-  if (const auto* s = std::get_if<std::string>(&v)) put_string(out, *s);
-  else if (const auto* i = std::get_if<std::int64_t>(&v)) put<std::int64_t>(out, *i);
-  else if (const auto* d = std::get_if<double>(&v)) put<double>(out, *d);
-  else if (const auto* b = std::get_if<bool>(&v)) put<std::uint8_t>(out, *b ? 1 : 0);
+  if (const auto* s = std::get_if<std::string>(&v))
+    put_string(out, *s);
+  else if (const auto* i = std::get_if<std::int64_t>(&v))
+    put<std::int64_t>(out, *i);
+  else if (const auto* d = std::get_if<double>(&v))
+    put<double>(out, *d);
+  else if (const auto* b = std::get_if<bool>(&v))
+    put<std::uint8_t>(out, *b ? 1 : 0);
   else {
     const auto& list = std::get<std::vector<std::string>>(v);
     put<std::uint64_t>(out, list.size());
@@ -62,7 +72,8 @@ void encode_record(std::string& out, const ImageRecord& r) {
 }
 
 void RecordReader::fail(const std::string& what) const {
-  throw Error(ErrorCode::corrupt_file, path_ + ": " + what + " (at byte " + std::to_string(at_) + " of the records)");
+  throw Error(ErrorCode::corrupt_file,
+              path_ + ": " + what + " (at byte " + std::to_string(at_) + " of the records)");
 }
 
 void RecordReader::need(std::uint64_t n) const {
@@ -112,20 +123,26 @@ void read_fields(Reader& in, ImageRecord& r, bool wide_tags) {
   r.width = in.u32();
   r.height = in.u32();
   const std::uint8_t format = in.u8();
-  if (format > static_cast<std::uint8_t>(ImageFormat::hdr)) in.fail("unknown image format " + std::to_string(format));
+  if (format > static_cast<std::uint8_t>(ImageFormat::hdr))
+    in.fail("unknown image format " + std::to_string(format));
   r.format = static_cast<ImageFormat>(format);
   r.added_ms = static_cast<std::int64_t>(in.u64());
   const std::uint64_t entries = in.u64();
   // Each entry takes at least 9 bytes (an empty key and a tag), so the count is bounded by the
   // bytes left before anything is allocated.
-  if (entries > in.remaining() / 9) in.fail("a record claims " + std::to_string(entries) + " metadata entries");
+  if (entries > in.remaining() / 9)
+    in.fail("a record claims " + std::to_string(entries) + " metadata entries");
   for (std::uint64_t e = 0; e < entries; ++e) {
     std::string key = in.string();
     const std::uint32_t tag = wide_tags ? in.u32() : in.u8();
     MetadataValue value;
     switch (static_cast<ValueTag>(tag)) {
-      case ValueTag::string: value = in.string(); break;
-      case ValueTag::int64: value = static_cast<std::int64_t>(in.u64()); break;
+      case ValueTag::string:
+        value = in.string();
+        break;
+      case ValueTag::int64:
+        value = static_cast<std::int64_t>(in.u64());
+        break;
       case ValueTag::float64: {
         const std::uint64_t bits = in.u64();
         double d;
@@ -141,16 +158,19 @@ void read_fields(Reader& in, ImageRecord& r, bool wide_tags) {
       }
       case ValueTag::string_list: {
         const std::uint64_t n = in.u64();
-        if (n > in.remaining() / 8) in.fail("a metadata list claims " + std::to_string(n) + " strings");
+        if (n > in.remaining() / 8)
+          in.fail("a metadata list claims " + std::to_string(n) + " strings");
         std::vector<std::string> list;
         list.reserve(n);
         for (std::uint64_t i = 0; i < n; ++i) list.push_back(in.string());
         value = std::move(list);
         break;
       }
-      default: in.fail("metadata \"" + key + "\" has unknown value type " + std::to_string(tag));
+      default:
+        in.fail("metadata \"" + key + "\" has unknown value type " + std::to_string(tag));
     }
-    if (!r.metadata.emplace(std::move(key), std::move(value)).second) in.fail("a metadata key appears twice");
+    if (!r.metadata.emplace(std::move(key), std::move(value)).second)
+      in.fail("a metadata key appears twice");
   }
   const std::uint64_t tags = in.u64();
   if (tags > in.remaining() / 8) in.fail("a record claims " + std::to_string(tags) + " tags");

@@ -72,8 +72,8 @@ std::string unescape_path(std::string_view t) {
     if (t[i] == '\\' && i + 1 < t.size() && t[i + 1] == '\\') {
       out += '\\';
       ++i;
-    } else if (t[i] == '\\' && i + 3 < t.size() + 0 && t[i + 1] == 'x' && hex_value(t[i + 2]) >= 0 &&
-               hex_value(t[i + 3]) >= 0) {
+    } else if (t[i] == '\\' && i + 3 < t.size() + 0 && t[i + 1] == 'x' &&
+               hex_value(t[i + 2]) >= 0 && hex_value(t[i + 3]) >= 0) {
       out += static_cast<char>(hex_value(t[i + 2]) * 16 + hex_value(t[i + 3]));
       i += 3;
     } else {

@@ -4,9 +4,9 @@
 #include <string>
 
 #include "fuzz_support.hpp"
-#include "index_operations.hpp"
 #include "imgvec/error.hpp"
 #include "imgvec/index/index.hpp"
+#include "index_operations.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string bytes(reinterpret_cast<const char*>(data), size);

@@ -17,7 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
       const auto failed = imgvec::detail::load_failed_files(path);
       imgvec::detail::save_failed_files(path + ".again", failed);
-      if (imgvec::detail::load_failed_files(path + ".again").size() != failed.size()) __builtin_trap();
+      if (imgvec::detail::load_failed_files(path + ".again").size() != failed.size())
+        __builtin_trap();
     } catch (const imgvec::Error&) {
     }
     return 0;

@@ -6,7 +6,8 @@
 #include "imgvec/text/clip_tokenizer.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const imgvec::ClipTokenizer tokenizer = imgvec::ClipTokenizer::from_file(IMGVEC_FUZZ_VOCAB);
+  static const imgvec::ClipTokenizer tokenizer =
+      imgvec::ClipTokenizer::from_file(IMGVEC_FUZZ_VOCAB);
   try {
     const std::string text(reinterpret_cast<const char*>(data), size);
     tokenizer.encode(text);

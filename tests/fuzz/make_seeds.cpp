@@ -49,9 +49,11 @@ int main(int argc, char** argv) {
 
   // Images: the test set (small ones), and generated PNM and HDR variants.
   for (const auto& e : fs::directory_iterator(images)) {
-    if (fs::file_size(e.path()) <= 64 * 1024) write(out / "decode_image", e.path().filename().string(), read(e.path()));
+    if (fs::file_size(e.path()) <= 64 * 1024)
+      write(out / "decode_image", e.path().filename().string(), read(e.path()));
   }
-  write(out / "decode_image", "gray16.pgm", std::string("P5\n3 2\n65535\n") + std::string(12, '\x40'));
+  write(out / "decode_image", "gray16.pgm",
+        std::string("P5\n3 2\n65535\n") + std::string(12, '\x40'));
   write(out / "decode_image", "rgb.ppm", std::string("P6 2 2 255\n") + std::string(12, '\x80'));
   std::string hdr = "#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 2 +X 8\n";
   for (int row = 0; row < 2; ++row) {
@@ -71,7 +73,8 @@ int main(int argc, char** argv) {
   std::vector<Id> ids;
   for (Id id = 1; id <= 24; ++id) {
     ids.push_back(id * 3);
-    for (std::size_t j = 0; j < d; ++j) rows.push_back(static_cast<float>((id * 7 + j * 3) % 11) - 5.0f);
+    for (std::size_t j = 0; j < d; ++j)
+      rows.push_back(static_cast<float>((id * 7 + j * 3) % 11) - 5.0f);
   }
   auto save_index = [&](Index& index, const std::string& name, bool fill) {
     if (fill) index.add_batch(ids, MatrixView(rows.data(), ids.size(), d));
@@ -96,18 +99,24 @@ int main(int argc, char** argv) {
   {
     const fs::path db_dir = scratch / "db";
     auto db = VectorDatabase::create(db_dir.string(), std::make_shared<DescriptorEncoder>());
-    db->add_image((images / "giphy.gif").string(), {{"album", std::string("a")}, {"n", std::int64_t{3}}, {"x", 0.5},
-                                                    {"ok", true}, {"people", std::vector<std::string>{"p", "q"}}},
+    db->add_image((images / "giphy.gif").string(),
+                  {{"album", std::string("a")},
+                   {"n", std::int64_t{3}},
+                   {"x", 0.5},
+                   {"ok", true},
+                   {"people", std::vector<std::string>{"p", "q"}}},
                   {"tag"});
     db->add_image((images / "Iggy.256.ppm").string());
     db->save();
     const auto g = db->get_stats().generation;
     write(out / "manifest_open", "manifest", read(db_dir / "MANIFEST"));
-    write(out / "metadata_load", "records", read(db_dir / ("metadata-" + std::to_string(g) + ".imgvmeta")));
+    write(out / "metadata_load", "records",
+          read(db_dir / ("metadata-" + std::to_string(g) + ".imgvmeta")));
     db->index_directory(images.string());  // the broken test images make a list of failed files
     db->save();
     const auto g2 = db->get_stats().generation;
-    write(out / "metadata_load", "failed", read(db_dir / ("failed-" + std::to_string(g2) + ".imgvfail")));
+    write(out / "metadata_load", "failed",
+          read(db_dir / ("failed-" + std::to_string(g2) + ".imgvfail")));
   }
   MetadataStore empty;
   empty.save((scratch / "empty_meta").string());
@@ -120,8 +129,8 @@ int main(int argc, char** argv) {
     write(out / "where_parse", "w" + std::to_string(n++), w);
   }
   n = 0;
-  for (const char* t : {"a photo of a dog", "Héllo   WORLD!!  ", "日本語のテキスト", "it's 3:15pm", "&amp; <b>html</b>",
-                        "emoji 😀🎉 and café", ""}) {
+  for (const char* t : {"a photo of a dog", "Héllo   WORLD!!  ", "日本語のテキスト", "it's 3:15pm",
+                        "&amp; <b>html</b>", "emoji 😀🎉 and café", ""}) {
     write(out / "tokenizer", "t" + std::to_string(n++), t);
   }
   write(out / "bundle_config", "valid",
