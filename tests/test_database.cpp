@@ -452,6 +452,7 @@ TEST_CASE("a database never touches files it did not create", "[db][safety]") {
     CHECK_THAT(std::string(e.what()), Catch::Matchers::Contains(".imgvec"));
   }
   CHECK_FALSE(VectorDatabase::exists(photos.string()));
+  CHECK_THROWS_AS(VectorDatabase::open(photos.string(), descriptor()), Error);  // not a database
   CHECK(s.photos() == before);
   CHECK_FALSE(fs::exists(photos / "LOCK"));
 

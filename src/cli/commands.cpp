@@ -341,6 +341,7 @@ int run_tag(const TagOptions& o) {
   const auto db = open_db(o);
   std::vector<Id> ids;
   for (const auto& t : o.targets) ids.push_back(resolve(*db, t));
+  bool changed = false;
   for (Id id : ids) {
     const auto r = *db->get(id);
     std::vector<std::string> tags = r.tags;
@@ -348,13 +349,16 @@ int run_tag(const TagOptions& o) {
       if (std::find(tags.begin(), tags.end(), t) == tags.end()) tags.push_back(t);
     }
     for (const auto& t : o.remove) tags.erase(std::remove(tags.begin(), tags.end(), t), tags.end());
-    db->update_metadata(id, r.metadata, &tags);
+    if (tags != r.tags) {
+      db->update_metadata(id, r.metadata, &tags);
+      changed = true;
+    }
     std::string all;
     for (const auto& t : tags) all += (all.empty() ? "" : ", ") + t;
     std::printf("%llu  tags: %s\n", static_cast<unsigned long long>(id),
                 all.empty() ? "(none)" : all.c_str());
   }
-  db->save();
+  if (changed) db->save();
   return kOk;
 }
 
