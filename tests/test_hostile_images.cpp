@@ -203,3 +203,47 @@ TEST_CASE("encoded files beyond the byte limit are refused before decoding", "[i
   }
   CHECK(decode_image(png.data(), png.size(), "x.png").width == 4);
 }
+
+namespace {
+
+// A PNG with the given header fields, extra chunks before IDAT, and these filtered rows.
+Bytes png_of(std::uint32_t width, std::uint32_t height, std::uint8_t depth, std::uint8_t color,
+             const Bytes& raw, const std::vector<std::pair<const char*, Bytes>>& chunks = {}) {
+  Bytes png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  Bytes ihdr;
+  put_be32(ihdr, width);
+  put_be32(ihdr, height);
+  ihdr.insert(ihdr.end(), {depth, color, 0, 0, 0});
+  png_chunk(png, "IHDR", ihdr);
+  for (const auto& [type, data] : chunks) png_chunk(png, type, data);
+  uLongf size = compressBound(static_cast<uLong>(raw.size()));
+  Bytes idat(size);
+  REQUIRE(compress(idat.data(), &size, raw.data(), static_cast<uLong>(raw.size())) == Z_OK);
+  idat.resize(size);
+  png_chunk(png, "IDAT", idat);
+  png_chunk(png, "IEND", {});
+  return png;
+}
+
+}  // namespace
+
+TEST_CASE("16-bit, grey+alpha and palette PNGs decode to the expected pixels", "[image]") {
+  // 16-bit RGB: the high byte of each sample, as Pillow and stb_image reduce it.
+  const Bytes rgb16 = png_of(2, 1, 16, 2, {0, 0xFF, 0xFF, 0x80, 0x00, 0x00, 0x10, 0x12, 0x34, 0xAB, 0xCD, 0x7F, 0xFF});
+  const Image a = decode_image(rgb16.data(), rgb16.size(), "rgb16.png");
+  CHECK(a.rgb == std::vector<std::uint8_t>{0xFF, 0x80, 0x00, 0x12, 0xAB, 0x7F});
+  // Grey + alpha: composited onto white (alpha 0 -> white, 255 -> the grey).
+  const Bytes ga = png_of(2, 1, 8, 4, {0, 0x40, 0x00, 0x40, 0xFF});
+  const Image b = decode_image(ga.data(), ga.size(), "ga.png");
+  CHECK(b.rgb == std::vector<std::uint8_t>{255, 255, 255, 0x40, 0x40, 0x40});
+  // A palette with a transparent entry (tRNS).
+  const Bytes pal = png_of(2, 1, 8, 3, {0, 0, 1}, {{"PLTE", {10, 20, 30, 200, 100, 50}}, {"tRNS", {0}}});
+  const Image c = decode_image(pal.data(), pal.size(), "pal.png");
+  CHECK(c.rgb == std::vector<std::uint8_t>{255, 255, 255, 200, 100, 50});
+  // A damaged CRC in a critical chunk is refused, naming the file.
+  Bytes bad = rgb16;
+  bad[29] ^= 1;  // inside IHDR's CRC
+  std::string message;
+  CHECK(refusal(bad, "crc.png", message) == ErrorCode::corrupt_file);
+  CHECK_THAT(message, Catch::Matchers::StartsWith("crc.png: damaged png data"));
+}

@@ -61,6 +61,20 @@ int main(int argc, char** argv) {
     for (int c = 0; c < 4; ++c) hdr += std::string("\x88\x80", 2);  // one run of 8 per channel
   }
   write(out / "decode_image", "rle.hdr", hdr);
+  // EXIF: the test JPEGs, and an APP1 segment holding orientation 6 in a little-endian TIFF.
+  for (const auto& e : fs::directory_iterator(images)) {
+    const std::string ext = e.path().extension().string();
+    if ((ext == ".jpg" || ext == ".jpeg") && fs::file_size(e.path()) <= 64 * 1024) {
+      write(out / "exif", e.path().filename().string(), read(e.path()));
+    }
+  }
+  const std::string tiff =
+      std::string("II*\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0\x06\0\0\0\0\0\0\0", 26);
+  const std::string app1 = "Exif" + std::string(2, '\0') + tiff;
+  const std::string segment_length{static_cast<char>((app1.size() + 2) >> 8),
+                                   static_cast<char>((app1.size() + 2) & 0xFF)};
+  write(out / "exif", "orientation6",
+        std::string("\xFF\xD8\xFF\xE1", 4) + segment_length + app1 + std::string("\xFF\xD9", 2));
   const std::string gif = read(images / "giphy.gif");
   write(out / "decode_base64", "plain", base64(gif));
   write(out / "decode_base64", "data_uri", "data:image/gif;base64," + base64(gif));
