@@ -38,6 +38,15 @@ void write_checked_file(const std::string& path, const char (&magic)[9], std::ui
   writer.commit();
 }
 
+void refuse_newer_format(const std::string& path, const std::string& kind, std::uint16_t major, std::uint16_t minor,
+                         std::uint16_t supported) {
+  if (major <= supported) return;
+  throw Error(ErrorCode::unsupported, path + ": written by a newer imgvec (" + kind + " format " +
+                                          std::to_string(major) + "." + std::to_string(minor) +
+                                          "); this build reads up to format " + std::to_string(supported) +
+                                          ".x: update imgvec");
+}
+
 CheckedPayload read_checked_file(const std::string& path, const char (&magic)[9], std::uint16_t major,
                                  std::uint16_t min_major) {
   CheckedFileReader reader(path);
@@ -51,11 +60,7 @@ CheckedPayload read_checked_file(const std::string& path, const char (&magic)[9]
   out.major = get<std::uint16_t>(h + 8);
   out.minor = get<std::uint16_t>(h + 10);
   const std::string version = std::to_string(out.major) + "." + std::to_string(out.minor);
-  if (out.major > major) {
-    throw Error(ErrorCode::unsupported, path + ": written by a newer imgvec (" + kind + " format " + version +
-                                            "); this build reads up to format " + std::to_string(major) +
-                                            ".x: update imgvec");
-  }
+  refuse_newer_format(path, kind, out.major, out.minor, major);
   if (out.major < min_major) {
     throw Error(ErrorCode::unsupported, path + ": " + kind + " format " + version + " is older than this build reads");
   }

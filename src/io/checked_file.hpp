@@ -12,6 +12,14 @@ namespace imgvec::detail {
 void write_checked_file(const std::string& path, const char (&magic)[9], std::uint16_t major,
                         std::uint16_t minor, std::string_view payload);
 
+/// The rule every imgvec file reader applies right after the magic and before any checksum (a
+/// newer format may checksum differently, so a newer file must say "newer", not "damaged"):
+/// throws Error(unsupported) "PATH: written by a newer imgvec (KIND format M.m); this build reads
+/// up to format S.x: update imgvec" when `major` > `supported`. Used by the checked container
+/// below and by the index file's own header (io/index_file.cpp).
+void refuse_newer_format(const std::string& path, const std::string& kind, std::uint16_t major, std::uint16_t minor,
+                         std::uint16_t supported);
+
 /// A checked file's payload and the version that wrote it.
 struct CheckedPayload {
   std::string bytes;

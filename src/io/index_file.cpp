@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "imgvec/error.hpp"
+#include "io/checked_file.hpp"
 
 namespace imgvec::detail {
 namespace {
@@ -61,13 +62,7 @@ IndexFileHeader read_index_header(CheckedFileReader& reader) {
   h.format_minor = get<std::uint16_t>(in, 10);
   // The version is checked before the checksum so that a newer file says "newer", not "corrupt":
   // a future format may checksum its header differently.
-  if (h.format_major > IndexFileHeader::kFormatMajor) {
-    throw Error(ErrorCode::unsupported,
-                reader.path() + ": written by a newer imgvec (index format " +
-                    std::to_string(h.format_major) + "." + std::to_string(h.format_minor) +
-                    "); this build reads format " + std::to_string(IndexFileHeader::kFormatMajor) +
-                    ".x");
-  }
+  refuse_newer_format(reader.path(), "index", h.format_major, h.format_minor, IndexFileHeader::kFormatMajor);
   if (get<std::uint64_t>(in, 56) != XXH3_64bits(in, kChecksummedHeaderBytes)) {
     reader.fail("header checksum mismatch: the header is damaged");
   }
