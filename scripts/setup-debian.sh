@@ -18,6 +18,7 @@ packages=(
   libfaiss-dev     # benchmark peer only (Faiss 1.7.3, static)
   nlohmann-json3-dev   # model bundle config, JSON output; header-only, private
   libcli11-dev         # the imgvec CLI's arguments; header-only
+  libcpp-httplib-dev   # imgvec serve
   catch2 libbenchmark-dev
 )
 for arg in "$@"; do

@@ -49,6 +49,12 @@ std::unique_ptr<VectorDatabase> open_db(const DbOptions& o) {
   return VectorDatabase::open(o.db, make_encoder(choose_model(o, false)));
 }
 
+}  // namespace
+
+std::unique_ptr<VectorDatabase> open_database(const DbOptions& o) { return open_db(o); }
+
+namespace {
+
 void print_json(const json& j) {
   std::printf("%s\n", j.dump(1).c_str());
 }

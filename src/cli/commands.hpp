@@ -2,10 +2,16 @@
 // The imgvec commands: options as parsed by main.cpp (CLI11), and what each one does. Every
 // command returns its exit code (cli/output.hpp) and throws imgvec::Error or UsageError.
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace imgvec {
+class VectorDatabase;
+}
 
 namespace imgvec::cli {
 
@@ -62,6 +68,17 @@ struct MetaOptions : TargetsOptions {
   std::vector<std::string> unset;  ///< KEY
 };
 int run_meta(const MetaOptions& o);
+
+struct ServeOptions : DbOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::size_t threads = 8;
+  std::size_t max_upload_mb = 32;
+};
+int run_serve(const ServeOptions& o);
+
+/// Opens the database named by --db with its model (shared by the commands and the server).
+std::unique_ptr<VectorDatabase> open_database(const DbOptions& o);
 
 struct EmbedOptions {
   std::string model, text, device = "auto";

@@ -114,6 +114,15 @@ int main(int argc, char** argv) {
   c_meta->add_option("--set", meta.set, "KEY=VALUE (integer, number, true/false, else text); repeatable");
   c_meta->add_option("--unset", meta.unset, "a key to remove; repeatable");
 
+  ServeOptions serve;
+  auto* c_serve = app.add_subcommand("serve", "an HTTP JSON API over a database (read-only for now): search by "
+                                              "image, text, vector or id; records and files by id");
+  db_options(c_serve, serve, false);
+  c_serve->add_option("--host", serve.host, "address to listen on (default 127.0.0.1, this machine only)");
+  c_serve->add_option("--port", serve.port, "port (0: any free port, printed at start)")->check(CLI::Range(0, 65535));
+  c_serve->add_option("--threads", serve.threads, "request threads")->check(CLI::Range(1, 256));
+  c_serve->add_option("--max-upload-mb", serve.max_upload_mb, "largest request body, MB")->check(CLI::Range(1, 1024));
+
   EmbedOptions embed;
   auto* c_embed = app.add_subcommand("embed", "embeddings from a CLIP bundle, as JSON");
   c_embed->add_option("--model", embed.model, "the CLIP bundle")->required();
@@ -152,6 +161,7 @@ int main(int argc, char** argv) {
     if (command == "stats") return run_stats(stats);
     if (command == "remove") return run_remove(remove);
     if (command == "tag") return run_tag(tag);
+    if (command == "serve") return run_serve(serve);
     if (command == "meta") return run_meta(meta);
     if (command == "embed") return run_embed(embed);
     if (command == "tokenize") return run_tokenize(tok);
