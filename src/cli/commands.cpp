@@ -45,13 +45,13 @@ std::string choose_model(const DbOptions& o, bool creating) {
   return env ? env : "";
 }
 
-std::unique_ptr<VectorDatabase> open_db(const DbOptions& o) {
-  return VectorDatabase::open(o.db, make_encoder(choose_model(o, false)));
-}
+
 
 }  // namespace
 
-std::unique_ptr<VectorDatabase> open_database(const DbOptions& o) { return open_db(o); }
+std::unique_ptr<VectorDatabase> open_database(const DbOptions& o) {
+  return VectorDatabase::open(o.db, make_encoder(choose_model(o, false)));
+}
 
 namespace {
 
@@ -77,24 +77,12 @@ Id resolve(const VectorDatabase& db, const std::string& target) {
               escape_path(target) + ": no indexed image has this path (or id)");
 }
 
-// KEY=VALUE with VALUE typed as Where::parse types it: integer, number, true/false, else text.
+// KEY=VALUE, the value typed as filters type it (parse_metadata_value).
 std::pair<std::string, MetadataValue> metadata_entry(const std::string& text) {
   const auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0)
     throw UsageError("--set takes KEY=VALUE, got \"" + text + "\"");
-  const std::string key = text.substr(0, eq), value = text.substr(eq + 1);
-  if (value == "true") return {key, true};
-  if (value == "false") return {key, false};
-  if (!value.empty()) {
-    char* end = nullptr;
-    errno = 0;
-    const long long i = std::strtoll(value.c_str(), &end, 10);
-    if (errno == 0 && *end == '\0') return {key, std::int64_t{i}};
-    errno = 0;
-    const double d = std::strtod(value.c_str(), &end);
-    if (errno == 0 && *end == '\0') return {key, d};
-  }
-  return {key, value};
+  return {text.substr(0, eq), parse_metadata_value(text.substr(eq + 1))};
 }
 
 }  // namespace
@@ -193,7 +181,7 @@ int run_search(const SearchCommand& o) {
   s.offset = static_cast<std::size_t>(o.offset);
   if (o.min_score) s.min_score = static_cast<float>(*o.min_score);
   for (const auto& w : o.where) s.where = s.where && Where::parse(w);
-  const auto db = open_db(o);
+  const auto db = open_database(o);
   // A misspelt key matches nothing; say so instead of answering "no matches".
   const auto keys = db->metadata_keys();
   for (const auto& key : s.where.keys()) {
@@ -232,7 +220,7 @@ int run_search(const SearchCommand& o) {
 int run_dups(const DupsOptions& o) {
   DuplicateOptions d;
   d.threshold = static_cast<float>(o.threshold);
-  const auto db = open_db(o);
+  const auto db = open_database(o);
   const auto groups = db->find_duplicates(d);
   if (o.json) {
     json out = json::array();
@@ -270,7 +258,7 @@ int run_export(const ExportOptions& o) {
   if (o.vectors.empty() != o.ids.empty()) throw UsageError("--vectors and --ids go together");
   if (!o.vectors.empty() && o.vectors == "-" && o.ids == "-")
     throw UsageError("--vectors and --ids cannot both be -");
-  const auto db = open_db(o);
+  const auto db = open_database(o);
   // Messages go to stderr when data goes to standard output.
   FILE* info = (o.metadata == "-" || o.vectors == "-" || o.ids == "-") ? stderr : stdout;
   if (!o.metadata.empty()) {
@@ -299,7 +287,7 @@ int run_export(const ExportOptions& o) {
 }
 
 int run_stats(const DbOptions& o) {
-  const auto db = open_db(o);
+  const auto db = open_database(o);
   const DatabaseStats s = db->get_stats();
   if (o.json) {
     print_json({{"directory", s.directory},
@@ -323,7 +311,7 @@ int run_stats(const DbOptions& o) {
 }
 
 int run_remove(const TargetsOptions& o) {
-  const auto db = open_db(o);
+  const auto db = open_database(o);
   int missing = 0;
   bool changed = false;
   for (const auto& target : o.targets) {
@@ -344,7 +332,7 @@ int run_remove(const TargetsOptions& o) {
 
 int run_tag(const TagOptions& o) {
   if (o.add.empty() && o.remove.empty()) throw UsageError("tag needs --add or --remove");
-  const auto db = open_db(o);
+  const auto db = open_database(o);
   std::vector<Id> ids;
   for (const auto& t : o.targets) ids.push_back(resolve(*db, t));
   bool changed = false;
@@ -369,7 +357,7 @@ int run_tag(const TagOptions& o) {
 }
 
 int run_meta(const MetaOptions& o) {
-  const auto db = open_db(o);
+  const auto db = open_database(o);
   std::vector<std::pair<std::string, MetadataValue>> set;
   for (const auto& s : o.set) set.push_back(metadata_entry(s));
   std::vector<Id> ids;

@@ -13,18 +13,6 @@ namespace {
 constexpr char kMagic[9] = "IMGVFAIL";
 constexpr std::uint16_t kMajor = 1, kMinor = 0;
 
-template <typename T>
-void put(std::string& out, T v) {
-  char b[sizeof v];
-  std::memcpy(b, &v, sizeof v);
-  out.append(b, sizeof v);
-}
-
-void put_string(std::string& out, const std::string& s) {
-  put<std::uint64_t>(out, s.size());
-  out += s;
-}
-
 }  // namespace
 
 std::string failed_path(const std::string& dir, std::uint64_t generation) {
@@ -33,12 +21,12 @@ std::string failed_path(const std::string& dir, std::uint64_t generation) {
 
 void save_failed_files(const std::string& path, const FailedFiles& files) {
   std::string payload;
-  put<std::uint64_t>(payload, files.size());
+  put_scalar<std::uint64_t>(payload, files.size());
   for (const auto& [source, f] : files) {
     put_string(payload, source);
-    put<std::uint64_t>(payload, f.size);
-    put<std::int64_t>(payload, f.mtime_ns);
-    put<std::uint32_t>(payload, static_cast<std::uint32_t>(f.code));
+    put_scalar<std::uint64_t>(payload, f.size);
+    put_scalar<std::int64_t>(payload, f.mtime_ns);
+    put_scalar<std::uint32_t>(payload, static_cast<std::uint32_t>(f.code));
     put_string(payload, f.error);
   }
   write_checked_file(path, kMagic, kMajor, kMinor, payload);

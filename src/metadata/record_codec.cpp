@@ -16,31 +16,19 @@ enum class ValueTag : std::uint8_t {
   string_list = 4
 };
 
-template <typename T>
-void put(std::string& out, T v) {
-  char b[sizeof v];
-  std::memcpy(b, &v, sizeof v);  // little-endian hosts only, as every imgvec file
-  out.append(b, sizeof v);
-}
-
-void put_string(std::string& out, const std::string& s) {
-  put<std::uint64_t>(out, s.size());
-  out += s;
-}
-
 void put_value(std::string& out, const MetadataValue& v) {
-  put<std::uint8_t>(out, static_cast<std::uint8_t>(v.index()));
+  put_scalar<std::uint8_t>(out, static_cast<std::uint8_t>(v.index()));
   if (const auto* s = std::get_if<std::string>(&v))
     put_string(out, *s);
   else if (const auto* i = std::get_if<std::int64_t>(&v))
-    put<std::int64_t>(out, *i);
+    put_scalar<std::int64_t>(out, *i);
   else if (const auto* d = std::get_if<double>(&v))
-    put<double>(out, *d);
+    put_scalar<double>(out, *d);
   else if (const auto* b = std::get_if<bool>(&v))
-    put<std::uint8_t>(out, *b ? 1 : 0);
+    put_scalar<std::uint8_t>(out, *b ? 1 : 0);
   else {
     const auto& list = std::get<std::vector<std::string>>(v);
-    put<std::uint64_t>(out, list.size());
+    put_scalar<std::uint64_t>(out, list.size());
     for (const auto& s : list) put_string(out, s);
   }
 }
@@ -49,22 +37,22 @@ void put_value(std::string& out, const MetadataValue& v) {
 
 void encode_record(std::string& out, const ImageRecord& r) {
   const std::size_t frame = out.size();
-  put<std::uint64_t>(out, 0);  // the length, filled in below
-  put<std::uint64_t>(out, r.id);
+  put_scalar<std::uint64_t>(out, 0);  // the length, filled in below
+  put_scalar<std::uint64_t>(out, r.id);
   put_string(out, r.source);
-  put<std::uint64_t>(out, r.content_hash);
-  put<std::uint64_t>(out, r.file_size);
-  put<std::int64_t>(out, r.mtime_ns);
-  put<std::uint32_t>(out, r.width);
-  put<std::uint32_t>(out, r.height);
-  put<std::uint8_t>(out, static_cast<std::uint8_t>(r.format));
-  put<std::int64_t>(out, r.added_ms);
-  put<std::uint64_t>(out, r.metadata.size());
+  put_scalar<std::uint64_t>(out, r.content_hash);
+  put_scalar<std::uint64_t>(out, r.file_size);
+  put_scalar<std::int64_t>(out, r.mtime_ns);
+  put_scalar<std::uint32_t>(out, r.width);
+  put_scalar<std::uint32_t>(out, r.height);
+  put_scalar<std::uint8_t>(out, static_cast<std::uint8_t>(r.format));
+  put_scalar<std::int64_t>(out, r.added_ms);
+  put_scalar<std::uint64_t>(out, r.metadata.size());
   for (const auto& [k, v] : r.metadata) {
     put_string(out, k);
     put_value(out, v);
   }
-  put<std::uint64_t>(out, r.tags.size());
+  put_scalar<std::uint64_t>(out, r.tags.size());
   for (const auto& t : r.tags) put_string(out, t);
   // Fields added by later minor versions go here, after everything above.
   const std::uint64_t length = out.size() - frame - sizeof(std::uint64_t);

@@ -9,12 +9,28 @@
 // still read.
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
 #include "imgvec/metadata/metadata_store.hpp"
 
 namespace imgvec::detail {
+
+/// Appends a little-endian scalar (every imgvec file is little-endian), the counterpart of
+/// RecordReader's u8/u32/u64.
+template <typename T>
+void put_scalar(std::string& out, T v) {
+  char b[sizeof v];
+  std::memcpy(b, &v, sizeof v);
+  out.append(b, sizeof v);
+}
+
+/// Appends a u64 byte length and the bytes, the counterpart of RecordReader::string().
+inline void put_string(std::string& out, const std::string& s) {
+  put_scalar<std::uint64_t>(out, s.size());
+  out += s;
+}
 
 /// Appends one record in the current layout (format 2.0), framed by its length.
 void encode_record(std::string& out, const ImageRecord& record);

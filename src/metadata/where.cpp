@@ -140,7 +140,10 @@ std::string show(const Node& n) {
   return "";
 }
 
-MetadataValue parse_value(const std::string& text) {
+
+}  // namespace
+
+MetadataValue parse_metadata_value(const std::string& text) {
   if (text == "true") return true;
   if (text == "false") return false;
   if (!text.empty()) {
@@ -154,8 +157,6 @@ MetadataValue parse_value(const std::string& text) {
   }
   return text;
 }
-
-}  // namespace
 
 Where::Where() = default;
 Where::Where(std::shared_ptr<const Node> node) : node_(std::move(node)) {}
@@ -239,17 +240,17 @@ Where Where::parse(const std::string& e) {
           const auto bar = rhs.find('|', start);
           const std::string alternative = rhs.substr(start, bar == std::string::npos ? bar : bar - start);
           if (alternative.empty()) bad("an empty alternative in \"" + rhs + "\"");
-          values.push_back(parse_value(alternative));
+          values.push_back(parse_metadata_value(alternative));
           if (bar == std::string::npos) break;
           start = bar + 1;
         }
         w = in(key, std::move(values));
       } else {
-        w = eq(key, parse_value(rhs));
+        w = eq(key, parse_metadata_value(rhs));
       }
       return o == "=" ? w : !w;
     }
-    const auto v = number(parse_value(rhs));
+    const auto v = number(parse_metadata_value(rhs));
     if (!v) {
       throw Error(ErrorCode::invalid_argument,
                   "filter \"" + e + "\": " + o + " needs a number, got \"" + rhs + "\"");

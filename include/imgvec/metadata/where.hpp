@@ -9,6 +9,10 @@
 
 namespace imgvec {
 
+/// A value as text typed the way filters and the CLI type it: an integer, else a number, else
+/// true/false, else the text itself.
+MetadataValue parse_metadata_value(const std::string& text);
+
 /// A condition on image records, for filtered search: equality, numeric ranges, set membership
 /// and tags, combined with and, or, not. A default-constructed Where matches everything.
 ///
