@@ -237,13 +237,13 @@ TEST_CASE("images from memory and base64 are added and searched", "[db]") {
 }
 
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <random>
 
-extern char** environ;
+#include "support/child_process.hpp"
+
 
 TEST_CASE("killing a process while it saves leaves the previous save or the new one", "[db][crash]") {
   const fs::path dir = fs::temp_directory_path() / "imgvec-db-crash";
@@ -251,20 +251,11 @@ TEST_CASE("killing a process while it saves leaves the previous save or the new 
   std::mt19937 rng(42);
   std::size_t last_seen = 0;
   for (int round = 0; round < 12; ++round) {
-    int out[2];
-    REQUIRE(::pipe(out) == 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, out[0]);
-    const std::string helper = IMGVEC_CRASH_SAVER, where = dir.string();
-    char* argv[] = {const_cast<char*>(helper.c_str()), const_cast<char*>(where.c_str()), nullptr};
-    pid_t pid = 0;
-    REQUIRE(posix_spawn(&pid, helper.c_str(), &actions, nullptr, argv, environ) == 0);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(out[1]);
+    const std::string where = dir.string();
+    const auto child = imgvec::testing::spawn_with_output({IMGVEC_CRASH_SAVER, where});
+    const pid_t pid = child.pid;
     // Let it complete a few saves, then kill it at a random moment of the next ones.
-    FILE* lines = ::fdopen(out[0], "r");
+    FILE* lines = child.out;
     std::size_t saved = 0;
     const int saves = 1 + static_cast<int>(rng() % 3);
     for (int i = 0; i < saves; ++i) REQUIRE(std::fscanf(lines, "%zu", &saved) == 1);
@@ -695,4 +686,46 @@ TEST_CASE("destroy deletes a database's own files and nothing else", "[db][safet
   std::size_t left = 0;
   for (const auto& e : fs::directory_iterator(s.db())) left += e.path().filename() == "notes.txt" ? 0 : 1;
   CHECK(left == 0);
+}
+
+TEST_CASE("imported bytes keep a file in the database; the same bytes again are the same image", "[db]") {
+  Scratch s("import");
+  auto db = VectorDatabase::create(s.db(), descriptor());
+  std::ifstream in(s.photo("giphy.gif"), std::ios::binary);
+  const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const AddResult first = db->import_image_bytes(bytes.data(), bytes.size(), "cat.gif", {}, {"web"});
+  CHECK(first.status == AddStatus::added);
+  const auto rec = db->get(first.id);
+  REQUIRE(rec);
+  CHECK(fs::exists(rec->source));
+  CHECK(fs::path(rec->source).parent_path().filename() == "files");
+  CHECK(std::get<std::string>(rec->metadata.at("name")) == "cat.gif");
+  // Again: unchanged, metadata kept; with other metadata: updated, same id.
+  CHECK(db->import_image_bytes(bytes.data(), bytes.size(), "again.gif").status == AddStatus::unchanged);
+  CHECK(std::get<std::string>(db->get(first.id)->metadata.at("name")) == "cat.gif");
+  const AddResult third = db->import_image_bytes(bytes.data(), bytes.size(), "", {{"album", std::string("x")}});
+  CHECK(third.status == AddStatus::updated);
+  CHECK(third.id == first.id);
+  CHECK(db->size() == 1);
+  // Not an image: refused by the name given, nothing kept.
+  try {
+    db->import_image_bytes("hello", 5, "notes.txt");
+    FAIL("imported text");
+  } catch (const Error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("notes.txt"));
+  }
+  CHECK(std::distance(fs::directory_iterator(s.db() + "/files"), fs::directory_iterator{}) == 1);
+  // A removed image's file goes at the next save, and not before.
+  db->remove(first.id);
+  CHECK(fs::exists(rec->source));
+  db->save();
+  CHECK_FALSE(fs::exists(rec->source));
+  const AddResult back = db->import_image_bytes(bytes.data(), bytes.size(), "cat.gif");
+  CHECK(back.status == AddStatus::added);
+  CHECK(back.id != first.id);
+  db->save();
+  CHECK(fs::exists(db->get(back.id)->source));
+  db.reset();
+  VectorDatabase::destroy(s.db());
+  CHECK_FALSE(fs::exists(s.db()));
 }

@@ -17,10 +17,28 @@
 
 namespace imgvec {
 
+/// When a change (add, update, remove, metadata) is safe from a crash.
+enum class Durability {
+  /// Once save() returns. The fastest, for bulk indexing with checkpoints.
+  on_save,
+  /// Before the call that made it returns: each change is appended to a write-ahead log in the
+  /// database folder and flushed to the disk (fdatasync) first; calls on several threads share
+  /// one flush (group commit). open() replays the log; save() starts a fresh one. For services
+  /// that acknowledge each upload.
+  on_write,
+};
+
+/// How a process uses a database it opens.
+struct OpenOptions {
+  Durability durability = Durability::on_save;
+};
+
 struct DatabaseOptions {
   /// hnsw for large collections (approximate, fast), flat for exact search.
   IndexKind index_kind = IndexKind::hnsw;
   HnswParams hnsw;
+  /// For the process that creates it (open() takes its own).
+  Durability durability = Durability::on_save;
 };
 
 struct SearchOptions {
@@ -142,6 +160,12 @@ struct DatabaseStats {
   std::size_t memory_bytes = 0;  ///< index and records, approximate
   std::size_t disk_bytes = 0;    ///< the saved files
   std::uint64_t generation = 0;  ///< how many times it has been saved
+  std::size_t unsaved_changes = 0;  ///< changes since the last save (in the log, or in memory only)
+  std::size_t log_bytes = 0;        ///< the write-ahead log's size since the last save
+  /// What open() found in the write-ahead log: changes replayed, and bytes of an incomplete last
+  /// entry (a write a crash cut short, never acknowledged) that were ignored.
+  std::size_t replayed_changes = 0;
+  std::size_t dropped_log_bytes = 0;
 };
 
 /// A folder of images made searchable: an Encoder turns images (and texts, for CLIP) into
@@ -149,7 +173,9 @@ struct DatabaseStats {
 ///
 /// Changes live in memory until save(), which writes a new generation of the index and records
 /// and then switches a manifest to it atomically: a crash at any moment leaves the previous save
-/// or the new one, never a mix. One process at a time may have a database open (a lock file).
+/// or the new one, never a mix. With Durability::on_write each change is also logged before it
+/// is acknowledged, so a crash loses nothing that was acknowledged. One process at a time may
+/// have a database open (a lock file).
 ///
 /// Thread safety: searches run concurrently with each other and with adds; adds, removes and
 /// saves are serialized. Embedding happens outside the lock.
@@ -164,7 +190,10 @@ class VectorDatabase {
                                                 const DatabaseOptions& options = {});
   /// Opens a saved database. The encoder must have the fingerprint the database was built with
   /// (Error incompatible, naming both). Damaged files give Error(corrupt_file) naming the file.
-  static std::unique_ptr<VectorDatabase> open(const std::string& directory, std::shared_ptr<Encoder> encoder);
+  /// Changes left in the write-ahead log by a process that did not save are replayed (whatever
+  /// the durability asked for now).
+  static std::unique_ptr<VectorDatabase> open(const std::string& directory, std::shared_ptr<Encoder> encoder,
+                                              const OpenOptions& options = {});
   /// Opens the database in `directory` if there is one, else creates it (with `options`).
   static std::unique_ptr<VectorDatabase> open_or_create(const std::string& directory,
                                                         std::shared_ptr<Encoder> encoder,
@@ -188,6 +217,14 @@ class VectorDatabase {
   /// metadata value "name" (unless `metadata` sets one).
   Id add_image_bytes(const void* data, std::size_t size, const std::string& name,
                      const Metadata& metadata = {}, const std::vector<std::string>& tags = {});
+  /// Adds an image from memory and keeps a copy of its bytes in the database's folder
+  /// (`files/`, written and synced before the image is added), so that it has a file, as an
+  /// upload to a service should. The same bytes again are the same image: status unchanged and
+  /// its id (or updated, when the metadata or tags given differ from its own; none given keeps
+  /// them). `name` is stored as the metadata value "name" of a new image. Files no record uses
+  /// any more (removed images) are deleted by the next save(). Errors name `name`.
+  AddResult import_image_bytes(const void* data, std::size_t size, const std::string& name,
+                               const Metadata& metadata = {}, const std::vector<std::string>& tags = {});
   /// Adds many files, embedding them in batches while later files decode. One result per path,
   /// in order; a file that fails is reported and the others are added. `metadata`, if not
   /// empty, has one entry per path. `progress(done, total)` is called after each batch.

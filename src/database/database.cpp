@@ -18,6 +18,7 @@
 #include <shared_mutex>
 
 #include "database/database_impl.hpp"
+#include "database/imported_files.hpp"
 #include "database/manifest.hpp"
 #include "imgvec/detail/rw_lock.hpp"
 #include "imgvec/error.hpp"
@@ -74,6 +75,46 @@ int lock_directory(const std::string& dir) {
   return fd;
 }
 
+// Applies the changes logged since the saved generation (log_start and each next log present),
+// then points appends at the next log number.
+void replay_logs(VectorDatabase::Impl& impl) {
+  const auto dim = static_cast<std::uint32_t>(impl.encoder->dimension());
+  std::uint64_t n = impl.manifest.log_start;
+  for (;; ++n) {
+    const std::string path = detail::log_path(impl.dir, n);
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) break;
+    const detail::LogContents log = detail::read_log(path, dim);
+    std::size_t k = 0;
+    for (const detail::LogEntry& e : log.entries) {
+      ++k;
+      try {
+        const Id id = e.record.id;
+        if (id == 0) throw Error(ErrorCode::corrupt_file, "id 0");
+        if (e.kind == detail::LogEntry::Kind::remove) {
+          impl.store.remove(id);
+          impl.index->remove(id);
+          continue;
+        }
+        if (!e.vector.empty()) {
+          impl.index->add(id, VectorView(e.vector.data(), e.vector.size()));
+        } else if (!impl.index->contains(id)) {
+          throw Error(ErrorCode::corrupt_file, "a record change for image " + std::to_string(id) + ", which has no vector");
+        }
+        impl.store.put(e.record);
+        impl.manifest.next_id = std::max(impl.manifest.next_id, id + 1);
+      } catch (const Error& err) {
+        throw Error(ErrorCode::corrupt_file,
+                    path + ": entry " + std::to_string(k) + " cannot be applied: " + err.what());
+      }
+    }
+    impl.replayed += log.entries.size();
+    impl.dropped_log_bytes += log.dropped_bytes;
+  }
+  impl.changes = impl.replayed;
+  impl.log = std::make_unique<detail::WriteAheadLog>(impl.dir, n, dim);
+}
+
 }  // namespace
 
 
@@ -116,6 +157,8 @@ std::unique_ptr<VectorDatabase> VectorDatabase::create(const std::string& direct
     throw Error(ErrorCode::invalid_argument, directory + ": already holds an imgvec database; open it instead");
   }
   impl->encoder = std::move(encoder);
+  impl->durability = options.durability;
+  impl->log = std::make_unique<detail::WriteAheadLog>(directory, 0, impl->encoder->dimension());
   impl->index = make_index(options.index_kind, impl->encoder->dimension(), options.hnsw);
   impl->manifest.index_kind = options.index_kind;
   impl->manifest.encoder = impl->encoder->fingerprint();
@@ -130,7 +173,10 @@ void VectorDatabase::destroy(const std::string& directory) {
   const int lock = lock_directory(directory);  // refuses a database that is open
   const std::uint64_t g = detail::read_manifest(directory).generation;
   detail::remove_leftovers(directory, g);
+  detail::remove_logs_before(directory, UINT64_MAX);
+  detail::remove_unused_files(directory, [](std::uint64_t) { return false; });
   std::error_code ec;
+  fs::remove(detail::files_directory(directory), ec);  // only if now empty
   for (const auto& path : {detail::index_path(directory, g), detail::metadata_path(directory, g),
                            detail::failed_path(directory, g), detail::manifest_path(directory)}) {
     fs::remove(path, ec);
@@ -143,11 +189,12 @@ void VectorDatabase::destroy(const std::string& directory) {
 std::unique_ptr<VectorDatabase> VectorDatabase::open_or_create(const std::string& directory,
                                                                std::shared_ptr<Encoder> encoder,
                                                                const DatabaseOptions& options) {
-  if (exists(directory)) return open(directory, std::move(encoder));
+  if (exists(directory)) return open(directory, std::move(encoder), OpenOptions{options.durability});
   return create(directory, std::move(encoder), options);
 }
 
-std::unique_ptr<VectorDatabase> VectorDatabase::open(const std::string& directory, std::shared_ptr<Encoder> encoder) {
+std::unique_ptr<VectorDatabase> VectorDatabase::open(const std::string& directory, std::shared_ptr<Encoder> encoder,
+                                                     const OpenOptions& options) {
   if (!encoder) throw Error(ErrorCode::invalid_argument, "open: no encoder given");
   if (!fs::is_directory(directory)) throw Error(ErrorCode::not_found, directory + ": no such directory");
   auto impl = std::make_unique<Impl>();
@@ -173,7 +220,10 @@ std::unique_ptr<VectorDatabase> VectorDatabase::open(const std::string& director
                                              ": the index and the records hold different ids");
   }
   impl->failed = detail::load_failed_files(detail::failed_path(directory, g));
+  impl->durability = options.durability;
+  replay_logs(*impl);
   detail::remove_leftovers(directory, g);
+  detail::remove_logs_before(directory, impl->manifest.log_start);
   return std::unique_ptr<VectorDatabase>(new VectorDatabase(std::move(impl)));
 }
 
@@ -202,8 +252,15 @@ Id VectorDatabase::add_image_bytes(const void* data, std::size_t size, const std
   // No source path: the name goes into the metadata, so it can never pass for a file's path.
   Metadata m = metadata;
   if (!name.empty()) m.emplace("name", name);
-  std::lock_guard<detail::RwLock> guard(impl_->lock);
-  return impl_->insert("", nullptr, hash, e, &m, &tags).id;
+  Id id = 0;
+  std::uint64_t logged = 0;
+  {
+    std::lock_guard<detail::RwLock> guard(impl_->lock);
+    id = impl_->insert("", nullptr, hash, e, &m, &tags).id;
+    logged = impl_->logged;
+  }
+  impl_->sync_log(logged);
+  return id;
 }
 
 std::vector<AddResult> VectorDatabase::add_images_batch(const std::vector<std::string>& paths,
@@ -281,6 +338,7 @@ std::vector<AddResult> VectorDatabase::add_paths(const std::vector<std::string>&
       };
     }
     const auto embedded = impl_->encoder->embed_image_files(todo_paths, options);
+    std::uint64_t logged = 0;
     {
       std::lock_guard<detail::RwLock> guard(impl_->lock);
       for (std::size_t t = 0; t < todo.size(); ++t) {
@@ -321,7 +379,9 @@ std::vector<AddResult> VectorDatabase::add_paths(const std::vector<std::string>&
         }
         changed = impl_->apply_metadata(*rec, metadata_of(i), tags_of(i)) || changed;
       }
+      logged = impl_->logged;
     }
+    impl_->sync_log(logged);
     done = end;
     if (in.checkpoint && changed) save();
     if (progress && todo.empty()) (*progress)(done, paths.size());
@@ -391,20 +451,33 @@ std::vector<Id> VectorDatabase::ids() const {
 }
 
 bool VectorDatabase::remove(Id id) {
-  std::lock_guard<detail::RwLock> guard(impl_->lock);
-  if (!impl_->store.remove(id)) return false;
-  impl_->index->remove(id);
+  std::uint64_t logged = 0;
+  {
+    std::lock_guard<detail::RwLock> guard(impl_->lock);
+    if (!impl_->store.get(id)) return false;
+    impl_->log_remove(id);
+    impl_->store.remove(id);
+    impl_->index->remove(id);
+    logged = impl_->logged;
+  }
+  impl_->sync_log(logged);
   return true;
 }
 
 void VectorDatabase::update_metadata(Id id, const Metadata& metadata, const std::vector<std::string>* tags) {
-  std::lock_guard<detail::RwLock> guard(impl_->lock);
-  const ImageRecord* r = impl_->store.get(id);
-  if (!r) throw Error(ErrorCode::not_found, "update_metadata: no image with id " + std::to_string(id));
-  ImageRecord copy = *r;
-  copy.metadata = metadata;
-  if (tags) copy.tags = *tags;
-  impl_->store.put(std::move(copy));
+  std::uint64_t logged = 0;
+  {
+    std::lock_guard<detail::RwLock> guard(impl_->lock);
+    const ImageRecord* r = impl_->store.get(id);
+    if (!r) throw Error(ErrorCode::not_found, "update_metadata: no image with id " + std::to_string(id));
+    ImageRecord copy = *r;
+    copy.metadata = metadata;
+    if (tags) copy.tags = *tags;
+    impl_->log_put(copy, nullptr);
+    impl_->store.put(std::move(copy));
+    logged = impl_->logged;
+  }
+  impl_->sync_log(logged);
 }
 
 DatabaseStats VectorDatabase::get_stats() const {
@@ -418,6 +491,10 @@ DatabaseStats VectorDatabase::get_stats() const {
   s.storage = impl_->index->storage();
   s.memory_bytes = impl_->index->memory_bytes() + impl_->store.size() * sizeof(ImageRecord);
   s.generation = impl_->manifest.generation;
+  s.unsaved_changes = impl_->changes - impl_->changes_at_save;
+  s.log_bytes = impl_->log->pending_bytes();
+  s.replayed_changes = impl_->replayed;
+  s.dropped_log_bytes = impl_->dropped_log_bytes;
   for (const auto& f : {detail::manifest_path(impl_->dir), detail::index_path(impl_->dir, s.generation),
                         detail::metadata_path(impl_->dir, s.generation)}) {
     std::error_code ec;
@@ -441,10 +518,15 @@ const Encoder& VectorDatabase::encoder() const { return *impl_->encoder; }
 void VectorDatabase::save() {
   std::lock_guard<std::mutex> saving(impl_->save_mutex);
   detail::Manifest next;
+  std::uint64_t changes_in_snapshot = 0;
   {
     Impl::Shared guard(impl_->lock);  // adds wait; searches go on
     next = impl_->manifest;
     next.generation = impl_->manifest.generation + 1;
+    // Writers are held off (this shared lock), so the log ends exactly at this snapshot: the
+    // changes after it go to the next log, which the new manifest names as the first to replay.
+    next.log_start = impl_->log->rotate();
+    changes_in_snapshot = impl_->changes;
     impl_->index->save(detail::index_path(impl_->dir, next.generation));
     impl_->store.save(detail::metadata_path(impl_->dir, next.generation));
     detail::save_failed_files(detail::failed_path(impl_->dir, next.generation), impl_->failed);
@@ -454,6 +536,18 @@ void VectorDatabase::save() {
   {
     std::lock_guard<detail::RwLock> guard(impl_->lock);
     impl_->manifest.generation = next.generation;
+    impl_->manifest.log_start = next.log_start;
+  }
+  impl_->changes_at_save = changes_in_snapshot;
+  impl_->log->saved();
+  detail::remove_logs_before(impl_->dir, next.log_start);
+  // Imported files of removed images go now that a save no longer names them. Files are named by
+  // their bytes, so this holds wherever the folder has moved since.
+  {
+    std::lock_guard<std::shared_mutex> files(impl_->files_mutex);
+    Impl::Shared guard(impl_->lock);
+    detail::remove_unused_files(impl_->dir,
+                                [&](std::uint64_t hash) { return !impl_->store.find_hash(hash).empty(); });
   }
   if (old != next.generation) {
     std::error_code ec;

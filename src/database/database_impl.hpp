@@ -2,9 +2,11 @@
 // The database's state, shared by its implementation files (database.cpp, duplicates.cpp,
 // export.cpp).
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -14,6 +16,7 @@
 
 #include "database/failed_files.hpp"
 #include "database/manifest.hpp"
+#include "database/write_ahead_log.hpp"
 #include "imgvec/database.hpp"
 #include "imgvec/detail/rw_lock.hpp"
 #include "imgvec/error.hpp"
@@ -44,10 +47,41 @@ struct VectorDatabase::Impl {
   detail::FailedFiles failed;  // files index_directory could not index (failed_files.hpp)
   mutable detail::RwLock lock;  // index + store + failed + manifest.next_id; embedding runs outside it
   std::mutex save_mutex;
+  std::shared_mutex files_mutex;  // imported files (imported_files.hpp): imports share it, a save's cleanup excludes them
   int lock_fd = -1;
+  Durability durability = Durability::on_save;
+  std::unique_ptr<detail::WriteAheadLog> log;  // always there: open() may have replayed one
+  std::uint64_t logged = 0;  // log position after the last logged change (under the write lock)
+  std::atomic<std::uint64_t> changes{0}, changes_at_save{0};
+  std::size_t replayed = 0, dropped_log_bytes = 0;  // what open() found in the log
 
   ~Impl() {
     if (lock_fd >= 0) ::close(lock_fd);
+  }
+
+  // Under the write lock, before a change is applied: counts it and, with Durability::on_write,
+  // logs it. A failed append throws before anything changed. The caller syncs to `logged` after
+  // releasing the lock (sync_log), so a flush never holds up searches or other writers.
+  void log_put(const ImageRecord& rec, const std::vector<float>* vector) {
+    if (durability == Durability::on_write) {
+      std::string bytes;
+      detail::encode_log_put(bytes, rec, vector ? vector->data() : nullptr, vector ? vector->size() : 0);
+      logged = log->append(bytes);
+    }
+    ++changes;
+  }
+  void log_remove(Id id) {
+    if (durability == Durability::on_write) {
+      std::string bytes;
+      detail::encode_log_remove(bytes, id);
+      logged = log->append(bytes);
+    }
+    ++changes;
+  }
+  // Outside the lock: returns once the changes up to `position` (a value of `logged` read under
+  // the lock) are on the disk.
+  void sync_log(std::uint64_t position) {
+    if (position) log->sync(position);
   }
 
   struct Shared {
@@ -80,6 +114,7 @@ struct VectorDatabase::Impl {
     rec.format = e.format;
     if (metadata) rec.metadata = *metadata;
     if (tags) rec.tags = *tags;
+    log_put(rec, &e.vector);
     index->add(rec.id, VectorView(e.vector.data(), e.vector.size()));
     r.id = rec.id;
     store.put(std::move(rec));
@@ -93,6 +128,7 @@ struct VectorDatabase::Impl {
     ImageRecord copy = rec;
     if (metadata) copy.metadata = *metadata;
     if (tags) copy.tags = *tags;
+    log_put(copy, nullptr);
     store.put(std::move(copy));
     return true;
   }
@@ -113,6 +149,7 @@ struct VectorDatabase::Impl {
       moved.mtime_ns = facts.mtime_ns;
       if (metadata) moved.metadata = *metadata;
       if (tags) moved.tags = *tags;
+      log_put(moved, nullptr);
       store.put(std::move(moved));
       result.status = AddStatus::renamed;
       result.id = id;

@@ -15,7 +15,7 @@ namespace imgvec::detail {
 namespace {
 
 constexpr char kMagic[9] = "IMGVMANI";
-constexpr std::uint16_t kMajor = 1, kMinor = 0;
+constexpr std::uint16_t kMajor = 1, kMinor = 1;  // 1.1 added log_start
 
 // Values are single lines: backslashes and newlines are escaped.
 std::string escape(const std::string& s) {
@@ -105,6 +105,22 @@ void remove_leftovers(const std::string& dir, std::uint64_t g) {
   }
 }
 
+void remove_logs_before(const std::string& dir, std::uint64_t end) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string file = entry.path().filename().string();
+    const std::string prefix = "log-", suffix = ".imgvlog";
+    if (file.size() <= prefix.size() + suffix.size() || file.compare(0, prefix.size(), prefix) != 0 ||
+        file.compare(file.size() - suffix.size(), suffix.size(), suffix) != 0)
+      continue;
+    const std::string digits = file.substr(prefix.size(), file.size() - prefix.size() - suffix.size());
+    if (digits.size() > 19 || digits.find_first_not_of("0123456789") != std::string::npos ||
+        (digits.size() > 1 && digits[0] == '0'))
+      continue;
+    if (std::stoull(digits) < end && entry.is_regular_file(ec)) std::filesystem::remove(entry.path(), ec);
+  }
+}
+
 void write_manifest(const std::string& dir, const Manifest& m) {
   std::string p;
   auto line = [&](const char* key, const std::string& value) { p += std::string(key) + "=" + escape(value) + "\n"; };
@@ -112,6 +128,7 @@ void write_manifest(const std::string& dir, const Manifest& m) {
   line("next_id", std::to_string(m.next_id));
   line("index_kind", std::to_string(static_cast<int>(m.index_kind)));
   line("created_ms", std::to_string(m.created_ms));
+  line("log_start", std::to_string(m.log_start));
   line("encoder.kind", m.encoder.kind);
   line("encoder.model", m.encoder.model);
   line("encoder.model_hash", m.encoder.model_hash);
@@ -146,6 +163,7 @@ Manifest read_manifest(const std::string& dir) {
   }
   m.index_kind = static_cast<IndexKind>(kind);
   m.created_ms = static_cast<std::int64_t>(number(kv, "created_ms", path));
+  m.log_start = kv.count("log_start") ? number(kv, "log_start", path) : 0;
   m.encoder.kind = text(kv, "encoder.kind", path);
   m.encoder.model = text(kv, "encoder.model", path);
   m.encoder.model_hash = text(kv, "encoder.model_hash", path);

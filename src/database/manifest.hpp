@@ -17,6 +17,9 @@ struct Manifest {
   IndexKind index_kind = IndexKind::hnsw;
   EncoderFingerprint encoder;
   std::int64_t created_ms = 0;
+  /// The first write-ahead log (write_ahead_log.hpp) whose changes this generation lacks: open()
+  /// replays log-<log_start> and each next number present. 0 in manifests written before logs.
+  std::uint64_t log_start = 0;
 };
 
 std::string manifest_path(const std::string& dir);
@@ -28,6 +31,9 @@ std::string metadata_path(const std::string& dir, std::uint64_t generation);
 /// and the atomic writer's temporary files beside MANIFEST and generations g - 1 .. g + 1. Only
 /// these exact names are touched, never anything else in the folder.
 void remove_leftovers(const std::string& dir, std::uint64_t g);
+/// Deletes the write-ahead logs numbered below `end` (those a saved generation covers), or all of
+/// them when `end` is UINT64_MAX. Only names of the exact form log-<number>.imgvlog are touched.
+void remove_logs_before(const std::string& dir, std::uint64_t end);
 
 void write_manifest(const std::string& dir, const Manifest& manifest);
 /// Throws Error(not_found) when `dir` holds no database, corrupt_file when the manifest is damaged.

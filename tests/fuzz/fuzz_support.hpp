@@ -61,4 +61,25 @@ inline void repair_index_file(std::string& bytes) {
   std::memcpy(&bytes[56], &header, 8);
 }
 
+/// A fresh copy (at `scratch()/db`, unlocked) of a database of two images saved once: the
+/// template is made on first use. For targets that include database.hpp and the descriptor
+/// encoder, and define IMGVEC_FUZZ_DATABASE, before this header.
+#ifdef IMGVEC_FUZZ_DATABASE
+inline std::string fresh_database_copy() {
+  static const std::string templ = [] {
+    const std::string d = scratch() + "/template";
+    auto db = imgvec::VectorDatabase::create(d, std::make_shared<imgvec::DescriptorEncoder>());
+    db->add_image(std::string(IMGVEC_FUZZ_IMAGES) + "/giphy.gif", {{"a", std::string("b")}});
+    db->add_image(std::string(IMGVEC_FUZZ_IMAGES) + "/Iggy.256.ppm");
+    db->save();
+    return d;
+  }();
+  const std::string dir = scratch() + "/db";
+  std::filesystem::remove_all(dir);
+  std::filesystem::copy(templ, dir);
+  std::filesystem::remove(dir + "/LOCK");
+  return dir;
+}
+#endif
+
 }  // namespace imgvec::fuzz

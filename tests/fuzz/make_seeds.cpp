@@ -132,6 +132,18 @@ int main(int argc, char** argv) {
     write(out / "metadata_load", "failed",
           read(db_dir / ("failed-" + std::to_string(g2) + ".imgvfail")));
   }
+  // A write-ahead log: adds with metadata, a metadata change, a removal.
+  {
+    const fs::path db_dir = scratch / "logged";
+    DatabaseOptions options;
+    options.durability = Durability::on_write;
+    auto db = VectorDatabase::create(db_dir.string(), std::make_shared<DescriptorEncoder>(), options);
+    const Id a = db->add_image((images / "giphy.gif").string(), {{"album", std::string("a")}}, {"tag"});
+    const Id b = db->add_image((images / "Iggy.256.ppm").string());
+    db->update_metadata(a, {{"n", std::int64_t{3}}});
+    db->remove(b);
+    write(out / "log_replay", "log", read(db_dir / "log-0.imgvlog"));
+  }
   MetadataStore empty;
   empty.save((scratch / "empty_meta").string());
   write(out / "metadata_load", "empty", read(scratch / "empty_meta"));

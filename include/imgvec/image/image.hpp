@@ -47,6 +47,10 @@ Image decode_image_file(const std::string& path, const DecodeOptions& options = 
 /// "data:image/...;base64," prefix), as sent by web clients.
 Image decode_image_base64(std::string_view base64, const DecodeOptions& options = {});
 
+/// Encodes an image as a baseline JPEG (4:2:0) of the given quality (1-100), for thumbnails and
+/// previews. Throws Error(invalid_argument) for an empty or malformed image.
+std::string encode_jpeg(const Image& image, int quality = 85);
+
 /// The format of an encoded image from its first bytes, or ImageFormat::unknown.
 ImageFormat detect_image_format(const void* data, std::size_t size);
 
