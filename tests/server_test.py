@@ -1,125 +1,306 @@
 #!/usr/bin/python3
-"""imgvec serve end to end: a server on a free loopback port over a database of the test images;
-every endpoint so far, the JSON shapes, paging, each error status with its message, and a clean
-stop on SIGINT.
+"""imgvec serve end to end: servers on free loopback ports over a database of the test images;
+every endpoint, the JSON shapes, paging, thumbnails, uploads (new, again, changed), PATCH and
+DELETE, duplicates, every error status with its message, each broken test file uploaded, the API
+key, --read-only, CORS, the refusal to expose writes, text search with its cache (given the tiny
+CLIP bundle), and a clean stop that saves.
 
-    server_test.py IMGVEC_BINARY IMAGES_DIR SCRATCH_DIR
+    server_test.py IMGVEC_BINARY IMAGES_DIR SCRATCH_DIR [TINY_BUNDLE]
 """
 import base64
-import json
+import io
+import os
 import shutil
-import signal
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).parent))
+from server_support import Server  # noqa: E402
+
 BIN, images, scratch = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+bundle = sys.argv[4] if len(sys.argv) > 4 else None
 shutil.rmtree(scratch, ignore_errors=True)
 scratch.mkdir(parents=True)
 db = scratch / "db"
 r = subprocess.run([BIN, "index", str(images), "--db", str(db)], capture_output=True, text=True)
 assert r.returncode == 3, r.stderr  # the test images include four broken ones
+BROKEN = ("copyleft.tiff", "marbles.pbm", "ukbench09268_corrupt.jpg", "ukbench09380.webp")
+servers = []
 
 
 def check(condition, what):
     if not condition:
-        server.kill()
+        for s in servers:
+            s.kill()
         sys.exit(f"FAILED: {what}")
     print(f"ok: {what}")
 
 
-server = subprocess.Popen([BIN, "serve", "--db", str(db), "--port", "0"], stdout=subprocess.PIPE, text=True)
-first = server.stdout.readline()
-check("listening on http://127.0.0.1:" in first, f"serve prints where it listens: {first.strip()}")
-base = first.split("http://")[1].split("/")[0]
+def start(*args, **kw):
+    s = Server(BIN, *args, **kw)
+    servers.append(s)
+    return s
 
 
-def call(method, path, body=None, raw=None):
-    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    req = urllib.request.Request(f"http://{base}{path}", data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, resp.headers.get("Content-Type"), resp.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers.get("Content-Type"), e.read()
+def png(width, height, seed):
+    """A new image nobody has indexed: a gradient with a seed-dependent tint."""
+    img = Image.new("RGB", (width, height))
+    img.putdata([((x * 7 + seed * 40) % 256, (y * 5 + seed * 90) % 256, (x * y + seed) % 256)
+                 for y in range(height) for x in range(width)])
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    return out.getvalue()
 
 
-def call_json(method, path, body=None, raw=None):
-    status, ctype, payload = call(method, path, body, raw)
-    check(ctype == "application/json", f"{method} {path} answers JSON ({status})")
-    return status, json.loads(payload)
+s = start("--db", db)
+check("listening on http://127.0.0.1:" in s.first_line and "writes open" in s.first_line,
+      f"serve prints where it listens: {s.first_line.strip()}")
+check("ready: 8 images" in s.ready_line, f"and when it is ready: {s.ready_line.strip()}")
 
-
-status, health = call_json("GET", "/v1/health")
+# --- reads -----------------------------------------------------------------------------------
+status, health = s.json("GET", "/v1/health")
 check(status == 200 and health == {"status": "ok"}, "health")
-status, stats = call_json("GET", "/v1/stats")
-check(status == 200 and stats["count"] == 8 and stats["dimension"] == 448 and not stats["text_search"], f"stats: {stats}")
+status, stats = s.json("GET", "/v1/stats")
+check(status == 200 and stats["count"] == 8 and stats["dimension"] == 448 and not stats["text_search"] and
+      stats["writes"] == "open" and stats["unsaved_changes"] == 0, f"stats: {stats}")
 
 gif = (images / "giphy.gif").read_bytes()
-status, found = call_json("POST", "/v1/search", {"image": base64.b64encode(gif).decode(), "limit": 3})
+status, found = s.json("POST", "/v1/search", {"image": base64.b64encode(gif).decode(), "limit": 3})
 hits = found["result"]
 check(status == 200 and len(hits) == 3 and hits[0]["record"]["source"].endswith("giphy.gif") and
       hits[0]["score"] > 0.999 and abs(hits[0]["distance"] - (1 - hits[0]["score"])) < 1e-6 and
       isinstance(found["time_ms"], float), "search by image (base64) finds the image itself first")
-status, found = call_json("POST", "/v1/search", {"image": "data:image/gif;base64," + base64.b64encode(gif).decode()})
-check(status == 200 and found["result"][0]["id"] == hits[0]["id"], "a data: URI works as well")
 gid = hits[0]["id"]
-status, by_id = call_json("POST", "/v1/search", {"id": gid, "limit": 8, "with_vector": True})
+check(hits[0]["thumbnail"] == f"/v1/images/{gid}/thumbnail" and hits[0]["file"] == f"/v1/images/{gid}/file",
+      "results link their thumbnail and file")
+status, found = s.json("POST", "/v1/search", {"image": "data:image/gif;base64," + base64.b64encode(gif).decode()})
+check(status == 200 and found["result"][0]["id"] == gid, "a data: URI works as well")
+status, found = s.upload("giphy.gif", gif, {"limit": "2"}, path="/v1/search/image")
+check(status == 200 and len(found["result"]) == 2 and found["result"][0]["id"] == gid and
+      found["result"][0]["score"] > 0.999, "search by a multipart upload (an HTML form, curl -F)")
+status, by_id = s.json("POST", "/v1/search", {"id": gid, "limit": 8, "with_vector": True})
 check(status == 200 and by_id["result"][0]["id"] == gid and len(by_id["result"][0]["vector"]) == 448,
       "search by a stored id (more like this), with vectors")
 vector = by_id["result"][0]["vector"]
-status, by_vec = call_json("POST", "/v1/search", {"vector": vector, "limit": 8})
+status, by_vec = s.json("POST", "/v1/search", {"vector": vector, "limit": 8})
 check([h["id"] for h in by_vec["result"]] == [h["id"] for h in by_id["result"]], "search by vector")
 pages = []
 for offset in (0, 3, 6):
-    status, page = call_json("POST", "/v1/search", {"vector": vector, "limit": 3, "offset": offset})
+    status, page = s.json("POST", "/v1/search", {"vector": vector, "limit": 3, "offset": offset})
     pages += [h["id"] for h in page["result"]]
-check(pages == [h["id"] for h in by_vec["result"]], "offset and limit page without repeats or gaps")
-status, filtered = call_json("POST", "/v1/search", {"vector": vector, "limit": 8, "filter": "format=jpeg",
-                                                    "score_threshold": -1})
+check(pages == [h["id"] for h in by_vec["result"]] and len(set(pages)) == 8,
+      "offset and limit page without repeats or gaps")
+status, filtered = s.json("POST", "/v1/search", {"vector": vector, "limit": 8, "filter": "format=jpeg",
+                                                 "score_threshold": -1})
 check(status == 200 and filtered["result"] and all(h["record"]["format"] == "jpeg" for h in filtered["result"]),
       "filter in the --where syntax")
+status, above = s.json("POST", "/v1/search", {"vector": vector, "limit": 8, "score_threshold": 0.9})
+check(status == 200 and all(h["score"] >= 0.9 for h in above["result"]) and above["result"], "score_threshold")
 
-status, rec = call_json("GET", f"/v1/images/{gid}")
+status, rec = s.json("GET", f"/v1/images/{gid}")
 check(status == 200 and rec["id"] == gid and rec["format"] == "gif", "a record by id")
-status, ctype, payload = call("GET", f"/v1/images/{gid}/file")
-check(status == 200 and ctype == "image/gif" and payload == gif, "the original file by id, with its type")
+status, headers, payload = s.call("GET", f"/v1/images/{gid}/file")
+check(status == 200 and headers["Content-Type"] == "image/gif" and payload == gif, "the original file by id, with its type")
 
+# --- thumbnails ------------------------------------------------------------------------------
+status, headers, thumb = s.call("GET", f"/v1/images/{gid}/thumbnail")
+im = Image.open(io.BytesIO(thumb))
+check(status == 200 and headers["Content-Type"] == "image/jpeg" and im.format == "JPEG" and max(im.size) <= 256,
+      f"a thumbnail decodes as a JPEG of at most 256 px ({im.size})")
+big = next(h for h in by_vec["result"] if h["record"]["width"] > 64)
+status, headers, thumb = s.call("GET", f"/v1/images/{big['id']}/thumbnail?size=64")
+im = Image.open(io.BytesIO(thumb))
+check(status == 200 and max(im.size) == 64, f"?size=64 gives 64 px on the longer side ({im.size})")
+s.call("GET", f"/v1/images/{big['id']}/thumbnail?size=64")
+status, stats = s.json("GET", "/v1/stats")
+check(stats["thumbnail_cache"]["hits"] >= 1 and stats["thumbnail_cache"]["entries"] == 2,
+      f"thumbnails are made once and cached: {stats['thumbnail_cache']}")
+
+# --- writes ----------------------------------------------------------------------------------
+new = png(80, 60, 1)
+status, added = s.upload("new photo.png", new, {"metadata": '{"album": "trip", "n": 3}', "tags": "beach, sun"})
+nid = added.get("id")
+check(status == 201 and added["status"] == "added" and added["record"]["metadata"] ==
+      {"album": "trip", "n": 3, "name": "new photo.png"} and added["record"]["tags"] == ["beach", "sun"],
+      f"upload (multipart) with metadata and tags: 201 added {added}")
+status, again = s.upload("copy.png", new)
+check(status == 200 and again["status"] == "unchanged" and again["id"] == nid and
+      again["record"]["metadata"]["name"] == "new photo.png", "the same bytes again: 200 unchanged, same id")
+status, changed = s.json("POST", "/v1/images", {"image": base64.b64encode(new).decode(), "metadata": {"album": "home"}})
+check(status == 200 and changed["status"] == "updated" and changed["id"] == nid and
+      changed["record"]["metadata"] == {"album": "home"}, "JSON upload of the same bytes with new metadata: updated")
+status, second = s.json("POST", "/v1/images", {"image": base64.b64encode(png(64, 64, 2)).decode(), "name": "b.png",
+                                               "tags": ["x"]})
+check(status == 201 and second["status"] == "added" and second["id"] != nid, "JSON upload of a new image: 201")
+status, headers, payload = s.call("GET", f"/v1/images/{nid}/file")
+check(status == 200 and payload == new and headers["Content-Type"] == "image/png", "an upload's file is served back")
+status, found = s.upload("q.png", new, path="/v1/search/image")
+check(found["result"][0]["id"] == nid and found["result"][0]["score"] > 0.999, "an upload is searchable at once")
+status, headers, thumb = s.call("GET", f"/v1/images/{nid}/thumbnail")
+check(status == 200 and Image.open(io.BytesIO(thumb)).size == (80, 60), "an upload has a thumbnail (not enlarged)")
+
+status, patched = s.json("PATCH", f"/v1/images/{nid}", {"metadata": {"rating": 5, "album": None}, "tags": ["t"]})
+check(status == 200 and patched["metadata"] == {"rating": 5} and patched["tags"] == ["t"],
+      "PATCH merges metadata (null removes a key) and replaces tags")
+status, patched = s.json("PATCH", f"/v1/images/{nid}", {"metadata": {"ok": True, "people": ["a", "b"]}})
+check(status == 200 and patched["metadata"] == {"rating": 5, "ok": True, "people": ["a", "b"]} and
+      patched["tags"] == ["t"], "PATCH without tags keeps them")
+status, found = s.json("POST", "/v1/search", {"id": nid, "filter": "rating>=5", "limit": 5})
+check([h["id"] for h in found["result"]] == [nid], "patched metadata is searchable by filter")
+
+status, gone = s.json("DELETE", f"/v1/images/{second['id']}")
+check(status == 200 and gone == {"id": second["id"], "deleted": True}, "DELETE")
+status, err = s.json("GET", f"/v1/images/{second['id']}")
+check(status == 404, "a deleted image is gone")
+status, err = s.json("DELETE", f"/v1/images/{second['id']}")
+check(status == 404 and str(second["id"]) in err["error"]["message"], "DELETE again: 404 naming the id")
+
+# A resized copy of an indexed photo, uploaded, is its duplicate.
+jpg = images / "ukbench01380.jpg"
+orig = Image.open(jpg)
+small = io.BytesIO()
+orig.resize((orig.width // 2, orig.height // 2)).save(small, format="JPEG", quality=90)
+status, copy = s.upload("small copy.jpg", small.getvalue())
+check(status == 201, "upload a resized copy")
+status, dups = s.json("POST", "/v1/duplicates", {"threshold": 0.95})
+group = next((g for g in dups["groups"] if copy["id"] in [m["id"] for m in g["images"]]), None)
+check(group is not None and len(group["images"]) == 2 and
+      [m for m in group["images"] if m["keeper"]][0]["record"]["source"].endswith("ukbench01380.jpg") and
+      group["keeper"] != copy["id"], "duplicates: the copy groups with its original, which is the keeper")
+
+# --- errors ----------------------------------------------------------------------------------
 errors = [
     ("POST", "/v1/search", None, b"{not json", 400, "bad_json"),
+    ("POST", "/v1/search", [1, 2], None, 400, "JSON object"),
     ("POST", "/v1/search", {"limit": 3}, None, 400, "exactly one"),
     ("POST", "/v1/search", {"text": "a", "id": 1}, None, 400, "exactly one"),
     ("POST", "/v1/search", {"id": gid, "limit": 0}, None, 400, "\"limit\""),
     ("POST", "/v1/search", {"id": gid, "limit": -1}, None, 400, "\"limit\""),
+    ("POST", "/v1/search", {"id": gid, "limit": "3"}, None, 400, "\"limit\""),
+    ("POST", "/v1/search", {"id": gid, "score_threshold": 2}, None, 400, "score_threshold"),
     ("POST", "/v1/search", {"vector": [1, 2]}, None, 400, "448"),
+    ("POST", "/v1/search", {"vector": ["a"]}, None, 400, "numbers"),
     ("POST", "/v1/search", {"id": gid, "filter": "format!="}, None, 400, "format!="),
-    ("POST", "/v1/search", {"text": "a dog"}, None, 415, "images only"),
+    ("POST", "/v1/search", {"text": "a dog"}, None, 400, "no text model"),
     ("POST", "/v1/search", {"image": "R0lGOD*"}, None, 400, "invalid character"),
     ("POST", "/v1/search", {"image": base64.b64encode(b"%PDF-1.4 not an image").decode()}, None, 415, "PDF"),
     ("POST", "/v1/search", {"id": 999999}, None, 404, "999999"),
+    ("POST", "/v1/search", {"id": -3}, None, 400, "\"id\""),
     ("GET", "/v1/images/999999", None, None, 404, "999999"),
+    ("GET", "/v1/images/999999/file", None, None, 404, "999999"),
+    ("GET", "/v1/images/999999/thumbnail", None, None, 404, "999999"),
+    ("GET", f"/v1/images/{gid}/thumbnail?size=5", None, None, 400, "16 to 1024"),
+    ("GET", f"/v1/images/{gid}/thumbnail?size=abc", None, None, 400, "16 to 1024"),
     ("GET", "/v1/images/abc", None, None, 400, "abc"),
     ("GET", "/v1/images/99999999999999999999999", None, None, 400, "id"),
+    ("GET", "/v1/images/..%2F..%2Fetc%2Fpasswd/file", None, None, 404, "no such endpoint"),
+    ("GET", "/v1/images/%2E%2E/file", None, None, 400, "not an image id"),
     ("GET", "/v1/nothing", None, None, 404, "no such endpoint"),
+    ("PATCH", f"/v1/images/{nid}", {}, None, 400, "give \"metadata\""),
+    ("PATCH", f"/v1/images/{nid}", {"metadata": {"x": {"nested": 1}}}, None, 400, "metadata \"x\""),
+    ("PATCH", f"/v1/images/{nid}", {"tags": "a"}, None, 400, "\"tags\""),
+    ("PATCH", "/v1/images/999999", {"tags": []}, None, 404, "999999"),
+    ("POST", "/v1/images", {"name": "x"}, None, 400, "multipart"),
+    ("POST", "/v1/images", {"image": ""}, None, 400, "empty"),
+    ("POST", "/v1/images", {"image": base64.b64encode(b"hello, world").decode(), "name": "notes.txt"}, None, 415,
+     "notes.txt"),
+    ("POST", "/v1/images", {"image": base64.b64encode(new).decode(), "metadata": [1]}, None, 400, "metadata"),
+    ("POST", "/v1/duplicates", {"threshold": "high"}, None, 400, "threshold"),
     ("POST", "/v1/search", None, b"x" * (33 << 20), 413, "larger"),
 ]
 for method, path, body, raw, want, text in errors:
-    status, err = call_json(method, path, body, raw)
+    status, err = s.json(method, path, body, raw=raw)
     message = err.get("error", {}).get("message", "")
     check(status == want and text in message + err.get("error", {}).get("code", ""),
           f"{method} {path} {str(body if body is not None else (raw or b'')[:20])[:60]} -> {want}: {message[:90]}")
 
-for broken in ("copyleft.tiff", "marbles.pbm", "ukbench09268_corrupt.jpg", "ukbench09380.webp"):
-    data = base64.b64encode((images / broken).read_bytes()).decode()
-    status, err = call_json("POST", "/v1/search", {"image": data})
-    check(status in (400, 415) and err["error"]["message"], f"searching by broken {broken}: {status}")
-status, health = call_json("GET", "/v1/health")
-check(status == 200, "the server is still up after every error")
+for broken in BROKEN:
+    data = (images / broken).read_bytes()
+    status, err = s.json("POST", "/v1/search", {"image": base64.b64encode(data).decode()})
+    check(status in (400, 415) and err["error"]["message"].startswith("base64 image: "),
+          f"searching by broken {broken}: {status}")
+    status, err = s.upload(broken, data)
+    check(status in (400, 415) and broken in err["error"]["message"],
+          f"uploading broken {broken}: {status} {err['error']['message'][:80]}")
+big_pixels = io.BytesIO()
+Image.new("RGB", (9000, 6000)).save(big_pixels, format="PNG")
+status, err = s.upload("huge.png", big_pixels.getvalue())
+check(status == 413 and err["error"]["code"] == "too_large" and "pixels" in err["error"]["message"], f"an image over --max-megapixels: {err['error']['message'][:90]}")
+status, health = s.json("GET", "/v1/health")
+status, stats = s.json("GET", "/v1/stats")
+check(status == 200 and stats["count"] == 10, f"the server is still up after every error, with 10 images ({stats['count']})")
 
-server.send_signal(signal.SIGINT)
-out, _ = server.communicate(timeout=30)
-check(server.returncode == 0 and "stopped" in out, "SIGINT stops the server cleanly (exit 0)")
+code, out, err = s.stop()
+check(code == 0 and "stopped; saved" in out, f"SIGINT stops the server and saves (exit {code})")
+check(not list(db.glob("log-*")), "the stop's save leaves no log behind")
+
+# --- read-only, API key, exposure, CORS --------------------------------------------------------
+s = start("--db", db, "--read-only")
+status, stats = s.json("GET", "/v1/stats")
+check(stats["count"] == 10 and stats["writes"] == "disabled", "a restart finds the uploads (read-only now)")
+status, err = s.upload("n.png", png(20, 20, 9))
+check(status == 403 and err["error"]["code"] == "read_only", "--read-only refuses uploads")
+status, err = s.json("DELETE", f"/v1/images/{nid}")
+check(status == 403, "--read-only refuses deletes")
+status, headers, _ = s.call("GET", "/v1/health")
+check("Access-Control-Allow-Origin" not in headers, "no CORS headers unless asked")
+s.stop()
+
+env = dict(os.environ, IMGVEC_API_KEY="s3cret-key")
+s = start("--db", db, "--cors", "http://example.test", env=env)
+check("writes need the key" in s.first_line, "IMGVEC_API_KEY is taken from the environment")
+status, err = s.upload("k.png", png(20, 20, 10))
+check(status == 401 and err["error"]["code"] == "unauthorized", "a write without the key: 401")
+status, err = s.upload("k.png", png(20, 20, 10), headers={"Authorization": "Bearer wrong"})
+check(status == 403 and err["error"]["code"] == "forbidden", "a wrong key: 403")
+status, ok = s.upload("k.png", png(20, 20, 10), headers={"X-API-Key": "s3cret-key"})
+check(status == 201, "the right key (X-API-Key): 201")
+status, ok = s.json("DELETE", f"/v1/images/{ok['id']}", headers={"Authorization": "Bearer s3cret-key"})
+check(status == 200, "the right key (Bearer): delete")
+status, found = s.json("POST", "/v1/search", {"id": gid})
+check(status == 200, "reads need no key")
+status, headers, _ = s.call("OPTIONS", "/v1/search", headers={"Origin": "http://example.test",
+                                                             "Access-Control-Request-Method": "POST"})
+check(status == 204 and headers["Access-Control-Allow-Origin"] == "http://example.test" and
+      "POST" in headers["Access-Control-Allow-Methods"], "--cors answers a preflight")
+status, headers, _ = s.call("GET", "/v1/health")
+check(headers["Access-Control-Allow-Origin"] == "http://example.test", "--cors marks answers")
+s.stop()
+
+r = subprocess.run([BIN, "serve", "--db", str(db), "--host", "0.0.0.0", "--port", "0"], capture_output=True,
+                   text=True, timeout=30)
+check(r.returncode == 2 and "API key" in r.stderr and "--read-only" in r.stderr,
+      f"writes on a non-loopback address without a key are refused: {r.stderr.strip()[:100]}")
+r = subprocess.run([BIN, "serve", "--db", str(scratch / "missing"), "--port", "0"], capture_output=True, text=True,
+                   timeout=30)
+check(r.returncode != 0 and "missing" in r.stderr, f"a mistyped --db: {r.stderr.strip()[:100]}")
+
+# --- page ------------------------------------------------------------------------------------
+s = start("--db", db)
+status, headers, page = s.call("GET", "/")
+check(status == 200 and headers["Content-Type"].startswith("text/html") and b"<html" in page and
+      "default-src 'self'" in headers["Content-Security-Policy"], "the page at /, with a strict CSP")
+for asset, ctype in (("/app.js", "text/javascript"), ("/app.css", "text/css")):
+    status, headers, body = s.call("GET", asset)
+    check(status == 200 and headers["Content-Type"].startswith(ctype) and len(body) > 100, f"{asset} is served")
+s.stop()
+
+# --- text search, with the cache ---------------------------------------------------------------
+if bundle:
+    clip_db = scratch / "clip"
+    r = subprocess.run([BIN, "index", str(images), "--db", str(clip_db), "--model", bundle], capture_output=True,
+                       text=True)
+    check(r.returncode == 3, "index with the tiny CLIP bundle")
+    s = start("--db", clip_db)
+    status, first = s.json("POST", "/v1/search", {"text": "a photo of a dog", "limit": 3})
+    status, again = s.json("POST", "/v1/search", {"text": "a photo of a dog", "limit": 3})
+    check(status == 200 and len(first["result"]) == 3 and
+          [h["id"] for h in first["result"]] == [h["id"] for h in again["result"]], "text search")
+    status, stats = s.json("GET", "/v1/stats")
+    check(stats["text_search"] and stats["text_cache"]["hits"] == 1 and stats["text_cache"]["misses"] == 1,
+          f"a repeated text query is served from the cache: {stats['text_cache']}")
+    s.stop()
 shutil.rmtree(scratch)

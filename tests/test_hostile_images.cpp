@@ -198,7 +198,7 @@ TEST_CASE("encoded files beyond the byte limit are refused before decoding", "[i
     decode_image(png.data(), png.size(), "x.png", tight);
     FAIL("decoded");
   } catch (const Error& e) {
-    CHECK(e.code() == ErrorCode::invalid_argument);
+    CHECK(e.code() == ErrorCode::too_large);
     CHECK_THAT(std::string(e.what()), Catch::Matchers::Contains("max_file_bytes"));
   }
   CHECK(decode_image(png.data(), png.size(), "x.png").width == 4);

@@ -243,7 +243,7 @@ TEST_CASE("bad input is refused clearly", "[image][errors]") {
   DecodeOptions tight;
   tight.max_pixels = 640 * 480 - 1;
   CHECK(error_of([&] { decode_image(jpeg.data(), jpeg.size(), "big.jpg", tight); }, &message) ==
-        ErrorCode::invalid_argument);
+        ErrorCode::too_large);
   CHECK_THAT(message, Catch::Matchers::Contains("big.jpg: 640x480 = 307200 pixels is more than"));
   // A JPEG cut short of its image data.
   const std::vector<std::uint8_t> cut(jpeg.begin(), jpeg.begin() + 600);

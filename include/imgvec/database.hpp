@@ -245,6 +245,9 @@ class VectorDatabase {
   std::vector<SearchResult> search_by_image_base64(std::string_view base64, const SearchOptions& options = {}) const;
   /// Throws Error(unsupported) when the encoder has no text model.
   std::vector<SearchResult> search_by_text(const std::string& text, const SearchOptions& options = {}) const;
+  /// The query vector search_by_text would use (for caching it, or searching it several ways).
+  /// Throws Error(unsupported) when the encoder has no text model.
+  std::vector<float> embed_text(const std::string& text) const;
   /// A vector from the same encoder (dimension() floats).
   std::vector<SearchResult> search_by_vector(VectorView vector, const SearchOptions& options = {}) const;
 

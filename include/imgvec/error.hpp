@@ -13,6 +13,7 @@ enum class ErrorCode : int {
   corrupt_file = 4,       ///< a file is truncated, damaged or not ours
   unsupported = 5,        ///< a file from a newer version, or a feature this build lacks
   incompatible = 6,       ///< a file that does not match what it is loaded into
+  too_large = 7,          ///< an input over a limit: an image's pixels or bytes (DecodeOptions)
 };
 
 /// The one exception type imgvec throws for user errors. The message names the input (file,

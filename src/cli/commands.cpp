@@ -49,9 +49,11 @@ std::string choose_model(const DbOptions& o, bool creating) {
 
 }  // namespace
 
-std::unique_ptr<VectorDatabase> open_database(const DbOptions& o) {
-  return VectorDatabase::open(o.db, make_encoder(choose_model(o, false)));
+std::unique_ptr<VectorDatabase> open_database(const DbOptions& o, const OpenOptions& open) {
+  return VectorDatabase::open(o.db, make_encoder(choose_model(o, false)), open);
 }
+
+std::unique_ptr<VectorDatabase> open_database(const DbOptions& o) { return open_database(o, OpenOptions{}); }
 
 namespace {
 

@@ -11,6 +11,7 @@
 
 namespace imgvec {
 class VectorDatabase;
+struct OpenOptions;
 }
 
 namespace imgvec::cli {
@@ -74,10 +75,18 @@ struct ServeOptions : DbOptions {
   int port = 8080;
   std::size_t threads = 8;
   std::size_t max_upload_mb = 32;
+  std::size_t max_megapixels = 50;
+  std::string api_key;  ///< else $IMGVEC_API_KEY
+  bool read_only = false;
+  std::string cors;
+  std::size_t text_cache = 1024;
+  std::size_t save_every = 1000;
+  double save_interval = 60;
 };
 int run_serve(const ServeOptions& o);
 
 /// Opens the database named by --db with its model (shared by the commands and the server).
+std::unique_ptr<VectorDatabase> open_database(const DbOptions& o, const OpenOptions& open);
 std::unique_ptr<VectorDatabase> open_database(const DbOptions& o);
 
 struct EmbedOptions {

@@ -115,13 +115,25 @@ int main(int argc, char** argv) {
   c_meta->add_option("--unset", meta.unset, "a key to remove; repeatable");
 
   ServeOptions serve;
-  auto* c_serve = app.add_subcommand("serve", "an HTTP JSON API over a database (read-only for now): search by "
-                                              "image, text, vector or id; records and files by id");
+  auto* c_serve = app.add_subcommand("serve", "an HTTP JSON API and a web page over a database: search by image, "
+                                              "text, vector or id; uploads, metadata changes, deletes; duplicates");
   db_options(c_serve, serve, false);
   c_serve->add_option("--host", serve.host, "address to listen on (default 127.0.0.1, this machine only)");
   c_serve->add_option("--port", serve.port, "port (0: any free port, printed at start)")->check(CLI::Range(0, 65535));
+  c_serve->add_option("--api-key", serve.api_key,
+                      "writes need this key (Authorization: Bearer KEY); default $IMGVEC_API_KEY. Required for "
+                      "writes on an address other than loopback");
+  c_serve->add_flag("--read-only", serve.read_only, "refuse uploads, changes and deletes");
+  c_serve->add_option("--cors", serve.cors, "let web pages from this origin call the API (\"*\": any)");
   c_serve->add_option("--threads", serve.threads, "request threads")->check(CLI::Range(1, 256));
   c_serve->add_option("--max-upload-mb", serve.max_upload_mb, "largest request body, MB")->check(CLI::Range(1, 1024));
+  c_serve->add_option("--max-megapixels", serve.max_megapixels, "largest image accepted, in millions of pixels")
+      ->check(CLI::Range(1, 1000));
+  c_serve->add_option("--text-cache", serve.text_cache, "text queries whose embeddings are kept (LRU)")
+      ->check(CLI::Range(0, 1000000));
+  c_serve->add_option("--save-every", serve.save_every, "save after this many changes")->check(CLI::Range(1, 100000000));
+  c_serve->add_option("--save-interval", serve.save_interval, "or this many seconds after a change")
+      ->check(CLI::Range(0.1, 86400.0));
 
   EmbedOptions embed;
   auto* c_embed = app.add_subcommand("embed", "embeddings from a CLIP bundle, as JSON");

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "cli/commands.hpp"
@@ -25,22 +26,57 @@ int run_serve(const ServeOptions& o) {
   options.port = o.port;
   options.threads = o.threads;
   options.max_body_bytes = o.max_upload_mb << 20;
-  std::shared_ptr<VectorDatabase> db = open_database(o);
-  server::Server server(db, options);
+  options.max_pixels = static_cast<std::uint64_t>(o.max_megapixels) * 1000000;
+  options.api_key = o.api_key;
+  if (options.api_key.empty()) {
+    if (const char* env = std::getenv("IMGVEC_API_KEY")) options.api_key = env;
+  }
+  options.read_only = o.read_only;
+  options.cors_origin = o.cors;
+  options.text_cache_entries = o.text_cache;
+  options.save_every_changes = o.save_every;
+  options.save_every_seconds = o.save_interval;
+  server::check_exposure(options);  // before the database is opened: a refusal costs nothing
+
+  // The port is bound first, so a client (or a test) learns it at once; the API answers 503
+  // "loading" until the database is open.
+  server::Server server(options);
   server.bind();
-  std::printf("imgvec serve: %zu images, listening on http://%s:%d/ (read-only; Ctrl-C stops)\n",
-              db->size(), o.host.c_str(), server.port());
+  const char* writes =
+      o.read_only ? "read-only" : (options.api_key.empty() ? "writes open" : "writes need the key");
+  std::printf("imgvec serve: listening on http://%s:%d/ (%s; Ctrl-C stops)\n", o.host.c_str(),
+              server.port(), writes);
   std::fflush(stdout);
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&signals, &sig);
     server.stop();
   });
-  server.serve();
-  ::kill(::getpid(),
-         SIGTERM);  // wakes the waiter if serve() ended on its own; blocked, so harmless
+  std::thread serving([&] { server.serve(); });
+  std::shared_ptr<VectorDatabase> db;
+  try {
+    OpenOptions open;
+    open.durability = o.read_only ? Durability::on_save : Durability::on_write;
+    db = open_database(o, open);
+  } catch (...) {
+    server.stop();
+    serving.join();
+    ::kill(::getpid(), SIGTERM);  // wakes the waiter; blocked, so harmless
+    waiter.join();
+    throw;
+  }
+  const DatabaseStats stats = db->get_stats();
+  server.attach(db);
+  std::printf("imgvec serve: ready: %zu images", stats.count);
+  if (stats.replayed_changes)
+    std::printf(" (%zu changes replayed from the log)", stats.replayed_changes);
+  std::printf("\n");
+  std::fflush(stdout);
+  serving.join();
+  ::kill(::getpid(), SIGTERM);  // wakes the waiter if serving ended on its own
   waiter.join();
-  std::printf("imgvec serve: stopped\n");
+  server.finish();
+  std::printf("imgvec serve: stopped; saved\n");
   return kOk;
 }
 

@@ -417,6 +417,10 @@ std::vector<SearchResult> VectorDatabase::search_by_text(const std::string& text
   return impl_->search(VectorView(v.data(), v.size()), options);
 }
 
+std::vector<float> VectorDatabase::embed_text(const std::string& text) const {
+  return impl_->encoder->embed_text(text);
+}
+
 std::vector<SearchResult> VectorDatabase::search_by_vector(VectorView vector, const SearchOptions& options) const {
   return impl_->search(vector, options);
 }

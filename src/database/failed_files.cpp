@@ -46,7 +46,7 @@ FailedFiles load_failed_files(const std::string& path) {
     f.size = in.u64();
     f.mtime_ns = static_cast<std::int64_t>(in.u64());
     const std::uint32_t code = in.u32();
-    if (code < 1 || code > static_cast<std::uint32_t>(ErrorCode::incompatible))
+    if (code < 1 || code > static_cast<std::uint32_t>(ErrorCode::too_large))
       in.fail("unknown error code");
     f.code = static_cast<ErrorCode>(code);
     f.error = in.string();

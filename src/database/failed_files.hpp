@@ -24,7 +24,7 @@ using FailedFiles = std::map<std::string, FailedFile>;
 /// rather than about the moment (an I/O error, a file that vanished).
 inline bool lasting_failure(ErrorCode code) {
   return code == ErrorCode::corrupt_file || code == ErrorCode::unsupported ||
-         code == ErrorCode::invalid_argument;
+         code == ErrorCode::invalid_argument || code == ErrorCode::too_large;
 }
 
 std::string failed_path(const std::string& dir, std::uint64_t generation);

@@ -55,7 +55,7 @@ void check_dimensions(const std::string& name, std::uint64_t width, std::uint64_
   if (width == 0 || height == 0) fail(ErrorCode::corrupt_file, name, "has no pixels");
   const std::uint64_t pixels = width * height;  // each below 2^32: no overflow
   if (pixels > options.max_pixels) {
-    fail(ErrorCode::invalid_argument, name,
+    fail(ErrorCode::too_large, name,
          std::to_string(width) + "x" + std::to_string(height) + " = " + std::to_string(pixels) +
              " pixels is more than the limit of " + std::to_string(options.max_pixels) +
              " (DecodeOptions::max_pixels)");
@@ -99,7 +99,7 @@ Image decode_image(const void* data, std::size_t size, const std::string& name,
   const auto* d = static_cast<const std::uint8_t*>(data);
   if (size == 0 || d == nullptr) fail(ErrorCode::corrupt_file, name, "empty, not an image");
   if (size > options.max_file_bytes) {
-    fail(ErrorCode::invalid_argument, name,
+    fail(ErrorCode::too_large, name,
          std::to_string(size) + " bytes is more than the limit of " + std::to_string(options.max_file_bytes) +
              " (DecodeOptions::max_file_bytes)");
   }
@@ -147,7 +147,7 @@ Image decode_image_file(const std::string& path, const DecodeOptions& options) {
   }
   if (!S_ISREG(st.st_mode)) fail(ErrorCode::invalid_argument, path, "not a regular file");
   if (static_cast<std::uint64_t>(st.st_size) > options.max_file_bytes) {
-    fail(ErrorCode::invalid_argument, path,
+    fail(ErrorCode::too_large, path,
          std::to_string(st.st_size) + " bytes is more than the limit of " + std::to_string(options.max_file_bytes) +
              " (DecodeOptions::max_file_bytes)");
   }
@@ -162,7 +162,7 @@ Image decode_image_file(const std::string& path, const DecodeOptions& options) {
   return decode_image(bytes.data(), bytes.size(), path, options);
 }
 
-Image decode_image_base64(std::string_view text, const DecodeOptions& options) {
+std::vector<std::uint8_t> decode_base64(std::string_view text) {
   if (text.rfind("data:", 0) == 0) {
     const std::size_t comma = text.find(',');
     if (comma == std::string_view::npos || text.substr(0, comma).find(";base64") == std::string_view::npos) {
@@ -195,6 +195,11 @@ Image decode_image_base64(std::string_view text, const DecodeOptions& options) {
       bytes.push_back(static_cast<std::uint8_t>(acc >> bits));
     }
   }
+  return bytes;
+}
+
+Image decode_image_base64(std::string_view text, const DecodeOptions& options) {
+  const std::vector<std::uint8_t> bytes = decode_base64(text);
   return decode_image(bytes.data(), bytes.size(), "base64 image", options);
 }
 

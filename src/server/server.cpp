@@ -1,291 +1,148 @@
 #include "server/server.hpp"
 
-#include <httplib.h>
+#include <arpa/inet.h>
 
-#include <chrono>
-#include <cstdlib>
-#include <fstream>
-#include <iterator>
-
-#include <nlohmann/json.hpp>
-
-#include "imgvec/imgvec.hpp"
+#include "imgvec/error.hpp"
+#include "server/server_impl.hpp"
+#include "server/web_assets.hpp"
 
 namespace imgvec::server {
 namespace {
 
-using nlohmann::json;
-
-// An error answer: {"error": {"code", "message"}} with its HTTP status.
-struct HttpError {
-  int status;
-  std::string code, message;
-};
-
-[[noreturn]] void fail(int status, std::string code, std::string message) {
-  throw HttpError{status, std::move(code), std::move(message)};
+bool is_loopback(const std::string& host) {
+  if (host == "localhost" || host == "::1") return true;
+  in_addr a{};
+  return ::inet_pton(AF_INET, host.c_str(), &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
-int status_of(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::not_found:
-      return 404;
-    case ErrorCode::unsupported:
-      return 415;
-    case ErrorCode::corrupt_file:
-      return 415;
-    case ErrorCode::invalid_argument:
-      return 400;
-    case ErrorCode::incompatible:
-      return 409;
-    case ErrorCode::io:
-      return 500;
-  }
-  return 500;
+bool is_write(const httplib::Request& req) {
+  if (req.path.rfind("/v1/", 0) != 0) return false;
+  if (req.method == "PATCH" || req.method == "DELETE") return true;
+  return req.method == "POST" && req.path == "/v1/images";
 }
 
-const char* code_name(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::not_found:
-      return "not_found";
-    case ErrorCode::unsupported:
-      return "unsupported";
-    case ErrorCode::corrupt_file:
-      return "bad_image";
-    case ErrorCode::invalid_argument:
-      return "invalid_argument";
-    case ErrorCode::incompatible:
-      return "incompatible";
-    case ErrorCode::io:
-      return "io";
-  }
-  return "internal";
+// The key a client sent: `Authorization: Bearer KEY`, or `X-API-Key: KEY` (Qdrant's `api-key` too).
+std::string presented_key(const httplib::Request& req) {
+  const std::string auth = req.get_header_value("Authorization");
+  if (auth.rfind("Bearer ", 0) == 0) return auth.substr(7);
+  if (req.has_header("X-API-Key")) return req.get_header_value("X-API-Key");
+  return req.get_header_value("api-key");
 }
 
-void send_json(httplib::Response& res, int status, const json& body) {
-  res.status = status;
-  res.set_content(body.dump(), "application/json");
-}
-
-// Runs a handler, turning every failure into the JSON error shape; the server stays up.
-template <typename Fn>
-httplib::Server::Handler guarded(Fn fn) {
-  return [fn](const httplib::Request& req, httplib::Response& res) {
-    try {
-      fn(req, res);
-    } catch (const HttpError& e) {
-      send_json(res, e.status, {{"error", {{"code", e.code}, {"message", e.message}}}});
-    } catch (const Error& e) {
-      send_json(res, status_of(e.code()),
-                {{"error", {{"code", code_name(e.code())}, {"message", e.what()}}}});
-    } catch (const std::exception& e) {
-      send_json(res, 500, {{"error", {{"code", "internal"}, {"message", e.what()}}}});
-    }
-  };
-}
-
-json parse_body(const httplib::Request& req) {
-  try {
-    return json::parse(req.body);
-  } catch (const json::exception& e) {
-    fail(400, "bad_json", std::string("the request body is not valid JSON: ") + e.what());
-  }
-}
-
-Id parse_id(const std::string& text) {
-  if (text.empty() || text.size() > 20 ||
-      text.find_first_not_of("0123456789") != std::string::npos) {
-    fail(400, "invalid_argument",
-         "\"" + text + "\" is not an image id (an unsigned 64-bit integer)");
-  }
-  errno = 0;
-  const unsigned long long id = std::strtoull(text.c_str(), nullptr, 10);
-  if (errno == ERANGE)
-    fail(400, "invalid_argument", "\"" + text + "\" is larger than any image id");
-  return id;
-}
-
-template <typename T>
-T field(const json& body, const char* key, T fallback, T lo, T hi) {
-  const auto it = body.find(key);
-  if (it == body.end() || it->is_null()) return fallback;
-  if (!it->is_number())
-    fail(400, "invalid_argument", std::string("\"") + key + "\" must be a number");
-  const double v = it->get<double>();
-  if (v < static_cast<double>(lo) || v > static_cast<double>(hi) ||
-      (std::is_integral_v<T> && v != static_cast<double>(static_cast<std::int64_t>(v)))) {
-    fail(400, "invalid_argument",
-         std::string("\"") + key + "\" must be " +
-             (std::is_integral_v<T> ? "an integer" : "a number") + " in [" + std::to_string(lo) +
-             ", " + std::to_string(hi) + "], got " + it->dump());
-  }
-  return static_cast<T>(v);
-}
-
-const char* content_type(ImageFormat f) {
-  switch (f) {
-    case ImageFormat::jpeg:
-      return "image/jpeg";
-    case ImageFormat::png:
-      return "image/png";
-    case ImageFormat::gif:
-      return "image/gif";
-    case ImageFormat::bmp:
-      return "image/bmp";
-    case ImageFormat::pnm:
-      return "image/x-portable-anymap";
-    case ImageFormat::tga:
-      return "image/x-tga";
-    case ImageFormat::psd:
-      return "image/vnd.adobe.photoshop";
-    case ImageFormat::hdr:
-      return "image/vnd.radiance";
-    case ImageFormat::unknown:
-      break;
-  }
-  return "application/octet-stream";
+void static_page(httplib::Response& res, std::string_view body, const char* type) {
+  // The page is self-contained: scripts and styles from this server only, images from the API.
+  res.set_header(
+      "Content-Security-Policy",
+      "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
+      "frame-ancestors 'none'");
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_content(std::string(body), type);
 }
 
 }  // namespace
 
-struct Server::Impl {
-  std::shared_ptr<VectorDatabase> db;
-  ServerOptions options;
-  httplib::Server http;
-  int port = 0;
-
-  json hit_json(const SearchResult& h, bool with_vector) const {
-    json r = {{"id", h.id},
-              {"score", h.score},
-              {"distance", 1.0f - h.score},
-              {"record", json::parse(record_to_json(h.record))},
-              {"file", "/v1/images/" + std::to_string(h.id) + "/file"}};
-    if (with_vector) r["vector"] = db->get_vector(h.id);
-    return r;
+void check_exposure(const ServerOptions& o) {
+  if (!o.read_only && o.api_key.empty() && !is_loopback(o.host)) {
+    throw Error(ErrorCode::invalid_argument,
+                "--host " + o.host +
+                    " lets other machines in, and writes are enabled without a key: set an API key "
+                    "(--api-key or IMGVEC_API_KEY) or add --read-only");
   }
+}
 
-  void search(const httplib::Request& req, httplib::Response& res) {
-    const auto start = std::chrono::steady_clock::now();
-    const json body = parse_body(req);
-    if (!body.is_object()) fail(400, "invalid_argument", "the request body must be a JSON object");
-    int sources = 0;
-    for (const char* k : {"image", "text", "vector", "id"}) sources += body.contains(k) ? 1 : 0;
-    if (sources != 1) {
-      fail(400, "invalid_argument",
-           "give exactly one of \"image\" (base64), \"text\", \"vector\" or \"id\"");
-    }
-    SearchOptions o;
-    o.k = field<std::size_t>(body, "limit", 10, 1, 10000);
-    o.offset = field<std::size_t>(body, "offset", 0, 0, 1000000);
-    if (body.contains("score_threshold"))
-      o.min_score = field<float>(body, "score_threshold", 0.0f, -1.0f, 1.0f);
-    if (const auto f = body.find("filter"); f != body.end() && !f->is_null()) {
-      if (!f->is_string())
-        fail(400, "invalid_argument", "\"filter\" must be a string in the --where syntax");
-      o.where = Where::parse(f->get<std::string>());
-    }
-    const bool with_vector = body.value("with_vector", false);
-    std::vector<SearchResult> hits;
-    if (const auto it = body.find("image"); it != body.end()) {
-      if (!it->is_string()) fail(400, "invalid_argument", "\"image\" must be a base64 string");
-      hits = db->search_by_image_base64(it->get<std::string>(), o);
-    } else if (const auto t = body.find("text"); t != body.end()) {
-      if (!t->is_string()) fail(400, "invalid_argument", "\"text\" must be a string");
-      hits = db->search_by_text(t->get<std::string>(), o);
-    } else if (const auto v = body.find("vector"); v != body.end()) {
-      if (!v->is_array()) fail(400, "invalid_argument", "\"vector\" must be an array of numbers");
-      std::vector<float> q;
-      for (const auto& x : *v) {
-        if (!x.is_number()) fail(400, "invalid_argument", "\"vector\" must be an array of numbers");
-        q.push_back(x.get<float>());
+void Server::Impl::routes() {
+  auto bind = [this](void (Impl::*handler)(const httplib::Request&, httplib::Response&)) {
+    return [this, handler](const httplib::Request& req, httplib::Response& res) {
+      answer_guarded(req, res, [&](const httplib::Request& q, httplib::Response& r) {
+        (this->*handler)(q, r);
+      });
+    };
+  };
+  http.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    static_page(res, web::kIndexHtml, "text/html; charset=utf-8");
+  });
+  http.Get("/app.js", [](const httplib::Request&, httplib::Response& res) {
+    static_page(res, web::kAppJs, "text/javascript; charset=utf-8");
+  });
+  http.Get("/app.css", [](const httplib::Request&, httplib::Response& res) {
+    static_page(res, web::kAppCss, "text/css; charset=utf-8");
+  });
+  http.Get("/v1/health", [this](const httplib::Request&, httplib::Response& res) {
+    const bool ready = db.load() != nullptr;
+    send_json(res, ready ? 200 : 503, {{"status", ready ? "ok" : "loading"}});
+  });
+  http.Get("/v1/stats", bind(&Impl::stats));
+  http.Post("/v1/search", bind(&Impl::search));
+  http.Post("/v1/search/image", bind(&Impl::search_image_upload));
+  http.Post("/v1/duplicates", bind(&Impl::duplicates));
+  http.Post("/v1/images", bind(&Impl::upload));
+  http.Get(R"(/v1/images/([^/]+))", bind(&Impl::get_record));
+  http.Get(R"(/v1/images/([^/]+)/file)", bind(&Impl::get_file));
+  http.Get(R"(/v1/images/([^/]+)/thumbnail)", bind(&Impl::get_thumbnail));
+  http.Patch(R"(/v1/images/([^/]+))", bind(&Impl::patch));
+  http.Delete(R"(/v1/images/([^/]+))", bind(&Impl::remove));
+
+  // Before any route: CORS, then the rules for writes.
+  http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (!options.cors_origin.empty()) {
+      res.set_header("Access-Control-Allow-Origin", options.cors_origin);
+      res.set_header("Vary", "Origin");
+      if (req.method == "OPTIONS") {
+        res.set_header("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS");
+        res.set_header("Access-Control-Allow-Headers", "Content-Type, Authorization, X-API-Key");
+        res.set_header("Access-Control-Max-Age", "600");
+        res.status = 204;
+        return httplib::Server::HandlerResponse::Handled;
       }
-      if (q.size() != db->dimension()) {
-        fail(400, "invalid_argument",
-             "\"vector\" has " + std::to_string(q.size()) +
-                 " numbers; this database's "
-                 "vectors have " +
-                 std::to_string(db->dimension()));
+    }
+    if (!is_write(req)) return httplib::Server::HandlerResponse::Unhandled;
+    if (options.read_only) {
+      send_error(res, 403, "read_only",
+                 "this server was started with --read-only: uploads, changes and deletes are off");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (!options.api_key.empty()) {
+      const std::string key = presented_key(req);
+      if (key.empty()) {
+        res.set_header("WWW-Authenticate", "Bearer");
+        send_error(res, 401, "unauthorized",
+                   "writes need this server's API key: send `Authorization: Bearer KEY` or "
+                   "`X-API-Key: KEY`");
+        return httplib::Server::HandlerResponse::Handled;
       }
-      hits = db->search_by_vector(VectorView(q.data(), q.size()), o);
+      if (!constant_time_equal(key, options.api_key)) {
+        send_error(res, 403, "forbidden", "the API key sent is not this server's");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;  // a handler's own error answer
+    if (res.status == 413) {
+      send_error(res, 413, "too_large",
+                 "the request body is larger than the server accepts (--max-upload-mb)");
+    } else if (res.status == 404) {
+      send_error(res, 404, "not_found", "no such endpoint: " + req.method + " " + req.path);
     } else {
-      const json& id = body["id"];
-      const Id want = id.is_string()
-                          ? parse_id(id.get<std::string>())
-                          : (id.is_number_unsigned() ? id.get<Id>() : parse_id(id.dump()));
-      if (!db->get(want)) fail(404, "not_found", "no image with id " + std::to_string(want));
-      const auto stored = db->get_vector(want);
-      hits = db->search_by_vector(VectorView(stored.data(), stored.size()), o);
+      send_error(res, res.status, "bad_request", "the request could not be read");
     }
-    json result = json::array();
-    for (const auto& h : hits) result.push_back(hit_json(h, with_vector));
-    const double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    send_json(res, 200, {{"result", result}, {"time_ms", ms}});
-  }
+  });
+  http.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        send_error(res, 500, "internal", "the request failed unexpectedly");
+      });
+}
 
-  void routes() {
-    http.Get("/v1/health", guarded([](const httplib::Request&, httplib::Response& res) {
-               send_json(res, 200, {{"status", "ok"}});
-             }));
-    http.Get("/v1/stats", guarded([this](const httplib::Request&, httplib::Response& res) {
-               const DatabaseStats s = db->get_stats();
-               send_json(res, 200,
-                         {{"count", s.count},
-                          {"dimension", s.dimension},
-                          {"encoder", s.encoder.to_string()},
-                          {"text_search", db->encoder().supports_text()},
-                          {"index", to_string(s.index_kind)},
-                          {"storage", to_string(s.storage)},
-                          {"memory_bytes", s.memory_bytes},
-                          {"disk_bytes", s.disk_bytes},
-                          {"version", version_string()}});
-             }));
-    http.Post("/v1/search", guarded([this](const httplib::Request& req, httplib::Response& res) {
-                search(req, res);
-              }));
-    http.Get(R"(/v1/images/([^/]+))",
-             guarded([this](const httplib::Request& req, httplib::Response& res) {
-               const Id id = parse_id(req.matches[1]);
-               const auto rec = db->get(id);
-               if (!rec) fail(404, "not_found", "no image with id " + std::to_string(id));
-               send_json(res, 200, json::parse(record_to_json(*rec)));
-             }));
-    // Files are served by id only, from the database's own records: no path ever comes from a URL.
-    http.Get(
-        R"(/v1/images/([^/]+)/file)",
-        guarded([this](const httplib::Request& req, httplib::Response& res) {
-          const Id id = parse_id(req.matches[1]);
-          const auto rec = db->get(id);
-          if (!rec) fail(404, "not_found", "no image with id " + std::to_string(id));
-          if (rec->source.empty())
-            fail(404, "not_found",
-                 "image " + std::to_string(id) + " was added from memory; no file");
-          std::ifstream in(rec->source, std::ios::binary);
-          if (!in) fail(404, "not_found", "the file of image " + std::to_string(id) + " is gone");
-          std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-          res.set_content(std::move(bytes), content_type(rec->format));
-        }));
-    http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-      if (!res.body.empty()) return;  // a handler's own error answer
-      const bool too_large = res.status == 413;
-      send_json(
-          res, res.status,
-          {{"error",
-            {{"code", too_large ? "too_large" : (res.status == 404 ? "not_found" : "bad_request")},
-             {"message", too_large ? "the request body is larger than the server accepts"
-                                   : "no such endpoint or method"}}}});
-    });
-  }
-};
-
-Server::Server(std::shared_ptr<VectorDatabase> db, ServerOptions options)
-    : impl_(std::make_unique<Impl>()) {
-  impl_->db = std::move(db);
-  impl_->options = std::move(options);
-  impl_->http.new_task_queue = [n = impl_->options.threads] { return new httplib::ThreadPool(n); };
-  impl_->http.set_payload_max_length(impl_->options.max_body_bytes);
-  impl_->http.set_read_timeout(30, 0);
-  impl_->http.set_write_timeout(30, 0);
+Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
+  check_exposure(impl_->options);
+  const auto& o = impl_->options;
+  impl_->http.new_task_queue = [n = o.threads] { return new httplib::ThreadPool(n); };
+  impl_->http.set_payload_max_length(o.max_body_bytes);
+  impl_->http.set_read_timeout(o.timeout_seconds, 0);
+  impl_->http.set_write_timeout(o.timeout_seconds, 0);
+  impl_->http.set_keep_alive_timeout(5);
+  impl_->http.set_keep_alive_max_count(10000);
   impl_->routes();
 }
 
@@ -304,11 +161,26 @@ void Server::bind() {
 int Server::port() const {
   return impl_->port;
 }
+
+void Server::attach(std::shared_ptr<VectorDatabase> db) {
+  impl_->owned = std::move(db);
+  if (!impl_->options.read_only) {
+    impl_->saver = std::make_unique<BackgroundSaver>(
+        impl_->owned, impl_->options.save_every_changes, impl_->options.save_every_seconds);
+  }
+  impl_->db.store(impl_->owned.get(), std::memory_order_release);
+}
+
 void Server::serve() {
   impl_->http.listen_after_bind();
 }
+
 void Server::stop() {
   impl_->http.stop();
+}
+
+void Server::finish() {
+  if (impl_->saver) impl_->saver->stop();
 }
 
 }  // namespace imgvec::server

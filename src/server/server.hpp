@@ -1,10 +1,7 @@
 #pragma once
-// imgvec's HTTP service over one VectorDatabase (`imgvec serve`): a JSON API under /v1 on
-// cpp-httplib. A thin layer over the public API; nothing in the library depends on it.
-//
-// This first part serves reads: health, stats, search (by image, text, vector or stored id) and
-// records and original files by id. Writes (uploads, updates, deletes) follow with the database's
-// write-ahead log, so that an acknowledged write survives a crash (issue 11).
+// imgvec's HTTP service over one VectorDatabase (`imgvec serve`, docs/server.md): a JSON API
+// under /v1 and a web page at /, on cpp-httplib. A thin layer over the public API; nothing in the
+// library depends on it.
 
 #include <cstddef>
 #include <cstdint>
@@ -20,11 +17,31 @@ struct ServerOptions {
   int port = 8080;  ///< 0: any free port (the one chosen is port() after bind())
   std::size_t threads = 8;
   std::size_t max_body_bytes = std::size_t{32} << 20;
+  /// Uploaded and query images with more pixels are refused before they are decoded.
+  std::uint64_t max_pixels = 50'000'000;
+  /// When set, writes (upload, PATCH, DELETE) need it, as `Authorization: Bearer KEY` or
+  /// `X-API-Key: KEY`.
+  std::string api_key;
+  /// Refuse every write (403).
+  bool read_only = false;
+  /// Answer cross-origin requests from this origin ("*" for any); empty: no CORS headers.
+  std::string cors_origin;
+  std::size_t text_cache_entries = 1024;
+  std::size_t thumbnail_cache_bytes = std::size_t{64} << 20;
+  /// Background saves: after this many changes, or this many seconds after a change.
+  std::size_t save_every_changes = 1000;
+  double save_every_seconds = 60;
+  /// A client that sends or reads nothing for this long is dropped.
+  int timeout_seconds = 30;
 };
+
+/// Throws Error(invalid_argument) for options that would expose a database: writes enabled on
+/// an address other than loopback without an API key.
+void check_exposure(const ServerOptions& options);
 
 class Server {
  public:
-  Server(std::shared_ptr<VectorDatabase> db, ServerOptions options);
+  explicit Server(ServerOptions options);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -33,13 +50,21 @@ class Server {
   void bind();
   /// The bound port.
   int port() const;
+  /// Serves this database from now on; until then the API answers 503 "loading". Open it with
+  /// Durability::on_write unless the server is read-only: the server acknowledges a write only once
+  /// it is durable. Starts the background saver when writes are enabled.
+  void attach(std::shared_ptr<VectorDatabase> db);
   /// Serves until stop(); returns after in-flight requests have finished.
   void serve();
   /// Thread-safe; makes serve() return.
   void stop();
+  /// After serve() returned: stops the background saver and saves what changed. Throws what the
+  /// save throws.
+  void finish();
+
+  struct Impl;
 
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

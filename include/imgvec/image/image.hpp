@@ -46,6 +46,9 @@ Image decode_image_file(const std::string& path, const DecodeOptions& options = 
 /// Decodes base64 (standard or URL-safe alphabet, padding optional, whitespace ignored, an optional
 /// "data:image/...;base64," prefix), as sent by web clients.
 Image decode_image_base64(std::string_view base64, const DecodeOptions& options = {});
+/// The bytes of base64 text, read as decode_image_base64 reads it. Throws Error(invalid_argument)
+/// naming the position of a character outside the alphabets.
+std::vector<std::uint8_t> decode_base64(std::string_view base64);
 
 /// Encodes an image as a baseline JPEG (4:2:0) of the given quality (1-100), for thumbnails and
 /// previews. Throws Error(invalid_argument) for an empty or malformed image.

@@ -1,0 +1,231 @@
+#include "server/http_support.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "imgvec/error.hpp"
+
+namespace imgvec::server {
+namespace {
+
+int status_of(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::not_found:
+      return 404;
+    case ErrorCode::unsupported:
+      return 415;
+    case ErrorCode::corrupt_file:
+      return 415;
+    case ErrorCode::invalid_argument:
+      return 400;
+    case ErrorCode::incompatible:
+      return 409;
+    case ErrorCode::io:
+      return 500;
+    case ErrorCode::too_large:
+      return 413;
+  }
+  return 500;
+}
+
+const char* code_name(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::not_found:
+      return "not_found";
+    case ErrorCode::unsupported:
+      return "unsupported_media";
+    case ErrorCode::corrupt_file:
+      return "bad_image";
+    case ErrorCode::invalid_argument:
+      return "invalid_argument";
+    case ErrorCode::incompatible:
+      return "incompatible";
+    case ErrorCode::io:
+      return "io";
+    case ErrorCode::too_large:
+      return "too_large";
+  }
+  return "internal";
+}
+
+}  // namespace
+
+void fail(int status, std::string code, std::string message) {
+  throw HttpError{status, std::move(code), std::move(message)};
+}
+
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  // Record texts may hold bytes that are not UTF-8 (record_to_json escapes paths, but a JSON
+  // body is checked again here rather than trusted): replaced, never a failed answer.
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+
+void send_error(httplib::Response& res, int status, const std::string& code,
+                const std::string& message) {
+  send_json(res, status, {{"error", {{"code", code}, {"message", message}}}});
+}
+
+void answer_guarded(
+    const httplib::Request& req, httplib::Response& res,
+    const std::function<void(const httplib::Request&, httplib::Response&)>& handle) {
+  try {
+    handle(req, res);
+  } catch (const HttpError& e) {
+    send_error(res, e.status, e.code, e.message);
+  } catch (const Error& e) {
+    send_error(res, status_of(e.code()), code_name(e.code()), e.what());
+  } catch (const json::exception& e) {
+    send_error(res, 400, "invalid_argument",
+               std::string("a request value has the wrong type: ") + e.what());
+  } catch (const std::bad_alloc&) {
+    send_error(res, 503, "out_of_memory", "the server ran out of memory for this request");
+  } catch (const std::exception& e) {
+    send_error(res, 500, "internal", e.what());
+  }
+}
+
+json parse_json_body(const httplib::Request& req) {
+  try {
+    return json::parse(req.body);
+  } catch (const json::exception& e) {
+    fail(400, "bad_json", std::string("the request body is not valid JSON: ") + e.what());
+  }
+}
+
+json parse_json_object(const httplib::Request& req) {
+  json body = parse_json_body(req);
+  if (!body.is_object()) fail(400, "invalid_argument", "the request body must be a JSON object");
+  return body;
+}
+
+Id parse_id(const std::string& text) {
+  if (text.empty() || text.size() > 20 ||
+      text.find_first_not_of("0123456789") != std::string::npos) {
+    fail(400, "invalid_argument",
+         "\"" + text + "\" is not an image id (an unsigned 64-bit integer)");
+  }
+  errno = 0;
+  const unsigned long long id = std::strtoull(text.c_str(), nullptr, 10);
+  if (errno == ERANGE)
+    fail(400, "invalid_argument", "\"" + text + "\" is larger than any image id");
+  return id;
+}
+
+Id id_from_json(const json& value, const char* field) {
+  if (value.is_number_unsigned()) return value.get<Id>();
+  if (value.is_string()) return parse_id(value.get<std::string>());
+  fail(400, "invalid_argument",
+       std::string("\"") + field + "\" must be an image id (a non-negative integer)");
+}
+
+namespace {
+
+template <typename T>
+T number_field(const json& body, const char* key, T fallback, T lo, T hi) {
+  const auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return fallback;
+  if (!it->is_number())
+    fail(400, "invalid_argument", std::string("\"") + key + "\" must be a number");
+  const double v = it->get<double>();
+  if (!(v >= static_cast<double>(lo) && v <= static_cast<double>(hi)) ||
+      (std::is_integral_v<T> && v != static_cast<double>(static_cast<std::int64_t>(v)))) {
+    fail(400, "invalid_argument",
+         std::string("\"") + key + "\" must be " +
+             (std::is_integral_v<T> ? "an integer" : "a number") + " in [" + json(lo).dump() +
+             ", " + json(hi).dump() + "], got " + it->dump());
+  }
+  return static_cast<T>(v);
+}
+
+}  // namespace
+
+std::size_t size_field(const json& body, const char* key, std::size_t fallback, std::size_t lo,
+                       std::size_t hi) {
+  return number_field<std::size_t>(body, key, fallback, lo, hi);
+}
+
+float float_field(const json& body, const char* key, float fallback, float lo, float hi) {
+  return number_field<float>(body, key, fallback, lo, hi);
+}
+
+Metadata metadata_from_json(const json& value) {
+  if (!value.is_object())
+    fail(400, "invalid_argument", "\"metadata\" must be a JSON object of key: value");
+  Metadata out;
+  for (const auto& [key, v] : value.items()) {
+    if (v.is_string()) {
+      out.emplace(key, v.get<std::string>());
+    } else if (v.is_boolean()) {
+      out.emplace(key, v.get<bool>());
+    } else if (v.is_number_integer()) {
+      if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
+        fail(400, "invalid_argument",
+             "metadata \"" + key + "\": integers must fit in 64 bits, signed");
+      out.emplace(key, v.get<std::int64_t>());
+    } else if (v.is_number_float()) {
+      out.emplace(key, v.get<double>());
+    } else if (v.is_array()) {
+      std::vector<std::string> list;
+      for (const auto& s : v) {
+        if (!s.is_string())
+          fail(400, "invalid_argument", "metadata \"" + key + "\": a list may hold strings only");
+        list.push_back(s.get<std::string>());
+      }
+      out.emplace(key, std::move(list));
+    } else {
+      fail(400, "invalid_argument",
+           "metadata \"" + key +
+               "\": values are strings, numbers, true/false or lists of strings, not " +
+               std::string(v.type_name()));
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> tags_from_json(const json& value) {
+  if (!value.is_array()) fail(400, "invalid_argument", "\"tags\" must be a JSON array of strings");
+  std::vector<std::string> out;
+  for (const auto& t : value) {
+    if (!t.is_string()) fail(400, "invalid_argument", "\"tags\" must be a JSON array of strings");
+    out.push_back(t.get<std::string>());
+  }
+  return out;
+}
+
+const char* content_type(ImageFormat f) {
+  switch (f) {
+    case ImageFormat::jpeg:
+      return "image/jpeg";
+    case ImageFormat::png:
+      return "image/png";
+    case ImageFormat::gif:
+      return "image/gif";
+    case ImageFormat::bmp:
+      return "image/bmp";
+    case ImageFormat::pnm:
+      return "image/x-portable-anymap";
+    case ImageFormat::tga:
+      return "image/x-tga";
+    case ImageFormat::psd:
+      return "image/vnd.adobe.photoshop";
+    case ImageFormat::hdr:
+      return "image/vnd.radiance";
+    case ImageFormat::unknown:
+      break;
+  }
+  return "application/octet-stream";
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  const std::size_t n = std::max(a.size(), b.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= static_cast<unsigned char>(x ^ y);
+  }
+  return diff == 0;
+}
+
+}  // namespace imgvec::server

@@ -1,0 +1,203 @@
+// POST /v1/search, POST /v1/search/image, POST /v1/duplicates, GET /v1/stats.
+#include <chrono>
+
+#include "imgvec/imgvec.hpp"
+#include "server/server_impl.hpp"
+
+namespace imgvec::server {
+namespace {
+
+// CLIP reads 77 tokens; a longer text only costs tokenizing, and would let the cache's keys grow.
+constexpr std::size_t kMaxTextBytes = 4096;
+
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+// limit, offset, score_threshold and filter, from a JSON object (form fields are turned into one).
+SearchOptions search_options(const json& body) {
+  SearchOptions o;
+  o.k = size_field(body, "limit", 10, 1, 10000);
+  o.offset = size_field(body, "offset", 0, 0, 1000000);
+  if (body.contains("score_threshold") && !body["score_threshold"].is_null())
+    o.min_score = float_field(body, "score_threshold", 0.0f, -1.0f, 1.0f);
+  if (const auto f = body.find("filter"); f != body.end() && !f->is_null()) {
+    if (!f->is_string())
+      fail(400, "invalid_argument", "\"filter\" must be a string in the --where syntax");
+    o.where = Where::parse(f->get<std::string>());
+  }
+  return o;
+}
+
+}  // namespace
+
+json Server::Impl::hit_json(const SearchResult& h, bool with_vector) const {
+  const std::string id = std::to_string(h.id);
+  json r = {{"id", h.id},
+            {"score", h.score},
+            {"distance", 1.0f - h.score},
+            {"record", json::parse(record_to_json(h.record))},
+            {"thumbnail", "/v1/images/" + id + "/thumbnail"},
+            {"file", "/v1/images/" + id + "/file"}};
+  if (with_vector) r["vector"] = database().get_vector(h.id);
+  return r;
+}
+
+void Server::Impl::send_hits(httplib::Response& res, const std::vector<SearchResult>& hits,
+                             bool with_vector, std::chrono::steady_clock::time_point start) const {
+  json result = json::array();
+  for (const auto& h : hits) result.push_back(hit_json(h, with_vector));
+  send_json(res, 200, {{"result", std::move(result)}, {"time_ms", ms_since(start)}});
+}
+
+std::vector<float> Server::Impl::text_vector(const std::string& text) {
+  VectorDatabase& db = database();
+  if (!db.encoder().supports_text()) {
+    fail(400, "no_text_model",
+         "this database's encoder (" + db.encoder().fingerprint().to_string() +
+             ") has no text model: search by image, vector or id, or serve a database built with a "
+             "CLIP bundle");
+  }
+  if (text.size() > kMaxTextBytes)
+    fail(400, "invalid_argument", "\"text\" is longer than 4096 bytes");
+  if (auto hit = text_cache.get(text)) return std::move(*hit);
+  std::vector<float> v = db.embed_text(text);
+  text_cache.put(text, v);
+  return v;
+}
+
+void Server::Impl::search(const httplib::Request& req, httplib::Response& res) {
+  const auto start = std::chrono::steady_clock::now();
+  VectorDatabase& db = database();
+  const json body = parse_json_object(req);
+  int sources = 0;
+  for (const char* k : {"image", "text", "vector", "id"}) sources += body.contains(k) ? 1 : 0;
+  if (sources != 1)
+    fail(400, "invalid_argument",
+         "give exactly one of \"image\" (base64), \"text\", \"vector\" or \"id\"");
+  const SearchOptions o = search_options(body);
+  const bool with_vector = body.value("with_vector", false);
+  std::vector<SearchResult> hits;
+  if (const auto it = body.find("image"); it != body.end()) {
+    if (!it->is_string()) fail(400, "invalid_argument", "\"image\" must be a base64 string");
+    hits = db.search_by_image(decode_image_base64(it->get<std::string>(), decode_options()), o);
+  } else if (const auto t = body.find("text"); t != body.end()) {
+    if (!t->is_string()) fail(400, "invalid_argument", "\"text\" must be a string");
+    const std::vector<float> q = text_vector(t->get<std::string>());
+    hits = db.search_by_vector(VectorView(q.data(), q.size()), o);
+  } else if (const auto v = body.find("vector"); v != body.end()) {
+    if (!v->is_array()) fail(400, "invalid_argument", "\"vector\" must be an array of numbers");
+    std::vector<float> q;
+    q.reserve(v->size());
+    for (const auto& x : *v) {
+      if (!x.is_number()) fail(400, "invalid_argument", "\"vector\" must be an array of numbers");
+      q.push_back(x.get<float>());
+    }
+    if (q.size() != db.dimension()) {
+      fail(400, "invalid_argument",
+           "\"vector\" has " + std::to_string(q.size()) +
+               " numbers; this database's vectors have " + std::to_string(db.dimension()));
+    }
+    hits = db.search_by_vector(VectorView(q.data(), q.size()), o);
+  } else {
+    const Id want = id_from_json(body["id"], "id");
+    if (!db.get(want)) fail(404, "not_found", "no image with id " + std::to_string(want));
+    const auto stored = db.get_vector(want);
+    hits = db.search_by_vector(VectorView(stored.data(), stored.size()), o);
+  }
+  send_hits(res, hits, with_vector, start);
+}
+
+void Server::Impl::search_image_upload(const httplib::Request& req, httplib::Response& res) {
+  const auto start = std::chrono::steady_clock::now();
+  VectorDatabase& db = database();
+  if (!req.is_multipart_form_data()) {
+    fail(400, "invalid_argument",
+         "send the image as multipart/form-data in a field named \"file\" (curl -F "
+         "file=@photo.jpg)");
+  }
+  const char* field = req.has_file("file") ? "file" : "image";
+  if (!req.has_file(field))
+    fail(400, "invalid_argument", "no form field \"file\" holding an image");
+  const auto upload = req.get_file_value(field);
+  // The other form fields are search options, typed as JSON would type them.
+  json options = json::object();
+  for (const char* key : {"limit", "offset", "score_threshold"}) {
+    if (!req.has_file(key)) continue;
+    const std::string text = req.get_file_value(key).content;
+    const json value = json::parse(text, nullptr, false);
+    if (!value.is_number())
+      fail(400, "invalid_argument",
+           std::string("\"") + key + "\" must be a number, got \"" + text + "\"");
+    options[key] = value;
+  }
+  if (req.has_file("filter")) options["filter"] = req.get_file_value("filter").content;
+  const std::string name = upload.filename.empty() ? "uploaded image" : upload.filename;
+  const Image image =
+      decode_image(upload.content.data(), upload.content.size(), name, decode_options());
+  send_hits(res, db.search_by_image(image, search_options(options)), false, start);
+}
+
+void Server::Impl::duplicates(const httplib::Request& req, httplib::Response& res) {
+  const auto start = std::chrono::steady_clock::now();
+  VectorDatabase& db = database();
+  const json body = req.body.empty() ? json::object() : parse_json_object(req);
+  DuplicateOptions o;
+  o.threshold = float_field(body, "threshold", o.threshold, -1.0f, 1.0f);
+  o.neighbours = size_field(body, "neighbours", o.neighbours, 1, 256);
+  json groups = json::array();
+  for (const DuplicateGroup& g : db.find_duplicates(o)) {
+    json members = json::array();
+    for (std::size_t i = 0; i < g.ids.size(); ++i) {
+      const auto rec = db.get(g.ids[i]);
+      if (!rec) continue;  // removed meanwhile
+      members.push_back({{"id", g.ids[i]},
+                         {"score", g.scores[i]},
+                         {"keeper", g.ids[i] == g.keeper},
+                         {"record", json::parse(record_to_json(*rec))},
+                         {"thumbnail", "/v1/images/" + std::to_string(g.ids[i]) + "/thumbnail"}});
+    }
+    groups.push_back({{"keeper", g.keeper}, {"exact", g.exact}, {"images", std::move(members)}});
+  }
+  send_json(
+      res, 200,
+      {{"groups", std::move(groups)}, {"threshold", o.threshold}, {"time_ms", ms_since(start)}});
+}
+
+void Server::Impl::stats(const httplib::Request&, httplib::Response& res) {
+  VectorDatabase& db = database();
+  const DatabaseStats s = db.get_stats();
+  const auto text = text_cache.counts();
+  const auto thumbs = thumbnails.counts();
+  send_json(res, 200,
+            {{"count", s.count},
+             {"dimension", s.dimension},
+             {"encoder", s.encoder.to_string()},
+             {"text_search", db.encoder().supports_text()},
+             {"index", to_string(s.index_kind)},
+             {"storage", to_string(s.storage)},
+             {"memory_bytes", s.memory_bytes},
+             {"disk_bytes", s.disk_bytes},
+             {"generation", s.generation},
+             {"unsaved_changes", s.unsaved_changes},
+             {"log_bytes", s.log_bytes},
+             {"writes",
+              options.read_only ? "disabled" : (options.api_key.empty() ? "open" : "need a key")},
+             {"text_cache",
+              {{"entries", text.entries},
+               {"capacity", text.capacity},
+               {"hits", text.hits},
+               {"misses", text.misses}}},
+             {"thumbnail_cache",
+              {{"entries", thumbs.entries},
+               {"bytes", thumbs.cost},
+               {"capacity_bytes", thumbs.capacity},
+               {"hits", thumbs.hits},
+               {"misses", thumbs.misses}}},
+             {"background_saves", saver ? saver->saves() : 0},
+             {"last_save_error", saver ? saver->last_error() : ""},
+             {"version", version_string()}});
+}
+
+}  // namespace imgvec::server

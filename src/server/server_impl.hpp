@@ -1,0 +1,69 @@
+#pragma once
+// The server's state and handlers, shared by server.cpp (routes, lifecycle, access rules),
+// search_handlers.cpp and image_handlers.cpp.
+
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "imgvec/image/image.hpp"
+#include "server/background_saver.hpp"
+#include "server/http_support.hpp"
+#include "server/lru_cache.hpp"
+#include "server/server.hpp"
+#include "server/thumbnails.hpp"
+
+namespace imgvec::server {
+
+struct Server::Impl {
+  explicit Impl(ServerOptions o)
+      : options(std::move(o)),
+        text_cache(options.text_cache_entries),
+        thumbnails(options.thumbnail_cache_bytes, options.max_pixels) {}
+
+  ServerOptions options;
+  httplib::Server http;
+  int port = 0;
+  std::shared_ptr<VectorDatabase> owned;
+  std::atomic<VectorDatabase*> db{nullptr};  // set once by attach(); requests before it get 503
+  std::unique_ptr<BackgroundSaver> saver;
+  LruCache<std::string, std::vector<float>> text_cache;
+  Thumbnails thumbnails;
+
+  VectorDatabase& database() const {
+    VectorDatabase* d = db.load(std::memory_order_acquire);
+    if (!d) fail(503, "loading", "the database is still loading; try again in a moment");
+    return *d;
+  }
+  DecodeOptions decode_options() const {
+    DecodeOptions o;
+    o.max_pixels = options.max_pixels;
+    return o;
+  }
+  void routes();
+
+  // search_handlers.cpp
+  void search(const httplib::Request& req, httplib::Response& res);
+  void search_image_upload(const httplib::Request& req, httplib::Response& res);
+  void duplicates(const httplib::Request& req, httplib::Response& res);
+  void stats(const httplib::Request& req, httplib::Response& res);
+  json hit_json(const SearchResult& hit, bool with_vector) const;
+  // {"result": [hit...], "time_ms"}: the answer of every search.
+  void send_hits(httplib::Response& res, const std::vector<SearchResult>& hits, bool with_vector,
+                 std::chrono::steady_clock::time_point start) const;
+  std::vector<float> text_vector(const std::string& text);
+
+  // image_handlers.cpp
+  void upload(const httplib::Request& req, httplib::Response& res);
+  void get_record(const httplib::Request& req, httplib::Response& res);
+  void get_file(const httplib::Request& req, httplib::Response& res);
+  void get_thumbnail(const httplib::Request& req, httplib::Response& res);
+  void patch(const httplib::Request& req, httplib::Response& res);
+  void remove(const httplib::Request& req, httplib::Response& res);
+};
+
+}  // namespace imgvec::server

@@ -1,0 +1,71 @@
+"""Starting `imgvec serve` on a free loopback port and calling it, for the server tests and the
+load benchmark (bench/server_load.py). Standard library only."""
+import json
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+
+class Server:
+    """`imgvec serve --port 0 ARGS...`; waits until it is ready (the database open)."""
+
+    def __init__(self, binary, *args, env=None, ready=True):
+        self.proc = subprocess.Popen([binary, "serve", "--port", "0", *map(str, args)], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=env)
+        self.first_line = self.proc.stdout.readline()
+        if "listening on http://" not in self.first_line:
+            self.proc.wait(timeout=30)
+            raise RuntimeError(f"serve did not start: {self.first_line!r} {self.proc.stderr.read()}")
+        self.base = "http://" + self.first_line.split("http://")[1].split("/")[0]
+        self.ready_line = self.proc.stdout.readline() if ready else None
+
+    def stop(self, sig=None):
+        import signal
+        self.proc.send_signal(sig or signal.SIGINT)
+        out, err = self.proc.communicate(timeout=60)
+        return self.proc.returncode, out, err
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+
+    def call(self, method, path, body=None, raw=None, headers=None, content_type="application/json", timeout=60):
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        h = {"Content-Type": content_type} if data is not None else {}
+        h.update(headers or {})
+        req = urllib.request.Request(self.base + path, data=data, method=method, headers=h)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                return resp.status, resp.headers, resp.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers, e.read()
+
+    def json(self, method, path, body=None, **kw):
+        status, headers, payload = self.call(method, path, body, **kw)
+        if headers.get("Content-Type") != "application/json":
+            raise AssertionError(f"{method} {path}: answered {headers.get('Content-Type')}, not JSON ({status})")
+        return status, json.loads(payload)
+
+    def upload(self, filename, data, fields=None, path="/v1/images", headers=None):
+        """A multipart/form-data POST with one file field ("file") and text fields."""
+        boundary = uuid.uuid4().hex
+        parts = []
+        for name, value in (fields or {}).items():
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+                     f'Content-Type: application/octet-stream\r\n\r\n'.encode() + data + b"\r\n")
+        parts.append(f"--{boundary}--\r\n".encode())
+        return self.json("POST", path, raw=b"".join(parts), headers=headers,
+                         content_type=f"multipart/form-data; boundary={boundary}")
+
+
+def wait_until(predicate, seconds=30, step=0.05):
+    end = time.time() + seconds
+    while time.time() < end:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
