@@ -20,6 +20,7 @@ packages=(
   libcli11-dev         # the imgvec CLI's arguments; header-only
   libcpp-httplib-dev   # imgvec serve
   catch2 libbenchmark-dev
+  chromium chromium-driver python3-selenium python3-pil   # the page's browser test; the server tests
 )
 for arg in "$@"; do
   case "$arg" in

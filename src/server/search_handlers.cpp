@@ -174,6 +174,7 @@ void Server::Impl::stats(const httplib::Request&, httplib::Response& res) {
             {{"count", s.count},
              {"dimension", s.dimension},
              {"encoder", s.encoder.to_string()},
+             {"model", s.encoder.model},
              {"text_search", db.encoder().supports_text()},
              {"index", to_string(s.index_kind)},
              {"storage", to_string(s.storage)},
