@@ -20,6 +20,9 @@ class Server:
             raise RuntimeError(f"serve did not start: {self.first_line!r} {self.proc.stderr.read()}")
         self.base = "http://" + self.first_line.split("http://")[1].split("/")[0]
         self.ready_line = self.proc.stdout.readline() if ready else None
+        if ready and "ready" not in self.ready_line:
+            self.proc.wait(timeout=30)
+            raise RuntimeError(f"serve did not get ready: {self.ready_line!r} {self.proc.stderr.read()}")
 
     def stop(self, sig=None):
         import signal

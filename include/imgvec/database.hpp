@@ -162,6 +162,9 @@ struct DatabaseStats {
   std::uint64_t generation = 0;  ///< how many times it has been saved
   std::size_t unsaved_changes = 0;  ///< changes since the last save (in the log, or in memory only)
   std::size_t log_bytes = 0;        ///< the write-ahead log's size since the last save
+  /// Flushes of the log since open: with several writers at once (group commit), fewer than the
+  /// changes they made durable.
+  std::size_t log_syncs = 0;
   /// What open() found in the write-ahead log: changes replayed, and bytes of an incomplete last
   /// entry (a write a crash cut short, never acknowledged) that were ignored.
   std::size_t replayed_changes = 0;

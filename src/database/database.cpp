@@ -497,6 +497,7 @@ DatabaseStats VectorDatabase::get_stats() const {
   s.generation = impl_->manifest.generation;
   s.unsaved_changes = impl_->changes - impl_->changes_at_save;
   s.log_bytes = impl_->log->pending_bytes();
+  s.log_syncs = impl_->log->syncs();
   s.replayed_changes = impl_->replayed;
   s.dropped_log_bytes = impl_->dropped_log_bytes;
   for (const auto& f : {detail::manifest_path(impl_->dir), detail::index_path(impl_->dir, s.generation),

@@ -270,6 +270,7 @@ void WriteAheadLog::sync(std::uint64_t position) {
       throw Error(ErrorCode::io, broken_);
     }
     if (target > synced_) synced_ = target;
+    ++syncs_;
     synced_cv_.notify_all();
   }
 }
@@ -296,6 +297,11 @@ std::uint64_t WriteAheadLog::rotate() {
 std::uint64_t WriteAheadLog::pending_bytes() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return written_ - base_;
+}
+
+std::uint64_t WriteAheadLog::syncs() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return syncs_;
 }
 
 std::uint64_t WriteAheadLog::number() const {

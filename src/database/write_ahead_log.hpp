@@ -82,6 +82,9 @@ class WriteAheadLog {
   /// Bytes appended since the last rotation (or construction).
   std::uint64_t pending_bytes() const;
   std::uint64_t number() const;
+  /// How many flushes (fdatasync) appends have waited for so far: with group commit, fewer than
+  /// the changes synced.
+  std::uint64_t syncs() const;
   /// A save has made every appended change durable (after the manifest switched): clears a sync
   /// failure.
   void saved();
@@ -100,6 +103,7 @@ class WriteAheadLog {
   std::uint64_t written_ = 0;     // log positions are cumulative over files, so waiters can compare
   std::uint64_t synced_ = 0;
   bool syncing_ = false;
+  std::uint64_t syncs_ = 0;
   std::string broken_;  // why appends are refused, after a failed sync
 };
 

@@ -3,6 +3,7 @@
 
 #include "imgvec/imgvec.hpp"
 #include "server/server_impl.hpp"
+#include "server/vector_body.hpp"
 
 namespace imgvec::server {
 namespace {
@@ -32,23 +33,26 @@ SearchOptions search_options(const json& body) {
 
 }  // namespace
 
-json Server::Impl::hit_json(const SearchResult& h, bool with_vector) const {
-  const std::string id = std::to_string(h.id);
-  json r = {{"id", h.id},
-            {"score", h.score},
-            {"distance", 1.0f - h.score},
-            {"record", json::parse(record_to_json(h.record))},
-            {"thumbnail", "/v1/images/" + id + "/thumbnail"},
-            {"file", "/v1/images/" + id + "/file"}};
-  if (with_vector) r["vector"] = database().get_vector(h.id);
-  return r;
-}
-
+// The answer is written as text around record_to_json's own output: building it as a json value
+// parsed each record back and printed it again, which took half of a search's time in the server
+// (measured at 10k images: 7.3k requests/s before).
 void Server::Impl::send_hits(httplib::Response& res, const std::vector<SearchResult>& hits,
                              bool with_vector, std::chrono::steady_clock::time_point start) const {
-  json result = json::array();
-  for (const auto& h : hits) result.push_back(hit_json(h, with_vector));
-  send_json(res, 200, {{"result", std::move(result)}, {"time_ms", ms_since(start)}});
+  std::string out = "{\"result\":[";
+  for (std::size_t i = 0; i < hits.size(); ++i) {
+    const SearchResult& h = hits[i];
+    const std::string id = std::to_string(h.id);
+    if (i) out += ',';
+    out += "{\"id\":" + id + ",\"score\":" + json(h.score).dump() +
+           ",\"distance\":" + json(1.0f - h.score).dump() +
+           ",\"record\":" + record_to_json(h.record) + ",\"thumbnail\":\"/v1/images/" + id +
+           "/thumbnail\",\"file\":\"/v1/images/" + id + "/file\"";
+    if (with_vector) out += ",\"vector\":" + json(database().get_vector(h.id)).dump();
+    out += '}';
+  }
+  out += "],\"time_ms\":" + json(ms_since(start)).dump() + "}";
+  res.status = 200;
+  res.set_content(std::move(out), "application/json");
 }
 
 std::vector<float> Server::Impl::text_vector(const std::string& text) {
@@ -70,7 +74,16 @@ std::vector<float> Server::Impl::text_vector(const std::string& text) {
 void Server::Impl::search(const httplib::Request& req, httplib::Response& res) {
   const auto start = std::chrono::steady_clock::now();
   VectorDatabase& db = database();
-  const json body = parse_json_object(req);
+  auto fast = extract_vector(req.body);
+  json body;
+  if (fast) {
+    try {
+      body = json::parse(fast->rest);
+    } catch (const json::exception&) {
+      fast.reset();  // the ordinary path below reports the error
+    }
+  }
+  if (!fast) body = parse_json_object(req);
   int sources = 0;
   for (const char* k : {"image", "text", "vector", "id"}) sources += body.contains(k) ? 1 : 0;
   if (sources != 1)
@@ -87,12 +100,16 @@ void Server::Impl::search(const httplib::Request& req, httplib::Response& res) {
     const std::vector<float> q = text_vector(t->get<std::string>());
     hits = db.search_by_vector(VectorView(q.data(), q.size()), o);
   } else if (const auto v = body.find("vector"); v != body.end()) {
-    if (!v->is_array()) fail(400, "invalid_argument", "\"vector\" must be an array of numbers");
     std::vector<float> q;
-    q.reserve(v->size());
-    for (const auto& x : *v) {
-      if (!x.is_number()) fail(400, "invalid_argument", "\"vector\" must be an array of numbers");
-      q.push_back(x.get<float>());
+    if (fast) {
+      q = std::move(fast->values);
+    } else {
+      if (!v->is_array()) fail(400, "invalid_argument", "\"vector\" must be an array of numbers");
+      q.reserve(v->size());
+      for (const auto& x : *v) {
+        if (!x.is_number()) fail(400, "invalid_argument", "\"vector\" must be an array of numbers");
+        q.push_back(x.get<float>());
+      }
     }
     if (q.size() != db.dimension()) {
       fail(400, "invalid_argument",
@@ -183,6 +200,7 @@ void Server::Impl::stats(const httplib::Request&, httplib::Response& res) {
              {"generation", s.generation},
              {"unsaved_changes", s.unsaved_changes},
              {"log_bytes", s.log_bytes},
+             {"log_syncs", s.log_syncs},
              {"writes",
               options.read_only ? "disabled" : (options.api_key.empty() ? "open" : "need a key")},
              {"text_cache",

@@ -143,6 +143,9 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(o
   impl_->http.set_write_timeout(o.timeout_seconds, 0);
   impl_->http.set_keep_alive_timeout(5);
   impl_->http.set_keep_alive_max_count(10000);
+  // Answers are small and written in pieces: without this, Nagle and delayed ACKs hold each one
+  // back ~40 ms (measured: 45 requests/s and 88 ms per search by vector on loopback).
+  impl_->http.set_tcp_nodelay(true);
   impl_->routes();
 }
 

@@ -51,7 +51,6 @@ struct Server::Impl {
   void search_image_upload(const httplib::Request& req, httplib::Response& res);
   void duplicates(const httplib::Request& req, httplib::Response& res);
   void stats(const httplib::Request& req, httplib::Response& res);
-  json hit_json(const SearchResult& hit, bool with_vector) const;
   // {"result": [hit...], "time_ms"}: the answer of every search.
   void send_hits(httplib::Response& res, const std::vector<SearchResult>& hits, bool with_vector,
                  std::chrono::steady_clock::time_point start) const;
