@@ -169,20 +169,7 @@ int inprocess(const std::string& dir, const std::string& queries_path, int threa
   return 0;
 }
 
-std::string base64(const std::string& bytes) {
-  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : bytes) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) out += k[(acc >> (bits -= 6)) & 63];
-  }
-  if (bits) out += k[(acc << (6 - bits)) & 63];
-  while (out.size() % 4) out += '=';
-  return out;
-}
+std::string base64(const std::string& bytes) { return encode_base64(bytes.data(), bytes.size()); }
 
 const char* kTexts[] = {
     "a dog on a beach", "a red car", "a bowl of soup",   "mountains at sunset", "a cat asleep",

@@ -264,6 +264,12 @@ TEST_CASE("base64 and data URIs decode to the same image", "[image]") {
   std::string message;
   CHECK(error_of([] { decode_image_base64("R0lGOD*"); }, &message) == ErrorCode::invalid_argument);
   CHECK_THAT(message, Catch::Matchers::Contains("invalid character at position 6"));
+  // The library's encoder agrees with this test's own, and round-trips every padding case.
+  CHECK(encode_base64(bytes.data(), bytes.size()) == b64);
+  for (std::size_t n = 0; n < 6; ++n) {
+    const std::vector<std::uint8_t> part(bytes.begin(), bytes.begin() + n);
+    CHECK(decode_base64(encode_base64(part.data(), part.size())) == part);
+  }
 }
 
 TEST_CASE("truncated and corrupted images never crash the decoder", "[image][errors]") {

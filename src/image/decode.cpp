@@ -198,6 +198,23 @@ std::vector<std::uint8_t> decode_base64(std::string_view text) {
   return bytes;
 }
 
+std::string encode_base64(const void* data, std::size_t size) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const auto* p = static_cast<const unsigned char*>(data);
+  std::string out;
+  out.reserve((size + 2) / 3 * 4);
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (std::size_t i = 0; i < size; ++i) {
+    acc = (acc << 8) | p[i];
+    bits += 8;
+    while (bits >= 6) out += kAlphabet[(acc >> (bits -= 6)) & 63];
+  }
+  if (bits) out += kAlphabet[(acc << (6 - bits)) & 63];
+  while (out.size() % 4) out += '=';
+  return out;
+}
+
 Image decode_image_base64(std::string_view text, const DecodeOptions& options) {
   const std::vector<std::uint8_t> bytes = decode_base64(text);
   return decode_image(bytes.data(), bytes.size(), "base64 image", options);

@@ -49,6 +49,8 @@ Image decode_image_base64(std::string_view base64, const DecodeOptions& options 
 /// The bytes of base64 text, read as decode_image_base64 reads it. Throws Error(invalid_argument)
 /// naming the position of a character outside the alphabets.
 std::vector<std::uint8_t> decode_base64(std::string_view base64);
+/// Standard base64 with padding, as web clients send images (the inverse of decode_base64).
+std::string encode_base64(const void* data, std::size_t size);
 
 /// Encodes an image as a baseline JPEG (4:2:0) of the given quality (1-100), for thumbnails and
 /// previews. Throws Error(invalid_argument) for an empty or malformed image.
