@@ -199,6 +199,7 @@ errors = [
     ("GET", "/v1/images/..%2F..%2Fetc%2Fpasswd/file", None, None, 404, "no such endpoint"),
     ("GET", "/v1/images/%2E%2E/file", None, None, 400, "not an image id"),
     ("GET", "/v1/nothing", None, None, 404, "no such endpoint"),
+    ("GET", "/v1/images/" + "1" * 9000, None, None, 414, "longer"),
     ("PATCH", f"/v1/images/{nid}", {}, None, 400, "give \"metadata\""),
     ("PATCH", f"/v1/images/{nid}", {"metadata": {"x": {"nested": 1}}}, None, 400, "metadata \"x\""),
     ("PATCH", f"/v1/images/{nid}", {"tags": "a"}, None, 400, "\"tags\""),

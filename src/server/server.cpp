@@ -122,6 +122,8 @@ void Server::Impl::routes() {
     if (res.status == 413) {
       send_error(res, 413, "too_large",
                  "the request body is larger than the server accepts (--max-upload-mb)");
+    } else if (res.status == 414) {
+      send_error(res, 414, "too_long", "the URL is longer than the server accepts (8192 bytes)");
     } else if (res.status == 404) {
       send_error(res, 404, "not_found", "no such endpoint: " + req.method + " " + req.path);
     } else {

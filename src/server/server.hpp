@@ -63,6 +63,9 @@ class Server {
   void finish();
 
   struct Impl;
+  /// The state and handlers, for the request fuzzer (tests/fuzz/fuzz_server_request.cpp), which
+  /// calls handlers without sockets.
+  Impl& internals() { return *impl_; }
 
  private:
   std::unique_ptr<Impl> impl_;

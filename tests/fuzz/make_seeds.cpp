@@ -131,6 +131,21 @@ int main(int argc, char** argv) {
     db->remove(b);
     write(out / "log_replay", "log", read(db_dir / "log-0.imgvlog"));
   }
+  // Requests to the server's handlers: the first byte picks one (fuzz_server_request.cpp).
+  {
+    const std::string gif = read(images / "giphy.gif");
+    write(out / "server_request", "search_vector", std::string(1, '\0') + R"({"vector": [)" +
+          [] { std::string v; for (int i = 0; i < 448; ++i) v += (i ? ",": "") + std::to_string(i % 7 * 0.1); return v; }() +
+          R"(], "limit": 3, "offset": 1, "filter": "format=gif", "score_threshold": -1})");
+    write(out / "server_request", "search_id", std::string(1, '\0') + R"({"id": 1, "with_vector": true})");
+    write(out / "server_request", "search_image", std::string(1, '\0') + R"({"image": ")" + base64(gif) + "\"}");
+    write(out / "server_request", "upload", std::string(1, '\1') + R"({"image": ")" + base64(gif) +
+          R"(", "name": "a.gif", "metadata": {"k": 1, "s": "x", "l": ["a"]}, "tags": ["t"]})");
+    write(out / "server_request", "patch", std::string(1, '\2') + R"({"metadata": {"k": null, "n": 2.5}, "tags": []})");
+    write(out / "server_request", "duplicates", std::string(1, '\3') + R"({"threshold": 0.9, "neighbours": 4})");
+    write(out / "server_request", "thumbnail", std::string(1, '\4') + "64");
+    write(out / "server_request", "record", std::string(1, '\5') + "1");
+  }
   MetadataStore empty;
   empty.save((scratch / "empty_meta").string());
   write(out / "metadata_load", "empty", read(scratch / "empty_meta"));
