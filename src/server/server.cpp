@@ -2,6 +2,9 @@
 
 #include <arpa/inet.h>
 
+#include <chrono>
+#include <thread>
+
 #include "imgvec/error.hpp"
 #include "server/server_impl.hpp"
 #include "server/web_assets.hpp"
@@ -176,11 +179,21 @@ void Server::attach(std::shared_ptr<VectorDatabase> db) {
   impl_->db.store(impl_->owned.get(), std::memory_order_release);
 }
 
+// cpp-httplib's stop() does nothing until its listen loop runs, so a stop() that came first (the
+// database failed to open at once) left serve() listening forever: seen as a hung test. Now
+// either serve() sees the request before it listens, or stop() waits until the loop runs and then
+// ends it.
 void Server::serve() {
-  impl_->http.listen_after_bind();
+  impl_->serving = true;
+  if (!impl_->stop_requested) impl_->http.listen_after_bind();
+  impl_->serving = false;
 }
 
 void Server::stop() {
+  impl_->stop_requested = true;
+  while (impl_->serving && !impl_->http.is_running()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   impl_->http.stop();
 }
 

@@ -29,7 +29,8 @@ struct Server::Impl {
   httplib::Server http;
   int port = 0;
   std::shared_ptr<VectorDatabase> owned;
-  std::atomic<VectorDatabase*> db{nullptr};  // set once by attach(); requests before it get 503
+  std::atomic<VectorDatabase*> db{nullptr};
+  std::atomic<bool> serving{false}, stop_requested{false};  // Server::serve() and stop()  // set once by attach(); requests before it get 503
   std::unique_ptr<BackgroundSaver> saver;
   LruCache<std::string, std::vector<float>> text_cache;
   Thumbnails thumbnails;
