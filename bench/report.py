@@ -395,6 +395,16 @@ def write_report(results_dir, out, args_line, large):
         if b:
             w(f"| {label} | {b['ms/image']:.2f} | {1000 / b['ms/image']:.0f} |")
     w("")
+    # imgvec serve under load: measured by bench/server_load.py, a separate run (it needs the
+    # machine to itself and a 100k database of its own), kept in the build tree.
+    server = build / "bench" / "server-load.md"
+    if not server.is_absolute():
+        server = ROOT / server
+    w("## imgvec serve under load\n")
+    if server.exists():
+        w(server.read_text())
+    else:
+        w("Not measured for this report: run `bench/server_load.py` first.\n")
     out.write_text("\n".join(L) + "\n")
     print(f"wrote {out}", file=sys.stderr)
 

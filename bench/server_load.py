@@ -10,11 +10,13 @@ R searches by vector; (3) the same by id and by a base64 image, each with one mo
 uploading new images meanwhile. With --bundle, (4) text searches on a database of 10k images
 embedded by that bundle (ten distinct texts: the query cache's case). Then the write-ahead log's
 cost per acknowledged add, on 1 and 4 threads. Prints medians over rounds as a markdown table,
-and the raw figures as JSON to BUILD/bench/server-load.json. Any failed request fails the run.
+writes it to BUILD/bench/server-load.md (bench/report.py appends that to docs/benchmarks.md) and
+the raw figures beside it as JSON. Any failed request fails the run.
 The databases are made once, into BUILD/bench/server-data/ (100k images: about a minute).
 Run with nothing else busy; the clients share the machine's cores with the server.
 """
 import argparse
+import datetime
 import json
 import os
 import platform
@@ -59,6 +61,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--bundle")
     ap.add_argument("--wal-adds", type=int, default=2000)
+    ap.add_argument("--out", help="the markdown section (default BUILD/bench/server-load.md, which "
+                                  "bench/report.py appends to docs/benchmarks.md)")
     args = ap.parse_args()
     build = Path(args.build)
     tool = build / "bench" / "imgvec_bench_server"
@@ -109,12 +113,14 @@ def main():
         return statistics.median(r[key] for r in rows) if rows else None
 
     base = med("inprocess", "per_second")
-    print(f"\nMachine: {cpu_name()}, {cores} cores, {caches()}. {args.images} images (built-in encoder, "
+    lines = []
+    emit = lines.append  # the section is printed and written below
+    emit(f"\nMachine: {cpu_name()}, {cores} cores, {caches()}. {args.images} images (built-in encoder, "
           f"448-d, HNSW float32), {args.clients} HTTP clients with keep-alive on loopback, limit 10; "
           f"median of {args.rounds} interleaved rounds.\n")
-    print("| query | requests/s | vs in-process | p50 ms | p99 ms | p99/p50 | errors | uploads meanwhile |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
-    print(f"| in-process `search_by_vector`, {cores} threads | {base:.0f} | 1.00 | "
+    emit("| query | requests/s | vs in-process | p50 ms | p99 ms | p99/p50 | errors | uploads meanwhile |")
+    emit("|---|---:|---:|---:|---:|---:|---:|---|")
+    emit(f"| in-process `search_by_vector`, {cores} threads | {base:.0f} | 1.00 | "
           f"{med('inprocess', 'p50_ms'):.3f} | {med('inprocess', 'p99_ms'):.3f} | "
           f"{med('inprocess', 'p99_ms') / med('inprocess', 'p50_ms'):.1f} | 0 | none |")
     for kind, label in (("vector", "HTTP by vector"), ("id", "HTTP by id"), ("image", "HTTP by image (base64 JPEG)"),
@@ -128,16 +134,22 @@ def main():
             uploads = (f"{med(kind, 'per_second', 'uploads'):.0f}/s, p50 {med(kind, 'p50_ms', 'uploads'):.1f} ms, "
                        f"{sum(r['uploads']['errors'] for r in results[kind])} errors")
         ratio = f"{rps / base:.2f}" if kind in ("vector", "id") else "-"
-        print(f"| {label} | {rps:.0f} | {ratio} | {p50:.3f} | {p99:.3f} | {p99 / p50:.1f} | {errors} | {uploads} |")
-    print("\nWrite-ahead log, per acknowledged add (built-in encoder, small images; median of 3):\n")
-    print("| writer threads | on_save µs/add | on_write µs/add | log cost µs/add | adds per flush |")
-    print("|---:|---:|---:|---:|---:|")
+        emit(f"| {label} | {rps:.0f} | {ratio} | {p50:.3f} | {p99:.3f} | {p99 / p50:.1f} | {errors} | {uploads} |")
+    emit("\nWrite-ahead log, per acknowledged add (built-in encoder, small images; median of 3):\n")
+    emit("| writer threads | on_save µs/add | on_write µs/add | log cost µs/add | adds per flush |")
+    emit("|---:|---:|---:|---:|---:|")
     for w in wal:
-        print(f"| {w['threads']} | {w['on_save_us_per_add']:.0f} | {w['on_write_us_per_add']:.0f} | "
+        emit(f"| {w['threads']} | {w['on_save_us_per_add']:.0f} | {w['on_write_us_per_add']:.0f} | "
               f"{w['on_write_us_per_add'] - w['on_save_us_per_add']:.0f} | {w['adds_per_flush']:.2f} |")
-    out = build / "bench" / "server-load.json"
+    section = "\n".join(lines) + "\n"
+    sys.stdout.write(section)
+    md = Path(args.out) if args.out else build / "bench" / "server-load.md"
+    md.write_text(f"Measured by `bench/server_load.py --images {args.images} --clients {args.clients} --requests "
+                  f"{args.requests} --rounds {args.rounds}{' --bundle ' + args.bundle if args.bundle else ''}` "
+                  f"on {datetime.date.today()}.\n" + section)
+    out = md.with_suffix(".json")
     out.write_text(json.dumps({"results": results, "wal": wal, "cpu": cpu_name(), "caches": caches()}, indent=1))
-    print(f"\nraw figures: {out}", file=sys.stderr)
+    sys.stderr.write(f"\nsection: {md}; raw figures: {out}\n")
     failed = sum(r["errors"] for rows in results.values() for r in rows if "errors" in r)
     sys.exit(1 if failed else 0)
 
