@@ -729,3 +729,25 @@ TEST_CASE("imported bytes keep a file in the database; the same bytes again are 
   VectorDatabase::destroy(s.db());
   CHECK_FALSE(fs::exists(s.db()));
 }
+
+TEST_CASE("patch_metadata changes keys in one step, so concurrent patches keep each other's keys",
+          "[db][concurrency]") {
+  Scratch s("patch");
+  auto db = VectorDatabase::create(s.db(), descriptor());
+  const Id id = db->add_image(s.photo("giphy.gif"), {{"keep", std::string("x")}, {"drop", std::int64_t(1)}}, {"t"});
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 4; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) db->patch_metadata(id, {{"k" + std::to_string(t), std::int64_t(i)}}, {});
+    });
+  }
+  for (auto& w : writers) w.join();
+  const ImageRecord after = db->patch_metadata(id, {}, {"drop"});
+  CHECK(after.metadata.size() == 5);  // keep, k0..k3
+  for (int t = 0; t < 4; ++t) CHECK(std::get<std::int64_t>(after.metadata.at("k" + std::to_string(t))) == 49);
+  CHECK_FALSE(after.metadata.count("drop"));
+  CHECK(after.tags == std::vector<std::string>{"t"});
+  const std::vector<std::string> tags{"new"};
+  CHECK(db->patch_metadata(id, {}, {}, &tags).tags == tags);
+  CHECK_THROWS_AS(db->patch_metadata(999, {}, {}), Error);
+}

@@ -286,6 +286,11 @@ class VectorDatabase {
   bool remove(Id id);
   /// Replaces an image's user metadata, and its tags when `tags` is given. Throws Error(not_found).
   void update_metadata(Id id, const Metadata& metadata, const std::vector<std::string>* tags = nullptr);
+  /// Changes some metadata keys in one step (no other writer can come between the read and the
+  /// write): sets the entries of `set`, removes the keys in `unset`, and replaces the tags when
+  /// `tags` is given. Returns the record as it now is. Throws Error(not_found).
+  ImageRecord patch_metadata(Id id, const Metadata& set, const std::vector<std::string>& unset,
+                             const std::vector<std::string>* tags = nullptr);
 
   DatabaseStats get_stats() const;
   std::size_t size() const;

@@ -484,6 +484,26 @@ void VectorDatabase::update_metadata(Id id, const Metadata& metadata, const std:
   impl_->sync_log(logged);
 }
 
+ImageRecord VectorDatabase::patch_metadata(Id id, const Metadata& set, const std::vector<std::string>& unset,
+                                           const std::vector<std::string>* tags) {
+  std::uint64_t logged = 0;
+  ImageRecord copy;
+  {
+    std::lock_guard<detail::RwLock> guard(impl_->lock);
+    const ImageRecord* r = impl_->store.get(id);
+    if (!r) throw Error(ErrorCode::not_found, "patch_metadata: no image with id " + std::to_string(id));
+    copy = *r;
+    for (const auto& key : unset) copy.metadata.erase(key);
+    for (const auto& [key, value] : set) copy.metadata[key] = value;
+    if (tags) copy.tags = *tags;
+    impl_->log_put(copy, nullptr);
+    impl_->store.put(copy);
+    logged = impl_->logged;
+  }
+  impl_->sync_log(logged);
+  return copy;
+}
+
 DatabaseStats VectorDatabase::get_stats() const {
   Impl::Shared guard(impl_->lock);
   DatabaseStats s;

@@ -139,26 +139,27 @@ void Server::Impl::patch(const httplib::Request& req, httplib::Response& res) {
   const auto t = body.find("tags");
   if (m == body.end() && t == body.end())
     fail(400, "invalid_argument", "give \"metadata\" (an object), \"tags\" (an array), or both");
-  ImageRecord rec = record_or_404(db, id);
-  Metadata metadata = rec.metadata;
+  Metadata set;
+  std::vector<std::string> unset;
   if (m != body.end()) {
     if (!m->is_object())
       fail(400, "invalid_argument",
            "\"metadata\" must be a JSON object of key: value (null removes a key)");
-    json set = json::object();
+    json values = json::object();
     for (const auto& [key, value] : m->items()) {
       if (value.is_null())
-        metadata.erase(key);
+        unset.push_back(key);
       else
-        set[key] = value;
+        values[key] = value;
     }
-    for (auto& [key, value] : metadata_from_json(set)) metadata[key] = std::move(value);
+    set = metadata_from_json(values);
   }
   std::vector<std::string> tags;
   if (t != body.end()) tags = tags_from_json(*t);
-  db.update_metadata(id, metadata, t != body.end() ? &tags : nullptr);
+  // One step in the library, so two PATCHes of one image at once both keep their keys.
+  const ImageRecord rec = db.patch_metadata(id, set, unset, t != body.end() ? &tags : nullptr);
   if (saver) saver->changed();
-  send_json(res, 200, json::parse(record_to_json(record_or_404(db, id))));
+  send_json(res, 200, json::parse(record_to_json(rec)));
 }
 
 void Server::Impl::remove(const httplib::Request& req, httplib::Response& res) {
