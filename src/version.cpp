@@ -5,6 +5,13 @@
 
 #include "simd/kernels.hpp"
 
+#ifdef IMGVEC_HAS_WEBP
+#include <webp/decode.h>
+#endif
+#ifdef IMGVEC_HAS_TIFF
+#include <tiffio.h>
+#endif
+
 namespace imgvec {
 
 std::string build_features() {
@@ -22,6 +29,19 @@ std::string build_features() {
   out += "PNG: libspng " + std::to_string(SPNG_VERSION_MAJOR) + "." +
          std::to_string(SPNG_VERSION_MINOR) + "." + std::to_string(SPNG_VERSION_PATCH) + "\n";
   out += "PNM: imgvec; BMP, GIF, TGA, PSD, HDR: stb_image (patched, third_party/README.md)\n";
+#ifdef IMGVEC_HAS_WEBP
+  const int webp = WebPGetDecoderVersion();  // 0x010204 for 1.2.4
+  out += "WebP: libwebp " + std::to_string(webp >> 16) + "." + std::to_string(webp >> 8 & 255) + "." +
+         std::to_string(webp & 255) + "\n";
+#else
+  out += "WebP: not built (no libwebp-dev when configured)\n";
+#endif
+#ifdef IMGVEC_HAS_TIFF
+  const std::string tiff = TIFFGetVersion();  // "LIBTIFF, Version 4.5.0\nCopyright ..."
+  out += "TIFF: libtiff " + tiff.substr(tiff.find("Version ") + 8, tiff.find('\n') - tiff.find("Version ") - 8) + "\n";
+#else
+  out += "TIFF: not built (no libtiff-dev when configured)\n";
+#endif
   return out;
 }
 

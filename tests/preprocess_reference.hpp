@@ -82,6 +82,7 @@ inline const TestImage kTestImages[] = {
     {"ukbench00120_gray.jpg", false},  {"ukbench09380.jpeg", false},
     {"alpha_channel_image.png", true}, {"giphy.gif", true},
     {"Iggy.256.ppm", true},            {"baboon.256.pgm", true},
+    {"ukbench09380.webp", false},      {"copyleft.tiff", true},
 };
 
 }  // namespace imgvec::testing

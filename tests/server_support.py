@@ -72,3 +72,11 @@ def wait_until(predicate, seconds=30, step=0.05):
             return True
         time.sleep(step)
     return False
+
+
+def test_image_counts(binary):
+    """(decodable, undecodable) among the 12 files of tests/data/images, for this build: two are
+    broken on purpose, and WebP and TIFF need their libraries (`imgvec --version` says)."""
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout
+    bad = 2 + ("WebP: not built" in version) + ("TIFF: not built" in version)
+    return 12 - bad, bad

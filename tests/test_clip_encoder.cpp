@@ -186,15 +186,19 @@ TEST_CASE("text embeddings match Python, with the shortened text path", "[clip]"
 }
 
 TEST_CASE("embeddings are unit length and tell images and texts apart", "[clip]") {
-  const auto results = encoder().embed_image_files(test_image_paths());
+  const auto paths = test_image_paths();
+  const auto results = encoder().embed_image_files(paths);
   const std::size_t d = encoder().dimension();
   double most_similar = -1;
+  // ukbench09380.webp is ukbench09380.jpeg recompressed: the same photo, not a distinct pair.
+  auto stem = [](const std::string& p) { return p.substr(0, p.rfind('.')); };
   for (std::size_t i = 0; i < results.size(); ++i) {
     CHECK(cosine(results[i].vector.data(), results[i].vector.data(), d) == Approx(1.0));
     double norm = 0;
     for (float v : results[i].vector) norm += double{v} * v;
     CHECK(norm == Approx(1.0).epsilon(1e-5));
     for (std::size_t j = 0; j < i; ++j) {
+      if (stem(paths[i]) == stem(paths[j])) continue;
       most_similar = std::max(most_similar, cosine(results[i].vector.data(), results[j].vector.data(), d));
     }
   }
@@ -250,7 +254,7 @@ TEST_CASE("batches, pipelines and threads do not change embeddings", "[clip]") {
 
 TEST_CASE("bad files in a batch are reported by name and the rest embedded", "[clip][errors]") {
   const std::vector<std::string> paths = {
-      kImages + "ukbench01380.jpg", kImages + "copyleft.tiff", kImages + "no-such-file.jpg",
+      kImages + "ukbench01380.jpg", kImages + "marbles.pbm", kImages + "no-such-file.jpg",
       kImages + "ukbench09268_corrupt.jpg", kImages + "giphy.gif"};
   const auto results = encoder().embed_image_files(paths);
   REQUIRE(results.size() == 5);

@@ -68,7 +68,7 @@ std::vector<float> expected_for(const std::string& path) {
 
 const char* const kGood[] = {"ukbench01380.jpg", "giphy.gif", "Iggy.256.ppm", "baboon.256.pgm",
                              "alpha_channel_image.png", "ukbench00120_gray.jpg"};
-const char* const kBad[] = {"copyleft.tiff", "ukbench09268_corrupt.jpg", "no-such-file.png", "marbles.pbm"};
+const char* const kBad[] = {"ukbench09268_corrupt.jpg", "no-such-file.png", "marbles.pbm"};
 
 }  // namespace
 
@@ -124,12 +124,12 @@ TEST_CASE("the file pipeline embeds every good file, in order, whatever the batc
 TEST_CASE("a failing model call fails its batch's files and the rest go on", "[encoder][errors]") {
   MeanColourEncoder e(/*fail_model=*/true);
   e.set_batch_size(2);
-  const std::vector<std::string> paths = {kImages + "giphy.gif", kImages + "copyleft.tiff",
+  const std::vector<std::string> paths = {kImages + "giphy.gif", kImages + "marbles.pbm",
                                           kImages + "Iggy.256.ppm"};
   const auto results = e.embed_image_files(paths);
   REQUIRE(results.size() == 3);
   CHECK_THAT(results[0].error, Catch::Matchers::Contains("model exploded"));
-  CHECK_THAT(results[1].error, Catch::Matchers::Contains("TIFF"));
+  CHECK_THAT(results[1].error, Catch::Matchers::Contains("1-bit PNM"));
   CHECK_THAT(results[2].error, Catch::Matchers::Contains("model exploded"));
 }
 

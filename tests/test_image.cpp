@@ -118,7 +118,13 @@ TEST_CASE("every test image decodes or fails as its README says", "[image]") {
       {"Iggy.256.ppm", 256, 256, ImageFormat::pnm},
       {"baboon.256.pgm", 256, 256, ImageFormat::pnm},
   };
-  for (const Expect& e : decodes) {
+  const auto formats = supported_image_formats();
+  const bool webp = std::count(formats.begin(), formats.end(), "webp") == 1;
+  const bool tiff = std::count(formats.begin(), formats.end(), "tiff") == 1;
+  std::vector<Expect> all(std::begin(decodes), std::end(decodes));
+  if (webp) all.push_back({"ukbench09380.webp", 640, 480, ImageFormat::webp});
+  if (tiff) all.push_back({"copyleft.tiff", 220, 220, ImageFormat::tiff});
+  for (const Expect& e : all) {
     INFO(e.file);
     const Image im = decode_image_file(kImages + e.file);
     CHECK(im.width == e.width);
@@ -131,12 +137,13 @@ TEST_CASE("every test image decodes or fails as its README says", "[image]") {
     ErrorCode code;
     const char* says;
   };
-  const Refuse refuses[] = {
+  std::vector<Refuse> refuses = {
       {"ukbench09268_corrupt.jpg", ErrorCode::unsupported, "not a recognised image format"},
-      {"ukbench09380.webp", ErrorCode::unsupported, "WebP images are not supported"},
-      {"copyleft.tiff", ErrorCode::unsupported, "TIFF images are not supported"},
       {"marbles.pbm", ErrorCode::unsupported, "1-bit PNM"},
   };
+  // Without their libraries, WebP and TIFF are refused by name.
+  if (!webp) refuses.push_back({"ukbench09380.webp", ErrorCode::unsupported, "WebP (this build has no libwebp)"});
+  if (!tiff) refuses.push_back({"copyleft.tiff", ErrorCode::unsupported, "TIFF (this build has no libtiff)"});
   for (const Refuse& r : refuses) {
     INFO(r.file);
     std::string message;
@@ -302,4 +309,49 @@ TEST_CASE("truncated and corrupted images never crash the decoder", "[image][err
   }
   CHECK(refused > 0);
   CHECK(decoded > 0);
+}
+
+TEST_CASE("WebP and TIFF variants decode: lossy, lossless, alpha, animated, LZW, greyscale", "[image]") {
+  const auto formats = supported_image_formats();
+  const bool webp = std::count(formats.begin(), formats.end(), "webp") == 1;
+  const bool tiff = std::count(formats.begin(), formats.end(), "tiff") == 1;
+  const std::string seeds = std::string(IMGVEC_TEST_DATA_DIR) + "/../fuzz/seeds/";
+  std::vector<std::string> files;
+  if (webp) files.insert(files.end(), {"small.webp", "small-lossless.webp", "small-alpha.webp", "small-animated.webp"});
+  if (tiff) files.insert(files.end(), {"small.tiff", "small-lzw.tiff", "small-gray.tiff"});
+  for (const auto& f : files) {
+    INFO(f);
+    const Image im = decode_image_file(seeds + f);
+    CHECK(im.width == 24);
+    CHECK(im.height == 18);
+    CHECK(im.format == (f.find(".webp") != std::string::npos ? ImageFormat::webp : ImageFormat::tiff));
+  }
+  if (tiff) {
+    // Lossless compressions give the raw file's pixels exactly; greyscale becomes equal channels.
+    CHECK(decode_image_file(seeds + "small-lzw.tiff").rgb == decode_image_file(seeds + "small.tiff").rgb);
+    const Image grey = decode_image_file(seeds + "small-gray.tiff");
+    for (std::size_t p = 0; p < grey.rgb.size(); p += 3) {
+      REQUIRE(grey.rgb[p] == grey.rgb[p + 1]);
+      REQUIRE(grey.rgb[p] == grey.rgb[p + 2]);
+    }
+  }
+  if (webp) {
+    // The first frame of the animation is the unflipped image (the second is its mirror).
+    const Image first = decode_image_file(seeds + "small-animated.webp");
+    const Image truth = decode_image_file(seeds + "small-lossless.webp");
+    Image mirror = truth;
+    for (std::uint32_t y = 0; y < truth.height; ++y) {
+      for (std::uint32_t x = 0; x < truth.width; ++x) {
+        std::copy_n(&truth.rgb[(y * truth.width + truth.width - 1 - x) * 3], 3, &mirror.rgb[(y * truth.width + x) * 3]);
+      }
+    }
+    auto distance = [](const Image& a, const Image& b) {
+      double d = 0;
+      for (std::size_t i = 0; i < a.rgb.size(); ++i) d += std::abs(int(a.rgb[i]) - int(b.rgb[i]));
+      return d / a.rgb.size();
+    };
+    CHECK(distance(first, truth) < distance(first, mirror) / 2);
+    // Alpha: this file is opaque, so compositing leaves it as the lossy decode of the same pixels.
+    CHECK(distance(decode_image_file(seeds + "small-alpha.webp"), truth) < 12);
+  }
 }

@@ -68,6 +68,11 @@ TEST_CASE("decode plus preprocessing matches the Python pipeline within toleranc
   for (const TestImage& t : kTestImages) {
     INFO(t.file);
     const Reference ref = load_reference(t.file);
+    const auto formats = supported_image_formats();
+    const std::string ext = std::string(t.file).substr(std::string(t.file).rfind('.') + 1);
+    if ((ext == "webp" || ext == "tiff") && std::count(formats.begin(), formats.end(), ext) == 0) {
+      continue;  // a build without libwebp or libtiff refuses these (test_image.cpp checks how)
+    }
     const Image ours = decode_image_file(kImages + t.file);
     REQUIRE(ours.width == ref.decoded.width);
     REQUIRE(ours.height == ref.decoded.height);

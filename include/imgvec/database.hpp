@@ -91,7 +91,7 @@ struct IndexDirectoryOptions {
   /// File name extensions to consider, lower case, without the dot. Empty: every file (the
   /// decoder then decides by content).
   std::vector<std::string> extensions = {"jpg", "jpeg", "jpe", "png", "bmp", "gif", "ppm", "pgm", "pnm", "pbm",
-                                         "tga", "psd", "hdr", "webp", "tif", "tiff", "heic", "avif"};
+                                         "tga", "psd", "hdr", "webp", "tif", "tiff", "heic", "heif", "avif", "jfif"};
   /// Glob patterns (*, ?) matched against paths relative to the directory; matches are skipped.
   std::vector<std::string> exclude;
   /// Remove images whose files under this directory have vanished.

@@ -20,7 +20,7 @@ namespace imgvec {
 namespace detail {
 namespace {
 
-constexpr const char* kExtensions[] = {"jpg", "png", "bmp", "gif", "pnm", "tga", "psd", "hdr"};
+constexpr const char* kExtensions[] = {"jpg", "png", "bmp", "gif", "pnm", "tga", "psd", "hdr", "webp", "tif"};
 
 const char* extension_of(ImageFormat f) {
   switch (f) {
@@ -40,6 +40,10 @@ const char* extension_of(ImageFormat f) {
       return "psd";
     case ImageFormat::hdr:
       return "hdr";
+    case ImageFormat::webp:
+      return "webp";
+    case ImageFormat::tiff:
+      return "tif";
     case ImageFormat::unknown:
       break;
   }

@@ -12,7 +12,14 @@
 namespace imgvec {
 namespace {
 
-constexpr const char* kSupported = "JPEG, PNG, BMP, GIF, PNM (P5/P6), TGA, PSD, HDR";
+constexpr const char* kSupported = "JPEG, PNG, BMP, GIF, PNM (P5/P6), TGA, PSD, HDR"
+#ifdef IMGVEC_HAS_WEBP
+                                   ", WebP"
+#endif
+#ifdef IMGVEC_HAS_TIFF
+                                   ", TIFF"
+#endif
+    ;
 
 // The literal's own length, not strlen: several signatures contain zero bytes.
 template <std::size_t N>
@@ -23,8 +30,12 @@ bool starts_with(const std::uint8_t* d, std::size_t n, const char (&magic)[N], s
 
 // Formats people send that imgvec does not decode, recognised so the error can say which.
 const char* unsupported_format(const std::uint8_t* d, std::size_t n) {
-  if (starts_with(d, n, "RIFF") && starts_with(d, n, "WEBP", 8)) return "WebP";
-  if (starts_with(d, n, "II*") || starts_with(d, n, "MM\0*")) return "TIFF";
+#ifndef IMGVEC_HAS_WEBP
+  if (starts_with(d, n, "RIFF") && starts_with(d, n, "WEBP", 8)) return "WebP (this build has no libwebp)";
+#endif
+#ifndef IMGVEC_HAS_TIFF
+  if (starts_with(d, n, "II*") || starts_with(d, n, "MM\0*")) return "TIFF (this build has no libtiff)";
+#endif
   if (starts_with(d, n, "ftyp", 4)) {
     if (starts_with(d, n, "avif", 8) || starts_with(d, n, "avis", 8)) return "AVIF";
     return "HEIC/HEIF (or another ISO media file)";
@@ -51,6 +62,8 @@ const char* unsupported_format(const std::uint8_t* d, std::size_t n) {
 
 namespace detail {
 
+const char* supported_formats_text() { return kSupported; }
+
 void check_dimensions(const std::string& name, std::uint64_t width, std::uint64_t height, const DecodeOptions& options) {
   if (width == 0 || height == 0) fail(ErrorCode::corrupt_file, name, "has no pixels");
   const std::uint64_t pixels = width * height;  // each below 2^32: no overflow
@@ -74,9 +87,22 @@ const char* to_string(ImageFormat format) {
     case ImageFormat::tga: return "tga";
     case ImageFormat::psd: return "psd";
     case ImageFormat::hdr: return "hdr";
+    case ImageFormat::webp: return "webp";
+    case ImageFormat::tiff: return "tiff";
     case ImageFormat::unknown: break;
   }
   return "unknown";
+}
+
+std::vector<std::string> supported_image_formats() {
+  std::vector<std::string> out = {"jpeg", "png", "bmp", "gif", "pnm", "tga", "psd", "hdr"};
+#ifdef IMGVEC_HAS_WEBP
+  out.push_back("webp");
+#endif
+#ifdef IMGVEC_HAS_TIFF
+  out.push_back("tiff");
+#endif
+  return out;
 }
 
 ImageFormat detect_image_format(const void* data, std::size_t n) {
@@ -91,6 +117,8 @@ ImageFormat detect_image_format(const void* data, std::size_t n) {
   }
   if (starts_with(d, n, "8BPS")) return ImageFormat::psd;
   if (starts_with(d, n, "#?RADIANCE\n") || starts_with(d, n, "#?RGBE\n")) return ImageFormat::hdr;
+  if (starts_with(d, n, "RIFF") && starts_with(d, n, "WEBP", 8)) return ImageFormat::webp;
+  if (starts_with(d, n, "II*\0") || starts_with(d, n, "MM\0*")) return ImageFormat::tiff;
   return ImageFormat::unknown;  // TGA has no signature; the decoder decides
 }
 
@@ -114,6 +142,12 @@ Image decode_image(const void* data, std::size_t size, const std::string& name,
     case ImageFormat::jpeg: raw = detail::decode_jpeg(d, size, name, options); break;
     case ImageFormat::png: raw = detail::decode_png(d, size, name, options); break;
     case ImageFormat::pnm: raw = detail::decode_pnm(d, size, name, options); break;
+#ifdef IMGVEC_HAS_WEBP
+    case ImageFormat::webp: raw = detail::decode_webp(d, size, name, options); break;
+#endif
+#ifdef IMGVEC_HAS_TIFF
+    case ImageFormat::tiff: raw = detail::decode_tiff(d, size, name, options); break;
+#endif
     default: raw = detail::decode_with_stb(d, size, image.format, name, options); break;
   }
   image.width = raw.width;

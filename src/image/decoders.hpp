@@ -5,6 +5,8 @@
 //   JPEG  libjpeg-turbo (TurboJPEG API)   jpeg_decoder.cpp
 //   PNG   libspng                         png_decoder.cpp
 //   PNM   imgvec's own (pnm_decoder.cpp: netpbm's library reports errors by exiting)
+//   WebP  libwebp (+ libwebpdemux)        webp_decoder.cpp   when found at configure time
+//   TIFF  libtiff                         tiff_decoder.cpp   when found at configure time
 //   BMP, GIF, TGA, PSD, HDR   stb_image, patched (stb_decoder.cpp, third_party/README.md)
 
 #include <cstddef>
@@ -29,6 +31,9 @@ struct RawImage {
   throw Error(code, name + ": " + what);
 }
 
+/// "JPEG, PNG, ..., WebP, TIFF": what this build decodes, for error messages.
+const char* supported_formats_text();
+
 /// Throws unless 0 < width, height and width * height <= options.max_pixels.
 void check_dimensions(const std::string& name, std::uint64_t width, std::uint64_t height,
                       const DecodeOptions& options);
@@ -39,6 +44,14 @@ RawImage decode_png(const std::uint8_t* data, std::size_t size, const std::strin
                     const DecodeOptions& options);
 RawImage decode_pnm(const std::uint8_t* data, std::size_t size, const std::string& name,
                     const DecodeOptions& options);
+#ifdef IMGVEC_HAS_WEBP
+RawImage decode_webp(const std::uint8_t* data, std::size_t size, const std::string& name,
+                     const DecodeOptions& options);
+#endif
+#ifdef IMGVEC_HAS_TIFF
+RawImage decode_tiff(const std::uint8_t* data, std::size_t size, const std::string& name,
+                     const DecodeOptions& options);
+#endif
 /// BMP, GIF, TGA, PSD, HDR. `format` is what the signature said (unknown: maybe TGA).
 RawImage decode_with_stb(const std::uint8_t* data, std::size_t size, ImageFormat& format,
                          const std::string& name, const DecodeOptions& options);

@@ -42,7 +42,7 @@ RawImage decode_with_stb(const std::uint8_t* data, std::size_t size, ImageFormat
   if (!stbi_info_from_memory(data, n, &width, &height, &channels)) {
     if (format == ImageFormat::unknown) {
       decode_fail(ErrorCode::unsupported, name,
-                  "not a recognised image format (imgvec decodes JPEG, PNG, BMP, GIF, PNM (P5/P6), TGA, PSD, HDR)");
+                  std::string("not a recognised image format (imgvec decodes ") + supported_formats_text() + ")");
     }
     decode_fail(ErrorCode::corrupt_file, name, std::string("damaged ") + to_string(format) + " data");
   }

@@ -211,6 +211,10 @@ const char* content_type(ImageFormat f) {
       return "image/vnd.adobe.photoshop";
     case ImageFormat::hdr:
       return "image/vnd.radiance";
+    case ImageFormat::webp:
+      return "image/webp";
+    case ImageFormat::tiff:
+      return "image/tiff";
     case ImageFormat::unknown:
       break;
   }

@@ -9,7 +9,7 @@
 namespace imgvec {
 
 /// Image container formats, as detected from a file's first bytes (never from its name).
-enum class ImageFormat : std::uint8_t { unknown = 0, jpeg, png, bmp, gif, pnm, tga, psd, hdr };
+enum class ImageFormat : std::uint8_t { unknown = 0, jpeg, png, bmp, gif, pnm, tga, psd, hdr, webp, tiff };
 
 /// The format's name ("jpeg", "png", ...).
 const char* to_string(ImageFormat format);
@@ -55,6 +55,10 @@ std::string encode_base64(const void* data, std::size_t size);
 /// Encodes an image as a baseline JPEG (4:2:0) of the given quality (1-100), for thumbnails and
 /// previews. Throws Error(invalid_argument) for an empty or malformed image.
 std::string encode_jpeg(const Image& image, int quality = 85);
+
+/// The formats this build decodes, by name ("jpeg", "png", ..., "webp" and "tiff" when their
+/// libraries were found when it was configured).
+std::vector<std::string> supported_image_formats();
 
 /// The format of an encoded image from its first bytes, or ImageFormat::unknown.
 ImageFormat detect_image_format(const void* data, std::size_t size);
