@@ -11,6 +11,9 @@
 #ifdef IMGVEC_HAS_TIFF
 #include <tiffio.h>
 #endif
+#ifdef IMGVEC_HAS_HEIF
+#include <libheif/heif.h>
+#endif
 
 namespace imgvec {
 
@@ -35,6 +38,13 @@ std::string build_features() {
          std::to_string(webp & 255) + "\n";
 #else
   out += "WebP: not built (no libwebp-dev when configured)\n";
+#endif
+#ifdef IMGVEC_HAS_HEIF
+  out += std::string("HEIC, AVIF: libheif ") + heif_get_version() + " (decoders here: HEVC " +
+         (heif_have_decoder_for_format(heif_compression_HEVC) ? "yes" : "no") + ", AV1 " +
+         (heif_have_decoder_for_format(heif_compression_AV1) ? "yes" : "no") + ")\n";
+#else
+  out += "HEIC, AVIF: not built (no libheif-dev when configured)\n";
 #endif
 #ifdef IMGVEC_HAS_TIFF
   const std::string tiff = TIFFGetVersion();  // "LIBTIFF, Version 4.5.0\nCopyright ..."

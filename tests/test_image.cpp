@@ -6,12 +6,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <tuple>
 
 #include <zlib.h>
 
 #include "image/exif.hpp"
 #include "imgvec/error.hpp"
 #include "imgvec/image/image.hpp"
+#include "imgvec/image/preprocess.hpp"
 
 using namespace imgvec;
 namespace fs = std::filesystem;
@@ -353,5 +355,31 @@ TEST_CASE("WebP and TIFF variants decode: lossy, lossless, alpha, animated, LZW,
     CHECK(distance(first, truth) < distance(first, mirror) / 2);
     // Alpha: this file is opaque, so compositing leaves it as the lossy decode of the same pixels.
     CHECK(distance(decode_image_file(seeds + "small-alpha.webp"), truth) < 12);
+  }
+}
+
+TEST_CASE("HEIC and AVIF decode upright, with the colours of the photo they were made from", "[image]") {
+  const auto formats = supported_image_formats();
+  const Image jpeg = decode_image_file(kImages + "ukbench01380.jpg");
+  const Image truth = resize_bicubic(jpeg, 160, 120);  // what heif-enc was given (tests/data/README.md)
+  for (const auto& [file, format, name] : {std::tuple{"ukbench01380.heic", ImageFormat::heic, "heic"},
+                                           std::tuple{"ukbench01380.avif", ImageFormat::avif, "avif"}}) {
+    INFO(file);
+    const std::string path = std::string(IMGVEC_TEST_DATA_DIR) + "/formats/" + file;
+    if (std::count(formats.begin(), formats.end(), name) == 0) {
+      std::string message;
+      CHECK(error_of([&] { decode_image_file(path); }, &message) == ErrorCode::unsupported);
+      CHECK_THAT(message, Catch::Matchers::Contains(format == ImageFormat::avif ? "AVIF" : "HEIC"));
+      continue;
+    }
+    const Image im = decode_image_file(path);
+    CHECK(im.format == format);
+    REQUIRE(im.width == 160);
+    REQUIRE(im.height == 120);
+    double diff = 0;
+    for (std::size_t i = 0; i < im.rgb.size(); ++i) diff += std::abs(int(im.rgb[i]) - int(truth.rgb[i]));
+    diff /= static_cast<double>(im.rgb.size());
+    INFO("mean difference from the source: " << diff << " levels");
+    CHECK(diff < 6);  // lossy at quality 70; a wrong orientation or colour order is far above this
   }
 }

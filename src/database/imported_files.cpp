@@ -20,35 +20,10 @@ namespace imgvec {
 namespace detail {
 namespace {
 
-constexpr const char* kExtensions[] = {"jpg", "png", "bmp", "gif", "pnm", "tga", "psd", "hdr", "webp", "tif"};
+constexpr const char* kExtensions[] = {"jpeg", "png", "bmp", "gif", "pnm", "tga", "psd", "hdr", "webp", "tiff", "heic", "avif"};
 
-const char* extension_of(ImageFormat f) {
-  switch (f) {
-    case ImageFormat::jpeg:
-      return "jpg";
-    case ImageFormat::png:
-      return "png";
-    case ImageFormat::bmp:
-      return "bmp";
-    case ImageFormat::gif:
-      return "gif";
-    case ImageFormat::pnm:
-      return "pnm";
-    case ImageFormat::tga:
-      return "tga";
-    case ImageFormat::psd:
-      return "psd";
-    case ImageFormat::hdr:
-      return "hdr";
-    case ImageFormat::webp:
-      return "webp";
-    case ImageFormat::tiff:
-      return "tif";
-    case ImageFormat::unknown:
-      break;
-  }
-  return nullptr;
-}
+// The format's name is the extension: "jpeg", "png", ..., "heic", "avif".
+const char* extension_of(ImageFormat f) { return f == ImageFormat::unknown ? nullptr : to_string(f); }
 
 bool same_bytes(const std::string& path, const void* data, std::size_t size) {
   std::ifstream in(path, std::ios::binary);

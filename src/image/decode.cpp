@@ -1,5 +1,6 @@
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -19,6 +20,9 @@ constexpr const char* kSupported = "JPEG, PNG, BMP, GIF, PNM (P5/P6), TGA, PSD, 
 #ifdef IMGVEC_HAS_TIFF
                                    ", TIFF"
 #endif
+#ifdef IMGVEC_HAS_HEIF
+                                   ", HEIC, AVIF"
+#endif
     ;
 
 // The literal's own length, not strlen: several signatures contain zero bytes.
@@ -26,6 +30,22 @@ template <std::size_t N>
 bool starts_with(const std::uint8_t* d, std::size_t n, const char (&magic)[N], std::size_t at = 0) {
   constexpr std::size_t m = N - 1;
   return n >= at + m && std::memcmp(d + at, magic, m) == 0;
+}
+
+// An ISO media file's brands (the ftyp box: size, "ftyp", major brand, version, compatible
+// brands): AVIF when one is avif or avis, HEIC when one is an HEVC or generic image brand.
+ImageFormat heif_brand(const std::uint8_t* d, std::size_t n) {
+  const std::size_t box =
+      n >= 4 ? (std::size_t{d[0]} << 24 | std::size_t{d[1]} << 16 | std::size_t{d[2]} << 8 | d[3]) : 0;
+  const std::size_t end = std::min(n, box);
+  bool heic = false;
+  for (std::size_t at = 8; at + 4 <= end; at += at == 8 ? 8 : 4) {  // skip the minor version
+    const std::string brand(reinterpret_cast<const char*>(d + at), 4);
+    if (brand == "avif" || brand == "avis") return ImageFormat::avif;
+    heic = heic || brand == "heic" || brand == "heix" || brand == "hevc" || brand == "hevx" || brand == "heim" ||
+           brand == "heis" || brand == "mif1" || brand == "msf1";
+  }
+  return heic ? ImageFormat::heic : ImageFormat::unknown;
 }
 
 // Formats people send that imgvec does not decode, recognised so the error can say which.
@@ -36,10 +56,12 @@ const char* unsupported_format(const std::uint8_t* d, std::size_t n) {
 #ifndef IMGVEC_HAS_TIFF
   if (starts_with(d, n, "II*") || starts_with(d, n, "MM\0*")) return "TIFF (this build has no libtiff)";
 #endif
+#ifndef IMGVEC_HAS_HEIF
   if (starts_with(d, n, "ftyp", 4)) {
-    if (starts_with(d, n, "avif", 8) || starts_with(d, n, "avis", 8)) return "AVIF";
-    return "HEIC/HEIF (or another ISO media file)";
+    if (starts_with(d, n, "avif", 8) || starts_with(d, n, "avis", 8)) return "AVIF (this build has no libheif)";
+    return "HEIC/HEIF (this build has no libheif), or another ISO media file";
   }
+#endif
   if (n >= 2 && d[0] == 0xFF && d[1] == 0x0A) return "JPEG XL";
   if (starts_with(d, n, "\0\0\0\x0CJXL ")) return "JPEG XL";
   if (starts_with(d, n, "\0\0\0\x0CjP  ") || (n >= 4 && d[0] == 0xFF && d[1] == 0x4F && d[2] == 0xFF)) {
@@ -89,6 +111,8 @@ const char* to_string(ImageFormat format) {
     case ImageFormat::hdr: return "hdr";
     case ImageFormat::webp: return "webp";
     case ImageFormat::tiff: return "tiff";
+    case ImageFormat::heic: return "heic";
+    case ImageFormat::avif: return "avif";
     case ImageFormat::unknown: break;
   }
   return "unknown";
@@ -101,6 +125,10 @@ std::vector<std::string> supported_image_formats() {
 #endif
 #ifdef IMGVEC_HAS_TIFF
   out.push_back("tiff");
+#endif
+#ifdef IMGVEC_HAS_HEIF
+  if (detail::heif_decodes(ImageFormat::heic)) out.push_back("heic");
+  if (detail::heif_decodes(ImageFormat::avif)) out.push_back("avif");
 #endif
   return out;
 }
@@ -119,6 +147,7 @@ ImageFormat detect_image_format(const void* data, std::size_t n) {
   if (starts_with(d, n, "#?RADIANCE\n") || starts_with(d, n, "#?RGBE\n")) return ImageFormat::hdr;
   if (starts_with(d, n, "RIFF") && starts_with(d, n, "WEBP", 8)) return ImageFormat::webp;
   if (starts_with(d, n, "II*\0") || starts_with(d, n, "MM\0*")) return ImageFormat::tiff;
+  if (starts_with(d, n, "ftyp", 4)) return heif_brand(d, n);
   return ImageFormat::unknown;  // TGA has no signature; the decoder decides
 }
 
@@ -147,6 +176,10 @@ Image decode_image(const void* data, std::size_t size, const std::string& name,
 #endif
 #ifdef IMGVEC_HAS_TIFF
     case ImageFormat::tiff: raw = detail::decode_tiff(d, size, name, options); break;
+#endif
+#ifdef IMGVEC_HAS_HEIF
+    case ImageFormat::heic:
+    case ImageFormat::avif: raw = detail::decode_heif(d, size, image.format, name, options); break;
 #endif
     default: raw = detail::decode_with_stb(d, size, image.format, name, options); break;
   }

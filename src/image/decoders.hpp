@@ -7,6 +7,7 @@
 //   PNM   imgvec's own (pnm_decoder.cpp: netpbm's library reports errors by exiting)
 //   WebP  libwebp (+ libwebpdemux)        webp_decoder.cpp   when found at configure time
 //   TIFF  libtiff                         tiff_decoder.cpp   when found at configure time
+//   HEIC, AVIF  libheif                   heif_decoder.cpp   when found at configure time
 //   BMP, GIF, TGA, PSD, HDR   stb_image, patched (stb_decoder.cpp, third_party/README.md)
 
 #include <cstddef>
@@ -46,6 +47,12 @@ RawImage decode_pnm(const std::uint8_t* data, std::size_t size, const std::strin
                     const DecodeOptions& options);
 #ifdef IMGVEC_HAS_WEBP
 RawImage decode_webp(const std::uint8_t* data, std::size_t size, const std::string& name,
+                     const DecodeOptions& options);
+#endif
+#ifdef IMGVEC_HAS_HEIF
+/// Whether libheif has a decoder for `format` (heic or avif) here.
+bool heif_decodes(ImageFormat format);
+RawImage decode_heif(const std::uint8_t* data, std::size_t size, ImageFormat format, const std::string& name,
                      const DecodeOptions& options);
 #endif
 #ifdef IMGVEC_HAS_TIFF

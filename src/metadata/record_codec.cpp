@@ -111,7 +111,7 @@ void read_fields(Reader& in, ImageRecord& r, bool wide_tags) {
   r.width = in.u32();
   r.height = in.u32();
   const std::uint8_t format = in.u8();
-  if (format > static_cast<std::uint8_t>(ImageFormat::tiff))
+  if (format > static_cast<std::uint8_t>(ImageFormat::avif))
     in.fail("unknown image format " + std::to_string(format));
   r.format = static_cast<ImageFormat>(format);
   r.added_ms = static_cast<std::int64_t>(in.u64());

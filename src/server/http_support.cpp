@@ -215,6 +215,10 @@ const char* content_type(ImageFormat f) {
       return "image/webp";
     case ImageFormat::tiff:
       return "image/tiff";
+    case ImageFormat::heic:
+      return "image/heic";
+    case ImageFormat::avif:
+      return "image/avif";
     case ImageFormat::unknown:
       break;
   }

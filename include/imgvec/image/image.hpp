@@ -9,7 +9,7 @@
 namespace imgvec {
 
 /// Image container formats, as detected from a file's first bytes (never from its name).
-enum class ImageFormat : std::uint8_t { unknown = 0, jpeg, png, bmp, gif, pnm, tga, psd, hdr, webp, tiff };
+enum class ImageFormat : std::uint8_t { unknown = 0, jpeg, png, bmp, gif, pnm, tga, psd, hdr, webp, tiff, heic, avif };
 
 /// The format's name ("jpeg", "png", ...).
 const char* to_string(ImageFormat format);
@@ -56,8 +56,8 @@ std::string encode_base64(const void* data, std::size_t size);
 /// previews. Throws Error(invalid_argument) for an empty or malformed image.
 std::string encode_jpeg(const Image& image, int quality = 85);
 
-/// The formats this build decodes, by name ("jpeg", "png", ..., "webp" and "tiff" when their
-/// libraries were found when it was configured).
+/// The formats this build decodes, by name ("jpeg", "png", ...; "webp", "tiff", "heic" and "avif"
+/// when their libraries were found when it was configured, and libheif has the decoder).
 std::vector<std::string> supported_image_formats();
 
 /// The format of an encoded image from its first bytes, or ImageFormat::unknown.
