@@ -175,6 +175,27 @@ check(exported["source"] == hit["source"], "export escapes it the same way")
 unescaped = hit["source"].encode().decode("unicode_escape").encode("latin-1")
 check(unescaped == odd_name, "the escape is reversible")
 
+# Extensions count in any case; other files are counted as skipped, by extension, never dropped
+# silently; stats say what the database holds and what this build decodes.
+mixed, mixed_db = scratch / "mixed", scratch / "mixed-db"
+mixed.mkdir()
+shutil.copy(photos / "ukbench01380.jpg", mixed / "UPPER.JPG")
+shutil.copy(photos / "giphy.gif", mixed / "anim.Gif")
+(mixed / "notes.txt").write_text("not an image")
+(mixed / "clip.mov").write_bytes(b"\0\0\0\x14ftypqt  ")
+(mixed / "clip2.MOV").write_bytes(b"\0\0\0\x14ftypqt  ")
+(mixed / "README").write_text("not an image")
+r = json.loads(run("index", mixed, "--db", mixed_db, "--json").stdout)
+check(r["added"] == 2 and r["skipped"] == 4 and r["skipped_extensions"] == {"txt": 1, "mov": 2, "": 1},
+      f"upper-case extensions are images; other files are counted as skipped by extension: {r}")
+out = run("index", mixed, "--db", mixed_db).stdout
+check("4 other files skipped by extension (.mov 2, no extension 1, .txt 1); --all-files" in out,
+      f"the summary names what was skipped: {out}")
+s = json.loads(run("stats", "--db", mixed_db, "--json").stdout)
+check(s["formats"] == {"jpeg": 1, "gif": 1} and {"jpeg", "png", "gif"} <= set(s["decodable_formats"]),
+      f"stats count images per format and list the decodable formats: {s}")
+check("decodes     jpeg, png" in run("stats", "--db", mixed_db).stdout, "stats prints the decodable formats")
+
 # Ctrl-C: the first one stops after the batch being embedded and saves what was done (exit 130);
 # the next run continues. 300 paths hard-linked to one PNG (~10 ms to decode each): ~1.5 s of work.
 many = scratch / "many"

@@ -1,7 +1,11 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
 #include <functional>
+
+#include <unistd.h>
 
 #include <stb/stb_image_write.h>
 
@@ -120,4 +124,30 @@ TEST_CASE("the descriptor encoder is deterministic, unit length and refuses text
   const auto f = e.embed_image(flat);
   for (float v : f) REQUIRE(std::isfinite(v));
   CHECK_THROWS_AS(e.embed_text("a cat"), Error);
+}
+
+TEST_CASE("fast decoding of big JPEGs keeps the vector and the record's true size", "[descriptor][image]") {
+  const Image photo = decode_image_file(kImages + "ukbench09060.jpg");
+  const std::string big = encode_jpeg(resize_bicubic(photo, 2400, 1800), 92);
+  const std::string path = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") +
+                           "/imgvec-fast-decode-" + std::to_string(::getpid()) + ".jpg";
+  { std::ofstream(path, std::ios::binary) << big; }
+  DescriptorEncoder encoder;
+  CHECK(encoder.fast_decode());
+  CHECK(encoder.decode_options().min_side == 128);
+  const auto fast = encoder.embed_image_files({path});
+  encoder.set_fast_decode(false);
+  CHECK(encoder.decode_options().min_side == 0);
+  const auto exact = encoder.embed_image_files({path});
+  std::remove(path.c_str());
+  REQUIRE(fast[0].ok());
+  REQUIRE(exact[0].ok());
+  // The file's size, not the decoded one (1/8 scale: 300x225).
+  CHECK(fast[0].width == 2400);
+  CHECK(fast[0].height == 1800);
+  double dot = 0;
+  for (std::size_t i = 0; i < fast[0].vector.size(); ++i) dot += fast[0].vector[i] * exact[0].vector[i];
+  INFO("cosine between the fast and the exact path: " << dot);
+  CHECK(dot > 0.995);
+  CHECK(dot < 1.0 - 1e-7);  // it did decode differently
 }

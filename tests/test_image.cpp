@@ -72,28 +72,37 @@ std::vector<std::uint8_t> with_orientation(std::vector<std::uint8_t> jpeg, std::
   return jpeg;
 }
 
-// A 1x1 PNG of the given bit depth and colour type holding `pixel` (raw bytes), written with zlib.
-std::vector<std::uint8_t> png_1x1(std::vector<std::uint8_t> pixel, std::uint8_t depth, std::uint8_t colour) {
+// A PNG file of these chunks (type, data) with their CRCs, and an IEND.
+std::vector<std::uint8_t> png_file(const std::vector<std::pair<std::string, std::vector<std::uint8_t>>>& chunks) {
   std::vector<std::uint8_t> out = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
-  auto chunk = [&](const char* type, const std::vector<std::uint8_t>& data) {
+  auto chunk = [&](const std::string& type, const std::vector<std::uint8_t>& data) {
     const std::uint32_t n = static_cast<std::uint32_t>(data.size());
     for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<std::uint8_t>(n >> s));
     const std::size_t start = out.size();
-    out.insert(out.end(), type, type + 4);
+    out.insert(out.end(), type.begin(), type.end());
     out.insert(out.end(), data.begin(), data.end());
     const uLong crc = crc32(0, out.data() + start, static_cast<uInt>(out.size() - start));
     for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<std::uint8_t>(crc >> s));
   };
-  chunk("IHDR", {0, 0, 0, 1, 0, 0, 0, 1, depth, colour, 0, 0, 0});
-  std::vector<std::uint8_t> raw = {0};  // filter byte, then the pixel
-  raw.insert(raw.end(), pixel.begin(), pixel.end());
+  for (const auto& [type, data] : chunks) chunk(type, data);
+  chunk("IEND", {});
+  return out;
+}
+
+// Raw scanlines (each starting with its filter byte) compressed with zlib, for an IDAT chunk.
+std::vector<std::uint8_t> zlib_compress(const std::vector<std::uint8_t>& raw) {
   uLongf size = compressBound(static_cast<uLong>(raw.size()));
   std::vector<std::uint8_t> z(size);
   compress(z.data(), &size, raw.data(), static_cast<uLong>(raw.size()));
   z.resize(size);
-  chunk("IDAT", z);
-  chunk("IEND", {});
-  return out;
+  return z;
+}
+
+// A 1x1 PNG of the given bit depth and colour type holding `pixel` (raw bytes), written with zlib.
+std::vector<std::uint8_t> png_1x1(std::vector<std::uint8_t> pixel, std::uint8_t depth, std::uint8_t colour) {
+  std::vector<std::uint8_t> raw = {0};  // filter byte, then the pixel
+  raw.insert(raw.end(), pixel.begin(), pixel.end());
+  return png_file({{"IHDR", {0, 0, 0, 1, 0, 0, 0, 1, depth, colour, 0, 0, 0}}, {"IDAT", zlib_compress(raw)}});
 }
 
 std::vector<std::uint8_t> rgba_png(std::vector<std::uint8_t> rgba) { return png_1x1(std::move(rgba), 8, 6); }
@@ -381,5 +390,123 @@ TEST_CASE("HEIC and AVIF decode upright, with the colours of the photo they were
     diff /= static_cast<double>(im.rgb.size());
     INFO("mean difference from the source: " << diff << " levels");
     CHECK(diff < 6);  // lossy at quality 70; a wrong orientation or colour order is far above this
+  }
+}
+
+namespace {
+
+// The EXIF block with_orientation puts in a JPEG, without the JPEG segment around it.
+std::vector<std::uint8_t> exif_with_orientation(std::uint16_t orientation) {
+  const auto jpeg = with_orientation({0xFF, 0xD8}, orientation);
+  return {jpeg.begin() + 2 + 10, jpeg.end()};  // after SOI, the APP1 header and "Exif\0\0"
+}
+
+// A PNG of 2x1 RGB pixels (red, blue) with an eXIf chunk holding `exif`.
+std::vector<std::uint8_t> png_2x1_with_exif(const std::vector<std::uint8_t>& exif) {
+  return png_file({{"IHDR", {0, 0, 0, 2, 0, 0, 0, 1, 8, 2, 0, 0, 0}},
+                   {"eXIf", exif},
+                   {"IDAT", zlib_compress({0, 255, 0, 0, 0, 0, 255})}});
+}
+
+// A simple-format WebP (one VP8 or VP8L chunk) rewritten as an extended one with an EXIF chunk.
+std::vector<std::uint8_t> webp_with_exif(const std::vector<std::uint8_t>& simple, std::uint32_t width,
+                                         std::uint32_t height, const std::vector<std::uint8_t>& exif) {
+  auto le = [](std::vector<std::uint8_t>& v, std::uint32_t x, int bytes) {
+    for (int i = 0; i < bytes; ++i) v.push_back(static_cast<std::uint8_t>(x >> (8 * i)));
+  };
+  std::vector<std::uint8_t> body = {'W', 'E', 'B', 'P', 'V', 'P', '8', 'X'};
+  le(body, 10, 4);
+  body.push_back(0x08);  // EXIF present
+  le(body, 0, 3);
+  le(body, width - 1, 3);
+  le(body, height - 1, 3);
+  body.insert(body.end(), simple.begin() + 12, simple.end());  // the image chunk as it was
+  body.insert(body.end(), {'E', 'X', 'I', 'F'});
+  le(body, static_cast<std::uint32_t>(exif.size()), 4);
+  body.insert(body.end(), exif.begin(), exif.end());
+  if (exif.size() % 2) body.push_back(0);
+  std::vector<std::uint8_t> out = {'R', 'I', 'F', 'F'};
+  le(out, static_cast<std::uint32_t>(body.size()), 4);
+  out.insert(out.end(), body.begin(), body.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("EXIF orientation turns PNG and WebP images upright too", "[image]") {
+  SECTION("PNG eXIf chunk") {
+    const auto png = png_2x1_with_exif(exif_with_orientation(6));
+    const Image im = decode_image(png.data(), png.size(), "oriented.png");
+    REQUIRE(im.width == 1);
+    REQUIRE(im.height == 2);
+    // Turned 90 degrees clockwise: the left (red) pixel ends on top.
+    CHECK(std::vector<std::uint8_t>(im.rgb.begin(), im.rgb.begin() + 3) == std::vector<std::uint8_t>{255, 0, 0});
+    DecodeOptions raw;
+    raw.apply_exif_orientation = false;
+    CHECK(decode_image(png.data(), png.size(), "raw.png", raw).width == 2);
+  }
+  SECTION("WebP EXIF chunk") {
+    const auto formats = supported_image_formats();
+    if (std::count(formats.begin(), formats.end(), "webp") == 0) return;  // no libwebp in this build
+    const auto simple = read_bytes(std::string(IMGVEC_TEST_DATA_DIR) + "/../fuzz/seeds/small-lossless.webp");
+    const Image upright = decode_image(simple.data(), simple.size());
+    const auto webp = webp_with_exif(simple, upright.width, upright.height, exif_with_orientation(3));
+    const Image im = decode_image(webp.data(), webp.size(), "oriented.webp");
+    REQUIRE(im.width == upright.width);
+    REQUIRE(im.height == upright.height);
+    CHECK(std::equal(pixel(im, 0, 0), pixel(im, 0, 0) + 3, pixel(upright, im.width - 1, im.height - 1)));
+    CHECK(detail::exif_orientation(detail::find_exif_block(webp.data(), webp.size(), ImageFormat::webp).bytes) == 3);
+  }
+  SECTION("a damaged EXIF block leaves the image as stored") {
+    auto exif = exif_with_orientation(6);
+    exif[4] = 0xF0;  // the first IFD's offset now points past the block
+    const auto png = png_2x1_with_exif(exif);
+    CHECK(decode_image(png.data(), png.size(), "damaged-exif.png").width == 2);
+  }
+}
+
+TEST_CASE("big JPEGs decode at a reduced scale that keeps the shorter side large enough", "[image]") {
+  const Image photo = decode_image_file(kImages + "ukbench01380.jpg");
+  const std::string big = encode_jpeg(resize_bicubic(photo, 2000, 1500), 92);
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(big.data());
+  const Image full = decode_image(bytes, big.size(), "big.jpg");
+  CHECK(full.width == 2000);
+  CHECK(full.file_width() == 2000);
+  struct Case {
+    std::uint32_t min_side, width, height;
+  };
+  // 1500 / 2 = 750 >= 448 > 1500 / 4; 1500 / 8 = 187.5 rounds up to 188 >= 128.
+  for (const Case c : {Case{448, 1000, 750}, Case{128, 250, 188}, Case{1500, 2000, 1500}, Case{1501, 2000, 1500}}) {
+    INFO("min_side " << c.min_side);
+    DecodeOptions o;
+    o.min_side = c.min_side;
+    const Image im = decode_image(bytes, big.size(), "big.jpg", o);
+    CHECK(im.width == c.width);
+    CHECK(im.height == c.height);
+    CHECK(im.file_width() == 2000);
+    CHECK(im.file_height() == 1500);
+    // The same picture: resized to a common size, the scaled decode stays close to the full one.
+    const Image a = resize_bicubic(full, 200, 150), b = resize_bicubic(im, 200, 150);
+    double diff = 0;
+    for (std::size_t i = 0; i < a.rgb.size(); ++i) diff += std::abs(int(a.rgb[i]) - int(b.rgb[i]));
+    CHECK(diff / static_cast<double>(a.rgb.size()) < 2.0);
+  }
+  SECTION("orientation turns the reported file size too") {
+    std::vector<std::uint8_t> rotated = with_orientation({bytes, bytes + big.size()}, 6);
+    DecodeOptions o;
+    o.min_side = 448;
+    const Image im = decode_image(rotated.data(), rotated.size(), "rotated.jpg", o);
+    CHECK(im.width == 750);
+    CHECK(im.height == 1000);
+    CHECK(im.file_width() == 1500);
+    CHECK(im.file_height() == 2000);
+  }
+  SECTION("other formats ignore it and decode in full") {
+    DecodeOptions o;
+    o.min_side = 16;
+    const auto png = png_2x1_with_exif(exif_with_orientation(1));
+    const Image im = decode_image(png.data(), png.size(), "small.png", o);
+    CHECK(im.width == 2);
+    CHECK(im.file_width() == 2);
   }
 }

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <functional>
 #include <iosfwd>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -124,6 +125,13 @@ struct IndexDirectoryReport {
   std::size_t failed_unchanged = 0;
   /// The failed files, with their reasons.
   std::vector<AddResult> failures;
+  /// Files not looked at because their extension is not in IndexDirectoryOptions::extensions
+  /// (never dropped silently): how many, and how many per extension (lower case, without the
+  /// dot; "" for none).
+  std::size_t skipped = 0;
+  std::map<std::string, std::size_t> skipped_extensions;
+  /// Files not looked at because they match an IndexDirectoryOptions::exclude pattern.
+  std::size_t excluded = 0;
 };
 
 struct DuplicateOptions {
@@ -169,6 +177,10 @@ struct DatabaseStats {
   /// entry (a write a crash cut short, never acknowledged) that were ignored.
   std::size_t replayed_changes = 0;
   std::size_t dropped_log_bytes = 0;
+  /// Images per container format ("jpeg": 120, "heic": 40, ...).
+  std::map<std::string, std::size_t> formats;
+  /// The formats this build decodes (supported_image_formats()).
+  std::vector<std::string> decodable_formats;
 };
 
 /// A folder of images made searchable: an Encoder turns images (and texts, for CLIP) into
@@ -292,7 +304,10 @@ class VectorDatabase {
   ImageRecord patch_metadata(Id id, const Metadata& set, const std::vector<std::string>& unset,
                              const std::vector<std::string>* tags = nullptr);
 
+  /// Everything above; it counts formats over every record, O(N).
   DatabaseStats get_stats() const;
+  /// Changes since the last save (as DatabaseStats::unsaved_changes), in O(1).
+  std::size_t unsaved_changes() const;
   std::size_t size() const;
   std::size_t dimension() const;
   const std::string& directory() const;

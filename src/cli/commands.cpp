@@ -31,9 +31,12 @@ std::string remembered_model(const std::string& db) {
   return path;
 }
 
-std::shared_ptr<Encoder> make_encoder(const std::string& model) {
-  if (model.empty()) return std::make_shared<DescriptorEncoder>();
-  return clip_plugin().open(model, "auto");  // libtorch is loaded here, and only here
+std::shared_ptr<Encoder> make_encoder(const std::string& model, const DbOptions& o) {
+  std::shared_ptr<Encoder> encoder;
+  if (model.empty()) encoder = std::make_shared<DescriptorEncoder>();
+  else encoder = clip_plugin().open(model, "auto");  // libtorch is loaded here, and only here
+  encoder->set_fast_decode(!o.exact_decode);
+  return encoder;
 }
 
 // The model a database uses: --model, else the one it remembers, else $IMGVEC_MODEL for new ones.
@@ -50,7 +53,7 @@ std::string choose_model(const DbOptions& o, bool creating) {
 }  // namespace
 
 std::unique_ptr<VectorDatabase> open_database(const DbOptions& o, const OpenOptions& open) {
-  return VectorDatabase::open(o.db, make_encoder(choose_model(o, false)), open);
+  return VectorDatabase::open(o.db, make_encoder(choose_model(o, false), o), open);
 }
 
 std::unique_ptr<VectorDatabase> open_database(const DbOptions& o) { return open_database(o, OpenOptions{}); }
@@ -104,12 +107,12 @@ int run_index(const IndexOptions& o) {
   const std::string model = choose_model(o, !exists);
   std::unique_ptr<VectorDatabase> db;
   if (exists) {
-    db = VectorDatabase::open(o.db, make_encoder(model));
+    db = VectorDatabase::open(o.db, make_encoder(model, o));
   } else {
     DatabaseOptions options;
     options.index_kind = o.flat ? IndexKind::flat : IndexKind::hnsw;
     if (o.float16) options.hnsw.storage = VectorStorage::float16;
-    db = VectorDatabase::create(o.db, make_encoder(model), options);
+    db = VectorDatabase::create(o.db, make_encoder(model, o), options);
     if (!model.empty()) std::ofstream(model_file(o.db)) << model << "\n";
   }
   IndexDirectoryOptions options;
@@ -153,6 +156,14 @@ int run_index(const IndexOptions& o) {
                 {"vanished", r.vanished},
                 {"interrupted", r.interrupted},
                 {"failures", failures},
+                {"skipped", r.skipped},
+                {"skipped_extensions",
+                 [&] {
+                   json by_ext = json::object();  // names escaped: not every extension is UTF-8
+                   for (const auto& [ext, n] : r.skipped_extensions) by_ext[escape_path(ext)] = n;
+                   return by_ext;
+                 }()},
+                {"excluded", r.excluded},
                 {"count", db->size()}});
   } else {
     for (const auto& f : r.failures) {
@@ -163,6 +174,20 @@ int run_index(const IndexOptions& o) {
         "%zu added, %zu updated, %zu unchanged, %zu moved, %zu removed, %zu failed; %zu images in "
         "%s\n",
         r.added, r.updated, r.unchanged, r.renamed, r.removed, r.failed, db->size(), o.db.c_str());
+    if (r.skipped) {
+      // The commonest extensions first, so a folder of videos or RAW files explains itself.
+      std::vector<std::pair<std::size_t, std::string>> by_count;
+      for (const auto& [ext, n] : r.skipped_extensions) by_count.emplace_back(n, ext);
+      std::sort(by_count.begin(), by_count.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+      std::string list;
+      for (std::size_t i = 0; i < by_count.size() && i < 6; ++i) {
+        list += (i ? ", " : "") + (by_count[i].second.empty() ? std::string("no extension") : "." + escape_path(by_count[i].second)) +
+                " " + std::to_string(by_count[i].first);
+      }
+      if (by_count.size() > 6) list += ", ...";
+      std::printf("%zu other files skipped by extension (%s); --all-files reads every file\n", r.skipped,
+                  list.c_str());
+    }
     if (r.vanished) {
       std::printf(
           "%zu indexed files no longer exist; run again with --remove-missing to drop them\n",
@@ -300,15 +325,21 @@ int run_stats(const DbOptions& o) {
                 {"storage", to_string(s.storage)},
                 {"memory_bytes", s.memory_bytes},
                 {"disk_bytes", s.disk_bytes},
-                {"generation", s.generation}});
+                {"generation", s.generation},
+                {"formats", s.formats},
+                {"decodable_formats", s.decodable_formats}});
     return kOk;
   }
+  std::string formats, decodable;
+  for (const auto& [name, n] : s.formats) formats += (formats.empty() ? "" : ", ") + name + " " + std::to_string(n);
+  for (const auto& name : s.decodable_formats) decodable += (decodable.empty() ? "" : ", ") + name;
   std::printf(
-      "database    %s\nimages      %zu\ndimension   %zu\nencoder     %s\nindex       %s, %s\n"
-      "memory      %.1f MB\ndisk        %.1f MB\nsaves       %llu\n",
-      s.directory.c_str(), s.count, s.dimension, s.encoder.to_string().c_str(),
-      to_string(s.index_kind), to_string(s.storage), static_cast<double>(s.memory_bytes) / 1e6,
-      static_cast<double>(s.disk_bytes) / 1e6, static_cast<unsigned long long>(s.generation));
+      "database    %s\nimages      %zu%s%s%s\ndimension   %zu\nencoder     %s\nindex       %s, %s\n"
+      "memory      %.1f MB\ndisk        %.1f MB\nsaves       %llu\ndecodes     %s\n",
+      s.directory.c_str(), s.count, formats.empty() ? "" : " (", formats.c_str(), formats.empty() ? "" : ")",
+      s.dimension, s.encoder.to_string().c_str(), to_string(s.index_kind), to_string(s.storage),
+      static_cast<double>(s.memory_bytes) / 1e6, static_cast<double>(s.disk_bytes) / 1e6,
+      static_cast<unsigned long long>(s.generation), decodable.c_str());
   return kOk;
 }
 

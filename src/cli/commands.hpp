@@ -20,6 +20,7 @@ struct DbOptions {
   std::string db;
   std::string model;  ///< empty: the one the database remembers, else none
   bool json = false;
+  bool exact_decode = false;  ///< every pixel of big JPEGs (Encoder::set_fast_decode(false))
 };
 
 struct IndexOptions : DbOptions {

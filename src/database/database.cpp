@@ -242,11 +242,11 @@ Id VectorDatabase::add_image(const std::string& path, const Metadata& metadata, 
 
 Id VectorDatabase::add_image_bytes(const void* data, std::size_t size, const std::string& name,
                                    const Metadata& metadata, const std::vector<std::string>& tags) {
-  const Image image = decode_image(data, size, name);
+  const Image image = decode_image(data, size, name, impl_->encoder->decode_options());
   ImageEmbedding e;
   e.vector = impl_->encoder->embed_image(image);
-  e.width = image.width;
-  e.height = image.height;
+  e.width = image.file_width();
+  e.height = image.file_height();
   e.format = image.format;
   const std::uint64_t hash = XXH3_64bits(data, size);
   // No source path: the name goes into the metadata, so it can never pass for a file's path.
@@ -394,7 +394,7 @@ std::vector<AddResult> VectorDatabase::add_paths(const std::vector<std::string>&
 }
 
 std::vector<SearchResult> VectorDatabase::search_by_image(const std::string& path, const SearchOptions& options) const {
-  return search_by_image(decode_image_file(path), options);
+  return search_by_image(decode_image_file(path, impl_->encoder->decode_options()), options);
 }
 
 std::vector<SearchResult> VectorDatabase::search_by_image(const Image& image, const SearchOptions& options) const {
@@ -404,12 +404,12 @@ std::vector<SearchResult> VectorDatabase::search_by_image(const Image& image, co
 
 std::vector<SearchResult> VectorDatabase::search_by_image_bytes(const void* data, std::size_t size,
                                                                 const SearchOptions& options) const {
-  return search_by_image(decode_image(data, size, "query image"), options);
+  return search_by_image(decode_image(data, size, "query image", impl_->encoder->decode_options()), options);
 }
 
 std::vector<SearchResult> VectorDatabase::search_by_image_base64(std::string_view base64,
                                                                  const SearchOptions& options) const {
-  return search_by_image(decode_image_base64(base64), options);
+  return search_by_image(decode_image_base64(base64, impl_->encoder->decode_options()), options);
 }
 
 std::vector<SearchResult> VectorDatabase::search_by_text(const std::string& text, const SearchOptions& options) const {
@@ -520,6 +520,8 @@ DatabaseStats VectorDatabase::get_stats() const {
   s.log_syncs = impl_->log->syncs();
   s.replayed_changes = impl_->replayed;
   s.dropped_log_bytes = impl_->dropped_log_bytes;
+  impl_->store.for_each([&](const ImageRecord& r) { ++s.formats[to_string(r.format)]; });
+  s.decodable_formats = supported_image_formats();
   for (const auto& f : {detail::manifest_path(impl_->dir), detail::index_path(impl_->dir, s.generation),
                         detail::metadata_path(impl_->dir, s.generation)}) {
     std::error_code ec;
@@ -527,6 +529,11 @@ DatabaseStats VectorDatabase::get_stats() const {
     if (!ec) s.disk_bytes += n;
   }
   return s;
+}
+
+std::size_t VectorDatabase::unsaved_changes() const {
+  Impl::Shared guard(impl_->lock);
+  return impl_->changes - impl_->changes_at_save;
 }
 
 std::size_t VectorDatabase::size() const {
@@ -603,16 +610,25 @@ IndexDirectoryReport VectorDatabase::index_directory(const std::string& dir, con
   if (!fs::is_directory(dir, ec)) throw Error(ErrorCode::not_found, dir + ": no such directory");
   const fs::path root = fs::absolute(dir).lexically_normal();
   std::vector<std::string> paths;
+  IndexDirectoryReport report;
   auto consider = [&](const fs::directory_entry& entry) {
     if (!entry.is_regular_file(ec)) return;
     const fs::path& p = entry.path();
-    if (!o.extensions.empty()) {
-      const std::string ext = lower(p.extension().string());
-      if (ext.size() < 2 || std::find(o.extensions.begin(), o.extensions.end(), ext.substr(1)) == o.extensions.end()) return;
-    }
     const std::string rel = p.lexically_relative(root).string();
     for (const auto& pattern : o.exclude) {
-      if (glob_match(pattern.c_str(), rel.c_str())) return;
+      if (glob_match(pattern.c_str(), rel.c_str())) {
+        ++report.excluded;
+        return;
+      }
+    }
+    if (!o.extensions.empty()) {
+      const std::string ext = lower(p.extension().string());
+      const std::string bare = ext.empty() ? ext : ext.substr(1);
+      if (bare.empty() || std::find(o.extensions.begin(), o.extensions.end(), bare) == o.extensions.end()) {
+        ++report.skipped;
+        ++report.skipped_extensions[bare];
+        return;
+      }
     }
     paths.push_back(p.string());
   };
@@ -634,7 +650,6 @@ IndexDirectoryReport VectorDatabase::index_directory(const std::string& dir, con
   }
   std::sort(paths.begin(), paths.end());
 
-  IndexDirectoryReport report;
   std::vector<Metadata> metadata;
   if (o.metadata) {
     metadata.reserve(paths.size());

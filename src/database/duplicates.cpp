@@ -101,7 +101,7 @@ std::optional<SearchResult> VectorDatabase::find_duplicate_of(const Image& image
 }
 
 std::optional<SearchResult> VectorDatabase::find_duplicate_of(const std::string& path, float threshold) const {
-  return find_duplicate_of(decode_image_file(path), threshold);
+  return find_duplicate_of(decode_image_file(path, impl_->encoder->decode_options()), threshold);
 }
 
 }  // namespace imgvec

@@ -243,6 +243,8 @@ std::string ClipEncoder::runtime() const {
   return s;
 }
 
+std::uint32_t ClipEncoder::decode_side() const noexcept { return 2 * impl_->info.preprocess.image_size; }
+
 void ClipEncoder::prepare_image(const Image& image, float* input) const {
   preprocess_clip(image, impl_->info.preprocess, input);
 }

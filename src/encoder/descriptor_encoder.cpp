@@ -154,6 +154,8 @@ DescriptorEncoder::DescriptorEncoder()
   set_pipeline_threads(std::max(1u, std::thread::hardware_concurrency()));
 }
 
+std::uint32_t DescriptorEncoder::decode_side() const noexcept { return 2 * kSide; }
+
 void DescriptorEncoder::prepare_image(const Image& image, float* out) const {
   const Image small = resize_bicubic(image, kSide, kSide);
   float y[kSide * kSide], cb[kSide * kSide], cr[kSide * kSide];

@@ -60,6 +60,11 @@ void Encoder::set_pipeline_threads(std::size_t n) {
   pipeline_threads_ = n;
 }
 
+DecodeOptions Encoder::decode_options(DecodeOptions base) const {
+  if (base.min_side == 0 && fast_decode_) base.min_side = decode_side();
+  return base;
+}
+
 void Encoder::run_texts(const std::vector<std::string>&, float*) {
   throw Error(ErrorCode::unsupported,
               "this encoder (" + fingerprint_.kind + ") embeds images only, not text");
@@ -110,6 +115,7 @@ std::vector<ImageEmbedding> Encoder::embed_image_files(const std::vector<std::st
   std::condition_variable changed;
   std::atomic<std::size_t> next{0};
   bool stop = false;
+  const DecodeOptions decode = decode_options(options.decode);
 
   auto worker = [&] {
     lower_thread_priority();
@@ -126,9 +132,9 @@ std::vector<ImageEmbedding> Encoder::embed_image_files(const std::vector<std::st
       ImageEmbedding& failure = slot.failures[pos];
       failure = ImageEmbedding{};
       try {
-        const Image image = decode_image_file(paths[i], options.decode);
-        failure.width = image.width;
-        failure.height = image.height;
+        const Image image = decode_image_file(paths[i], decode);
+        failure.width = image.file_width();
+        failure.height = image.file_height();
         failure.format = image.format;
         prepare_image(image, &slot.inputs[pos * input_floats_]);
       } catch (const Error& e) {

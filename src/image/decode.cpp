@@ -185,6 +185,10 @@ Image decode_image(const void* data, std::size_t size, const std::string& name,
   }
   image.width = raw.width;
   image.height = raw.height;
+  if (raw.full_width) {
+    image.full_width = raw.full_width;
+    image.full_height = raw.full_height;
+  }
   const std::uint64_t pixels = std::uint64_t{raw.width} * raw.height;
   if (raw.alpha) {
     // Composite onto white: transparent regions look white, as in viewers and web pages.
@@ -199,9 +203,15 @@ Image decode_image(const void* data, std::size_t size, const std::string& name,
   } else {
     image.rgb = std::move(raw.pixels);
   }
-  if (options.apply_exif_orientation && image.format == ImageFormat::jpeg) {
-    detail::apply_orientation(detail::jpeg_exif_orientation(d, size), image.width, image.height,
-                              image.rgb);
+  // TIFF's decoder applies its Orientation tag itself, and HEIF stores orientation as
+  // transformations that libheif applies (its EXIF orientation must be ignored: ISO 23008-12).
+  const bool oriented_by_exif = image.format == ImageFormat::jpeg || image.format == ImageFormat::png ||
+                                image.format == ImageFormat::webp;
+  if (options.apply_exif_orientation && oriented_by_exif) {
+    const detail::ExifBlock exif = detail::find_exif_block(d, size, image.format);
+    const int orientation = detail::exif_orientation(exif.bytes);
+    detail::apply_orientation(orientation, image.width, image.height, image.rgb);
+    if (orientation >= 5) std::swap(image.full_width, image.full_height);
   }
   return image;
 }

@@ -25,6 +25,8 @@ struct RawImage {
   std::uint32_t width = 0, height = 0;
   bool alpha = false;
   std::vector<std::uint8_t> pixels;
+  /// The file's size, when decoded at a reduced scale (DecodeOptions::min_side); else 0.
+  std::uint32_t full_width = 0, full_height = 0;
 };
 
 [[noreturn]] inline void decode_fail(ErrorCode code, const std::string& name,
@@ -54,6 +56,9 @@ RawImage decode_webp(const std::uint8_t* data, std::size_t size, const std::stri
 bool heif_decodes(ImageFormat format);
 RawImage decode_heif(const std::uint8_t* data, std::size_t size, ImageFormat format, const std::string& name,
                      const DecodeOptions& options);
+/// The primary image's EXIF item without its offset field (the TIFF block, maybe after
+/// "Exif\0\0"), or empty. Never throws.
+std::vector<std::uint8_t> heif_exif(const std::uint8_t* data, std::size_t size);
 #endif
 #ifdef IMGVEC_HAS_TIFF
 RawImage decode_tiff(const std::uint8_t* data, std::size_t size, const std::string& name,

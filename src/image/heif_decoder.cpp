@@ -79,3 +79,34 @@ RawImage decode_heif(const std::uint8_t* data, std::size_t size, ImageFormat for
 }
 
 }  // namespace imgvec::detail
+
+namespace imgvec::detail {
+
+std::vector<std::uint8_t> heif_exif(const std::uint8_t* data, std::size_t size) {
+  // A real photo's EXIF is tens of kilobytes; a hostile file could declare gigabytes.
+  constexpr std::size_t kExifLimit = 1 << 20;
+  std::vector<std::uint8_t> out;
+  heif_context* ctx = heif_context_alloc();
+  if (!ctx) return out;
+  heif_image_handle* handle = nullptr;
+  if (heif_context_read_from_memory_without_copy(ctx, data, size, nullptr).code == heif_error_Ok &&
+      heif_context_get_primary_image_handle(ctx, &handle).code == heif_error_Ok) {
+    heif_item_id id = 0;
+    if (heif_image_handle_get_list_of_metadata_block_IDs(handle, "Exif", &id, 1) == 1) {
+      const std::size_t n = heif_image_handle_get_metadata_size(handle, id);
+      std::vector<std::uint8_t> item(n);
+      // The item starts with a big-endian offset from its end to the TIFF header (ISO 23008-12).
+      if (n >= 4 && n <= kExifLimit &&
+          heif_image_handle_get_metadata(handle, id, item.data()).code == heif_error_Ok) {
+        const std::size_t skip = std::size_t{item[0]} << 24 | std::size_t{item[1]} << 16 |
+                                 std::size_t{item[2]} << 8 | item[3];
+        if (skip <= n - 4) out.assign(item.begin() + 4 + static_cast<std::ptrdiff_t>(skip), item.end());
+      }
+    }
+  }
+  if (handle) heif_image_handle_release(handle);
+  heif_context_free(ctx);
+  return out;
+}
+
+}  // namespace imgvec::detail

@@ -3,6 +3,7 @@
 // upsampling) instead of differing by rounding as stb_image's did.
 #include <turbojpeg.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "image/decoders.hpp"
@@ -16,6 +17,18 @@ struct Handle {
     if (h) tjDestroy(h);
   }
 };
+
+// The smallest of 1/8, 1/4, 1/2 (scaled in the IDCT, so the skipped work is never done) that
+// keeps the shorter side at least min_side; 1/1 when none does or min_side is 0. libjpeg-turbo
+// offers other eighths too, but only these are SIMD-accelerated.
+tjscalingfactor reduced_scale(int width, int height, std::uint32_t min_side) {
+  const int shorter = std::min(width, height);
+  for (int denom : {8, 4, 2}) {
+    const tjscalingfactor f{1, denom};
+    if (min_side > 0 && static_cast<std::uint32_t>(TJSCALED(shorter, f)) >= min_side) return f;
+  }
+  return {1, 1};
+}
 
 }  // namespace
 
@@ -35,6 +48,13 @@ RawImage decode_jpeg(const std::uint8_t* data, std::size_t size, const std::stri
                    options);
   const bool cmyk = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK;
   RawImage out;
+  const tjscalingfactor scale = reduced_scale(width, height, options.min_side);
+  if (scale.num != scale.denom) {
+    out.full_width = static_cast<std::uint32_t>(width);
+    out.full_height = static_cast<std::uint32_t>(height);
+    width = TJSCALED(width, scale);
+    height = TJSCALED(height, scale);
+  }
   out.width = static_cast<std::uint32_t>(width);
   out.height = static_cast<std::uint32_t>(height);
   const std::size_t pixels = static_cast<std::size_t>(width) * static_cast<std::size_t>(height);

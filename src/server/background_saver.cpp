@@ -32,7 +32,7 @@ void BackgroundSaver::run() {
     // A change wakes the thread; otherwise it looks twice a second (the interval's resolution).
     wake_.wait_for(lock, std::chrono::milliseconds(500));
     if (stopping_) break;
-    const std::size_t pending = db_->get_stats().unsaved_changes;
+    const std::size_t pending = db_->unsaved_changes();
     const double since = std::chrono::duration<double>(clock::now() - last_save).count();
     if (pending == 0 || (pending < every_changes_ && since < every_seconds_)) continue;
     lock.unlock();
@@ -57,7 +57,7 @@ void BackgroundSaver::stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
-  if (db_->get_stats().unsaved_changes > 0) db_->save();
+  if (db_->unsaved_changes() > 0) db_->save();
 }
 
 std::string BackgroundSaver::last_error() const {

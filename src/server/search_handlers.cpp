@@ -198,6 +198,8 @@ void Server::Impl::stats(const httplib::Request&, httplib::Response& res) {
              {"memory_bytes", s.memory_bytes},
              {"disk_bytes", s.disk_bytes},
              {"generation", s.generation},
+             {"formats", s.formats},
+             {"decodable_formats", s.decodable_formats},
              {"unsaved_changes", s.unsaved_changes},
              {"log_bytes", s.log_bytes},
              {"log_syncs", s.log_syncs},

@@ -40,10 +40,12 @@ struct Server::Impl {
     if (!d) fail(503, "loading", "the database is still loading; try again in a moment");
     return *d;
   }
+  // The server's pixel limit, and the encoder's reduced-scale decoding (a query or an upload is
+  // decoded only as large as the encoder needs).
   DecodeOptions decode_options() const {
     DecodeOptions o;
     o.max_pixels = options.max_pixels;
-    return o;
+    return database().encoder().decode_options(o);
   }
   void routes();
 

@@ -27,6 +27,7 @@ std::string Thumbnails::get(const ImageRecord& record, std::uint32_t size) {
   }
   DecodeOptions options;
   options.max_pixels = max_pixels_;
+  options.min_side = size;  // a JPEG decodes at 1/8 of its size when that is still large enough
   Image image = decode_image_file(record.source, options);
   const std::uint32_t longer = std::max(image.width, image.height);
   if (longer > size) {

@@ -81,6 +81,7 @@ class ClipEncoder final : public Encoder {
 
  protected:
   void prepare_image(const Image& image, float* input) const override;
+  std::uint32_t decode_side() const noexcept override;
   void run_images(const float* inputs, std::size_t count, float* out) override;
   void run_texts(const std::vector<std::string>& texts, float* out) override;
 

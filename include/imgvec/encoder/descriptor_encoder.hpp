@@ -23,6 +23,7 @@ class DescriptorEncoder final : public Encoder {
 
  protected:
   void prepare_image(const Image& image, float* input) const override;
+  std::uint32_t decode_side() const noexcept override;
   void run_images(const float* inputs, std::size_t count, float* out) override;
 };
 

@@ -43,6 +43,7 @@ struct ImageEmbedding {
 };
 
 struct EmbedFilesOptions {
+  /// Limits; min_side is set from the encoder's fast_decode() unless given here.
   DecodeOptions decode;
   /// Called on the calling thread after each batch with (files done, files in all).
   std::function<void(std::size_t, std::size_t)> progress;
@@ -89,6 +90,16 @@ class Encoder {
   /// Images per model call (default 8). Larger batches use the cores better and more memory.
   std::size_t batch_size() const noexcept { return batch_size_; }
   void set_batch_size(std::size_t n);
+  /// Whether files are decoded at a reduced scale where that is faster (JPEG: 1/2, 1/4 or 1/8 in
+  /// the DCT domain), keeping the shorter side at least twice what the model's preprocessing
+  /// resizes it to (default true; a 12 MP JPEG then decodes several times faster, and vectors
+  /// change by a cosine of about 0.01: docs/benchmarks.md). false decodes every pixel, as
+  /// open_clip does. The fingerprint is the same either way.
+  bool fast_decode() const noexcept { return fast_decode_; }
+  void set_fast_decode(bool on) noexcept { fast_decode_ = on; }
+  /// The decode options this encoder uses for images it reads itself: `base` with
+  /// DecodeOptions::min_side set as fast_decode() asks (unless `base` already sets it).
+  DecodeOptions decode_options(DecodeOptions base = {}) const;
   /// Threads that decode and preprocess files for embed_image_files (default 1).
   std::size_t pipeline_threads() const noexcept { return pipeline_threads_; }
   void set_pipeline_threads(std::size_t n);
@@ -105,12 +116,16 @@ class Encoder {
   virtual void run_texts(const std::vector<std::string>& texts, float* out);
 
   std::size_t input_floats() const noexcept { return input_floats_; }
+  /// The shorter side prepare_image needs to lose nothing: twice the size it resizes to, or 0
+  /// (the default) when it needs every pixel.
+  virtual std::uint32_t decode_side() const noexcept { return 0; }
 
  private:
   EncoderFingerprint fingerprint_;
   std::size_t input_floats_;
   std::size_t batch_size_ = 8;
   std::size_t pipeline_threads_ = 1;
+  bool fast_decode_ = true;
 };
 
 }  // namespace imgvec

@@ -14,13 +14,19 @@ enum class ImageFormat : std::uint8_t { unknown = 0, jpeg, png, bmp, gif, pnm, t
 /// The format's name ("jpeg", "png", ...).
 const char* to_string(ImageFormat format);
 
-/// A decoded image: 8-bit RGB, row-major, 3 bytes per pixel, top row first, upright (JPEG EXIF
+/// A decoded image: 8-bit RGB, row-major, 3 bytes per pixel, top row first, upright (EXIF
 /// orientation applied).
 struct Image {
   std::uint32_t width = 0;
   std::uint32_t height = 0;
   std::vector<std::uint8_t> rgb;
   ImageFormat format = ImageFormat::unknown;
+  /// The size the file declares, upright: width x height unless it was decoded at a reduced
+  /// scale (DecodeOptions::min_side). 0 means "as width and height" (images built in memory).
+  std::uint32_t full_width = 0;
+  std::uint32_t full_height = 0;
+  std::uint32_t file_width() const { return full_width ? full_width : width; }
+  std::uint32_t file_height() const { return full_height ? full_height : height; }
 };
 
 struct DecodeOptions {
@@ -30,8 +36,16 @@ struct DecodeOptions {
   /// Encoded files larger than this are refused before decoding (and, by decode_image_file,
   /// before reading). Decoded memory is bounded by max_pixels; this bounds the rest.
   std::uint64_t max_file_bytes = std::uint64_t{1} << 30;
-  /// Rotate or flip JPEGs as their EXIF orientation tag says, as a photo viewer would.
+  /// Rotate or flip JPEG, PNG and WebP images as their EXIF orientation tag says, as a photo
+  /// viewer would. (TIFF and HEIF files are always upright: their decoders apply their own
+  /// orientation, as HEIF requires.)
   bool apply_exif_orientation = true;
+  /// 0: decode every pixel. Otherwise a decoder that can decode at a reduced scale (JPEG, in the
+  /// DCT domain: 1/2, 1/4 or 1/8, several times faster) uses the smallest scale that keeps the
+  /// shorter side at least this long; Image::full_width and full_height keep the file's size.
+  /// Encoders ask for twice their input size (VectorDatabase, Encoder::embed_image_files), so
+  /// what they resize to differs little from an exact decode (docs/benchmarks.md measures it).
+  std::uint32_t min_side = 0;
 };
 
 /// Decodes JPEG, PNG (8 and 16 bit), BMP, GIF (first frame), PNM (P5, P6), TGA, PSD and HDR.
