@@ -395,6 +395,19 @@ def write_report(results_dir, out, args_line, large):
         if b:
             w(f"| {label} | {b['ms/image']:.2f} | {1000 / b['ms/image']:.0f} |")
     w("")
+    # Fast against exact JPEG decoding, by bench/bench_decode.cpp in this run.
+    w("## Fast JPEG decoding (12 MP photos)\n")
+    decode = results / "decode.md"
+    if decode.exists():
+        w(decode.read_text())
+        w("Fast decoding (`Encoder::fast_decode`, the default) decodes a JPEG at 1/2, 1/4 or 1/8 scale in "
+          "libjpeg-turbo's IDCT, keeping the shorter side at least twice what the encoder resizes it to "
+          "(448 for CLIP at 224, 128 for the built-in encoder). \"Decode share\" is decode + preprocess "
+          "over end to end; above 100% for the built-in encoder because it decodes on both cores at once. "
+          "CLIP's figures come from random weights: the cosine says how far the model's input moved, not "
+          "how a trained model ranks. `--exact-decode` (CLI) or `set_fast_decode(false)` keeps the exact path.\n")
+    else:
+        w("Not measured in this run.\n")
     # imgvec serve under load: measured by bench/server_load.py, a separate run (it needs the
     # machine to itself and a 100k database of its own), kept in the build tree.
     server = build / "bench" / "server-load.md"
@@ -432,7 +445,7 @@ def main():
         targets = ["imgvec_bench"] + (["imgvec_bench_encoder"] if encoder else []) + \
             (["imgvec_bench_model"] if encoder and not args.quick else [])
         run(["cmake", "--build", build, "--target", *targets])
-        for stale in ("index.json", "encoder.json"):
+        for stale in ("index.json", "encoder.json", "decode.md"):
             (results / stale).unlink(missing_ok=True)
         size = ["--quick", "--benchmark_min_time=0.02"] if args.quick else (["--large"] if args.large else [])
         # Repetitions run in random order across the whole suite, so a slow spell of this shared
@@ -444,6 +457,13 @@ def main():
             model = ["--model", build / "tests" / "models" / "tiny.pt"] if args.quick else []
             run([sys.executable, ROOT / "bench" / "encoder_vs_python.py", "--build", build, *model,
                  "--rounds", 1 if args.quick else args.rounds, "--json", results / "encoder.json"])
+        run(["cmake", "--build", build, "--target", "imgvec_bench_decode"])
+        bundle = []
+        if encoder:
+            bundle = ["--model", build / "tests" / "models" / "tiny.pt" if args.quick else
+                      build / "bench" / "models" / "vit-b-32-random.pt"]
+        run([build / "bench" / "imgvec_bench_decode", "--rounds", 1 if args.quick else args.rounds + 2, *bundle,
+             "--out", results / "decode.md"])
         settings.write_text(json.dumps({"build": os.path.relpath(build, ROOT), "repetitions": args.repetitions,
                                         "rounds": args.rounds, "large": args.large,
                                         "finished": datetime.datetime.now().isoformat(timespec="seconds")}))
