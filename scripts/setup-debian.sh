@@ -16,6 +16,7 @@ packages=(
   libcereal-dev libeigen3-dev libstb-dev
   libturbojpeg0-dev libspng-dev   # JPEG and PNG decoding (stb_image keeps BMP, GIF, TGA, PSD, HDR)
   libwebp-dev libtiff-dev libheif-dev   # WebP, TIFF, HEIC and AVIF decoding
+  libexif-dev                           # EXIF facts: date taken, camera, lens, GPS
   libfaiss-dev     # benchmark peer only (Faiss 1.7.3, static)
   nlohmann-json3-dev   # model bundle config, JSON output; header-only, private
   libcli11-dev         # the imgvec CLI's arguments; header-only

@@ -73,6 +73,29 @@ check(len(hits) == 3 and hits[0]["source"] == str(photos / "giphy.gif") and hits
 hits = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "10", "--where", "format=jpeg",
                       "--json").stdout)
 check(hits and all(h["format"] == "jpeg" for h in hits), "--where format=jpeg keeps only JPEGs")
+# Photo facts: EXIF dates and cameras where the files have them, the file's time where not.
+every = {Path(h["source"]).name: h for h in
+         json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "50", "--json").stdout)}
+canon = every["ukbench01380.jpg"]["photo"]
+check(canon == {"taken": "2005-08-14T01:08:49", "taken_ms": canon["taken_ms"], "taken_source": "exif",
+                "camera": "Canon PowerShot S230", "camera_make": "Canon", "camera_model": "Canon PowerShot S230"},
+      f"a camera JPEG's date and camera show in --json: {canon}")
+check(every["ukbench09060.jpg"]["photo"]["taken_source"] == "file_time" and
+      every["ukbench09060.jpg"]["photo"]["camera"] == "NIKON E5700",
+      "a zero EXIF date falls back to the file's time, and says so")
+canons = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "50", "--where", "camera=canon*",
+                        "--json").stdout)
+check(sorted(Path(h["source"]).name for h in canons) ==
+      sorted(n for n in every if n in ("ukbench01380.jpg", "ukbench09380.jpeg", "ukbench09380.webp",
+                                       "alpha_channel_image.png")),
+      "--where camera=canon* finds the Canon photos, in every container")
+old = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "50", "--where", "taken<2007",
+                     "--sort", "oldest", "--json").stdout)
+check([h["photo"]["taken"][:10] for h in old] == ["2005-07-29", "2005-08-14", "2006-01-21", "2006-01-21"][:len(old)]
+      and len(old) >= 3, f"--where taken<2007 --sort oldest lists the dated photos by date: {[h['photo'] for h in old]}")
+table = run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "3", "--sort", "newest").stdout
+check(table.splitlines()[0].split() == ["rank", "score", "id", "taken", "image"], "a date column when sorted by date")
+run("search", "--db", db, "--image", photos / "giphy.gif", "--where", "taken>=june", expect=2)
 hits = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "--min-score", "0.99", "--json").stdout)
 check(all(h["score"] >= 0.99 for h in hits) and len(hits) >= 1, "--min-score drops weaker matches")
 table = run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "2").stdout

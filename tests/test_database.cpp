@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -299,6 +300,8 @@ TEST_CASE("index_directory is incremental: unchanged skipped, renames kept, vani
   CHECK(r.added == kDecodable + 1);  // the decodable images and the copy in sub/; notes.txt is not considered
   CHECK(r.failed == kBroken.size());
   for (const AddResult& f : r.failures) CHECK(kBroken.count(name_of(f.source)));
+  CHECK(r.skipped == 1);  // counted, never dropped silently
+  CHECK(r.skipped_extensions == std::map<std::string, std::size_t>{{"txt", 1}});
 
   r = db->index_directory(dir);
   CHECK(r.unchanged == kDecodable + 1);
@@ -320,6 +323,7 @@ TEST_CASE("index_directory is incremental: unchanged skipped, renames kept, vani
   r = db->index_directory(dir, o);
   CHECK(r.removed == 1);
   CHECK(r.unchanged == kDecodable - 3);  // minus 3 excluded .jpg; the moved one is unchanged now
+  CHECK(r.excluded == 4);                // and the broken .jpg
   CHECK(db->size() == kDecodable);
 
   // Checkpoints saved it: a fresh open sees the same.
@@ -755,4 +759,69 @@ TEST_CASE("patch_metadata changes keys in one step, so concurrent patches keep e
   const std::vector<std::string> tags{"new"};
   CHECK(db->patch_metadata(id, {}, {}, &tags).tags == tags);
   CHECK_THROWS_AS(db->patch_metadata(999, {}, {}), Error);
+}
+
+TEST_CASE("photo facts are stored with each image and kept through saves and the log", "[db][photo]") {
+  Scratch s("photo-facts");
+  const std::string dir = (s.root / "photos").string();
+  // The Nikon file's EXIF date is zeros: its date comes from the file, set here to a known time.
+  const auto mtime = fs::file_time_type::clock::now() - std::chrono::hours(24 * 400);
+  fs::last_write_time(s.photo("ukbench09060.jpg"), mtime);
+  {
+    auto db = VectorDatabase::create(s.db(), descriptor());
+    db->index_directory(dir);
+    const ImageRecord canon = *db->get(*db->find_source(s.photo("ukbench01380.jpg")));
+    CHECK(canon.photo.taken_source == TakenSource::exif);
+    CHECK(canon.photo.taken_text() == "2005-08-14T01:08:49");
+    CHECK(canon.photo.camera() == "Canon PowerShot S230");
+    const ImageRecord nikon = *db->get(*db->find_source(s.photo("ukbench09060.jpg")));
+    CHECK(nikon.photo.camera() == "NIKON E5700");
+    CHECK(nikon.photo.taken_source == TakenSource::file_time);
+    REQUIRE(nikon.photo.taken_ms);
+    REQUIRE(nikon.photo.taken_offset_min);
+    // Wall-clock time minus the offset is the file's time (to the millisecond).
+    const std::int64_t utc_ms = *nikon.photo.taken_ms - std::int64_t{*nikon.photo.taken_offset_min} * 60000;
+    CHECK(utc_ms == nikon.mtime_ns / 1000000);
+    const ImageRecord gif = *db->get(*db->find_source(s.photo("giphy.gif")));
+    CHECK(gif.photo.taken_source == TakenSource::file_time);
+    CHECK(gif.photo.camera().empty());
+    // Filters and sorting see them.
+    SearchOptions o(50);
+    o.where = Where::parse("camera=canon*");
+    for (const auto& hit : db->search_by_image(s.photo("giphy.gif"), o)) CHECK(hit.record.photo.camera_make == "Canon");
+    o.where = Where::parse("taken_source=exif");
+    o.sort = SortOrder::oldest;
+    const auto dated = db->search_by_image(s.photo("giphy.gif"), o);
+    REQUIRE(dated.size() >= 3);
+    for (std::size_t i = 1; i < dated.size(); ++i) CHECK(*dated[i - 1].record.photo.taken_ms <= *dated[i].record.photo.taken_ms);
+    o.sort = SortOrder::newest;
+    o.where = Where();
+    const auto newest = db->search_by_image(s.photo("giphy.gif"), o);
+    CHECK(*newest.front().record.photo.taken_ms >= *dated.back().record.photo.taken_ms);
+    // From memory: what the EXIF says, and no file time to fall back on.
+    const auto bytes = [](const std::string& path) {
+      std::ifstream in(path, std::ios::binary);
+      return std::vector<char>(std::istreambuf_iterator<char>(in), {});
+    };
+    const auto jpeg = bytes(s.photo("ukbench09380.jpeg"));
+    const Id mem = db->add_image_bytes(jpeg.data(), jpeg.size(), "upload.jpg");
+    CHECK(db->get(mem)->photo.taken_text() == "2006-01-21T14:33:52");
+    const auto plain = bytes(s.photo("ukbench00120_gray.jpg"));
+    const Id bare = db->add_image_bytes(plain.data(), plain.size(), "plain.jpg");
+    CHECK(db->get(bare)->photo == PhotoFacts{});
+    db->save();
+  }
+  // Saved, and logged: a reopen sees them, and so does a replay of changes never saved.
+  OpenOptions logged;
+  logged.durability = Durability::on_write;
+  Id replayed = 0;
+  {
+    auto db = VectorDatabase::open(s.db(), descriptor(), logged);
+    CHECK(db->get(*db->find_source(s.photo("ukbench01380.jpg")))->photo.camera() == "Canon PowerShot S230");
+    fs::copy_file(s.photo("ukbench09380.jpeg"), s.root / "late.jpeg");
+    replayed = db->add_image((s.root / "late.jpeg").string());
+  }  // closed without a save
+  auto db = VectorDatabase::open(s.db(), descriptor());
+  CHECK(db->get_stats().replayed_changes >= 1);
+  CHECK(db->get(replayed)->photo.camera() == "Canon IXY DIGITAL 320");
 }

@@ -233,8 +233,8 @@ TEST_CASE("a crafted record with an impossible bool or sizes is refused", "[meta
   s.put(r);
   s.save(path);
   std::string payload = detail::read_checked_file(path, "IMGVMETA", 2).bytes;
-  REQUIRE(payload.back() == '\0');  // tags count ends the record: 8 zero bytes
-  const std::size_t bool_at = payload.size() - 9;
+  // The tags count (8 zero bytes) and the empty photo facts (53 bytes, format 2.1) end the record.
+  const std::size_t bool_at = payload.size() - 53 - 9;
   REQUIRE(payload[bool_at] == 1);
   payload[bool_at] = static_cast<char>(246);
   detail::write_checked_file(path, "IMGVMETA", 2, 0, payload);
@@ -248,5 +248,59 @@ TEST_CASE("a crafted record with an impossible bool or sizes is refused", "[meta
   detail::write_checked_file(path, "IMGVMETA", 2, 0, payload);
   CHECK(load_error(path, &message) == ErrorCode::corrupt_file);
   CHECK_THAT(message, Catch::Matchers::Contains("truncated record"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("photo facts survive a save, and records of format 2.0 read without them", "[metadata][versions]") {
+  const fs::path dir = fs::temp_directory_path() / "imgvec-metadata-facts";
+  fs::create_directories(dir);
+  const std::string path = (dir / "m").string();
+  MetadataStore s;
+  ImageRecord full = record(1, "/a", 1);
+  full.photo.taken_ms = 1685628202120;
+  full.photo.taken_offset_min = -330;
+  full.photo.taken_source = TakenSource::exif;
+  full.photo.camera_make = "Apple";
+  full.photo.camera_model = "iPhone 13";
+  full.photo.lens = "back camera";
+  full.photo.latitude = -33.8568;
+  full.photo.longitude = 151.2153;
+  s.put(full);
+  ImageRecord filed = record(2, "/b", 2);
+  filed.photo.taken_ms = 1;
+  filed.photo.taken_source = TakenSource::file_time;
+  s.put(filed);
+  s.save(path);
+  const MetadataStore loaded = MetadataStore::load(path);
+  CHECK(*loaded.get(1) == full);
+  CHECK(*loaded.get(2) == filed);
+
+  // As imgvec 2.0 wrote them: each record without the facts block (53 bytes when its strings are
+  // empty, so record 2's).
+  s = MetadataStore();
+  s.put(record(3, "/c", 3));
+  s.save(path);
+  std::string payload = detail::read_checked_file(path, "IMGVMETA", 2).bytes;
+  std::uint64_t length;
+  std::memcpy(&length, payload.data() + 8, 8);
+  const std::uint64_t older = length - 53;
+  std::string old = payload.substr(0, 8);
+  old.append(reinterpret_cast<const char*>(&older), 8);
+  old += payload.substr(16, older);
+  detail::write_checked_file(path, "IMGVMETA", 2, 0, old);
+  const MetadataStore v20 = MetadataStore::load(path);
+  CHECK(*v20.get(3) == record(3, "/c", 3));
+  CHECK(v20.get(3)->photo == PhotoFacts{});
+
+  // Impossible facts are refused, naming the file.
+  for (const int at : {0, 9, 36, 44}) {  // the date source, the offset flag, the GPS flag, the latitude
+    std::string bad = payload;
+    bad[16 + (length - 53) + static_cast<std::size_t>(at)] = '\x7F';
+    detail::write_checked_file(path, "IMGVMETA", 2, 1, bad);
+    INFO("byte " << at << " of the facts");
+    std::string message;
+    CHECK(load_error(path, &message) == ErrorCode::corrupt_file);
+    CHECK_THAT(message, Catch::Matchers::Contains(path));
+  }
   fs::remove_all(dir);
 }

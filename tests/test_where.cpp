@@ -12,14 +12,14 @@ TEST_CASE("filters match record fields, typed metadata, lists and tags", "[metad
   r.height = 768;
   r.format = ImageFormat::png;
   r.source = "/photos/cat.png";
-  r.metadata = {{"camera", std::string("X100")}, {"iso", std::int64_t{400}}, {"exposure", 0.5},
+  r.metadata = {{"film", std::string("X100")}, {"iso", std::int64_t{400}}, {"exposure", 0.5},
                 {"favourite", true}, {"people", std::vector<std::string>{"ana", "bo"}},
                 {"width", std::string("user width")}};
   r.tags = {"pets"};
   CHECK(Where().matches(r));
   CHECK(Where().matches_all());
-  CHECK(Where::eq("camera", std::string("X100")).matches(r));
-  CHECK_FALSE(Where::eq("camera", std::string("x100")).matches(r));
+  CHECK(Where::eq("film", std::string("X100")).matches(r));
+  CHECK_FALSE(Where::eq("film", std::string("x100")).matches(r));
   CHECK(Where::eq("iso", 400.0).matches(r));  // integers and doubles compare by value
   CHECK(Where::eq("people", std::string("bo")).matches(r));
   CHECK(Where::range("exposure", 0.25, 1.0).matches(r));
@@ -38,21 +38,21 @@ TEST_CASE("filters match record fields, typed metadata, lists and tags", "[metad
 TEST_CASE("the command line's filter syntax parses", "[metadata][where]") {
   ImageRecord r;
   r.width = 1024;
-  r.metadata = {{"camera", std::string("X100")}, {"iso", std::int64_t{400}}, {"favourite", true}};
+  r.metadata = {{"film", std::string("X100")}, {"iso", std::int64_t{400}}, {"favourite", true}};
   r.tags = {"pets"};
-  CHECK(Where::parse("camera=X100").matches(r));
-  CHECK(Where::parse("camera!=Nikon").matches(r));
+  CHECK(Where::parse("film=X100").matches(r));
+  CHECK(Where::parse("film!=Nikon").matches(r));
   CHECK(Where::parse("iso>=400").matches(r));
   CHECK_FALSE(Where::parse("iso>400").matches(r));
   CHECK(Where::parse("iso<401").matches(r));
   CHECK(Where::parse("iso<=400").matches(r));
   CHECK(Where::parse("width>1000").matches(r));
   CHECK(Where::parse("favourite=true").matches(r));
-  CHECK(Where::parse("camera=Nikon|X100").matches(r));
+  CHECK(Where::parse("film=Nikon|X100").matches(r));
   CHECK(Where::parse("tag=pets").matches(r));
   CHECK_FALSE(Where::parse("tag=cars").matches(r));
   CHECK_THROWS_WITH(Where::parse("iso>=many"), Catch::Matchers::Contains("needs a number"));
-  CHECK_THROWS_WITH(Where::parse("camera"), Catch::Matchers::Contains("\"camera\" is not KEY=VALUE"));
+  CHECK_THROWS_WITH(Where::parse("film"), Catch::Matchers::Contains("\"film\" is not KEY=VALUE"));
   CHECK(Where::parse("iso>=400").to_string() == "400.000000 <= iso");
 }
 
@@ -64,9 +64,9 @@ TEST_CASE("malformed filter clauses are refused, naming the clause", "[metadata]
   }
   CHECK_THROWS_WITH(Where::parse("tag="), Catch::Matchers::Contains("\"tag=\": = needs a value"));
   CHECK_THROWS_WITH(Where::parse("a=b|"), Catch::Matchers::Contains("empty alternative"));
-  const Where w = Where::parse("camera=X100") && (Where::parse("width>3") || Where::parse("tag=x")) &&
-                  Where::parse("camera!=Y");
-  CHECK(w.keys() == std::vector<std::string>{"camera", "width"});
+  const Where w = Where::parse("film=X100") && (Where::parse("width>3") || Where::parse("tag=x")) &&
+                  Where::parse("film!=Y");
+  CHECK(w.keys() == std::vector<std::string>{"film", "width"});
   CHECK(Where::is_record_field("width"));
-  CHECK_FALSE(Where::is_record_field("camera"));
+  CHECK_FALSE(Where::is_record_field("film"));
 }

@@ -42,6 +42,18 @@ struct DatabaseOptions {
   Durability durability = Durability::on_save;
 };
 
+/// How search results are ordered.
+enum class SortOrder {
+  score,             ///< most similar first
+  newest,  ///< the newest photo first (PhotoFacts::taken_ms); undated ones last
+  oldest,  ///< the oldest photo first; undated ones last
+};
+/// "score", "newest", "oldest" (the CLI's and the server's names).
+const char* to_string(SortOrder order);
+/// The inverse of to_string, and "taken" for newest (as photo apps show them); throws
+/// Error(invalid_argument) naming the text otherwise.
+SortOrder parse_sort_order(const std::string& text);
+
 struct SearchOptions {
   SearchOptions() = default;
   /// Just k, so that `db.search_by_image(path, 5)` reads naturally.
@@ -56,6 +68,10 @@ struct SearchOptions {
   /// Only images whose record matches; runs through the index's filtered search, so recall
   /// holds at any selectivity.
   Where where;
+  /// The order of the results returned: the same results (the k most similar after `offset`,
+  /// or all above min_score), sorted. To see a period's photos by date, filter on `taken` and
+  /// ask for a large k.
+  SortOrder sort = SortOrder::score;
 };
 
 struct SearchResult {
@@ -153,7 +169,9 @@ struct DuplicateGroup {
 enum class ExportFormat { json, jsonl };
 
 /// A record as one JSON object: id, source, content_hash (hex), file_size, mtime_ns, width,
-/// height, format, added_ms, metadata, tags. A source path that is not valid UTF-8 is written
+/// height, format, added_ms, metadata, tags, and photo: the PhotoFacts that are known (taken as
+/// ISO 8601, taken_ms, taken_source, camera, camera_make, camera_model, lens, latitude,
+/// longitude). A source path that is not valid UTF-8 is written
 /// escaped (escape_path in imgvec/path_text.hpp) with "source_escaped": true; metadata strings
 /// that are not valid UTF-8 are escaped the same way. Non-finite numbers become null.
 std::string record_to_json(const ImageRecord& record);

@@ -208,6 +208,7 @@ int run_search(const SearchCommand& o) {
   s.offset = static_cast<std::size_t>(o.offset);
   if (o.min_score) s.min_score = static_cast<float>(*o.min_score);
   for (const auto& w : o.where) s.where = s.where && Where::parse(w);
+  s.sort = parse_sort_order(o.sort);
   const auto db = open_database(o);
   // A misspelt key matches nothing; say so instead of answering "no matches".
   const auto keys = db->metadata_keys();
@@ -235,10 +236,15 @@ int run_search(const SearchCommand& o) {
     print_json(out);
     return kOk;
   }
-  std::printf("%4s  %7s  %8s  %s\n", "rank", "score", "id", "image");
+  // Sorted by date, the date is what the reader scans: it gets a column.
+  const bool dated = s.sort != SortOrder::score;
+  if (dated) std::printf("%4s  %7s  %8s  %-19s  %s\n", "rank", "score", "id", "taken", "image");
+  else std::printf("%4s  %7s  %8s  %s\n", "rank", "score", "id", "image");
   for (std::size_t i = 0; i < hits.size(); ++i) {
-    std::printf("%4zu  %7.4f  %8llu  %s\n", s.offset + i + 1, static_cast<double>(hits[i].score),
-                static_cast<unsigned long long>(hits[i].id), display_name(hits[i].record).c_str());
+    std::printf("%4zu  %7.4f  %8llu  ", s.offset + i + 1, static_cast<double>(hits[i].score),
+                static_cast<unsigned long long>(hits[i].id));
+    if (dated) std::printf("%-19s  ", hits[i].record.photo.taken_text().substr(0, 19).c_str());
+    std::printf("%s\n", display_name(hits[i].record).c_str());
   }
   if (hits.empty()) std::printf("no matches\n");
   return kOk;

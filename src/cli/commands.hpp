@@ -38,6 +38,7 @@ struct SearchCommand : DbOptions {
   std::int64_t offset = 0;
   std::vector<std::string> where;
   std::optional<double> min_score;
+  std::string sort = "score";
 };
 int run_search(const SearchCommand& o);
 

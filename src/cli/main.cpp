@@ -80,8 +80,14 @@ int main(int argc, char** argv) {
   c_search->add_option("-k", search.k, "how many results (1-100000)")->check(CLI::Range(1, 100000));
   c_search->add_option("--offset", search.offset, "skip this many results first (paging)")->check(CLI::Range(0, 1000000));
   c_search->add_option("--where", search.where,
-                       "KEY=V, KEY!=V, KEY>=N, KEY<=N, KEY>N, KEY<N, KEY=A|B, tag=T; keys: width, height, format, "
-                       "source, file_size, or metadata; repeatable (all must hold)");
+                       "KEY=V, KEY!=V, KEY>=N, KEY<=N, KEY>N, KEY<N, KEY=A|B, KEY=LO..HI, KEY=PATTERN* (any case), "
+                       "tag=T; keys: width, height, format, source, file_size, taken (dates: taken>=2023-06-01, "
+                       "taken=2023-06), camera, camera_make, camera_model, lens, latitude, longitude, or metadata; "
+                       "repeatable (all must hold)");
+  c_search->add_option("--sort", search.sort,
+                       "score (most similar first), newest or taken (the newest photo first), oldest; "
+                       "orders the results found")
+      ->check(CLI::IsMember({"score", "newest", "taken", "oldest"}));
   c_search->add_option("--min-score", search.min_score, "only results at least this similar (cosine, -1..1)")
       ->check(CLI::Range(-1.0, 1.0));
 

@@ -247,6 +247,7 @@ Id VectorDatabase::add_image_bytes(const void* data, std::size_t size, const std
   e.vector = impl_->encoder->embed_image(image);
   e.width = image.file_width();
   e.height = image.file_height();
+  e.photo = read_photo_facts(data, size);
   e.format = image.format;
   const std::uint64_t hash = XXH3_64bits(data, size);
   // No source path: the name goes into the metadata, so it can never pass for a file's path.
@@ -391,6 +392,24 @@ std::vector<AddResult> VectorDatabase::add_paths(const std::vector<std::string>&
     results[i].status = AddStatus::interrupted;
   }
   return results;
+}
+
+const char* to_string(SortOrder order) {
+  switch (order) {
+    case SortOrder::newest: return "newest";
+    case SortOrder::oldest: return "oldest";
+    case SortOrder::score: break;
+  }
+  return "score";
+}
+
+SortOrder parse_sort_order(const std::string& text) {
+  if (text == "taken") return SortOrder::newest;
+  for (const SortOrder o : {SortOrder::score, SortOrder::newest, SortOrder::oldest}) {
+    if (text == to_string(o)) return o;
+  }
+  throw Error(ErrorCode::invalid_argument,
+              "sort order \"" + text + "\": expected score, newest (or taken) or oldest");
 }
 
 std::vector<SearchResult> VectorDatabase::search_by_image(const std::string& path, const SearchOptions& options) const {

@@ -112,6 +112,9 @@ struct VectorDatabase::Impl {
     rec.width = e.width;
     rec.height = e.height;
     rec.format = e.format;
+    rec.photo = e.photo;
+    // No date in its EXIF: the file's modification time is the best guess left, and says so.
+    if (!rec.photo.taken_ms && facts) set_taken_from_file_time(rec.photo, facts->mtime_ns);
     if (metadata) rec.metadata = *metadata;
     if (tags) rec.tags = *tags;
     log_put(rec, &e.vector);
@@ -147,6 +150,7 @@ struct VectorDatabase::Impl {
       moved.source = path;
       moved.file_size = facts.size;
       moved.mtime_ns = facts.mtime_ns;
+      if (moved.photo.taken_source == TakenSource::file_time) set_taken_from_file_time(moved.photo, facts.mtime_ns);
       if (metadata) moved.metadata = *metadata;
       if (tags) moved.tags = *tags;
       log_put(moved, nullptr);
@@ -178,6 +182,16 @@ struct VectorDatabase::Impl {
     std::vector<SearchResult> out;
     const auto hits = index->search(q, params);
     for (std::size_t i = options.offset; i < hits.size(); ++i) out.push_back({hits[i].id, hits[i].score, *store.get(hits[i].id)});
+    if (options.sort != SortOrder::score) {
+      // The page's results by date; undated ones last, in score order (a stable sort).
+      const bool newest = options.sort == SortOrder::newest;
+      std::stable_sort(out.begin(), out.end(), [newest](const SearchResult& a, const SearchResult& b) {
+        const auto& x = a.record.photo.taken_ms;
+        const auto& y = b.record.photo.taken_ms;
+        if (!x || !y) return x.has_value() && !y.has_value();
+        return newest ? *x > *y : *x < *y;
+      });
+    }
     return out;
   }
 };

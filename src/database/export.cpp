@@ -110,6 +110,23 @@ std::string record_to_json(const ImageRecord& r) {
             {"added_ms", r.added_ms},
             {"metadata", std::move(meta)},
             {"tags", std::move(tags)}};
+  // Only what is known: most files have a date, fewer a camera, few a position.
+  json photo = json::object();
+  const PhotoFacts& f = r.photo;
+  if (f.taken_ms) {
+    photo["taken"] = f.taken_text();
+    photo["taken_ms"] = *f.taken_ms;
+    photo["taken_source"] = to_string(f.taken_source);
+  }
+  if (!f.camera().empty()) photo["camera"] = text(f.camera());
+  if (!f.camera_make.empty()) photo["camera_make"] = text(f.camera_make);
+  if (!f.camera_model.empty()) photo["camera_model"] = text(f.camera_model);
+  if (!f.lens.empty()) photo["lens"] = text(f.lens);
+  if (f.latitude && f.longitude) {
+    photo["latitude"] = *f.latitude;
+    photo["longitude"] = *f.longitude;
+  }
+  o["photo"] = std::move(photo);
   if (!is_valid_utf8(r.source)) o["source_escaped"] = true;
   return o.dump();
 }

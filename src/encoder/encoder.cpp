@@ -132,10 +132,12 @@ std::vector<ImageEmbedding> Encoder::embed_image_files(const std::vector<std::st
       ImageEmbedding& failure = slot.failures[pos];
       failure = ImageEmbedding{};
       try {
-        const Image image = decode_image_file(paths[i], decode);
+        const std::vector<std::uint8_t> bytes = read_image_file(paths[i], decode);
+        const Image image = decode_image(bytes.data(), bytes.size(), paths[i], decode);
         failure.width = image.file_width();
         failure.height = image.file_height();
         failure.format = image.format;
+        failure.photo = read_photo_facts(bytes.data(), bytes.size());
         prepare_image(image, &slot.inputs[pos * input_floats_]);
       } catch (const Error& e) {
         failure.code = e.code();
@@ -206,6 +208,7 @@ std::vector<ImageEmbedding> Encoder::embed_image_files(const std::vector<std::st
           r.width = decoded.width;
           r.height = decoded.height;
           r.format = decoded.format;
+          r.photo = decoded.photo;
           r.vector.assign(&out[g * dim], &out[(g + 1) * dim]);
         }
       } catch (const std::exception& e) {

@@ -216,7 +216,7 @@ Image decode_image(const void* data, std::size_t size, const std::string& name,
   return image;
 }
 
-Image decode_image_file(const std::string& path, const DecodeOptions& options) {
+std::vector<std::uint8_t> read_image_file(const std::string& path, const DecodeOptions& options) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) fail(ErrorCode::not_found, path, "no such file");
@@ -231,11 +231,16 @@ Image decode_image_file(const std::string& path, const DecodeOptions& options) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(ErrorCode::io, path, std::string("cannot open: ") + std::strerror(errno));
   // One read of the size stat reported, not a character-by-character stream copy.
-  std::vector<char> bytes(static_cast<std::size_t>(st.st_size));
-  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(st.st_size));
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   if (static_cast<std::size_t>(in.gcount()) != bytes.size()) {
     fail(ErrorCode::io, path, "read error (the file changed size while being read?)");
   }
+  return bytes;
+}
+
+Image decode_image_file(const std::string& path, const DecodeOptions& options) {
+  const std::vector<std::uint8_t> bytes = read_image_file(path, options);
   return decode_image(bytes.data(), bytes.size(), path, options);
 }
 

@@ -1,5 +1,6 @@
 #include "metadata/record_codec.hpp"
 
+#include <cmath>
 #include <cstring>
 
 #include "imgvec/error.hpp"
@@ -54,7 +55,18 @@ void encode_record(std::string& out, const ImageRecord& r) {
   }
   put_scalar<std::uint64_t>(out, r.tags.size());
   for (const auto& t : r.tags) put_string(out, t);
-  // Fields added by later minor versions go here, after everything above.
+  // Format 2.1: photo facts. Later minor versions append after this.
+  const PhotoFacts& f = r.photo;
+  put_scalar<std::uint8_t>(out, static_cast<std::uint8_t>(f.taken_source));
+  put_scalar<std::int64_t>(out, f.taken_ms.value_or(0));
+  put_scalar<std::uint8_t>(out, f.taken_offset_min ? 1 : 0);
+  put_scalar<std::int16_t>(out, f.taken_offset_min.value_or(0));
+  put_string(out, f.camera_make);
+  put_string(out, f.camera_model);
+  put_string(out, f.lens);
+  put_scalar<std::uint8_t>(out, f.latitude && f.longitude ? 1 : 0);
+  put_scalar<double>(out, f.latitude.value_or(0));
+  put_scalar<double>(out, f.longitude.value_or(0));
   const std::uint64_t length = out.size() - frame - sizeof(std::uint64_t);
   std::memcpy(&out[frame], &length, sizeof length);
 }
@@ -175,10 +187,39 @@ ImageRecord RecordReader::framed_record() {
   body.at_ = 0;
   ImageRecord r;
   read_fields(body, r, /*wide_tags=*/false);
+  if (body.remaining() > 0) body.photo_facts(r.photo);  // format 2.1
   // Whatever follows belongs to fields of a newer minor version: skipped. A field this build
   // adds later is read only `if (body.remaining() > 0)` and defaulted otherwise.
   at_ += length;
   return r;
+}
+
+void RecordReader::photo_facts(PhotoFacts& f) {
+  const std::uint8_t source = u8();
+  if (source > static_cast<std::uint8_t>(TakenSource::file_time)) fail("unknown date source " + std::to_string(source));
+  f.taken_source = static_cast<TakenSource>(source);
+  const auto taken = static_cast<std::int64_t>(u64());
+  if (f.taken_source != TakenSource::none) f.taken_ms = taken;
+  const std::uint8_t has_offset = u8();
+  need(2);
+  std::int16_t offset;
+  std::memcpy(&offset, bytes_.data() + at_, 2);
+  at_ += 2;
+  if (has_offset > 1 || offset < -18 * 60 || offset > 18 * 60) fail("a malformed UTC offset");
+  if (has_offset) f.taken_offset_min = offset;
+  f.camera_make = string();
+  f.camera_model = string();
+  f.lens = string();
+  const std::uint8_t has_gps = u8();
+  const std::uint64_t lat_bits = u64(), lon_bits = u64();
+  double lat, lon;
+  std::memcpy(&lat, &lat_bits, sizeof lat);
+  std::memcpy(&lon, &lon_bits, sizeof lon);
+  if (has_gps > 1 || !(std::abs(lat) <= 90) || !(std::abs(lon) <= 180)) fail("a malformed GPS position");
+  if (has_gps) {
+    f.latitude = lat;
+    f.longitude = lon;
+  }
 }
 
 ImageRecord RecordReader::legacy_record() {

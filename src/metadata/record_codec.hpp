@@ -32,7 +32,7 @@ inline void put_string(std::string& out, const std::string& s) {
   out += s;
 }
 
-/// Appends one record in the current layout (format 2.0), framed by its length.
+/// Appends one record in the current layout (format 2.1), framed by its length.
 void encode_record(std::string& out, const ImageRecord& record);
 
 /// Sequential reader over a payload; every read checks the bytes left and throws
@@ -50,6 +50,8 @@ class RecordReader {
 
   /// One length-framed record (format 2.x). Fields past those this build knows are skipped.
   ImageRecord framed_record();
+  /// The photo facts format 2.1 appends to a record.
+  void photo_facts(PhotoFacts& facts);
   /// One record as format 1 wrote it (cereal's portable binary, no framing).
   ImageRecord legacy_record();
 

@@ -10,7 +10,7 @@
 namespace imgvec {
 
 struct Where::Node {
-  enum class Kind { eq, range, in, tag, all_of, any_of, negate } kind;
+  enum class Kind { eq, range, in, tag, all_of, any_of, negate, glob } kind;
   std::string key;
   std::vector<MetadataValue> values;  // eq: one; in: several; tag: one string
   std::optional<double> lo, hi;
@@ -20,6 +20,41 @@ struct Where::Node {
 namespace {
 
 using Node = Where::Node;
+
+// The photo facts as filter values; an unknown fact is no value (so `camera!=X` matches it).
+// The outer optional says whether `key` names a fact at all.
+std::optional<std::optional<MetadataValue>> photo_field(const PhotoFacts& p, const std::string& key) {
+  using Value = std::optional<MetadataValue>;
+  auto text = [](const std::string& s) { return s.empty() ? Value() : Value(s); };
+  if (key == "taken") return p.taken_ms ? Value(*p.taken_ms) : Value();
+  if (key == "taken_source") return p.taken_ms ? Value(std::string(to_string(p.taken_source))) : Value();
+  if (key == "camera") return text(p.camera());
+  if (key == "camera_make") return text(p.camera_make);
+  if (key == "camera_model") return text(p.camera_model);
+  if (key == "lens") return text(p.lens);
+  if (key == "latitude") return p.latitude ? Value(*p.latitude) : Value();
+  if (key == "longitude") return p.longitude ? Value(*p.longitude) : Value();
+  return std::nullopt;
+}
+
+// Shell-style * and ? over ASCII letters of either case: camera=canon* finds "Canon EOS 5D".
+bool glob_match(const char* p, const char* t) {
+  for (;;) {
+    if (*p == '\0') return *t == '\0';
+    if (*p == '*') {
+      while (*p == '*') ++p;
+      if (*p == '\0') return true;
+      for (; *t; ++t) {
+        if (glob_match(p, t)) return true;
+      }
+      return false;
+    }
+    if (*t == '\0') return false;
+    if (*p != '?' && std::tolower(static_cast<unsigned char>(*p)) != std::tolower(static_cast<unsigned char>(*t))) return false;
+    ++p;
+    ++t;
+  }
+}
 
 // A record's value under `key`, or nothing.
 std::optional<MetadataValue> lookup(const ImageRecord& r, const std::string& key) {
@@ -36,6 +71,7 @@ std::optional<MetadataValue> lookup(const ImageRecord& r, const std::string& key
   if (key == "mtime_ns") return r.mtime_ns;
   if (key == "added_ms") return r.added_ms;
   if (key == "id") return static_cast<std::int64_t>(r.id);
+  if (const auto photo = photo_field(r.photo, key)) return *photo;
   const auto it = r.metadata.find(key);
   if (it == r.metadata.end()) return std::nullopt;
   return it->second;
@@ -76,6 +112,18 @@ bool evaluate(const Node& n, const ImageRecord& r) {
       const auto v = lookup(r, n.key);
       const auto x = v ? number(*v) : std::nullopt;
       return x && (!n.lo || *x >= *n.lo) && (!n.hi || *x <= *n.hi);
+    }
+    case Node::Kind::glob: {
+      const auto v = lookup(r, n.key);
+      if (!v) return false;
+      const auto& pattern = std::get<std::string>(n.values[0]);
+      if (const auto* s = std::get_if<std::string>(&*v)) return glob_match(pattern.c_str(), s->c_str());
+      if (const auto* list = std::get_if<std::vector<std::string>>(&*v)) {
+        for (const auto& item : *list) {
+          if (glob_match(pattern.c_str(), item.c_str())) return true;
+        }
+      }
+      return false;
     }
     case Node::Kind::tag: {
       const auto& t = std::get<std::string>(n.values[0]);
@@ -127,6 +175,7 @@ std::string show(const Node& n) {
       return (n.lo ? std::to_string(*n.lo) + " <= " : std::string()) + n.key +
              (n.hi ? " <= " + std::to_string(*n.hi) : std::string());
     case Node::Kind::tag: return "tag " + show(n.values[0]);
+    case Node::Kind::glob: return n.key + " like " + show(n.values[0]);
     case Node::Kind::all_of:
     case Node::Kind::any_of: {
       std::string s = "(";
@@ -173,6 +222,10 @@ Where Where::in(std::string key, std::vector<MetadataValue> values) {
   return Where(std::make_shared<Node>(Node{Node::Kind::in, std::move(key), std::move(values), {}, {}, {}}));
 }
 
+Where Where::glob(std::string key, std::string pattern) {
+  return Where(std::make_shared<Node>(Node{Node::Kind::glob, std::move(key), {MetadataValue(std::move(pattern))}, {}, {}, {}}));
+}
+
 Where Where::tag(std::string t) {
   return Where(std::make_shared<Node>(Node{Node::Kind::tag, "", {MetadataValue(std::move(t))}, {}, {}, {}}));
 }
@@ -211,7 +264,8 @@ std::vector<std::string> Where::keys() const {
 }
 
 bool Where::is_record_field(const std::string& key) {
-  for (const char* f : {"width", "height", "format", "source", "file_size", "mtime_ns", "added_ms", "id"}) {
+  for (const char* f : {"width", "height", "format", "source", "file_size", "mtime_ns", "added_ms", "id", "taken",
+                        "taken_source", "camera", "camera_make", "camera_model", "lens", "latitude", "longitude"}) {
     if (key == f) return true;
   }
   return false;
@@ -229,26 +283,57 @@ Where Where::parse(const std::string& e) {
     };
     if (key.find_first_of("!<>= \t") != std::string::npos) bad("the key \"" + key + "\" holds an operator or a space");
     if (rhs.empty()) bad(o + " needs a value after it");
+    // Dates: a year, month, day, minute or second names a period; "taken" compares against it.
+    const bool dated = key == "taken";
+    auto period = [&](const std::string& text) {
+      const auto p = parse_date_period(text);
+      if (!p) bad("\"" + text + "\" is not a date (YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS])");
+      return std::pair<double, double>(static_cast<double>(p->first), static_cast<double>(p->second - 1));
+    };
+    auto bound = [&](const std::string& text) -> std::optional<double> { return number(parse_metadata_value(text)); };
     if (o == "=" || o == "!=") {
       Where w;
+      const auto dots = rhs.find("..");
       if (key == "tag") {
         w = tag(rhs);
+      } else if (dated) {
+        // taken=2023-06 is all of June; taken=2023-06-01..2023-06-15 is both days and those between.
+        const auto lo = period(dots == std::string::npos ? rhs : rhs.substr(0, dots));
+        const auto hi = dots == std::string::npos ? lo : period(rhs.substr(dots + 2));
+        w = range(key, lo.first, hi.second);
+      } else if (dots != std::string::npos && dots > 0 && bound(rhs.substr(0, dots)) && bound(rhs.substr(dots + 2))) {
+        w = range(key, bound(rhs.substr(0, dots)), bound(rhs.substr(dots + 2)));  // latitude=40.5..41
       } else if (rhs.find('|') != std::string::npos) {
         std::vector<MetadataValue> values;
+        std::optional<Where> patterns;  // alternatives with * or ?: camera=canon*|nikon*
         std::size_t start = 0;
         for (;;) {
           const auto bar = rhs.find('|', start);
           const std::string alternative = rhs.substr(start, bar == std::string::npos ? bar : bar - start);
           if (alternative.empty()) bad("an empty alternative in \"" + rhs + "\"");
-          values.push_back(parse_metadata_value(alternative));
+          if (alternative.find_first_of("*?") != std::string::npos) {
+            patterns = patterns ? *patterns || glob(key, alternative) : glob(key, alternative);
+          } else {
+            values.push_back(parse_metadata_value(alternative));
+          }
           if (bar == std::string::npos) break;
           start = bar + 1;
         }
-        w = in(key, std::move(values));
+        if (values.empty()) w = *patterns;
+        else w = patterns ? in(key, std::move(values)) || *patterns : in(key, std::move(values));
+      } else if (rhs.find_first_of("*?") != std::string::npos) {
+        w = glob(key, rhs);
       } else {
         w = eq(key, parse_metadata_value(rhs));
       }
       return o == "=" ? w : !w;
+    }
+    if (dated) {
+      const auto p = period(rhs);
+      if (o == ">=") return range(key, p.first, std::nullopt);
+      if (o == "<=") return range(key, std::nullopt, p.second);
+      if (o == ">") return range(key, p.second + 1, std::nullopt);
+      return range(key, std::nullopt, p.first - 1);
     }
     const auto v = number(parse_metadata_value(rhs));
     if (!v) {

@@ -16,7 +16,7 @@ double ms_since(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
-// limit, offset, score_threshold and filter, from a JSON object (form fields are turned into one).
+// limit, offset, score_threshold, filter and sort, from a JSON object (form fields are turned into one).
 SearchOptions search_options(const json& body) {
   SearchOptions o;
   o.k = size_field(body, "limit", 10, 1, 10000);
@@ -27,6 +27,10 @@ SearchOptions search_options(const json& body) {
     if (!f->is_string())
       fail(400, "invalid_argument", "\"filter\" must be a string in the --where syntax");
     o.where = Where::parse(f->get<std::string>());
+  }
+  if (const auto s = body.find("sort"); s != body.end() && !s->is_null()) {
+    if (!s->is_string()) fail(400, "invalid_argument", "\"sort\" must be \"score\", \"newest\" (or \"taken\") or \"oldest\"");
+    o.sort = parse_sort_order(s->get<std::string>());
   }
   return o;
 }

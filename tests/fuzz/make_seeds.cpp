@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "exif_builder.hpp"
 #include "imgvec/imgvec.hpp"
 
 namespace fs = std::filesystem;
@@ -48,11 +49,13 @@ int main(int argc, char** argv) {
     for (int c = 0; c < 4; ++c) hdr += std::string("\x88\x80", 2);  // one run of 8 per channel
   }
   write(out / "decode_image", "rle.hdr", hdr);
-  // EXIF: the test JPEGs, and an APP1 segment holding orientation 6 in a little-endian TIFF.
+  // EXIF blocks: the fuzz target's first byte picks the container (0 JPEG, 1 PNG, 2 WebP, 3 TIFF,
+  // 4 HEIF). The test files of each, and an APP1 segment holding orientation 6.
   for (const auto& e : fs::directory_iterator(images)) {
     const std::string ext = e.path().extension().string();
-    if ((ext == ".jpg" || ext == ".jpeg") && fs::file_size(e.path()) <= 64 * 1024) {
-      write(out / "exif", e.path().filename().string(), read(e.path()));
+    const char selector = ext == ".jpg" || ext == ".jpeg" ? 0 : ext == ".png" ? 1 : ext == ".webp" ? 2 : ext == ".tiff" ? 3 : -1;
+    if (selector >= 0 && fs::file_size(e.path()) <= 64 * 1024) {
+      write(out / "exif", e.path().filename().string(), std::string(1, selector) + read(e.path()));
     }
   }
   const std::string tiff =
@@ -61,7 +64,21 @@ int main(int argc, char** argv) {
   const std::string segment_length{static_cast<char>((app1.size() + 2) >> 8),
                                    static_cast<char>((app1.size() + 2) & 0xFF)};
   write(out / "exif", "orientation6",
-        std::string("\xFF\xD8\xFF\xE1", 4) + segment_length + app1 + std::string("\xFF\xD9", 2));
+        std::string("\0\xFF\xD8\xFF\xE1", 5) + segment_length + app1 + std::string("\xFF\xD9", 2));
+  // Photo facts: the test images with EXIF, and a JPEG carrying every field in each byte order.
+  for (const auto& e : fs::directory_iterator(images)) {
+    if (fs::file_size(e.path()) <= 64 * 1024) write(out / "photo_facts", e.path().filename().string(), read(e.path()));
+  }
+  for (const bool little : {true, false}) {
+    imgvec::testing::ExifBuilder b(little);
+    b.ascii(b.ifd0, 0x010F, "Apple").ascii(b.ifd0, 0x0110, "iPhone 13").short_value(b.ifd0, 0x0112, 6);
+    b.ascii(b.exif, 0x9003, "2023:06:01 14:03:22").ascii(b.exif, 0x9011, "+02:00").ascii(b.exif, 0x9291, "12");
+    b.ascii(b.exif, 0xA434, "back camera").ascii(b.gps, 0x0001, "N").rationals(b.gps, 0x0002, {{38, 1}, {42, 1}, {36, 1}});
+    b.ascii(b.gps, 0x0003, "W").rationals(b.gps, 0x0004, {{9, 1}, {8, 1}, {24, 1}});
+    const std::string plain = read(images / "ukbench00120_gray.jpg");
+    const auto jpeg = imgvec::testing::jpeg_with_exif({plain.begin(), plain.end()}, b.build());
+    write(out / "photo_facts", little ? "full-II.jpg" : "full-MM.jpg", std::string(jpeg.begin(), jpeg.end()));
+  }
   const std::string gif = read(images / "giphy.gif");
   write(out / "decode_base64", "plain", base64(gif));
   write(out / "decode_base64", "data_uri", "data:image/gif;base64," + base64(gif));

@@ -8,6 +8,7 @@
 
 #include "imgvec/error.hpp"
 #include "imgvec/image/image.hpp"
+#include "imgvec/image/photo_facts.hpp"
 
 namespace imgvec {
 
@@ -37,6 +38,7 @@ struct ImageEmbedding {
   std::string error;          ///< names the file and what is wrong; empty on success
   std::uint32_t width = 0, height = 0;          ///< the decoded image's size (files only)
   ImageFormat format = ImageFormat::unknown;    ///< its container format (files only)
+  PhotoFacts photo;  ///< what its EXIF data says (files only; no file-time fallback here)
   /// Not embedded because EmbedFilesOptions::cancel stopped the run first (error says so too).
   bool cancelled = false;
   bool ok() const noexcept { return error.empty(); }

@@ -57,6 +57,9 @@ Image decode_image(const void* data, std::size_t size, const std::string& name =
                    const DecodeOptions& options = {});
 /// Reads and decodes a file; errors name the path.
 Image decode_image_file(const std::string& path, const DecodeOptions& options = {});
+/// Reads a file's bytes as decode_image_file does: a regular file of at most
+/// options.max_file_bytes, in one read. Throws imgvec::Error naming the path.
+std::vector<std::uint8_t> read_image_file(const std::string& path, const DecodeOptions& options = {});
 /// Decodes base64 (standard or URL-safe alphabet, padding optional, whitespace ignored, an optional
 /// "data:image/...;base64," prefix), as sent by web clients.
 Image decode_image_base64(std::string_view base64, const DecodeOptions& options = {});

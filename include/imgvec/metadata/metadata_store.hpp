@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "imgvec/image/image.hpp"
+#include "imgvec/image/photo_facts.hpp"
 #include "imgvec/types.hpp"
 
 namespace imgvec {
@@ -25,11 +26,14 @@ struct ImageRecord {
   std::uint64_t content_hash = 0;  ///< XXH3-64 of the encoded file's bytes
   std::uint64_t file_size = 0;     ///< bytes
   std::int64_t mtime_ns = 0;       ///< the file's modification time, ns since the Unix epoch
-  std::uint32_t width = 0, height = 0;
+  std::uint32_t width = 0, height = 0;  ///< as the image is seen (after EXIF orientation)
   ImageFormat format = ImageFormat::unknown;
   std::int64_t added_ms = 0;       ///< when it was added, ms since the Unix epoch
   Metadata metadata;
   std::vector<std::string> tags;
+  /// Date taken, camera, lens and GPS from its EXIF data; the date falls back to the file's
+  /// modification time (PhotoFacts::taken_source says which).
+  PhotoFacts photo;
 
   bool operator==(const ImageRecord& o) const;
 };

@@ -16,8 +16,10 @@ MetadataValue parse_metadata_value(const std::string& text);
 /// A condition on image records, for filtered search: equality, numeric ranges, set membership
 /// and tags, combined with and, or, not. A default-constructed Where matches everything.
 ///
-/// Keys name a record field (width, height, format, source, file_size, mtime_ns, added_ms, id)
-/// or else a user metadata key; "meta.KEY" always means the user key. Integers and doubles
+/// Keys name a record field (width, height, format, source, file_size, mtime_ns, added_ms, id),
+/// a photo fact (taken: wall-clock ms, see PhotoFacts; taken_source; camera: make and model as
+/// PhotoFacts::camera() says them; camera_make; camera_model; lens; latitude; longitude), or
+/// else a user metadata key; "meta.KEY" always means the user key. Integers and doubles
 /// compare by value; a list-of-strings value equals X when it contains X; a missing key matches
 /// nothing (and so its negation matches).
 class Where {
@@ -28,8 +30,15 @@ class Where {
   static Where range(std::string key, std::optional<double> lo, std::optional<double> hi);
   static Where in(std::string key, std::vector<MetadataValue> values);
   static Where tag(std::string tag);
+  /// A string value (or a list item) matching a shell-style pattern: * any run, ? one
+  /// character, ASCII letters in either case ("canon*" matches "Canon EOS 5D").
+  static Where glob(std::string key, std::string pattern);
   /// Parses the command line's form: KEY=VALUE, KEY!=VALUE, KEY>=N, KEY<=N, KEY>N, KEY<N,
-  /// KEY=A|B|C (any of), tag=T. VALUE is an integer, a number, true/false, or else a string.
+  /// KEY=A|B|C (any of), KEY=LO..HI (a closed range of numbers), KEY=PATTERN with * or ? (glob),
+  /// tag=T. VALUE is an integer, a number, true/false, or else a string. For `taken` the values
+  /// are dates naming periods (parse_date_period): taken=2023-06 is all of June, taken>=2023-06-01
+  /// from that day on, taken<=2023 to the end of 2023, taken=2023-06-01..2023-06-15 both days and
+  /// those between.
   /// Throws imgvec::Error (invalid_argument) naming the expression when it is malformed: no
   /// operator, an empty key, value or alternative (`a!=`, `tag=`, `a=b|`).
   static Where parse(const std::string& expression);
