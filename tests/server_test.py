@@ -94,6 +94,14 @@ for offset in (0, 3, 6):
     pages += [h["id"] for h in page["result"]]
 check(pages[:8] == [h["id"] for h in by_vec["result"]] and len(set(pages)) == len(pages) == 9,
       "offset and limit page without repeats or gaps")
+status, dated = s.json("POST", "/v1/search", {"vector": vector, "limit": 8, "sort": "oldest",
+                                              "filter": "taken_source=exif"})
+taken = [h["record"]["photo"]["taken_ms"] for h in dated["result"]]
+check(status == 200 and len(taken) >= 2 and taken == sorted(taken) and
+      all(h["record"]["photo"]["camera"] for h in dated["result"]),
+      "sort by the date taken, filtered on EXIF dates; records carry their photo facts")
+status, err = s.json("POST", "/v1/search", {"vector": vector, "sort": "sideways"})
+check(status == 400 and "sort" in err["error"]["message"], f"an unknown sort order is a 400 naming it: {err}")
 status, filtered = s.json("POST", "/v1/search", {"vector": vector, "limit": 8, "filter": "format=jpeg",
                                                  "score_threshold": -1})
 check(status == 200 and filtered["result"] and all(h["record"]["format"] == "jpeg" for h in filtered["result"]),
