@@ -96,6 +96,17 @@ check([h["photo"]["taken"][:10] for h in old] == ["2005-07-29", "2005-08-14", "2
 table = run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "3", "--sort", "newest").stdout
 check(table.splitlines()[0].split() == ["rank", "score", "id", "taken", "image"], "a date column when sorted by date")
 run("search", "--db", db, "--image", photos / "giphy.gif", "--where", "taken>=june", expect=2)
+by_colour = json.loads(run("search", "--db", db, "--colour", "#2a6fdb", "-k", "50", "--json").stdout)
+scores = [h["score"] for h in by_colour]
+check(len(by_colour) == GOOD and scores == sorted(scores, reverse=True) and 0 <= scores[-1] <= scores[0] <= 1 and
+      all(h["analysis"]["colours"] and h["analysis"]["tone"] in ("warm", "cool", "neutral") for h in by_colour),
+      "--colour ranks every image by its palette; --json shows the analysis")
+gray = every["ukbench00120_gray.jpg"]["analysis"]
+check(gray["saturation"] < 0.05 and gray["tone"] == "neutral" and
+      {c["name"] for c in gray["colours"]} <= {"black", "gray", "white"}, f"a grayscale photo reads as gray: {gray}")
+run("search", "--db", db, "--colour", "teal", expect=2)
+run("search", "--db", db, "--colour", "red", "--image", photos / "giphy.gif", expect=2)
+run("search", "--db", db, "--image", photos / "giphy.gif", "--where", "colour=teal", expect=2)
 hits = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "--min-score", "0.99", "--json").stdout)
 check(all(h["score"] >= 0.99 for h in hits) and len(hits) >= 1, "--min-score drops weaker matches")
 table = run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "2").stdout

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -824,4 +825,59 @@ TEST_CASE("photo facts are stored with each image and kept through saves and the
   auto db = VectorDatabase::open(s.db(), descriptor());
   CHECK(db->get_stats().replayed_changes >= 1);
   CHECK(db->get(replayed)->photo.camera() == "Canon IXY DIGITAL 320");
+}
+
+TEST_CASE("image analysis is stored; colour queries and colour, tone and brightness filters find it", "[db][analysis]") {
+  Scratch s("colours");
+  const fs::path dir = s.root / "colours";
+  fs::create_directories(dir);
+  auto write = [&](const std::string& name, auto colour) {
+    std::vector<std::uint8_t> rgb(96 * 64 * 3);
+    for (int y = 0; y < 64; ++y) {
+      for (int x = 0; x < 96; ++x) {
+        const std::array<std::uint8_t, 3> c = colour(x, y);
+        std::copy(c.begin(), c.end(), &rgb[(y * 96 + x) * 3]);
+      }
+    }
+    REQUIRE(stbi_write_png((dir / name).string().c_str(), 96, 64, 3, rgb.data(), 96 * 3));
+    return (dir / name).string();
+  };
+  using C = std::array<std::uint8_t, 3>;
+  const auto blue = write("blue.png", [](int, int) { return C{42, 111, 219}; });
+  const auto red = write("red.png", [](int, int) { return C{220, 30, 30}; });
+  const auto half = write("half.png", [](int x, int) { return x < 48 ? C{42, 111, 219} : C{220, 30, 30}; });
+  const auto night = write("night.png", [](int, int) { return C{12, 14, 30}; });
+  auto db = VectorDatabase::create(s.db(), descriptor());
+  db->index_directory(dir.string());
+  const ImageRecord b = *db->get(*db->find_source(blue));
+  REQUIRE(b.analysis.analysed());
+  CHECK(b.analysis.colours.at(0).name == ColourName::blue);
+  CHECK(b.analysis.tone == Tone::cool);
+
+  const auto hits = db->search_by_colour({*parse_colour("#2a6fdb")});
+  REQUIRE(hits.size() == 4);
+  CHECK(hits[0].record.source == blue);
+  CHECK(hits[0].score == Approx(1).margin(0.01));
+  CHECK(hits[1].record.source == half);
+  CHECK(hits[1].score == Approx(0.5).margin(0.02));
+  const auto both = db->search_by_colour({*parse_colour("#2a6fdb"), *parse_colour("#dc1e1e")}, SearchOptions(1));
+  CHECK(both.at(0).record.source == half);
+  SearchOptions o(10);
+  o.min_score = 0.9f;
+  CHECK(db->search_by_colour({*parse_colour("blue")}, o).empty());  // pure blue is far from #2a6fdb
+  o = SearchOptions(10);
+  o.where = Where::parse("colour=red");
+  std::set<std::string> reds;
+  for (const auto& h : db->search_by_image(red, o)) reds.insert(h.record.source);
+  CHECK(reds == std::set<std::string>{red, half});
+  o.where = Where::parse("brightness<0.1");
+  CHECK(db->search_by_image(red, o).at(0).record.source == night);
+  o.where = Where::parse("tone=warm");
+  CHECK(db->search_by_image(red, o).at(0).record.source == red);
+  CHECK_THROWS_AS(Where::parse("colour=teal"), Error);
+  CHECK_THROWS_AS(db->search_by_colour({}), Error);
+  // Kept through a save.
+  db.reset();
+  db = VectorDatabase::open(s.db(), descriptor());
+  CHECK(db->get(*db->find_source(blue))->analysis == b.analysis);
 }

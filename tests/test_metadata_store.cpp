@@ -233,8 +233,9 @@ TEST_CASE("a crafted record with an impossible bool or sizes is refused", "[meta
   s.put(r);
   s.save(path);
   std::string payload = detail::read_checked_file(path, "IMGVMETA", 2).bytes;
-  // The tags count (8 zero bytes) and the empty photo facts (53 bytes, format 2.1) end the record.
-  const std::size_t bool_at = payload.size() - 53 - 9;
+  // The tags count (8 zero bytes), the empty photo facts (53 bytes, format 2.1) and the empty
+  // analysis (18 bytes, 2.2) end the record.
+  const std::size_t bool_at = payload.size() - 18 - 53 - 9;
   REQUIRE(payload[bool_at] == 1);
   payload[bool_at] = static_cast<char>(246);
   detail::write_checked_file(path, "IMGVMETA", 2, 0, payload);
@@ -265,6 +266,12 @@ TEST_CASE("photo facts survive a save, and records of format 2.0 read without th
   full.photo.lens = "back camera";
   full.photo.latitude = -33.8568;
   full.photo.longitude = 151.2153;
+  full.analysis.colours = {{{42, 111, 219}, 0.625f, ColourName::blue}, {{250, 250, 250}, 0.25f, ColourName::white}};
+  full.analysis.brightness = 0.5f;
+  full.analysis.saturation = 0.75f;
+  full.analysis.colourfulness = 0.4f;
+  full.analysis.warmth = -21.5f;
+  full.analysis.tone = Tone::cool;
   s.put(full);
   ImageRecord filed = record(2, "/b", 2);
   filed.photo.taken_ms = 1;
@@ -275,15 +282,16 @@ TEST_CASE("photo facts survive a save, and records of format 2.0 read without th
   CHECK(*loaded.get(1) == full);
   CHECK(*loaded.get(2) == filed);
 
-  // As imgvec 2.0 wrote them: each record without the facts block (53 bytes when its strings are
-  // empty, so record 2's).
+  // As imgvec 2.0 wrote them: each record without the facts (53 bytes when its strings are empty)
+  // and the analysis (18 bytes when it has no colours).
+  constexpr std::uint64_t kFacts = 53, kAnalysis = 18;
   s = MetadataStore();
   s.put(record(3, "/c", 3));
   s.save(path);
   std::string payload = detail::read_checked_file(path, "IMGVMETA", 2).bytes;
   std::uint64_t length;
   std::memcpy(&length, payload.data() + 8, 8);
-  const std::uint64_t older = length - 53;
+  const std::uint64_t older = length - kFacts - kAnalysis;
   std::string old = payload.substr(0, 8);
   old.append(reinterpret_cast<const char*>(&older), 8);
   old += payload.substr(16, older);
@@ -295,12 +303,27 @@ TEST_CASE("photo facts survive a save, and records of format 2.0 read without th
   // Impossible facts are refused, naming the file.
   for (const int at : {0, 9, 36, 44}) {  // the date source, the offset flag, the GPS flag, the latitude
     std::string bad = payload;
-    bad[16 + (length - 53) + static_cast<std::size_t>(at)] = '\x7F';
+    bad[16 + older + static_cast<std::size_t>(at)] = '\x7F';
     detail::write_checked_file(path, "IMGVMETA", 2, 1, bad);
     INFO("byte " << at << " of the facts");
     std::string message;
     CHECK(load_error(path, &message) == ErrorCode::corrupt_file);
     CHECK_THAT(message, Catch::Matchers::Contains(path));
+  }
+  // So is an impossible analysis: 9 colours, or a share of 2.
+  s = MetadataStore();
+  s.put(full);
+  s.save(path);
+  payload = detail::read_checked_file(path, "IMGVMETA", 2).bytes;
+  const std::size_t analysis_at = payload.size() - (1 + 2 * 8 + 16 + 1);  // two colours
+  REQUIRE(payload[analysis_at] == 2);
+  for (const auto& [at, value] : {std::pair<std::size_t, char>{0, 9}, {1 + 3 + 3, 0x40}}) {
+    std::string bad = payload;
+    bad[analysis_at + at] = value;  // the count; the top byte of the first share (2.0f is 0x40000000)
+    if (at) bad[analysis_at + at - 1] = 0;
+    detail::write_checked_file(path, "IMGVMETA", 2, 2, bad);
+    std::string message;
+    CHECK(load_error(path, &message) == ErrorCode::corrupt_file);
   }
   fs::remove_all(dir);
 }

@@ -171,7 +171,8 @@ enum class ExportFormat { json, jsonl };
 /// A record as one JSON object: id, source, content_hash (hex), file_size, mtime_ns, width,
 /// height, format, added_ms, metadata, tags, and photo: the PhotoFacts that are known (taken as
 /// ISO 8601, taken_ms, taken_source, camera, camera_make, camera_model, lens, latitude,
-/// longitude). A source path that is not valid UTF-8 is written
+/// longitude), and analysis when measured (colours as hex, share and name; brightness,
+/// saturation, colourfulness, warmth, tone). A source path that is not valid UTF-8 is written
 /// escaped (escape_path in imgvec/path_text.hpp) with "source_escaped": true; metadata strings
 /// that are not valid UTF-8 are escaped the same way. Non-finite numbers become null.
 std::string record_to_json(const ImageRecord& record);
@@ -281,6 +282,11 @@ class VectorDatabase {
   /// The query vector search_by_text would use (for caching it, or searching it several ways).
   /// Throws Error(unsupported) when the encoder has no text model.
   std::vector<float> embed_text(const std::string& text) const;
+  /// Images whose dominant colours are closest to `colours` (one or more), best first; the score
+  /// is palette_similarity (0..1: with one colour, the share of the image that looks like it).
+  /// k, offset, min_score, where and sort apply as for other searches. A scan of every record,
+  /// O(N) (about 20 ms at 100k images); images not analysed are left out.
+  std::vector<SearchResult> search_by_colour(const std::vector<Rgb>& colours, const SearchOptions& options = {}) const;
   /// A vector from the same encoder (dimension() floats).
   std::vector<SearchResult> search_by_vector(VectorView vector, const SearchOptions& options = {}) const;
 

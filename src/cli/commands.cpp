@@ -201,8 +201,14 @@ int run_index(const IndexOptions& o) {
 }
 
 int run_search(const SearchCommand& o) {
-  if (o.image.empty() == o.text.empty())
-    throw UsageError("search needs exactly one of --image and --text");
+  if (!o.image.empty() + !o.text.empty() + !o.colours.empty() != 1)
+    throw UsageError("search needs exactly one of --image, --text and --colour");
+  std::vector<Rgb> colours;
+  for (const auto& c : o.colours) {
+    const auto rgb = parse_colour(c);
+    if (!rgb) throw UsageError("--colour \"" + c + "\": expected #RRGGBB, #RGB or a colour name (red, blue, ...)");
+    colours.push_back(*rgb);
+  }
   SearchOptions s;
   s.k = static_cast<std::size_t>(o.k);
   s.offset = static_cast<std::size_t>(o.offset);
@@ -224,8 +230,9 @@ int run_search(const SearchCommand& o) {
                    return all;
                  }().c_str());
   }
-  const auto hits =
-      o.image.empty() ? db->search_by_text(o.text, s) : db->search_by_image(o.image, s);
+  const auto hits = !colours.empty()   ? db->search_by_colour(colours, s)
+                    : o.image.empty() ? db->search_by_text(o.text, s)
+                                      : db->search_by_image(o.image, s);
   if (o.json) {
     json out = json::array();
     for (const auto& h : hits) {

@@ -39,6 +39,7 @@ struct SearchCommand : DbOptions {
   std::vector<std::string> where;
   std::optional<double> min_score;
   std::string sort = "score";
+  std::vector<std::string> colours;  ///< --colour: search by palette
 };
 int run_search(const SearchCommand& o);
 

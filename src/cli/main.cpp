@@ -77,6 +77,9 @@ int main(int argc, char** argv) {
   db_options(c_search, search);
   auto* image = c_search->add_option("--image", search.image, "an image file to search by");
   c_search->add_option("--text", search.text, "a text to search by (needs a CLIP model)")->excludes(image);
+  c_search->add_option("--colour,--color", search.colours,
+                       "images whose dominant colours are closest to this one (#2a6fdb, #abc or a name: red, "
+                       "blue, ...); repeatable: images holding all of them");
   c_search->add_option("-k", search.k, "how many results (1-100000)")->check(CLI::Range(1, 100000));
   c_search->add_option("--offset", search.offset, "skip this many results first (paging)")->check(CLI::Range(0, 1000000));
   c_search->add_option("--where", search.where,

@@ -248,6 +248,7 @@ Id VectorDatabase::add_image_bytes(const void* data, std::size_t size, const std
   e.width = image.file_width();
   e.height = image.file_height();
   e.photo = read_photo_facts(data, size);
+  e.analysis = analyze_image(image);
   e.format = image.format;
   const std::uint64_t hash = XXH3_64bits(data, size);
   // No source path: the name goes into the metadata, so it can never pass for a file's path.
@@ -434,6 +435,11 @@ std::vector<SearchResult> VectorDatabase::search_by_image_base64(std::string_vie
 std::vector<SearchResult> VectorDatabase::search_by_text(const std::string& text, const SearchOptions& options) const {
   const auto v = impl_->encoder->embed_text(text);
   return impl_->search(VectorView(v.data(), v.size()), options);
+}
+
+std::vector<SearchResult> VectorDatabase::search_by_colour(const std::vector<Rgb>& colours,
+                                                          const SearchOptions& options) const {
+  return impl_->search_colours(colours, options);
 }
 
 std::vector<float> VectorDatabase::embed_text(const std::string& text) const {

@@ -113,6 +113,7 @@ struct VectorDatabase::Impl {
     rec.height = e.height;
     rec.format = e.format;
     rec.photo = e.photo;
+    rec.analysis = e.analysis;
     // No date in its EXIF: the file's modification time is the best guess left, and says so.
     if (!rec.photo.taken_ms && facts) set_taken_from_file_time(rec.photo, facts->mtime_ns);
     if (metadata) rec.metadata = *metadata;
@@ -162,6 +163,40 @@ struct VectorDatabase::Impl {
     return false;
   }
 
+  // Results in score order, reordered as asked: by date, undated ones last in score order.
+  static void sort_results(std::vector<SearchResult>& out, SortOrder order) {
+    if (order == SortOrder::score) return;
+    const bool newest = order == SortOrder::newest;
+    std::stable_sort(out.begin(), out.end(), [newest](const SearchResult& a, const SearchResult& b) {
+      const auto& x = a.record.photo.taken_ms;
+      const auto& y = b.record.photo.taken_ms;
+      if (!x || !y) return x.has_value() && !y.has_value();
+      return newest ? *x > *y : *x < *y;
+    });
+  }
+
+  // Every analysed record that passes the filter, scored by palette similarity: a scan, O(N).
+  std::vector<SearchResult> search_colours(const std::vector<Rgb>& colours, const SearchOptions& options) const {
+    if (options.k == 0) throw Error(ErrorCode::invalid_argument, "search: k must be at least 1");
+    if (colours.empty()) throw Error(ErrorCode::invalid_argument, "search_by_colour: no colours given");
+    Shared guard(lock);
+    std::vector<std::pair<float, Id>> scored;
+    const bool filtered = !options.where.matches_all();
+    store.for_each([&](const ImageRecord& r) {
+      if (!r.analysis.analysed() || (filtered && !options.where.matches(r))) return;
+      const float s = palette_similarity(r.analysis, colours);
+      if (!options.min_score || s >= *options.min_score) scored.emplace_back(s, r.id);
+    });
+    const std::size_t want = std::min(scored.size(), options.k + options.offset);
+    // Best first; equal scores by id, so pages are stable.
+    std::partial_sort(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(want), scored.end(),
+                      [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+    std::vector<SearchResult> out;
+    for (std::size_t i = options.offset; i < want; ++i) out.push_back({scored[i].second, scored[i].first, *store.get(scored[i].second)});
+    sort_results(out, options.sort);
+    return out;
+  }
+
   std::vector<SearchResult> search(VectorView q, const SearchOptions& options) const {
     if (options.k == 0) throw Error(ErrorCode::invalid_argument, "search: k must be at least 1");
     if (options.offset > (std::size_t{1} << 32)) throw Error(ErrorCode::invalid_argument, "search: offset is too large");
@@ -182,16 +217,7 @@ struct VectorDatabase::Impl {
     std::vector<SearchResult> out;
     const auto hits = index->search(q, params);
     for (std::size_t i = options.offset; i < hits.size(); ++i) out.push_back({hits[i].id, hits[i].score, *store.get(hits[i].id)});
-    if (options.sort != SortOrder::score) {
-      // The page's results by date; undated ones last, in score order (a stable sort).
-      const bool newest = options.sort == SortOrder::newest;
-      std::stable_sort(out.begin(), out.end(), [newest](const SearchResult& a, const SearchResult& b) {
-        const auto& x = a.record.photo.taken_ms;
-        const auto& y = b.record.photo.taken_ms;
-        if (!x || !y) return x.has_value() && !y.has_value();
-        return newest ? *x > *y : *x < *y;
-      });
-    }
+    sort_results(out, options.sort);
     return out;
   }
 };

@@ -127,6 +127,20 @@ std::string record_to_json(const ImageRecord& r) {
     photo["longitude"] = *f.longitude;
   }
   o["photo"] = std::move(photo);
+  if (r.analysis.analysed()) {
+    const ImageAnalysis& a = r.analysis;
+    // Stored as floats; printed as the decimals they stand for, not 0.46799999475479126.
+    auto decimals = [](float v, double scale) { return std::round(static_cast<double>(v) * scale) / scale; };
+    json colours = json::array();
+    for (const DominantColour& c : a.colours)
+      colours.push_back({{"hex", to_hex(c.rgb)}, {"share", decimals(c.share, 1e3)}, {"name", to_string(c.name)}});
+    o["analysis"] = {{"colours", std::move(colours)},
+                     {"brightness", decimals(a.brightness, 1e4)},
+                     {"saturation", decimals(a.saturation, 1e4)},
+                     {"colourfulness", decimals(a.colourfulness, 1e4)},
+                     {"warmth", decimals(a.warmth, 1e2)},
+                     {"tone", to_string(a.tone)}};
+  }
   if (!is_valid_utf8(r.source)) o["source_escaped"] = true;
   return o.dump();
 }

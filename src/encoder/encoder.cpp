@@ -138,6 +138,7 @@ std::vector<ImageEmbedding> Encoder::embed_image_files(const std::vector<std::st
         failure.height = image.file_height();
         failure.format = image.format;
         failure.photo = read_photo_facts(bytes.data(), bytes.size());
+        failure.analysis = analyze_image(image);
         prepare_image(image, &slot.inputs[pos * input_floats_]);
       } catch (const Error& e) {
         failure.code = e.code();
@@ -209,6 +210,7 @@ std::vector<ImageEmbedding> Encoder::embed_image_files(const std::vector<std::st
           r.height = decoded.height;
           r.format = decoded.format;
           r.photo = decoded.photo;
+          r.analysis = decoded.analysis;
           r.vector.assign(&out[g * dim], &out[(g + 1) * dim]);
         }
       } catch (const std::exception& e) {

@@ -67,6 +67,18 @@ void encode_record(std::string& out, const ImageRecord& r) {
   put_scalar<std::uint8_t>(out, f.latitude && f.longitude ? 1 : 0);
   put_scalar<double>(out, f.latitude.value_or(0));
   put_scalar<double>(out, f.longitude.value_or(0));
+  // Format 2.2: image analysis.
+  const ImageAnalysis& a = r.analysis;
+  put_scalar<std::uint8_t>(out, static_cast<std::uint8_t>(a.colours.size()));
+  for (const DominantColour& c : a.colours) {
+    put_scalar<std::uint8_t>(out, c.rgb.r);
+    put_scalar<std::uint8_t>(out, c.rgb.g);
+    put_scalar<std::uint8_t>(out, c.rgb.b);
+    put_scalar<float>(out, c.share);
+    put_scalar<std::uint8_t>(out, static_cast<std::uint8_t>(c.name));
+  }
+  for (const float v : {a.brightness, a.saturation, a.colourfulness, a.warmth}) put_scalar<float>(out, v);
+  put_scalar<std::uint8_t>(out, static_cast<std::uint8_t>(a.tone));
   const std::uint64_t length = out.size() - frame - sizeof(std::uint64_t);
   std::memcpy(&out[frame], &length, sizeof length);
 }
@@ -188,6 +200,7 @@ ImageRecord RecordReader::framed_record() {
   ImageRecord r;
   read_fields(body, r, /*wide_tags=*/false);
   if (body.remaining() > 0) body.photo_facts(r.photo);  // format 2.1
+  if (body.remaining() > 0) body.analysis(r.analysis);   // format 2.2
   // Whatever follows belongs to fields of a newer minor version: skipped. A field this build
   // adds later is read only `if (body.remaining() > 0)` and defaulted otherwise.
   at_ += length;
@@ -220,6 +233,36 @@ void RecordReader::photo_facts(PhotoFacts& f) {
     f.latitude = lat;
     f.longitude = lon;
   }
+}
+
+void RecordReader::analysis(ImageAnalysis& a) {
+  auto real = [&](float lo, float hi, const char* what) {
+    const std::uint32_t bits = u32();
+    float v;
+    std::memcpy(&v, &bits, sizeof v);
+    if (!(v >= lo && v <= hi)) fail(std::string("an image analysis ") + what + " out of range");
+    return v;
+  };
+  const std::uint8_t colours = u8();
+  if (colours > 5) fail("an image analysis with " + std::to_string(colours) + " colours");
+  for (std::uint8_t i = 0; i < colours; ++i) {
+    DominantColour c;
+    c.rgb.r = u8();
+    c.rgb.g = u8();
+    c.rgb.b = u8();
+    c.share = real(0, 1, "share");
+    const std::uint8_t name = u8();
+    if (name > static_cast<std::uint8_t>(ColourName::brown)) fail("an unknown colour name " + std::to_string(name));
+    c.name = static_cast<ColourName>(name);
+    a.colours.push_back(c);
+  }
+  a.brightness = real(0, 1, "brightness");
+  a.saturation = real(0, 1, "saturation");
+  a.colourfulness = real(0, 10, "colourfulness");
+  a.warmth = real(-200, 200, "warmth");
+  const std::uint8_t tone = u8();
+  if (tone > static_cast<std::uint8_t>(Tone::cool)) fail("an unknown tone " + std::to_string(tone));
+  a.tone = static_cast<Tone>(tone);
 }
 
 ImageRecord RecordReader::legacy_record() {

@@ -32,7 +32,7 @@ inline void put_string(std::string& out, const std::string& s) {
   out += s;
 }
 
-/// Appends one record in the current layout (format 2.1), framed by its length.
+/// Appends one record in the current layout (format 2.2), framed by its length.
 void encode_record(std::string& out, const ImageRecord& record);
 
 /// Sequential reader over a payload; every read checks the bytes left and throws
@@ -52,6 +52,8 @@ class RecordReader {
   ImageRecord framed_record();
   /// The photo facts format 2.1 appends to a record.
   void photo_facts(PhotoFacts& facts);
+  /// The image analysis format 2.2 appends.
+  void analysis(ImageAnalysis& analysis);
   /// One record as format 1 wrote it (cereal's portable binary, no framing).
   ImageRecord legacy_record();
 

@@ -37,6 +37,25 @@ std::optional<std::optional<MetadataValue>> photo_field(const PhotoFacts& p, con
   return std::nullopt;
 }
 
+// The image analysis as filter values: `colour` is the list of its dominant colours' names (so
+// colour=blue matches an image with any blue in its palette); nothing for an image not analysed.
+std::optional<std::optional<MetadataValue>> analysis_field(const ImageAnalysis& a, const std::string& key) {
+  using Value = std::optional<MetadataValue>;
+  const bool known = a.analysed();
+  if (key == "colour" || key == "color") {
+    if (!known) return Value();
+    std::vector<std::string> names;
+    for (const auto& c : a.colours) names.emplace_back(to_string(c.name));
+    return Value(std::move(names));
+  }
+  if (key == "brightness") return known ? Value(double{a.brightness}) : Value();
+  if (key == "saturation") return known ? Value(double{a.saturation}) : Value();
+  if (key == "colourfulness" || key == "colorfulness") return known ? Value(double{a.colourfulness}) : Value();
+  if (key == "warmth") return known ? Value(double{a.warmth}) : Value();
+  if (key == "tone") return known ? Value(std::string(to_string(a.tone))) : Value();
+  return std::nullopt;
+}
+
 // Shell-style * and ? over ASCII letters of either case: camera=canon* finds "Canon EOS 5D".
 bool glob_match(const char* p, const char* t) {
   for (;;) {
@@ -72,6 +91,7 @@ std::optional<MetadataValue> lookup(const ImageRecord& r, const std::string& key
   if (key == "added_ms") return r.added_ms;
   if (key == "id") return static_cast<std::int64_t>(r.id);
   if (const auto photo = photo_field(r.photo, key)) return *photo;
+  if (const auto analysed = analysis_field(r.analysis, key)) return *analysed;
   const auto it = r.metadata.find(key);
   if (it == r.metadata.end()) return std::nullopt;
   return it->second;
@@ -265,7 +285,8 @@ std::vector<std::string> Where::keys() const {
 
 bool Where::is_record_field(const std::string& key) {
   for (const char* f : {"width", "height", "format", "source", "file_size", "mtime_ns", "added_ms", "id", "taken",
-                        "taken_source", "camera", "camera_make", "camera_model", "lens", "latitude", "longitude"}) {
+                        "taken_source", "camera", "camera_make", "camera_model", "lens", "latitude", "longitude", "colour",
+                        "color", "brightness", "saturation", "colourfulness", "colorfulness", "warmth", "tone"}) {
     if (key == f) return true;
   }
   return false;
@@ -296,6 +317,23 @@ Where Where::parse(const std::string& e) {
       const auto dots = rhs.find("..");
       if (key == "tag") {
         w = tag(rhs);
+      } else if (key == "colour" || key == "color") {
+        // Palette names only, so a typo is an error rather than an empty answer.
+        std::vector<MetadataValue> names;
+        std::size_t start = 0;
+        for (;;) {
+          const auto bar = rhs.find('|', start);
+          const std::string word = rhs.substr(start, bar == std::string::npos ? bar : bar - start);
+          const auto name = parse_colour_name(word);
+          if (!name) {
+            bad("\"" + word + "\" is not a colour name (black, white, gray, red, orange, yellow, green, cyan, blue, "
+                "purple, pink, brown)");
+          }
+          names.emplace_back(std::string(imgvec::to_string(*name)));
+          if (bar == std::string::npos) break;
+          start = bar + 1;
+        }
+        w = in(key, std::move(names));
       } else if (dated) {
         // taken=2023-06 is all of June; taken=2023-06-01..2023-06-15 is both days and those between.
         const auto lo = period(dots == std::string::npos ? rhs : rhs.substr(0, dots));

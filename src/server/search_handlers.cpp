@@ -89,10 +89,10 @@ void Server::Impl::search(const httplib::Request& req, httplib::Response& res) {
   }
   if (!fast) body = parse_json_object(req);
   int sources = 0;
-  for (const char* k : {"image", "text", "vector", "id"}) sources += body.contains(k) ? 1 : 0;
+  for (const char* k : {"image", "text", "vector", "id", "colours"}) sources += body.contains(k) ? 1 : 0;
   if (sources != 1)
     fail(400, "invalid_argument",
-         "give exactly one of \"image\" (base64), \"text\", \"vector\" or \"id\"");
+         "give exactly one of \"image\" (base64), \"text\", \"vector\", \"id\" or \"colours\"");
   const SearchOptions o = search_options(body);
   const bool with_vector = body.value("with_vector", false);
   std::vector<SearchResult> hits;
@@ -103,6 +103,16 @@ void Server::Impl::search(const httplib::Request& req, httplib::Response& res) {
     if (!t->is_string()) fail(400, "invalid_argument", "\"text\" must be a string");
     const std::vector<float> q = text_vector(t->get<std::string>());
     hits = db.search_by_vector(VectorView(q.data(), q.size()), o);
+  } else if (const auto c = body.find("colours"); c != body.end()) {
+    if (!c->is_array() || c->empty() || c->size() > 16)
+      fail(400, "invalid_argument", "\"colours\" must be a list of 1 to 16 colours (\"#2a6fdb\" or names)");
+    std::vector<Rgb> colours;
+    for (const auto& x : *c) {
+      const auto rgb = x.is_string() ? parse_colour(x.get<std::string>()) : std::nullopt;
+      if (!rgb) fail(400, "invalid_argument", "\"colours\": " + x.dump() + " is not #RRGGBB, #RGB or a colour name");
+      colours.push_back(*rgb);
+    }
+    hits = db.search_by_colour(colours, o);
   } else if (const auto v = body.find("vector"); v != body.end()) {
     std::vector<float> q;
     if (fast) {

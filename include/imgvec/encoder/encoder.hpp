@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "imgvec/error.hpp"
+#include "imgvec/image/analysis.hpp"
 #include "imgvec/image/image.hpp"
 #include "imgvec/image/photo_facts.hpp"
 
@@ -39,6 +40,7 @@ struct ImageEmbedding {
   std::uint32_t width = 0, height = 0;          ///< the decoded image's size (files only)
   ImageFormat format = ImageFormat::unknown;    ///< its container format (files only)
   PhotoFacts photo;  ///< what its EXIF data says (files only; no file-time fallback here)
+  ImageAnalysis analysis;  ///< its colours and tone (files only)
   /// Not embedded because EmbedFilesOptions::cancel stopped the run first (error says so too).
   bool cancelled = false;
   bool ok() const noexcept { return error.empty(); }

@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "imgvec/image/analysis.hpp"
 #include "imgvec/image/image.hpp"
 #include "imgvec/image/photo_facts.hpp"
 #include "imgvec/types.hpp"
@@ -34,6 +35,9 @@ struct ImageRecord {
   /// Date taken, camera, lens and GPS from its EXIF data; the date falls back to the file's
   /// modification time (PhotoFacts::taken_source says which).
   PhotoFacts photo;
+  /// Dominant colours, brightness, saturation, colourfulness and tone, measured when it was
+  /// added (empty for images added by imgvec before 0.2).
+  ImageAnalysis analysis;
 
   bool operator==(const ImageRecord& o) const;
 };
