@@ -91,11 +91,13 @@ ColourName name_of(const Lab& c) {
 std::vector<Rgb> reduce(const Image& im) {
   const std::uint32_t w = std::min<std::uint32_t>(im.width, kSide), h = std::min<std::uint32_t>(im.height, kSide);
   std::vector<std::array<std::uint32_t, 4>> sums(std::size_t{w} * h, {0, 0, 0, 0});
+  std::vector<std::uint32_t> cell_of_column(im.width);  // a division per column, not per pixel
+  for (std::uint32_t x = 0; x < im.width; ++x) cell_of_column[x] = static_cast<std::uint32_t>(std::uint64_t{x} * w / im.width);
   for (std::uint32_t y = 0; y < im.height; ++y) {
     const std::size_t row = std::size_t{y} * h / im.height * w;
     const std::uint8_t* p = &im.rgb[std::size_t{y} * im.width * 3];
     for (std::uint32_t x = 0; x < im.width; ++x, p += 3) {
-      auto& s = sums[row + std::size_t{x} * w / im.width];
+      auto& s = sums[row + cell_of_column[x]];
       s[0] += p[0];
       s[1] += p[1];
       s[2] += p[2];
@@ -152,8 +154,13 @@ std::vector<Cluster> kmeans(const std::vector<Lab>& labs, const std::vector<Rgb>
     bool moved = false;
     for (std::size_t i = 0; i < n; ++i) {
       std::size_t best = 0;
+      float best_d = distance2(labs[i], clusters[0].centre);
       for (std::size_t c = 1; c < clusters.size(); ++c) {
-        if (distance2(labs[i], clusters[c].centre) < distance2(labs[i], clusters[best].centre)) best = c;
+        const float d = distance2(labs[i], clusters[c].centre);
+        if (d < best_d) {
+          best_d = d;
+          best = c;
+        }
       }
       moved = moved || best != owner[i] || iteration == 0;
       owner[i] = best;
@@ -239,6 +246,7 @@ ImageAnalysis analyze_image(const Image& image) {
   const std::size_t n = pixels.size();
   std::vector<Lab> labs(n);
   double lightness = 0, saturation = 0, warmth = 0;
+  const float warm_a = static_cast<float>(std::cos(kWarmHue)), warm_b = static_cast<float>(std::sin(kWarmHue));
   double rg_sum = 0, yb_sum = 0, rg_sq = 0, yb_sq = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const Rgb p = pixels[i];
@@ -246,7 +254,7 @@ ImageAnalysis analyze_image(const Image& image) {
     lightness += labs[i].l;
     const int hi = std::max({p.r, p.g, p.b}), lo = std::min({p.r, p.g, p.b});
     saturation += hi == 0 ? 0.0 : static_cast<double>(hi - lo) / hi;
-    warmth += labs[i].a * std::cos(kWarmHue) + labs[i].b * std::sin(kWarmHue);
+    warmth += labs[i].a * warm_a + labs[i].b * warm_b;
     const double rg = static_cast<double>(p.r) - p.g, yb = 0.5 * (static_cast<double>(p.r) + p.g) - p.b;
     rg_sum += rg;
     yb_sum += yb;
