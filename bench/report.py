@@ -397,7 +397,7 @@ def write_report(results_dir, out, args_line, large):
     w("")
     # Fast against exact JPEG decoding, by bench/bench_decode.cpp in this run.
     w("## Fast JPEG decoding (12 MP photos)\n")
-    decode = results / "decode.md"
+    decode = results_dir / "decode.md"
     if decode.exists():
         w(decode.read_text())
         w("Fast decoding (`Encoder::fast_decode`, the default) decodes a JPEG at 1/2, 1/4 or 1/8 scale in "

@@ -104,6 +104,22 @@ check(len(by_colour) == GOOD and scores == sorted(scores, reverse=True) and 0 <=
 gray = every["ukbench00120_gray.jpg"]["analysis"]
 check(gray["saturation"] < 0.05 and gray["tone"] == "neutral" and
       {c["name"] for c in gray["colours"]} <= {"black", "gray", "white"}, f"a grayscale photo reads as gray: {gray}")
+# Combined queries: positives and negatives, weights, stored images by id or path.
+like = json.loads(run("search", "--db", db, "--like", photos / "giphy.gif", "-k", "50", "--json").stdout)
+check(len(like) == GOOD - 1 and all(Path(h["source"]).name != "giphy.gif" for h in like),
+      "--like finds more like a stored image, leaving it out")
+plain = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "--image",
+                       f"{photos / 'Iggy.256.ppm'}:0.5", "-k", "50", "--json").stdout)
+minus = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "--image",
+                       f"{photos / 'Iggy.256.ppm'}:0.5", "--minus-image", photos / "baboon.256.pgm", "-k", "50",
+                       "--json").stdout)
+rank = lambda hits, name: [Path(h["source"]).name for h in hits].index(name)  # noqa: E731
+check(rank(minus, "baboon.256.pgm") > rank(plain, "baboon.256.pgm"),
+      "--minus-image pushes an image down the results")
+run("search", "--db", db, "--minus-text", "people", expect=2)
+run("search", "--db", db, "--image", f"{photos / 'giphy.gif'}:0", expect=2)
+err = run("search", "--db", db, "--image", photos / "giphy.gif", "--minus-text", "people", expect=1).stderr
+check("text" in err, f"a text example with the built-in encoder says why it cannot: {err.strip()}")
 run("search", "--db", db, "--colour", "teal", expect=2)
 run("search", "--db", db, "--colour", "red", "--image", photos / "giphy.gif", expect=2)
 run("search", "--db", db, "--image", photos / "giphy.gif", "--where", "colour=teal", expect=2)

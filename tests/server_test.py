@@ -100,6 +100,15 @@ taken = [h["record"]["photo"]["taken_ms"] for h in dated["result"]]
 check(status == 200 and len(taken) >= 2 and taken == sorted(taken) and
       all(h["record"]["photo"]["camera"] for h in dated["result"]),
       "sort by the date taken, filtered on EXIF dates; records carry their photo facts")
+status, combined = s.json("POST", "/v1/search", {"positive": [{"id": gid}, {"vector": vector, "weight": 0.5}],
+                                                 "negative": [{"image": base64.b64encode(gif).decode()}], "limit": 20})
+check(status == 200 and combined["result"] and all(h["id"] != gid for h in combined["result"]),
+      f"positive and negative examples with weights; a stored example is left out: {status}")
+for bad, code in [({"negative": [{"id": gid}]}, 400), ({"positive": []}, 400), ({"positive": [{"id": gid, "weight": 0}]}, 400),
+                  ({"positive": [{"colour": "red"}]}, 400), ({"positive": [{"id": 987654}]}, 404),
+                  ({"positive": [{"text": "a dog"}]}, 400)]:
+    status, err = s.json("POST", "/v1/search", bad)
+    check(status == code and err["error"]["message"], f"{bad} is refused with {code}: {err['error']['message']}")
 status, err = s.json("POST", "/v1/search", {"vector": vector, "sort": "sideways"})
 check(status == 400 and "sort" in err["error"]["message"], f"an unknown sort order is a 400 naming it: {err}")
 status, filtered = s.json("POST", "/v1/search", {"vector": vector, "limit": 8, "filter": "format=jpeg",

@@ -426,6 +426,22 @@ TEST_CASE("with the tiny CLIP bundle: text search, and identical results after r
     CHECK(text_again[i].score == by_text[i].score);
     CHECK(image_again[i].id == by_image[i].id);
   }
+  // Combined queries mix texts and images: "a dog, not a cat, like this photo (half as much)".
+  Query q;
+  q.positive = {QueryExample::of_text("a photo of a dog"), QueryExample::of_image_file(s.photo("Iggy.256.ppm"), 0.5f)};
+  q.negative = {QueryExample::of_text("a photo of a cat")};
+  const auto dog = db->embed_text("a photo of a dog"), cat = db->embed_text("a photo of a cat");
+  const auto iggy = db->get_vector(db->search_by_image(s.photo("Iggy.256.ppm"), 1).at(0).id);
+  std::vector<double> want(dog.size());
+  double norm = 0;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    const double p = (dog[i] + 0.5 * iggy[i]) / 1.5;  // the weighted mean of the unit positives
+    want[i] = 2 * p - cat[i];
+    norm += want[i] * want[i];
+  }
+  const auto got = db->query_vector(q);
+  for (std::size_t i = 0; i < want.size(); ++i) REQUIRE(got[i] == Approx(want[i] / std::sqrt(norm)).margin(1e-5));
+  CHECK(db->search(q, 3).size() == 3);
   db.reset();
   // The built-in encoder cannot open a CLIP database.
   CHECK_THROWS_WITH(VectorDatabase::open(s.db(), descriptor()), Catch::Matchers::Contains("kind=clip"));
@@ -880,4 +896,87 @@ TEST_CASE("image analysis is stored; colour queries and colour, tone and brightn
   db.reset();
   db = VectorDatabase::open(s.db(), descriptor());
   CHECK(db->get(*db->find_source(blue))->analysis == b.analysis);
+}
+
+TEST_CASE("queries of weighted positive and negative examples", "[db][query]") {
+  Scratch s("query");
+  auto db = VectorDatabase::create(s.db(), descriptor());
+  db->index_directory((s.root / "photos").string());
+  const Id gif = *db->find_source(s.photo("giphy.gif"));
+  const Id baboon = *db->find_source(s.photo("baboon.256.pgm"));
+  const auto a = db->get_vector(gif), b = db->get_vector(baboon);
+
+  // One stored id: "more like this", without the image itself.
+  Query like;
+  like.positive = {QueryExample::of_id(gif)};
+  const auto similar = db->search(like, 20);
+  CHECK(similar.size() == kDecodable - 1);
+  for (const auto& h : similar) CHECK(h.id != gif);
+  CHECK(db->search_by_vector(VectorView(a.data(), a.size()), 2).at(1).id == similar.at(0).id);
+
+  // Weights and a negative: q = normalize(2 P - N), P = (3a + b) / 4, N = b.
+  Query q;
+  q.positive = {QueryExample::of_id(gif, 3), QueryExample::of_image_file(s.photo("baboon.256.pgm"))};
+  q.negative = {QueryExample::of_vector(b)};
+  const auto v = db->query_vector(q);
+  std::vector<double> want(a.size());
+  double norm = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    want[i] = 2 * (3 * a[i] + b[i]) / 4 - b[i];
+    norm += want[i] * want[i];
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) REQUIRE(v[i] == Approx(want[i] / std::sqrt(norm)).margin(1e-5));
+  // The negative pushes the baboon down: it ranks lower than with the positives alone.
+  Query without = q;
+  without.negative.clear();
+  auto rank_of = [&](const std::vector<SearchResult>& hits, Id id) {
+    for (std::size_t i = 0; i < hits.size(); ++i) {
+      if (hits[i].id == id) return i;
+    }
+    return hits.size();
+  };
+  SearchOptions all(50);
+  const auto hits = db->search(q, all);
+  CHECK(rank_of(hits, gif) == hits.size());  // an id given as an example is not a result
+  CHECK(rank_of(hits, baboon) < hits.size());  // an example given as a file still is
+  Query by_file = q;
+  by_file.positive[0] = QueryExample::of_image_file(s.photo("giphy.gif"), 3);
+  by_file.positive[1] = QueryExample::of_image_file(s.photo("Iggy.256.ppm"));
+  Query by_file_plain = by_file;
+  by_file_plain.negative.clear();
+  CHECK(rank_of(db->search(by_file, all), baboon) > rank_of(db->search(by_file_plain, all), baboon));
+
+  // What is refused, and how.
+  auto code = [&](const Query& bad) {
+    try {
+      db->query_vector(bad);
+    } catch (const Error& e) {
+      return e.code();
+    }
+    return ErrorCode::io;  // not thrown
+  };
+  CHECK(code(Query{}) == ErrorCode::invalid_argument);
+  Query negative_only;
+  negative_only.negative = {QueryExample::of_id(gif)};
+  CHECK(code(negative_only) == ErrorCode::invalid_argument);
+  Query zero_weight;
+  zero_weight.positive = {QueryExample::of_id(gif, 0)};
+  CHECK(code(zero_weight) == ErrorCode::invalid_argument);
+  Query unknown;
+  unknown.positive = {QueryExample::of_id(999999)};
+  CHECK(code(unknown) == ErrorCode::not_found);
+  Query text;
+  text.positive = {QueryExample::of_text("a dog")};
+  CHECK(code(text) == ErrorCode::unsupported);  // the built-in encoder has no text model
+  Query cancelling;
+  std::vector<float> minus_a(a.size());
+  for (std::size_t i = 0; i < a.size(); ++i) minus_a[i] = -a[i];
+  cancelling.positive = {QueryExample::of_vector(a), QueryExample::of_vector(minus_a)};
+  CHECK(code(cancelling) == ErrorCode::invalid_argument);
+  Query missing;
+  missing.positive = {QueryExample::of_image_file((s.root / "nope.jpg").string())};
+  CHECK(code(missing) == ErrorCode::not_found);
+  Query wrong_size;
+  wrong_size.positive = {QueryExample::of_vector({1, 2, 3})};
+  CHECK(code(wrong_size) == ErrorCode::invalid_argument);
 }

@@ -15,6 +15,7 @@
 #include "imgvec/index/index.hpp"
 #include "imgvec/metadata/metadata_store.hpp"
 #include "imgvec/metadata/where.hpp"
+#include "imgvec/query.hpp"
 
 namespace imgvec {
 
@@ -282,6 +283,15 @@ class VectorDatabase {
   /// The query vector search_by_text would use (for caching it, or searching it several ways).
   /// Throws Error(unsupported) when the encoder has no text model.
   std::vector<float> embed_text(const std::string& text) const;
+  /// Any number of positive and negative examples (texts, images, stored ids, vectors) with
+  /// weights, combined into one vector as Query says; the stored images used as examples are left
+  /// out of the results. Throws Error(invalid_argument) with no positive example, a weight that
+  /// is not > 0, or examples that cancel out; Error(not_found) for an unknown id;
+  /// Error(unsupported) for a text when the encoder has no text model; decoding errors name the
+  /// file.
+  std::vector<SearchResult> search(const Query& query, const SearchOptions& options = {}) const;
+  /// The vector search(query) searches with (dimension() floats, unit length).
+  std::vector<float> query_vector(const Query& query) const;
   /// Images whose dominant colours are closest to `colours` (one or more), best first; the score
   /// is palette_similarity (0..1: with one colour, the share of the image that looks like it).
   /// k, offset, min_score, where and sort apply as for other searches. A scan of every record,

@@ -1,3 +1,5 @@
+#include <tuple>
+#include <cmath>
 #include "cli/commands.hpp"
 
 #include <sys/stat.h>
@@ -62,6 +64,20 @@ namespace {
 
 void print_json(const json& j) {
   std::printf("%s\n", j.dump(1).c_str());
+}
+
+// "photo.jpg:0.5" is photo.jpg at weight 0.5, unless a file is named so; a weight is a positive
+// number.
+std::pair<std::string, float> weighted(const std::string& arg) {
+  const auto colon = arg.rfind(':');
+  std::error_code ec;
+  if (colon == std::string::npos || colon == 0 || fs::exists(arg, ec)) return {arg, 1.0f};
+  const std::string w = arg.substr(colon + 1);
+  char* end = nullptr;
+  const float weight = std::strtof(w.c_str(), &end);
+  if (w.empty() || *end != '\0') return {arg, 1.0f};  // a colon in the name, not a weight
+  if (!(weight > 0) || !std::isfinite(weight)) throw UsageError("\"" + arg + "\": a weight must be a number > 0");
+  return {arg.substr(0, colon), weight};
 }
 
 // An id (unsigned 64-bit decimal) or a path of an indexed file.
@@ -201,8 +217,11 @@ int run_index(const IndexOptions& o) {
 }
 
 int run_search(const SearchCommand& o) {
-  if (!o.image.empty() + !o.text.empty() + !o.colours.empty() != 1)
-    throw UsageError("search needs exactly one of --image, --text and --colour");
+  const std::size_t positives = o.images.size() + o.texts.size() + o.likes.size();
+  const std::size_t negatives = o.minus_images.size() + o.minus_texts.size() + o.minus_likes.size();
+  if ((positives > 0) == !o.colours.empty())
+    throw UsageError("search needs --image, --text or --like (any number of them), or --colour");
+  if (negatives > 0 && positives == 0) throw UsageError("--minus-* needs at least one --image, --text or --like");
   std::vector<Rgb> colours;
   for (const auto& c : o.colours) {
     const auto rgb = parse_colour(c);
@@ -230,9 +249,27 @@ int run_search(const SearchCommand& o) {
                    return all;
                  }().c_str());
   }
-  const auto hits = !colours.empty()   ? db->search_by_colour(colours, s)
-                    : o.image.empty() ? db->search_by_text(o.text, s)
-                                      : db->search_by_image(o.image, s);
+  std::vector<SearchResult> hits;
+  if (!colours.empty()) {
+    hits = db->search_by_colour(colours, s);
+  } else if (positives == 1 && negatives == 0 && o.texts.size() == 1) {
+    hits = db->search_by_text(o.texts[0], s);
+  } else {
+    Query q;
+    for (const auto& [files, texts, likes, out] :
+         {std::tuple{&o.images, &o.texts, &o.likes, &q.positive}, {&o.minus_images, &o.minus_texts, &o.minus_likes, &q.negative}}) {
+      for (const auto& f : *files) {
+        const auto [path, weight] = weighted(f);
+        out->push_back(QueryExample::of_image_file(path, weight));
+      }
+      for (const auto& t : *texts) out->push_back(QueryExample::of_text(t));
+      for (const auto& l : *likes) {
+        const auto [target, weight] = weighted(l);
+        out->push_back(QueryExample::of_id(resolve(*db, target), weight));
+      }
+    }
+    hits = db->search(q, s);
+  }
   if (o.json) {
     json out = json::array();
     for (const auto& h : hits) {

@@ -75,11 +75,24 @@ int main(int argc, char** argv) {
   SearchCommand search;
   auto* c_search = app.add_subcommand("search", "the images most like an image, or matching a text (CLIP)");
   db_options(c_search, search);
-  auto* image = c_search->add_option("--image", search.image, "an image file to search by");
-  c_search->add_option("--text", search.text, "a text to search by (needs a CLIP model)")->excludes(image);
+  c_search->add_option("--image", search.images, "an image file to search by (FILE or FILE:WEIGHT); repeatable")
+      ->allow_extra_args(false);
+  c_search->add_option("--text", search.texts, "a text to search by (needs a CLIP model); repeatable")
+      ->allow_extra_args(false);
+  c_search->add_option("--like", search.likes,
+                       "a stored image to find more like (its id or indexed path, :WEIGHT optional; itself left "
+                       "out); repeatable")
+      ->allow_extra_args(false);
+  c_search->add_option("--minus-image", search.minus_images, "an image file to steer away from; repeatable")
+      ->allow_extra_args(false);
+  c_search->add_option("--minus-text", search.minus_texts, "a text to steer away from (\"people\"); repeatable")
+      ->allow_extra_args(false);
+  c_search->add_option("--minus-like", search.minus_likes, "a stored image to steer away from; repeatable")
+      ->allow_extra_args(false);
   c_search->add_option("--colour,--color", search.colours,
                        "images whose dominant colours are closest to this one (#2a6fdb, #abc or a name: red, "
-                       "blue, ...); repeatable: images holding all of them");
+                       "blue, ...); repeatable: images holding all of them")
+      ->allow_extra_args(false);
   c_search->add_option("-k", search.k, "how many results (1-100000)")->check(CLI::Range(1, 100000));
   c_search->add_option("--offset", search.offset, "skip this many results first (paging)")->check(CLI::Range(0, 1000000));
   c_search->add_option("--where", search.where,

@@ -1,5 +1,6 @@
 // POST /v1/search, POST /v1/search/image, POST /v1/duplicates, GET /v1/stats.
 #include <chrono>
+#include <cmath>
 
 #include "imgvec/imgvec.hpp"
 #include "server/server_impl.hpp"
@@ -59,6 +60,42 @@ void Server::Impl::send_hits(httplib::Response& res, const std::vector<SearchRes
   res.set_content(std::move(out), "application/json");
 }
 
+// {"text": ...} | {"image": base64} | {"id": N} | {"vector": [...]}, each with an optional
+// "weight". Texts go through the text cache like any text query.
+QueryExample Server::Impl::query_example(const json& e, const char* side) {
+  const std::string where = std::string("an example in \"") + side + "\"";
+  if (!e.is_object()) fail(400, "invalid_argument", where + " must be an object");
+  float weight = 1;
+  if (const auto w = e.find("weight"); w != e.end() && !w->is_null()) {
+    if (!w->is_number() || !(w->get<double>() > 0) || !std::isfinite(w->get<double>()))
+      fail(400, "invalid_argument", where + ": \"weight\" must be a number > 0");
+    weight = w->get<float>();
+  }
+  if (const auto t = e.find("text"); t != e.end()) {
+    if (!t->is_string()) fail(400, "invalid_argument", where + ": \"text\" must be a string");
+    return QueryExample::of_vector(text_vector(t->get<std::string>()), weight);
+  }
+  if (const auto i = e.find("image"); i != e.end()) {
+    if (!i->is_string()) fail(400, "invalid_argument", where + ": \"image\" must be a base64 string");
+    return QueryExample::of_image(decode_image_base64(i->get<std::string>(), decode_options()), weight);
+  }
+  if (const auto id = e.find("id"); id != e.end()) {
+    const Id want = id_from_json(*id, "id");
+    if (!database().get(want)) fail(404, "not_found", "no image with id " + std::to_string(want));
+    return QueryExample::of_id(want, weight);
+  }
+  if (const auto v = e.find("vector"); v != e.end()) {
+    if (!v->is_array()) fail(400, "invalid_argument", where + ": \"vector\" must be an array of numbers");
+    std::vector<float> values;
+    for (const auto& x : *v) {
+      if (!x.is_number()) fail(400, "invalid_argument", where + ": \"vector\" must be an array of numbers");
+      values.push_back(x.get<float>());
+    }
+    return QueryExample::of_vector(std::move(values), weight);
+  }
+  fail(400, "invalid_argument", where + " needs \"text\", \"image\", \"id\" or \"vector\"");
+}
+
 std::vector<float> Server::Impl::text_vector(const std::string& text) {
   VectorDatabase& db = database();
   if (!db.encoder().supports_text()) {
@@ -89,10 +126,11 @@ void Server::Impl::search(const httplib::Request& req, httplib::Response& res) {
   }
   if (!fast) body = parse_json_object(req);
   int sources = 0;
-  for (const char* k : {"image", "text", "vector", "id", "colours"}) sources += body.contains(k) ? 1 : 0;
-  if (sources != 1)
+  for (const char* k : {"image", "text", "vector", "id", "colours", "positive"}) sources += body.contains(k) ? 1 : 0;
+  if (sources != 1 || (body.contains("negative") && !body.contains("positive")))
     fail(400, "invalid_argument",
-         "give exactly one of \"image\" (base64), \"text\", \"vector\", \"id\" or \"colours\"");
+         "give exactly one of \"image\" (base64), \"text\", \"vector\", \"id\", \"colours\" or \"positive\" "
+         "(with \"negative\" optional)");
   const SearchOptions o = search_options(body);
   const bool with_vector = body.value("with_vector", false);
   std::vector<SearchResult> hits;
@@ -103,6 +141,16 @@ void Server::Impl::search(const httplib::Request& req, httplib::Response& res) {
     if (!t->is_string()) fail(400, "invalid_argument", "\"text\" must be a string");
     const std::vector<float> q = text_vector(t->get<std::string>());
     hits = db.search_by_vector(VectorView(q.data(), q.size()), o);
+  } else if (body.contains("positive")) {
+    Query q;
+    for (const auto& [key, out] : {std::pair{"positive", &q.positive}, {"negative", &q.negative}}) {
+      const auto list = body.find(key);
+      if (list == body.end() || list->is_null()) continue;
+      if (!list->is_array() || list->size() > 64)
+        fail(400, "invalid_argument", std::string("\"") + key + "\" must be a list of at most 64 examples");
+      for (const auto& e : *list) out->push_back(query_example(e, key));
+    }
+    hits = db.search(q, o);
   } else if (const auto c = body.find("colours"); c != body.end()) {
     if (!c->is_array() || c->empty() || c->size() > 16)
       fail(400, "invalid_argument", "\"colours\" must be a list of 1 to 16 colours (\"#2a6fdb\" or names)");

@@ -58,6 +58,7 @@ struct Server::Impl {
   void send_hits(httplib::Response& res, const std::vector<SearchResult>& hits, bool with_vector,
                  std::chrono::steady_clock::time_point start) const;
   std::vector<float> text_vector(const std::string& text);
+  QueryExample query_example(const json& example, const char* side);
 
   // image_handlers.cpp
   void upload(const httplib::Request& req, httplib::Response& res);
