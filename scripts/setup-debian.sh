@@ -17,6 +17,7 @@ packages=(
   libturbojpeg0-dev libspng-dev   # JPEG and PNG decoding (stb_image keeps BMP, GIF, TGA, PSD, HDR)
   libwebp-dev libtiff-dev libheif-dev   # WebP, TIFF, HEIC and AVIF decoding
   libexif-dev                           # EXIF facts: date taken, camera, lens, GPS
+  libcurl4-openssl-dev                  # images from URLs
   libfaiss-dev     # benchmark peer only (Faiss 1.7.3, static)
   nlohmann-json3-dev   # model bundle config, JSON output; header-only, private
   libcli11-dev         # the imgvec CLI's arguments; header-only

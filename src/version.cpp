@@ -8,6 +8,9 @@
 #ifdef IMGVEC_HAS_WEBP
 #include <webp/decode.h>
 #endif
+#ifdef IMGVEC_HAS_CURL
+#include <curl/curl.h>
+#endif
 #ifdef IMGVEC_HAS_TIFF
 #include <tiffio.h>
 #endif
@@ -51,6 +54,16 @@ std::string build_features() {
   out += "TIFF: libtiff " + tiff.substr(tiff.find("Version ") + 8, tiff.find('\n') - tiff.find("Version ") - 8) + "\n";
 #else
   out += "TIFF: not built (no libtiff-dev when configured)\n";
+#endif
+#ifdef IMGVEC_HAS_EXIF
+  out += "EXIF facts (date taken, camera, lens, GPS): libexif\n";
+#else
+  out += "EXIF facts: not built (no libexif-dev when configured); orientation is still read\n";
+#endif
+#ifdef IMGVEC_HAS_CURL
+  out += std::string("Image URLs: libcurl ") + curl_version_info(CURLVERSION_NOW)->version + "\n";
+#else
+  out += "Image URLs: not built (no libcurl4-openssl-dev when configured)\n";
 #endif
   return out;
 }

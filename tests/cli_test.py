@@ -120,6 +120,26 @@ run("search", "--db", db, "--minus-text", "people", expect=2)
 run("search", "--db", db, "--image", f"{photos / 'giphy.gif'}:0", expect=2)
 err = run("search", "--db", db, "--image", photos / "giphy.gif", "--minus-text", "people", expect=1).stderr
 check("text" in err, f"a text example with the built-in encoder says why it cannot: {err.strip()}")
+# --image-url: a loopback server over the photo folder (and a 404, and a page that is not an image).
+import functools  # noqa: E402
+import http.server  # noqa: E402
+import threading  # noqa: E402
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(photos))
+handler.log_message = lambda *a: None
+web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+threading.Thread(target=web.serve_forever, daemon=True).start()
+base = f"http://127.0.0.1:{web.server_address[1]}"
+if "URLs" in run("--version").stdout:
+    hits = json.loads(run("search", "--db", db, "--image-url", f"{base}/giphy.gif", "-k", "1", "--json").stdout)
+    check(Path(hits[0]["source"]).name == "giphy.gif" and hits[0]["score"] > 0.999, "--image-url searches by a URL's image")
+    err = run("search", "--db", db, "--image-url", f"{base}/nope.jpg", expect=1).stderr
+    check("HTTP 404" in err and "nope.jpg" in err, f"a missing URL is named with its status: {err.strip()}")
+    (photos / "page.html").write_text("<html>not an image</html>")
+    err = run("search", "--db", db, "--image-url", f"{base}/page.html", expect=1).stderr
+    check("page.html" in err, f"a page that is not an image is refused by its bytes: {err.strip()}")
+    (photos / "page.html").unlink()
+    run("search", "--db", db, "--image-url", "file:///etc/passwd", expect=2)
+web.shutdown()
 run("search", "--db", db, "--colour", "teal", expect=2)
 run("search", "--db", db, "--colour", "red", "--image", photos / "giphy.gif", expect=2)
 run("search", "--db", db, "--image", photos / "giphy.gif", "--where", "colour=teal", expect=2)

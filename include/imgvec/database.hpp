@@ -15,6 +15,7 @@
 #include "imgvec/index/index.hpp"
 #include "imgvec/metadata/metadata_store.hpp"
 #include "imgvec/metadata/where.hpp"
+#include "imgvec/image/url_fetch.hpp"
 #include "imgvec/query.hpp"
 
 namespace imgvec {
@@ -260,6 +261,12 @@ class VectorDatabase {
   /// any more (removed images) are deleted by the next save(). Errors name `name`.
   AddResult import_image_bytes(const void* data, std::size_t size, const std::string& name,
                                const Metadata& metadata = {}, const std::vector<std::string>& tags = {});
+  /// Downloads the image at an http(s) URL (fetch_url: size cap, timeouts, redirects limited) and
+  /// imports it as import_image_bytes does: its bytes are kept under files/, the URL is stored as
+  /// the metadata values "url" and "name". Whether it is an image is judged by its bytes, not by
+  /// the server's Content-Type. Errors name the URL.
+  AddResult add_image_url(const std::string& url, const Metadata& metadata = {},
+                          const std::vector<std::string>& tags = {}, const UrlFetchOptions& fetch = {});
   /// Adds many files, embedding them in batches while later files decode. One result per path,
   /// in order; a file that fails is reported and the others are added. `metadata`, if not
   /// empty, has one entry per path. `progress(done, total)` is called after each batch.
@@ -278,6 +285,9 @@ class VectorDatabase {
   std::vector<SearchResult> search_by_image_bytes(const void* data, std::size_t size,
                                                   const SearchOptions& options = {}) const;
   std::vector<SearchResult> search_by_image_base64(std::string_view base64, const SearchOptions& options = {}) const;
+  /// Downloads the image (fetch_url) and searches by it. Errors name the URL.
+  std::vector<SearchResult> search_by_image_url(const std::string& url, const SearchOptions& options = {},
+                                                const UrlFetchOptions& fetch = {}) const;
   /// Throws Error(unsupported) when the encoder has no text model.
   std::vector<SearchResult> search_by_text(const std::string& text, const SearchOptions& options = {}) const;
   /// The query vector search_by_text would use (for caching it, or searching it several ways).

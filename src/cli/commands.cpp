@@ -217,11 +217,12 @@ int run_index(const IndexOptions& o) {
 }
 
 int run_search(const SearchCommand& o) {
-  const std::size_t positives = o.images.size() + o.texts.size() + o.likes.size();
+  const std::size_t positives = o.images.size() + o.texts.size() + o.likes.size() + o.image_urls.size();
   const std::size_t negatives = o.minus_images.size() + o.minus_texts.size() + o.minus_likes.size();
   if ((positives > 0) == !o.colours.empty())
-    throw UsageError("search needs --image, --text or --like (any number of them), or --colour");
-  if (negatives > 0 && positives == 0) throw UsageError("--minus-* needs at least one --image, --text or --like");
+    throw UsageError("search needs --image, --image-url, --text or --like (any number of them), or --colour");
+  if (negatives > 0 && positives == 0)
+    throw UsageError("--minus-* needs at least one --image, --image-url, --text or --like");
   std::vector<Rgb> colours;
   for (const auto& c : o.colours) {
     const auto rgb = parse_colour(c);
@@ -254,8 +255,14 @@ int run_search(const SearchCommand& o) {
     hits = db->search_by_colour(colours, s);
   } else if (positives == 1 && negatives == 0 && o.texts.size() == 1) {
     hits = db->search_by_text(o.texts[0], s);
+  } else if (positives == 1 && negatives == 0 && o.image_urls.size() == 1) {
+    hits = db->search_by_image_url(o.image_urls[0], s);
   } else {
     Query q;
+    for (const auto& url : o.image_urls) {
+      const auto bytes = fetch_url(url);
+      q.positive.push_back(QueryExample::of_image(decode_image(bytes.data(), bytes.size(), url)));
+    }
     for (const auto& [files, texts, likes, out] :
          {std::tuple{&o.images, &o.texts, &o.likes, &q.positive}, {&o.minus_images, &o.minus_texts, &o.minus_likes, &q.negative}}) {
       for (const auto& f : *files) {

@@ -34,7 +34,7 @@ int run_index(const IndexOptions& o);
 
 struct SearchCommand : DbOptions {
   // Examples: image files and stored images (id or indexed path) may end in :WEIGHT.
-  std::vector<std::string> images, texts, likes, minus_images, minus_texts, minus_likes;
+  std::vector<std::string> images, texts, likes, minus_images, minus_texts, minus_likes, image_urls;
   std::int64_t k = 10;
   std::int64_t offset = 0;
   std::vector<std::string> where;

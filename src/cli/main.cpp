@@ -77,6 +77,9 @@ int main(int argc, char** argv) {
   db_options(c_search, search);
   c_search->add_option("--image", search.images, "an image file to search by (FILE or FILE:WEIGHT); repeatable")
       ->allow_extra_args(false);
+  c_search->add_option("--image-url", search.image_urls,
+                       "an http(s) URL of an image to search by (downloaded: at most 64 MB, 30 s); repeatable")
+      ->allow_extra_args(false);
   c_search->add_option("--text", search.texts, "a text to search by (needs a CLIP model); repeatable")
       ->allow_extra_args(false);
   c_search->add_option("--like", search.likes,

@@ -1,0 +1,23 @@
+// Images from URLs: downloaded (fetch_url, with its limits) and then treated as bytes from memory,
+// so an imported image keeps its file even when the URL later changes or vanishes.
+#include "database/database_impl.hpp"
+#include "imgvec/database.hpp"
+#include "imgvec/image/url_fetch.hpp"
+
+namespace imgvec {
+
+AddResult VectorDatabase::add_image_url(const std::string& url, const Metadata& metadata,
+                                        const std::vector<std::string>& tags, const UrlFetchOptions& fetch) {
+  const std::vector<std::uint8_t> bytes = fetch_url(url, fetch);
+  Metadata m = metadata;
+  m.emplace("url", url);
+  return import_image_bytes(bytes.data(), bytes.size(), url, m, tags);
+}
+
+std::vector<SearchResult> VectorDatabase::search_by_image_url(const std::string& url, const SearchOptions& options,
+                                                              const UrlFetchOptions& fetch) const {
+  const std::vector<std::uint8_t> bytes = fetch_url(url, fetch);
+  return search_by_image(decode_image(bytes.data(), bytes.size(), url, impl_->encoder->decode_options()), options);
+}
+
+}  // namespace imgvec
