@@ -329,4 +329,27 @@ if bundle:
     two = json.loads(run("embed", "--model", bundle, "--image", photos / "giphy.gif", photos / "Iggy.256.ppm").stdout)
     check(len(two["images"]) == 2, "embed --image A B embeds both files")
     run("embed", "--model", bundle, "--text", "a", "stray", expect=2)
+    # Zero-shot labels: during index (new images only), and on demand with a label file.
+    labelled_db = scratch / "labelled-db"
+    run("index", photos, "--db", labelled_db, "--model", bundle, "--labels", "default", expect=3)
+    every = json.loads(run("search", "--db", labelled_db, "--image", photos / "giphy.gif", "-k", "50", "--json").stdout)
+    check(len(every) == GOOD and all(1 <= len(h["labels"]) <= 3 for h in every if "labels" in h) and
+          sum("labels" in h for h in every) >= 1, "index --labels default labels the new images (up to 3 each)")
+    (scratch / "kinds.txt").write_text("# two kinds\nanimal: a photo of an animal\nthing\n")
+    out = run("tag", "--db", labelled_db, "--labels", scratch / "kinds.txt", "--min-score", "0", "--top", "1").stdout
+    check(f"labelled {GOOD} images with 2 labels" in out, out.strip())
+    every = json.loads(run("search", "--db", labelled_db, "--image", photos / "giphy.gif", "-k", "50", "--json").stdout)
+    check(all(len(h["labels"]) == 1 and h["labels"][0]["name"] in ("animal", "thing") for h in every),
+          "tag --labels FILE replaces the labels, one per image with --top 1")
+    name = every[0]["labels"][0]["name"]
+    found = json.loads(run("search", "--db", labelled_db, "--text", "x", "--where", f"label={name}", "-k", "50",
+                           "--json").stdout)
+    check(found and all(h["labels"][0]["name"] == name for h in found), "--where label=NAME filters by label")
+    (scratch / "bad.txt").write_text("cat\ncat\n")
+    err = run("tag", "--db", labelled_db, "--labels", scratch / "bad.txt", expect=2).stderr
+    check("bad.txt:2" in err, f"a bad label file is named with its line: {err.strip()}")
+err = run("tag", "--db", db, "--labels", "default", expect=1).stderr
+check("CLIP" in err, f"labels with the built-in encoder are refused with the reason: {err.strip()}")
+run("index", photos, "--db", scratch / "no-labels-db", "--labels", "default", expect=2)
+check(not (scratch / "no-labels-db").exists(), "index --labels without a CLIP model refuses before creating anything")
 shutil.rmtree(scratch)

@@ -442,6 +442,43 @@ TEST_CASE("with the tiny CLIP bundle: text search, and identical results after r
   const auto got = db->query_vector(q);
   for (std::size_t i = 0; i < want.size(); ++i) REQUIRE(got[i] == Approx(want[i] / std::sqrt(norm)).margin(1e-5));
   CHECK(db->search(q, 3).size() == 3);
+
+  // Zero-shot labels: the mechanics (random weights say nothing about meaning).
+  LabelOptions labels;
+  labels.labels.names = {"dog", "cat", "car"};
+  labels.labels.prompts = {"a photo of a dog", "a photo of a cat", "a photo of a car"};
+  labels.min_score = 0;
+  labels.top = 2;
+  CHECK(db->label_images(labels) == kDecodable);
+  const ImageRecord iggy_record = *db->get(*db->find_source(s.photo("Iggy.256.ppm")));
+  REQUIRE(iggy_record.labels.size() == 2);
+  CHECK(iggy_record.labels[0].score >= iggy_record.labels[1].score);
+  // The scores are CLIP's softmax over 100 x cosine, computed here from the stored vectors.
+  const auto texts = clip->embed_texts(labels.labels.prompts);
+  std::vector<double> logits(3);
+  double sum = 0, top = -1e9;
+  for (std::size_t l = 0; l < 3; ++l) {
+    double dot = 0;
+    for (std::size_t k = 0; k < iggy.size(); ++k) dot += iggy[k] * texts[l * iggy.size() + k];
+    top = std::max(top, logits[l] = 100 * dot);
+  }
+  for (double& x : logits) sum += (x = std::exp(x - top));
+  const auto best = std::max_element(logits.begin(), logits.end()) - logits.begin();
+  CHECK(iggy_record.labels[0].name == labels.labels.names[static_cast<std::size_t>(best)]);
+  CHECK(iggy_record.labels[0].score == Approx(logits[static_cast<std::size_t>(best)] / sum).margin(1e-3));
+  SearchOptions by_label(20);
+  by_label.where = Where::parse("label=" + iggy_record.labels[0].name);
+  CHECK(!db->search_by_text("a dog", by_label).empty());
+  // Only the unlabelled: none left. A high bar keeps fewer labels.
+  labels.only_unlabelled = true;
+  CHECK(db->label_images(labels) == 0);
+  labels.only_unlabelled = false;
+  labels.min_score = 0.999f;
+  db->label_images(labels);
+  for (Id id : db->ids()) {
+    for (const Label& l : db->get(id)->labels) CHECK(l.score >= 0.999f);
+  }
+  CHECK(db->label_images(LabelOptions{}) == kDecodable);  // the default set embeds and applies
   db.reset();
   // The built-in encoder cannot open a CLIP database.
   CHECK_THROWS_WITH(VectorDatabase::open(s.db(), descriptor()), Catch::Matchers::Contains("kind=clip"));
@@ -979,4 +1016,42 @@ TEST_CASE("queries of weighted positive and negative examples", "[db][query]") {
   Query wrong_size;
   wrong_size.positive = {QueryExample::of_vector({1, 2, 3})};
   CHECK(code(wrong_size) == ErrorCode::invalid_argument);
+}
+
+TEST_CASE("labels need a text model, and label files are checked line by line", "[db][labels]") {
+  Scratch s("labels");
+  auto db = VectorDatabase::create(s.db(), descriptor());
+  db->index_directory((s.root / "photos").string());
+  try {
+    db->label_images();
+    FAIL("labelled without a text model");
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::unsupported);
+    CHECK_THAT(e.what(), Catch::Matchers::Contains("CLIP"));
+  }
+  const LabelSet defaults = default_labels();
+  CHECK(defaults.names.size() == defaults.prompts.size());
+  for (const char* kind : {"photo", "screenshot", "document", "receipt", "drawing", "diagram or chart", "meme", "map", "logo"})
+    CHECK(std::count(defaults.names.begin(), defaults.names.end(), kind) == 1);
+
+  const fs::path file = s.root / "labels.txt";
+  std::ofstream(file) << "# my labels\n\ncat\n  dog : a photo of my dog  \nboat:a sailing boat\n";
+  const LabelSet mine = read_label_file(file.string());
+  CHECK(mine.names == std::vector<std::string>{"cat", "dog", "boat"});
+  CHECK(mine.prompts == std::vector<std::string>{"a photo of a cat", "a photo of my dog", "a sailing boat"});
+  auto error_of = [](const std::string& path) {
+    try {
+      read_label_file(path);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  std::ofstream(file) << "cat\ndog\ncat\n";
+  CHECK_THAT(error_of(file.string()), Catch::Matchers::Contains("labels.txt:3") && Catch::Matchers::Contains("twice"));
+  std::ofstream(file) << "cat\n: a prompt without a name\n";
+  CHECK_THAT(error_of(file.string()), Catch::Matchers::Contains("labels.txt:2"));
+  std::ofstream(file) << "# only a comment\n";
+  CHECK_THAT(error_of(file.string()), Catch::Matchers::Contains("no labels"));
+  CHECK_THAT(error_of((s.root / "nope.txt").string()), Catch::Matchers::Contains("nope.txt"));
 }

@@ -233,9 +233,9 @@ TEST_CASE("a crafted record with an impossible bool or sizes is refused", "[meta
   s.put(r);
   s.save(path);
   std::string payload = detail::read_checked_file(path, "IMGVMETA", 2).bytes;
-  // The tags count (8 zero bytes), the empty photo facts (53 bytes, format 2.1) and the empty
-  // analysis (18 bytes, 2.2) end the record.
-  const std::size_t bool_at = payload.size() - 18 - 53 - 9;
+  // The tags count (8 zero bytes), the empty photo facts (53 bytes, format 2.1), the empty
+  // analysis (18 bytes, 2.2) and no labels (4 bytes, 2.3) end the record.
+  const std::size_t bool_at = payload.size() - 4 - 18 - 53 - 9;
   REQUIRE(payload[bool_at] == 1);
   payload[bool_at] = static_cast<char>(246);
   detail::write_checked_file(path, "IMGVMETA", 2, 0, payload);
@@ -272,6 +272,7 @@ TEST_CASE("photo facts survive a save, and records of format 2.0 read without th
   full.analysis.colourfulness = 0.4f;
   full.analysis.warmth = -21.5f;
   full.analysis.tone = Tone::cool;
+  full.labels = {{"beach", 0.625f}, {"sunset", 0.25f}};
   s.put(full);
   ImageRecord filed = record(2, "/b", 2);
   filed.photo.taken_ms = 1;
@@ -282,16 +283,16 @@ TEST_CASE("photo facts survive a save, and records of format 2.0 read without th
   CHECK(*loaded.get(1) == full);
   CHECK(*loaded.get(2) == filed);
 
-  // As imgvec 2.0 wrote them: each record without the facts (53 bytes when its strings are empty)
-  // and the analysis (18 bytes when it has no colours).
-  constexpr std::uint64_t kFacts = 53, kAnalysis = 18;
+  // As imgvec 2.0 wrote them: each record without the facts (53 bytes when its strings are empty),
+  // the analysis (18 bytes when it has no colours) and the labels (4 bytes when there are none).
+  constexpr std::uint64_t kFacts = 53, kAnalysis = 18, kLabels = 4;
   s = MetadataStore();
   s.put(record(3, "/c", 3));
   s.save(path);
   std::string payload = detail::read_checked_file(path, "IMGVMETA", 2).bytes;
   std::uint64_t length;
   std::memcpy(&length, payload.data() + 8, 8);
-  const std::uint64_t older = length - kFacts - kAnalysis;
+  const std::uint64_t older = length - kFacts - kAnalysis - kLabels;
   std::string old = payload.substr(0, 8);
   old.append(reinterpret_cast<const char*>(&older), 8);
   old += payload.substr(16, older);
@@ -315,7 +316,8 @@ TEST_CASE("photo facts survive a save, and records of format 2.0 read without th
   s.put(full);
   s.save(path);
   payload = detail::read_checked_file(path, "IMGVMETA", 2).bytes;
-  const std::size_t analysis_at = payload.size() - (1 + 2 * 8 + 16 + 1);  // two colours
+  const std::size_t label_bytes = 4 + (8 + 5 + 4) + (8 + 6 + 4);
+  const std::size_t analysis_at = payload.size() - label_bytes - (1 + 2 * 8 + 16 + 1);  // two colours
   REQUIRE(payload[analysis_at] == 2);
   for (const auto& [at, value] : {std::pair<std::size_t, char>{0, 9}, {1 + 3 + 3, 0x40}}) {
     std::string bad = payload;

@@ -16,6 +16,7 @@
 #include "imgvec/metadata/metadata_store.hpp"
 #include "imgvec/metadata/where.hpp"
 #include "imgvec/image/url_fetch.hpp"
+#include "imgvec/labels.hpp"
 #include "imgvec/query.hpp"
 
 namespace imgvec {
@@ -348,6 +349,12 @@ class VectorDatabase {
   ImageRecord patch_metadata(Id id, const Metadata& set, const std::vector<std::string>& unset,
                              const std::vector<std::string>* tags = nullptr);
 
+  /// Zero-shot content labels (CLIP): each image's stored vector is compared with every label's
+  /// prompt, and the most probable labels (LabelOptions: top, min_score) are stored in its record
+  /// (ImageRecord::labels; filter with label=NAME), replacing earlier ones. Returns how many
+  /// images were labelled. Throws Error(unsupported) when the encoder has no text model (the
+  /// built-in one), Error(not_found) for an unknown id in options.ids.
+  std::size_t label_images(const LabelOptions& options = {});
   /// Everything above; it counts formats over every record, O(N).
   DatabaseStats get_stats() const;
   /// Changes since the last save (as DatabaseStats::unsaved_changes), in O(1).

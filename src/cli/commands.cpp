@@ -66,6 +66,9 @@ void print_json(const json& j) {
   std::printf("%s\n", j.dump(1).c_str());
 }
 
+// --labels: "default", or a label file.
+LabelSet label_set(const std::string& arg) { return arg == "default" ? default_labels() : read_label_file(arg); }
+
 // "photo.jpg:0.5" is photo.jpg at weight 0.5, unless a file is named so; a weight is a positive
 // number.
 std::pair<std::string, float> weighted(const std::string& arg) {
@@ -121,6 +124,14 @@ int run_index(const IndexOptions& o) {
   if (!fs::is_directory(o.dir, ec))
     throw Error(ErrorCode::not_found, escape_path(o.dir) + ": no such directory");
   const std::string model = choose_model(o, !exists);
+  // Checked before any file is read: a run should not index for an hour and then refuse.
+  LabelSet labels;
+  if (!o.labels.empty()) {
+    if (model.empty())
+      throw UsageError("--labels needs a CLIP model (--model BUNDLE): the built-in encoder cannot compare images with "
+                       "texts");
+    labels = label_set(o.labels);
+  }
   std::unique_ptr<VectorDatabase> db;
   if (exists) {
     db = VectorDatabase::open(o.db, make_encoder(model, o));
@@ -158,6 +169,13 @@ int run_index(const IndexOptions& o) {
     return kFailure;
   }
   if (changed && !options.checkpoint) db->save();  // checkpoints already saved every change
+  if (!o.labels.empty() && !r.interrupted) {
+    LabelOptions labelling;
+    labelling.labels = labels;
+    labelling.only_unlabelled = true;
+    db->label_images(labelling);
+    db->save();
+  }
   if (o.json) {
     json failures = json::array();
     for (const auto& f : r.failures)
@@ -421,7 +439,21 @@ int run_remove(const TargetsOptions& o) {
 }
 
 int run_tag(const TagOptions& o) {
-  if (o.add.empty() && o.remove.empty()) throw UsageError("tag needs --add or --remove");
+  if (!o.labels.empty()) {
+    if (!o.add.empty() || !o.remove.empty()) throw UsageError("tag takes --labels, or --add and --remove, not both");
+    const auto db = open_database(o);
+    LabelOptions options;
+    options.labels = label_set(o.labels);
+    options.top = o.top;
+    options.min_score = static_cast<float>(o.min_score);
+    for (const auto& t : o.targets) options.ids.push_back(resolve(*db, t));
+    const std::size_t n = db->label_images(options);
+    db->save();
+    std::printf("labelled %zu images with %zu labels\n", n, options.labels.names.size());
+    return kOk;
+  }
+  if (o.add.empty() && o.remove.empty()) throw UsageError("tag needs --add or --remove (or --labels)");
+  if (o.targets.empty()) throw UsageError("tag --add and --remove need the images (ids or paths)");
   const auto db = open_database(o);
   std::vector<Id> ids;
   for (const auto& t : o.targets) ids.push_back(resolve(*db, t));

@@ -29,6 +29,7 @@ struct IndexOptions : DbOptions {
        all_files = false;
   bool keep_empty = false;
   std::vector<std::string> exclude;
+  std::string labels;  ///< "default" or a label file: label new images (CLIP)
 };
 int run_index(const IndexOptions& o);
 
@@ -65,6 +66,9 @@ int run_remove(const TargetsOptions& o);
 
 struct TagOptions : TargetsOptions {
   std::vector<std::string> add, remove;
+  std::string labels;  ///< "default" or a label file: zero-shot labels (CLIP)
+  std::size_t top = 3;
+  double min_score = 0.1;
 };
 int run_tag(const TagOptions& o);
 

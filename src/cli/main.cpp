@@ -71,6 +71,9 @@ int main(int argc, char** argv) {
   c_index->add_flag("--remove-missing", index.remove_missing, "drop images whose files under DIR are gone");
   c_index->add_flag("--all-files", index.all_files, "consider every file, not only image extensions");
   c_index->add_flag("--keep-empty", index.keep_empty, "create the database even when DIR holds no images");
+  c_index->add_option("--labels", index.labels,
+                      "give images not yet labelled zero-shot content labels (CLIP): \"default\" or a label file "
+                      "(see imgvec tag --labels)");
 
   SearchCommand search;
   auto* c_search = app.add_subcommand("search", "the images most like an image, or matching a text (CLIP)");
@@ -137,6 +140,14 @@ int main(int argc, char** argv) {
   auto* c_tag = targets_command(app, "tag", "add or remove tags of images (by id or path)", tag);
   c_tag->add_option("--add", tag.add, "a tag to add; repeatable");
   c_tag->add_option("--remove", tag.remove, "a tag to remove; repeatable");
+  c_tag->get_option("TARGET")->required(false);
+  c_tag->add_option("--labels", tag.labels,
+                    "zero-shot content labels with the database's CLIP model: \"default\" (photo, screenshot, "
+                    "document, receipt, ..., beach, food, ...) or a file of NAME or NAME: PROMPT lines; the TARGETs, "
+                    "or every image when none is given");
+  c_tag->add_option("--top", tag.top, "labels kept per image (with --labels)")->check(CLI::Range(1, 100));
+  c_tag->add_option("--min-score", tag.min_score, "the least probability a kept label has (with --labels)")
+      ->check(CLI::Range(0.0, 1.0));
   MetaOptions meta;
   auto* c_meta = targets_command(app, "meta", "show or change images' metadata (by id or path)", meta);
   c_meta->add_option("--set", meta.set, "KEY=VALUE (integer, number, true/false, else text); repeatable");

@@ -141,6 +141,11 @@ std::string record_to_json(const ImageRecord& r) {
                      {"warmth", decimals(a.warmth, 1e2)},
                      {"tone", to_string(a.tone)}};
   }
+  if (!r.labels.empty()) {
+    json labels = json::array();
+    for (const Label& l : r.labels) labels.push_back({{"name", text(l.name)}, {"score", std::round(l.score * 1e3) / 1e3}});
+    o["labels"] = std::move(labels);
+  }
   if (!is_valid_utf8(r.source)) o["source_escaped"] = true;
   return o.dump();
 }

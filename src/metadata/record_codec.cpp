@@ -79,6 +79,12 @@ void encode_record(std::string& out, const ImageRecord& r) {
   }
   for (const float v : {a.brightness, a.saturation, a.colourfulness, a.warmth}) put_scalar<float>(out, v);
   put_scalar<std::uint8_t>(out, static_cast<std::uint8_t>(a.tone));
+  // Format 2.3: labels.
+  put_scalar<std::uint32_t>(out, static_cast<std::uint32_t>(r.labels.size()));
+  for (const Label& l : r.labels) {
+    put_string(out, l.name);
+    put_scalar<float>(out, l.score);
+  }
   const std::uint64_t length = out.size() - frame - sizeof(std::uint64_t);
   std::memcpy(&out[frame], &length, sizeof length);
 }
@@ -201,6 +207,7 @@ ImageRecord RecordReader::framed_record() {
   read_fields(body, r, /*wide_tags=*/false);
   if (body.remaining() > 0) body.photo_facts(r.photo);  // format 2.1
   if (body.remaining() > 0) body.analysis(r.analysis);   // format 2.2
+  if (body.remaining() > 0) body.labels(r.labels);       // format 2.3
   // Whatever follows belongs to fields of a newer minor version: skipped. A field this build
   // adds later is read only `if (body.remaining() > 0)` and defaulted otherwise.
   at_ += length;
@@ -263,6 +270,19 @@ void RecordReader::analysis(ImageAnalysis& a) {
   const std::uint8_t tone = u8();
   if (tone > static_cast<std::uint8_t>(Tone::cool)) fail("an unknown tone " + std::to_string(tone));
   a.tone = static_cast<Tone>(tone);
+}
+
+void RecordReader::labels(std::vector<Label>& labels) {
+  const std::uint32_t count = u32();
+  if (count > 1000 || count > remaining() / 12) fail("a record claims " + std::to_string(count) + " labels");
+  for (std::uint32_t i = 0; i < count; ++i) {
+    Label l;
+    l.name = string();
+    const std::uint32_t bits = u32();
+    std::memcpy(&l.score, &bits, sizeof l.score);
+    if (!(l.score >= 0 && l.score <= 1)) fail("label \"" + l.name + "\" has a score out of 0..1");
+    labels.push_back(std::move(l));
+  }
 }
 
 ImageRecord RecordReader::legacy_record() {

@@ -32,7 +32,7 @@ inline void put_string(std::string& out, const std::string& s) {
   out += s;
 }
 
-/// Appends one record in the current layout (format 2.2), framed by its length.
+/// Appends one record in the current layout (format 2.3), framed by its length.
 void encode_record(std::string& out, const ImageRecord& record);
 
 /// Sequential reader over a payload; every read checks the bytes left and throws
@@ -54,6 +54,8 @@ class RecordReader {
   void photo_facts(PhotoFacts& facts);
   /// The image analysis format 2.2 appends.
   void analysis(ImageAnalysis& analysis);
+  /// The labels format 2.3 appends.
+  void labels(std::vector<Label>& labels);
   /// One record as format 1 wrote it (cereal's portable binary, no framing).
   ImageRecord legacy_record();
 

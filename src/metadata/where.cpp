@@ -92,6 +92,12 @@ std::optional<MetadataValue> lookup(const ImageRecord& r, const std::string& key
   if (key == "id") return static_cast<std::int64_t>(r.id);
   if (const auto photo = photo_field(r.photo, key)) return *photo;
   if (const auto analysed = analysis_field(r.analysis, key)) return *analysed;
+  if (key == "label") {
+    if (r.labels.empty()) return std::nullopt;
+    std::vector<std::string> names;
+    for (const auto& l : r.labels) names.push_back(l.name);
+    return names;
+  }
   const auto it = r.metadata.find(key);
   if (it == r.metadata.end()) return std::nullopt;
   return it->second;
@@ -286,7 +292,7 @@ std::vector<std::string> Where::keys() const {
 bool Where::is_record_field(const std::string& key) {
   for (const char* f : {"width", "height", "format", "source", "file_size", "mtime_ns", "added_ms", "id", "taken",
                         "taken_source", "camera", "camera_make", "camera_model", "lens", "latitude", "longitude", "colour",
-                        "color", "brightness", "saturation", "colourfulness", "colorfulness", "warmth", "tone"}) {
+                        "color", "brightness", "saturation", "colourfulness", "colorfulness", "warmth", "tone", "label"}) {
     if (key == f) return true;
   }
   return false;

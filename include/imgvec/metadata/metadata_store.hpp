@@ -11,6 +11,7 @@
 #include "imgvec/image/analysis.hpp"
 #include "imgvec/image/image.hpp"
 #include "imgvec/image/photo_facts.hpp"
+#include "imgvec/labels.hpp"
 #include "imgvec/types.hpp"
 
 namespace imgvec {
@@ -38,6 +39,8 @@ struct ImageRecord {
   /// Dominant colours, brightness, saturation, colourfulness and tone, measured when it was
   /// added (empty for images added by imgvec before 0.2).
   ImageAnalysis analysis;
+  /// Zero-shot content labels, most probable first (VectorDatabase::label_images).
+  std::vector<Label> labels;
 
   bool operator==(const ImageRecord& o) const;
 };

@@ -21,7 +21,8 @@ MetadataValue parse_metadata_value(const std::string& text);
 /// PhotoFacts::camera() says them; camera_make; camera_model; lens; latitude; longitude), an
 /// image analysis value (colour, or color: the names of its dominant colours, so colour=blue
 /// matches any blue in the palette; brightness; saturation; colourfulness; warmth; tone: warm,
-/// cool or neutral), or else a user metadata key; "meta.KEY" always means the user key. Integers and doubles
+/// cool or neutral), label (the names of its zero-shot labels), or else a user metadata key;
+/// "meta.KEY" always means the user key. Integers and doubles
 /// compare by value; a list-of-strings value equals X when it contains X; a missing key matches
 /// nothing (and so its negation matches).
 class Where {
