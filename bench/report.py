@@ -395,19 +395,22 @@ def write_report(results_dir, out, args_line, large):
         if b:
             w(f"| {label} | {b['ms/image']:.2f} | {1000 / b['ms/image']:.0f} |")
     w("")
-    # Fast against exact JPEG decoding, by bench/bench_decode.cpp in this run.
-    w("## Fast JPEG decoding (12 MP photos)\n")
-    decode = results_dir / "decode.md"
-    if decode.exists():
-        w(decode.read_text())
-        w("Fast decoding (`Encoder::fast_decode`, the default) decodes a JPEG at 1/2, 1/4 or 1/8 scale in "
-          "libjpeg-turbo's IDCT, keeping the shorter side at least twice what the encoder resizes it to "
-          "(448 for CLIP at 224, 128 for the built-in encoder). \"Decode share\" is decode + preprocess "
-          "over end to end; above 100% for the built-in encoder because it decodes on both cores at once. "
-          "CLIP's figures come from random weights: the cosine says how far the model's input moved, not "
-          "how a trained model ranks. `--exact-decode` (CLI) or `set_fast_decode(false)` keeps the exact path.\n")
-    else:
-        w("Not measured in this run.\n")
+    # Sections other benchmarks of this run wrote as markdown, each with a closing paragraph.
+    for title, name, note in [
+            ("Fast JPEG decoding (12 MP photos)", "decode.md",
+             "Fast decoding (`Encoder::fast_decode`, the default) decodes a JPEG at 1/2, 1/4 or 1/8 scale in "
+             "libjpeg-turbo's IDCT, keeping the shorter side at least twice what the encoder resizes it to "
+             "(448 for CLIP at 224, 128 for the built-in encoder). \"Decode share\" is decode + preprocess "
+             "over end to end; above 100% for the built-in encoder because it decodes on both cores at once. "
+             "CLIP's figures come from random weights: the cosine says how far the model's input moved, not "
+             "how a trained model ranks. `--exact-decode` (CLI) or `set_fast_decode(false)` keeps the exact path."),
+            ("Near-duplicates: precision and recall per threshold", "duplicates.md",
+             "The default threshold (`DuplicateOptions::threshold`, `imgvec dups`) is the one chosen here for the "
+             "built-in encoder. Random-weight CLIP bundles say nothing about duplicates; run "
+             "`imgvec_bench_duplicates --model BUNDLE` with a trained one to choose its threshold.")]:
+        w(f"## {title}\n")
+        section = results_dir / name
+        w(section.read_text() + note + "\n" if section.exists() else "Not measured in this run.\n")
     # imgvec serve under load: measured by bench/server_load.py, a separate run (it needs the
     # machine to itself and a 100k database of its own), kept in the build tree.
     server = build / "bench" / "server-load.md"
@@ -431,6 +434,7 @@ def main():
     p.add_argument("--skip-encoder", action="store_true", help="for builds without libtorch")
     p.add_argument("--from", dest="from_dir", help="write the report from an earlier run's results")
     p.add_argument("--quick", action="store_true", help="a smoke test: small data, tiny bundle")
+    p.add_argument("--photos", help="more photos for the duplicates benchmark (see bench/bench_duplicates.cpp)")
     p.add_argument("--out", default=None, help="default docs/benchmarks.md")
     args = p.parse_args()
     if not shutil.which("gnuplot"):
@@ -445,7 +449,7 @@ def main():
         targets = ["imgvec_bench"] + (["imgvec_bench_encoder"] if encoder else []) + \
             (["imgvec_bench_model"] if encoder and not args.quick else [])
         run(["cmake", "--build", build, "--target", *targets])
-        for stale in ("index.json", "encoder.json", "decode.md"):
+        for stale in ("index.json", "encoder.json", "decode.md", "duplicates.md"):
             (results / stale).unlink(missing_ok=True)
         size = ["--quick", "--benchmark_min_time=0.02"] if args.quick else (["--large"] if args.large else [])
         # Repetitions run in random order across the whole suite, so a slow spell of this shared
@@ -457,7 +461,9 @@ def main():
             model = ["--model", build / "tests" / "models" / "tiny.pt"] if args.quick else []
             run([sys.executable, ROOT / "bench" / "encoder_vs_python.py", "--build", build, *model,
                  "--rounds", 1 if args.quick else args.rounds, "--json", results / "encoder.json"])
-        run(["cmake", "--build", build, "--target", "imgvec_bench_decode"])
+        run(["cmake", "--build", build, "--target", "imgvec_bench_decode", "imgvec_bench_duplicates"])
+        photos = ["--photos", args.photos] if args.photos else []
+        run([build / "bench" / "imgvec_bench_duplicates", *photos, "--out", results / "duplicates.md"])
         bundle = []
         if encoder:
             bundle = ["--model", build / "tests" / "models" / "tiny.pt" if args.quick else

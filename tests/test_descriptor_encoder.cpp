@@ -25,14 +25,7 @@ const char* const kFiles[] = {"ukbench01380.jpg", "ukbench09060.jpg", "ukbench00
                               "Iggy.256.ppm", "baboon.256.pgm"};
 
 Image crop(const Image& im, std::uint32_t x, std::uint32_t y, std::uint32_t w, std::uint32_t h) {
-  Image out;
-  out.width = w;
-  out.height = h;
-  out.rgb.resize(std::size_t{w} * h * 3);
-  for (std::uint32_t r = 0; r < h; ++r) {
-    std::copy_n(&im.rgb[((y + r) * std::size_t{im.width} + x) * 3], std::size_t{w} * 3, &out.rgb[r * std::size_t{w} * 3]);
-  }
-  return out;
+  return imgvec::crop_image(im, x, y, w, h);
 }
 
 Image jpeg_roundtrip(const Image& im, int quality) {

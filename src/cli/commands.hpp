@@ -46,7 +46,7 @@ struct SearchCommand : DbOptions {
 int run_search(const SearchCommand& o);
 
 struct DupsOptions : DbOptions {
-  double threshold = 0.95;
+  double threshold = 0.945;  ///< DuplicateOptions' default
 };
 int run_dups(const DupsOptions& o);
 

@@ -1,5 +1,6 @@
 #include "imgvec/image/preprocess.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "image/resample.hpp"
@@ -26,6 +27,26 @@ std::uint32_t crop_offset(std::uint32_t size, std::uint32_t crop) {
 }
 
 }  // namespace
+
+Image crop_image(const Image& image, std::uint32_t x, std::uint32_t y, std::uint32_t width, std::uint32_t height) {
+  check_image(image, "crop_image");
+  if (width == 0 || height == 0 || std::uint64_t{x} + width > image.width || std::uint64_t{y} + height > image.height) {
+    throw Error(ErrorCode::invalid_argument, "crop_image: " + std::to_string(width) + "x" + std::to_string(height) +
+                                                 " at (" + std::to_string(x) + ", " + std::to_string(y) +
+                                                 ") is not inside the " + std::to_string(image.width) + "x" +
+                                                 std::to_string(image.height) + " image");
+  }
+  Image out;
+  out.width = width;
+  out.height = height;
+  out.format = image.format;
+  out.rgb.resize(std::size_t{width} * height * 3);
+  for (std::uint32_t r = 0; r < height; ++r) {
+    std::copy_n(&image.rgb[((std::size_t{y} + r) * image.width + x) * 3], std::size_t{width} * 3,
+                &out.rgb[std::size_t{r} * width * 3]);
+  }
+  return out;
+}
 
 Image resize_bicubic(const Image& image, std::uint32_t width, std::uint32_t height) {
   check_image(image, "resize_bicubic");

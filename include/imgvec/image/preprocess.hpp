@@ -23,6 +23,10 @@ struct PreprocessConfig {
 /// through an 8-bit intermediate). Throws imgvec::Error for an empty image or a zero size.
 Image resize_bicubic(const Image& image, std::uint32_t width, std::uint32_t height);
 
+/// The rectangle of `image` at (x, y) of width x height pixels. Throws Error(invalid_argument)
+/// when it does not lie inside the image or is empty.
+Image crop_image(const Image& image, std::uint32_t x, std::uint32_t y, std::uint32_t width, std::uint32_t height);
+
 /// The size open_clip's transform resizes an image to before cropping: the shorter side becomes
 /// `size` and the longer one floor(size * long / short), as torchvision's Resize(int) computes it.
 std::array<std::uint32_t, 2> clip_resize_size(std::uint32_t width, std::uint32_t height,
