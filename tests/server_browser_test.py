@@ -15,6 +15,7 @@ from pathlib import Path
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -77,6 +78,10 @@ check(first.find_element(By.CSS_SELECTOR, ".name").text == "ukbench01380.jpg" an
 wait.until(lambda b: b.execute_script(
     "return [...document.querySelectorAll('#results img')].every(i => i.complete && i.naturalWidth > 0)"))
 check(True, "every result's thumbnail loaded")
+facts = first.find_element(By.CSS_SELECTOR, ".facts")
+check(facts.text.startswith("2005-08-14") and "Canon PowerShot S230" in facts.text and
+      len(facts.find_elements(By.CSS_SELECTOR, ".swatch")) >= 1,
+      f"a result shows when and with what camera it was taken, and its colours ({facts.text!r})")
 browser.save_screenshot(str(shots / "search-by-photo.png"))
 
 # "More like this" on the second result.
@@ -98,6 +103,13 @@ check(scores and all(s >= 0.99 for s in scores), f"the minimum-score slider narr
 browser.execute_script("const s = document.getElementById('min-score'); s.value = '-1';"
                        "s.dispatchEvent(new Event('input')); s.dispatchEvent(new Event('change'));")
 wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#results li")) > 1)
+# Order by date: the dated photos come oldest first.
+Select(by_id("sort")).select_by_value("oldest")
+wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#results li .facts") and
+           b.find_element(By.CSS_SELECTOR, "#results li .facts").text.startswith("2005-07-29"))
+dates = [e.text[:10] for e in browser.find_elements(By.CSS_SELECTOR, "#results li .facts") if e.text[:2] == "20"]
+check(dates[:3] == sorted(dates[:3]) and dates[0] == "2005-07-29", f"the order select sorts by the date taken ({dates})")
+Select(by_id("sort")).select_by_value("score")
 
 if bundle:
     box = by_id("text")

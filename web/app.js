@@ -47,6 +47,8 @@ function searchOptions() {
   if (filter) options.filter = filter;
   const min = parseFloat($("min-score").value);
   if (min > -1) options.score_threshold = min;
+  const sort = $("sort").value;
+  if (sort !== "score") options.sort = sort;
   return options;
 }
 
@@ -92,6 +94,23 @@ function resultItem(hit) {
   s.title = `similarity ${hit.score.toFixed(4)}`;
   meta.append(n, s);
   li.append(button, meta);
+  // What the photo is: when and with what it was taken, its colours, its labels.
+  const facts = document.createElement("div");
+  facts.className = "facts";
+  const photo = hit.record.photo || {};
+  const when = photo.taken ? photo.taken.slice(0, 10) : "";
+  facts.textContent = [when, photo.camera || ""].filter(Boolean).join(" · ");
+  if (photo.taken_source === "file_time") facts.title = "date from the file, not from the camera";
+  for (const c of (hit.record.analysis && hit.record.analysis.colours) || []) {
+    const swatch = document.createElement("span");
+    swatch.className = "swatch";
+    swatch.style.background = c.hex;
+    swatch.title = `${c.name} ${Math.round(c.share * 100)}%`;
+    facts.append(swatch);
+  }
+  const labels = (hit.record.labels || []).map((l) => l.name);
+  if (labels.length) li.title = labels.join(", ");
+  li.append(facts);
   return li;
 }
 
@@ -268,7 +287,7 @@ function init() {
     const v = parseFloat(e.target.value);
     $("min-score-value").textContent = v > -1 ? v.toFixed(2) : "any";
   });
-  for (const id of ["min-score", "filter"]) {
+  for (const id of ["min-score", "filter", "sort"]) {
     $(id).addEventListener("change", () => {
       if (state.query) search(state.query);
     });
