@@ -21,39 +21,62 @@ namespace {
 
 using Node = Where::Node;
 
-// The photo facts as filter values; an unknown fact is no value (so `camera!=X` matches it).
-// The outer optional says whether `key` names a fact at all.
-std::optional<std::optional<MetadataValue>> photo_field(const PhotoFacts& p, const std::string& key) {
-  using Value = std::optional<MetadataValue>;
-  auto text = [](const std::string& s) { return s.empty() ? Value() : Value(s); };
-  if (key == "taken") return p.taken_ms ? Value(*p.taken_ms) : Value();
-  if (key == "taken_source") return p.taken_ms ? Value(std::string(to_string(p.taken_source))) : Value();
-  if (key == "camera") return text(p.camera());
-  if (key == "camera_make") return text(p.camera_make);
-  if (key == "camera_model") return text(p.camera_model);
-  if (key == "lens") return text(p.lens);
-  if (key == "latitude") return p.latitude ? Value(*p.latitude) : Value();
-  if (key == "longitude") return p.longitude ? Value(*p.longitude) : Value();
-  return std::nullopt;
+// The photo facts as filter values: true when `key` names one, with `out` its value, or empty
+// when the image lacks it (so `camera!=X` matches an image with no camera). A flag and an out
+// parameter rather than an optional of an optional, which GCC 12's -Wmaybe-uninitialized
+// misreads under ASan at -O3.
+bool photo_field(const PhotoFacts& p, const std::string& key, std::optional<MetadataValue>& out) {
+  auto text = [&](const std::string& s) {
+    if (!s.empty()) out = s;
+    return true;
+  };
+  if (key == "taken") {
+    if (p.taken_ms) out = *p.taken_ms;
+  } else if (key == "taken_source") {
+    if (p.taken_ms) out = std::string(to_string(p.taken_source));
+  } else if (key == "camera") {
+    return text(p.camera());
+  } else if (key == "camera_make") {
+    return text(p.camera_make);
+  } else if (key == "camera_model") {
+    return text(p.camera_model);
+  } else if (key == "lens") {
+    return text(p.lens);
+  } else if (key == "latitude") {
+    if (p.latitude) out = *p.latitude;
+  } else if (key == "longitude") {
+    if (p.longitude) out = *p.longitude;
+  } else {
+    return false;
+  }
+  return true;
 }
 
-// The image analysis as filter values: `colour` is the list of its dominant colours' names (so
-// colour=blue matches an image with any blue in its palette); nothing for an image not analysed.
-std::optional<std::optional<MetadataValue>> analysis_field(const ImageAnalysis& a, const std::string& key) {
-  using Value = std::optional<MetadataValue>;
+// The image analysis as filter values, as photo_field: `colour` is the list of its dominant
+// colours' names (so colour=blue matches an image with any blue in its palette); nothing for an
+// image not analysed.
+bool analysis_field(const ImageAnalysis& a, const std::string& key, std::optional<MetadataValue>& out) {
   const bool known = a.analysed();
   if (key == "colour" || key == "color") {
-    if (!known) return Value();
-    std::vector<std::string> names;
-    for (const auto& c : a.colours) names.emplace_back(to_string(c.name));
-    return Value(std::move(names));
+    if (known) {
+      std::vector<std::string> names;
+      for (const auto& c : a.colours) names.emplace_back(to_string(c.name));
+      out = std::move(names);
+    }
+  } else if (key == "brightness") {
+    if (known) out = double{a.brightness};
+  } else if (key == "saturation") {
+    if (known) out = double{a.saturation};
+  } else if (key == "colourfulness" || key == "colorfulness") {
+    if (known) out = double{a.colourfulness};
+  } else if (key == "warmth") {
+    if (known) out = double{a.warmth};
+  } else if (key == "tone") {
+    if (known) out = std::string(to_string(a.tone));
+  } else {
+    return false;
   }
-  if (key == "brightness") return known ? Value(double{a.brightness}) : Value();
-  if (key == "saturation") return known ? Value(double{a.saturation}) : Value();
-  if (key == "colourfulness" || key == "colorfulness") return known ? Value(double{a.colourfulness}) : Value();
-  if (key == "warmth") return known ? Value(double{a.warmth}) : Value();
-  if (key == "tone") return known ? Value(std::string(to_string(a.tone))) : Value();
-  return std::nullopt;
+  return true;
 }
 
 // Shell-style * and ? over ASCII letters of either case: camera=canon* finds "Canon EOS 5D".
@@ -90,8 +113,8 @@ std::optional<MetadataValue> lookup(const ImageRecord& r, const std::string& key
   if (key == "mtime_ns") return r.mtime_ns;
   if (key == "added_ms") return r.added_ms;
   if (key == "id") return static_cast<std::int64_t>(r.id);
-  if (const auto photo = photo_field(r.photo, key)) return *photo;
-  if (const auto analysed = analysis_field(r.analysis, key)) return *analysed;
+  std::optional<MetadataValue> value;
+  if (photo_field(r.photo, key, value) || analysis_field(r.analysis, key, value)) return value;
   if (key == "label") {
     if (r.labels.empty()) return std::nullopt;
     std::vector<std::string> names;
