@@ -476,7 +476,8 @@ TEST_CASE("with the tiny CLIP bundle: text search, and identical results after r
   labels.min_score = 0.999f;
   db->label_images(labels);
   for (Id id : db->ids()) {
-    for (const Label& l : db->get(id)->labels) CHECK(l.score >= 0.999f);
+    const ImageRecord r = *db->get(id);  // not a range over a temporary's member
+    for (const Label& l : r.labels) CHECK(l.score >= 0.999f);
   }
   CHECK(db->label_images(LabelOptions{}) == kDecodable);  // the default set embeds and applies
   db.reset();
