@@ -66,6 +66,10 @@ r = json.loads(run("index", photos, "--db", db, "--json", expect=3).stdout)
 check(r["unchanged"] == GOOD and r["added"] == 0, "indexing again changes nothing")
 check(json.loads(run("stats", "--db", db, "--json").stdout)["generation"] == generation,
       "a run that changes nothing does not save")
+r = json.loads(run("index", photos, "--db", db, "--refresh", "--json", expect=3).stdout)
+check(r["refreshed"] == 0 and r["unchanged"] == GOOD and
+      json.loads(run("stats", "--db", db, "--json").stdout)["generation"] == generation,
+      "--refresh on images that already have their facts reads nothing and saves nothing")
 
 hits = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "3", "--json").stdout)
 check(len(hits) == 3 and hits[0]["source"] == str(photos / "giphy.gif") and hits[0]["score"] > 0.999,

@@ -1056,3 +1056,49 @@ TEST_CASE("labels need a text model, and label files are checked line by line", 
   CHECK_THAT(error_of(file.string()), Catch::Matchers::Contains("no labels"));
   CHECK_THAT(error_of((s.root / "nope.txt").string()), Catch::Matchers::Contains("nope.txt"));
 }
+
+#include "database/manifest.hpp"
+
+TEST_CASE("index --refresh gives images indexed by an older imgvec their facts, without embedding", "[db][photo]") {
+  Scratch s("refresh");
+  const std::string dir = (s.root / "photos").string();
+  std::uint64_t generation = 0;
+  {
+    auto db = VectorDatabase::create(s.db(), descriptor());
+    db->index_directory(dir);
+    generation = db->get_stats().generation;
+  }
+  // As an imgvec before 0.2 saved them: records without photo facts or analysis.
+  const std::string records = detail::metadata_path(s.db(), generation);
+  MetadataStore old = MetadataStore::load(records);
+  for (Id id : old.ids()) {
+    ImageRecord r = *old.get(id);
+    r.photo = PhotoFacts{};
+    r.analysis = ImageAnalysis{};
+    old.put(std::move(r));
+  }
+  old.save(records);
+
+  auto db = VectorDatabase::open(s.db(), descriptor());
+  const Id canon = *db->find_source(s.photo("ukbench01380.jpg"));
+  const auto vector_before = db->get_vector(canon);
+  IndexDirectoryReport r = db->index_directory(dir);
+  CHECK(r.unchanged == kDecodable);
+  CHECK(r.refreshed == 0);  // only when asked
+  CHECK_FALSE(db->get(canon)->analysis.analysed());
+  IndexDirectoryOptions refresh;
+  refresh.refresh = true;
+  r = db->index_directory(dir, refresh);
+  CHECK(r.refreshed == kDecodable);
+  CHECK(r.added + r.updated == 0);
+  const ImageRecord now = *db->get(canon);
+  CHECK(now.photo.camera() == "Canon PowerShot S230");
+  CHECK(now.photo.taken_text() == "2005-08-14T01:08:49");
+  CHECK(now.analysis.analysed());
+  CHECK(db->get_vector(canon) == vector_before);  // not embedded again
+  CHECK(db->index_directory(dir, refresh).refreshed == 0);  // done once
+  // Saved by the run's checkpoint.
+  db.reset();
+  db = VectorDatabase::open(s.db(), descriptor());
+  CHECK(db->get(canon)->photo.camera() == "Canon PowerShot S230");
+}

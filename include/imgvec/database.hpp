@@ -126,6 +126,9 @@ struct IndexDirectoryOptions {
   /// stored (and checkpointed), the rest is not looked at, and the report says `interrupted`.
   /// For Ctrl-C: set a flag in the signal handler, return it here.
   std::function<bool()> cancel;
+  /// Read the photo facts and analysis of unchanged files indexed by an older imgvec
+  /// (refresh_photo_facts): their files are decoded again, not embedded again.
+  bool refresh = false;
   /// Metadata for a file (given its path), stored with it whether it is new, changed, moved or
   /// unchanged; records whose metadata is already equal are left alone. Called once per file
   /// before any is read.
@@ -151,6 +154,8 @@ struct IndexDirectoryReport {
   std::map<std::string, std::size_t> skipped_extensions;
   /// Files not looked at because they match an IndexDirectoryOptions::exclude pattern.
   std::size_t excluded = 0;
+  /// Unchanged files whose photo facts and analysis were read (IndexDirectoryOptions::refresh).
+  std::size_t refreshed = 0;
 };
 
 struct DuplicateOptions {
@@ -351,6 +356,12 @@ class VectorDatabase {
   ImageRecord patch_metadata(Id id, const Metadata& set, const std::vector<std::string>& unset,
                              const std::vector<std::string>* tags = nullptr);
 
+  /// Reads the photo facts and the image analysis of images indexed by an imgvec that did not
+  /// have them (their record has no analysis), from their files, without embedding them again.
+  /// Images without a file, or whose file cannot be read now, are skipped. Returns how many were
+  /// refreshed. index_directory does this for the files it finds unchanged when
+  /// IndexDirectoryOptions::refresh is set.
+  std::size_t refresh_photo_facts(const std::vector<Id>& ids);
   /// Zero-shot content labels (CLIP): each image's stored vector is compared with every label's
   /// prompt, and the most probable labels (LabelOptions: top, min_score) are stored in its record
   /// (ImageRecord::labels; filter with label=NAME), replacing earlier ones. Returns how many

@@ -146,6 +146,7 @@ int run_index(const IndexOptions& o) {
   options.recursive = !o.no_recursive;
   options.exclude = o.exclude;
   options.remove_missing = o.remove_missing;
+  options.refresh = o.refresh;
   if (o.all_files) options.extensions.clear();
   options.cancel = [] { return interrupted(); };  // Ctrl-C: stops after the batch being embedded
   IndexDirectoryReport r;
@@ -154,7 +155,7 @@ int run_index(const IndexOptions& o) {
     options.progress = [&](std::size_t done, std::size_t total) { bar.update(done, total); };
     r = db->index_directory(o.dir, options);
   }  // the bar ends its line here, so the summary starts on its own
-  const bool changed = r.added + r.updated + r.renamed + r.removed > 0;
+  const bool changed = r.added + r.updated + r.renamed + r.removed + r.refreshed > 0;
   const bool found_nothing = !exists && db->size() == 0 && r.failed == 0 && !r.interrupted;
   if (found_nothing && !o.keep_empty) {
     // A first run over a mistyped or empty folder leaves nothing behind (--keep-empty keeps it).
@@ -198,6 +199,7 @@ int run_index(const IndexOptions& o) {
                    return by_ext;
                  }()},
                 {"excluded", r.excluded},
+                {"refreshed", r.refreshed},
                 {"count", db->size()}});
   } else {
     for (const auto& f : r.failures) {
@@ -208,6 +210,7 @@ int run_index(const IndexOptions& o) {
         "%zu added, %zu updated, %zu unchanged, %zu moved, %zu removed, %zu failed; %zu images in "
         "%s\n",
         r.added, r.updated, r.unchanged, r.renamed, r.removed, r.failed, db->size(), o.db.c_str());
+    if (r.refreshed) std::printf("%zu unchanged images got their dates, cameras and colours\n", r.refreshed);
     if (r.skipped) {
       // The commonest extensions first, so a folder of videos or RAW files explains itself.
       std::vector<std::pair<std::size_t, std::string>> by_count;

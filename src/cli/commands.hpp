@@ -30,6 +30,7 @@ struct IndexOptions : DbOptions {
   bool keep_empty = false;
   std::vector<std::string> exclude;
   std::string labels;  ///< "default" or a label file: label new images (CLIP)
+  bool refresh = false;  ///< read photo facts and analysis of images indexed by an older imgvec
 };
 int run_index(const IndexOptions& o);
 

@@ -71,6 +71,9 @@ int main(int argc, char** argv) {
   c_index->add_flag("--remove-missing", index.remove_missing, "drop images whose files under DIR are gone");
   c_index->add_flag("--all-files", index.all_files, "consider every file, not only image extensions");
   c_index->add_flag("--keep-empty", index.keep_empty, "create the database even when DIR holds no images");
+  c_index->add_flag("--refresh", index.refresh,
+                    "read the dates, cameras and colours of unchanged images indexed by an older imgvec (their "
+                    "files are decoded again, not embedded again)");
   c_index->add_option("--labels", index.labels,
                       "give images not yet labelled zero-shot content labels (CLIP): \"default\" or a label file "
                       "(see imgvec tag --labels)");

@@ -687,7 +687,16 @@ IndexDirectoryReport VectorDatabase::index_directory(const std::string& dir, con
   in.checkpoint = o.checkpoint;
   in.chunk = o.chunk;
   in.remember_failures = true;
-  for (const AddResult& r : add_paths(paths, in)) {
+  const std::vector<AddResult> results = add_paths(paths, in);
+  if (o.refresh) {
+    std::vector<Id> unchanged;
+    for (const AddResult& r : results) {
+      if (r.status == AddStatus::unchanged) unchanged.push_back(r.id);
+    }
+    report.refreshed = refresh_photo_facts(unchanged);
+    if (report.refreshed > 0 && o.checkpoint) save();
+  }
+  for (const AddResult& r : results) {
     switch (r.status) {
       case AddStatus::added: ++report.added; break;
       case AddStatus::updated: ++report.updated; break;
