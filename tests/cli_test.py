@@ -67,7 +67,7 @@ check(r["unchanged"] == GOOD and r["added"] == 0, "indexing again changes nothin
 check(json.loads(run("stats", "--db", db, "--json").stdout)["generation"] == generation,
       "a run that changes nothing does not save")
 r = json.loads(run("index", photos, "--db", db, "--refresh", "--json", expect=3).stdout)
-check(r["refreshed"] == 0 and r["unchanged"] == GOOD and
+check(r["refreshed"] == 0 and r["unchanged"] == GOOD and r["without_facts"] == 0 and
       json.loads(run("stats", "--db", db, "--json").stdout)["generation"] == generation,
       "--refresh on images that already have their facts reads nothing and saves nothing")
 

@@ -1084,7 +1084,8 @@ TEST_CASE("index --refresh gives images indexed by an older imgvec their facts, 
   const auto vector_before = db->get_vector(canon);
   IndexDirectoryReport r = db->index_directory(dir);
   CHECK(r.unchanged == kDecodable);
-  CHECK(r.refreshed == 0);  // only when asked
+  CHECK(r.refreshed == 0);  // only when asked...
+  CHECK(r.without_facts == kDecodable);  // ...but counted, so the CLI can say so
   CHECK_FALSE(db->get(canon)->analysis.analysed());
   IndexDirectoryOptions refresh;
   refresh.refresh = true;
@@ -1097,6 +1098,7 @@ TEST_CASE("index --refresh gives images indexed by an older imgvec their facts, 
   CHECK(now.analysis.analysed());
   CHECK(db->get_vector(canon) == vector_before);  // not embedded again
   CHECK(db->index_directory(dir, refresh).refreshed == 0);  // done once
+  CHECK(db->index_directory(dir).without_facts == 0);
   // Saved by the run's checkpoint.
   db.reset();
   db = VectorDatabase::open(s.db(), descriptor());

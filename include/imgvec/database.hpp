@@ -156,6 +156,9 @@ struct IndexDirectoryReport {
   std::size_t excluded = 0;
   /// Unchanged files whose photo facts and analysis were read (IndexDirectoryOptions::refresh).
   std::size_t refreshed = 0;
+  /// Without refresh: unchanged files indexed by an older imgvec, still without photo facts and
+  /// analysis (refresh would read them).
+  std::size_t without_facts = 0;
 };
 
 struct DuplicateOptions {

@@ -200,6 +200,7 @@ int run_index(const IndexOptions& o) {
                  }()},
                 {"excluded", r.excluded},
                 {"refreshed", r.refreshed},
+                {"without_facts", r.without_facts},
                 {"count", db->size()}});
   } else {
     for (const auto& f : r.failures) {
@@ -211,6 +212,11 @@ int run_index(const IndexOptions& o) {
         "%s\n",
         r.added, r.updated, r.unchanged, r.renamed, r.removed, r.failed, db->size(), o.db.c_str());
     if (r.refreshed) std::printf("%zu unchanged images got their dates, cameras and colours\n", r.refreshed);
+    if (r.without_facts) {
+      std::printf("%zu images indexed by an older imgvec have no dates, cameras or colours yet; --refresh reads "
+                  "them (without embedding again)\n",
+                  r.without_facts);
+    }
     if (r.skipped) {
       // The commonest extensions first, so a folder of videos or RAW files explains itself.
       std::vector<std::pair<std::size_t, std::string>> by_count;

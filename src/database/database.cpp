@@ -695,6 +695,12 @@ IndexDirectoryReport VectorDatabase::index_directory(const std::string& dir, con
     }
     report.refreshed = refresh_photo_facts(unchanged);
     if (report.refreshed > 0 && o.checkpoint) save();
+  } else {
+    Impl::Shared guard(impl_->lock);
+    for (const AddResult& r : results) {
+      const ImageRecord* rec = r.status == AddStatus::unchanged ? impl_->store.get(r.id) : nullptr;
+      report.without_facts += rec && !rec->analysis.analysed();
+    }
   }
   for (const AddResult& r : results) {
     switch (r.status) {
