@@ -288,7 +288,7 @@ int run_search(const SearchCommand& o) {
     Query q;
     for (const auto& url : o.image_urls) {
       const auto bytes = fetch_url(url);
-      q.positive.push_back(QueryExample::of_image(decode_image(bytes.data(), bytes.size(), url)));
+      q.positive.push_back(QueryExample::of_image(decode_image(bytes.data(), bytes.size(), url, db->encoder().decode_options())));
     }
     for (const auto& [files, texts, likes, out] :
          {std::tuple{&o.images, &o.texts, &o.likes, &q.positive}, {&o.minus_images, &o.minus_texts, &o.minus_likes, &q.negative}}) {
