@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "imgvec/imgvec.hpp"
+#include "machine.hpp"
 #ifdef IMGVEC_HAS_CLIP_ENCODER
 #include "imgvec/encoder/clip_encoder.hpp"
 #endif
@@ -33,25 +34,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 const char* const kPhotos[] = {"ukbench01380.jpg", "ukbench09060.jpg", "ukbench00120_gray.jpg", "ukbench09380.jpeg"};
-
-// "AMD EPYC, L2 512K, L3 32768K": figures mean little without the CPU and its caches.
-std::string machine() {
-  std::string model = "unknown CPU";
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  for (std::string line; std::getline(cpuinfo, line);) {
-    if (line.rfind("model name", 0) == 0) {
-      model = line.substr(line.find(':') + 2);
-      break;
-    }
-  }
-  std::string out = model + ", " + std::to_string(std::thread::hardware_concurrency()) + " cores";
-  for (const char* level : {"index2", "index3"}) {
-    std::ifstream size(std::string("/sys/devices/system/cpu/cpu0/cache/") + level + "/size");
-    std::string s;
-    if (size >> s) out += std::string(", L") + level[5] + " " + s;
-  }
-  return out;
-}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -168,7 +150,7 @@ int main(int argc, char** argv) {
     if (!model.empty()) std::fprintf(stderr, "this build has no CLIP encoder; --model ignored\n");
 #endif
     char line[512];
-    std::string md = "Measured by `" + command + "`.\n\nMachine: " + machine() + ". ";
+    std::string md = "Measured by `" + command + "`.\n\nMachine: " + imgvec::bench::machine() + ". ";
     std::snprintf(line, sizeof line,
                   "%zu JPEGs of 4000x3000 (12 MP; the test photos upscaled, with sensor-like noise), %.1f MB each "
                   "on average; medians of %d alternating rounds. Decode + preprocess runs on one thread; end to "

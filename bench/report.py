@@ -406,8 +406,12 @@ def write_report(results_dir, out, args_line, large):
              "how a trained model ranks. `--exact-decode` (CLI) or `set_fast_decode(false)` keeps the exact path."),
             ("Near-duplicates: precision and recall per threshold", "duplicates.md",
              "The default threshold (`DuplicateOptions::threshold`, `imgvec dups`) is the one chosen here for the "
-             "built-in encoder. Random-weight CLIP bundles say nothing about duplicates; run "
-             "`imgvec_bench_duplicates --model BUNDLE` with a trained one to choose its threshold.")]:
+             "built-in encoder, and the default candidate threshold for verification "
+             "(`DuplicateOptions::candidate_threshold`, 0.55) the lowest that keeps the pairs to verify near three "
+             "per image. The two views of a scene are cut from one photo, so a crop of that photo overlaps each "
+             "view enough to verify with both, and union-find then groups the views together: the database line "
+             "counts such groups. Random-weight CLIP bundles say nothing about duplicates; run "
+             "`imgvec_bench_duplicates --model BUNDLE` with a trained one to choose its thresholds.")]:
         w(f"## {title}\n")
         section = results_dir / name
         w(section.read_text() + note + "\n" if section.exists() else "Not measured in this run.\n")

@@ -3,6 +3,7 @@
 #include <jconfig.h>  // libjpeg-turbo's version
 #include <spng.h>
 
+#include "imgvec/image/photo_match.hpp"
 #include "simd/kernels.hpp"
 
 #ifdef IMGVEC_HAS_WEBP
@@ -65,6 +66,11 @@ std::string build_features() {
 #else
   out += "Image URLs: not built (no libcurl4-openssl-dev when configured)\n";
 #endif
+  if (photo_matching_available()) {
+    out += "Duplicate verification (ORB, RANSAC): " + photo_matching_library() + ", a module loaded when used\n";
+  } else {
+    out += "Duplicate verification: not available, duplicates by vectors only (" + photo_matching_unavailable_reason() + ")\n";
+  }
   return out;
 }
 

@@ -177,6 +177,20 @@ check(any(g["exact"] and len(g["images"]) == 2 for g in groups), f"dups finds th
 check(any(all(abs(m["score"] - 1) < 1e-5 for m in g["images"]) for g in groups if g["exact"]),
       "dups gives each member's score against the keeper")
 check("identical group of 2" in run("dups", "--db", db).stdout, "dups prints groups")
+check(all(m["matched_by"] in ("identical", "similar", "verified") for g in groups for m in g["images"]),
+      "dups --json says how each member matched")
+def gray_copy_grouped(found):
+    return any(any(m["source"].endswith("ukbench00120_gray.jpg") for m in g["images"]) for g in found)
+plain = json.loads(run("dups", "--db", db, "--json", "--no-verify").stdout)
+check(not gray_copy_grouped(plain), "dups --no-verify: the grayscale copy is below the threshold by vectors alone")
+check("vectors only" in run("dups", "--db", db, "--no-verify").stdout, "dups --no-verify says so")
+if "Duplicate verification (ORB" in version:
+    check(gray_copy_grouped(groups) and any(m["matched_by"] == "verified" for g in groups for m in g["images"]),
+          f"dups verifies near pairs on their pixels: the grayscale copy joins its original: {groups}")
+    table = run("dups", "--db", db).stdout
+    check("verified" in table and "verified on their pixels" in table, f"dups marks verified members: {table}")
+for bad in (["--candidate-threshold", "2"], ["--candidate-threshold", "x"]):
+    check(run("dups", "--db", db, *bad, expect=2).stderr.strip() != "", f"dups {' '.join(bad)} is a usage error")
 (photos / "baboon-copy.pgm").unlink()
 out = run("index", photos, "--db", db, expect=3).stdout
 check("1 indexed files no longer exist" in out and "--remove-missing" in out, "index reports vanished files")

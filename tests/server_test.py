@@ -188,6 +188,25 @@ group = next((g for g in dups["groups"] if copy["id"] in [m["id"] for m in g["im
 check(group is not None and len(group["images"]) == 2 and
       [m for m in group["images"] if m["keeper"]][0]["record"]["source"].endswith("ukbench01380.jpg") and
       group["keeper"] != copy["id"], "duplicates: the copy groups with its original, which is the keeper")
+check(all(m["matched_by"] in ("identical", "similar", "verified") for g in dups["groups"] for m in g["images"]),
+      "duplicates say how each member matched")
+# A 10% crop: too far for the vectors, found by verifying near pairs on their pixels.
+cropped = io.BytesIO()
+orig.crop((0, 0, orig.width * 9 // 10, orig.height * 9 // 10)).convert("RGB").save(cropped, format="JPEG", quality=90)
+status, crop = s.upload("cropped copy.jpg", cropped.getvalue())
+check(status == 201, "upload a cropped copy")
+def group_of(found, member):
+    return next((g for g in found["groups"] if member in [m["id"] for m in g["images"]]), None)
+status, plain = s.json("POST", "/v1/duplicates", {"threshold": 0.95, "verify": False})
+check(status == 200 and not plain["verified"] and group_of(plain, crop["id"]) is None,
+      "duplicates by vectors alone miss the crop")
+status, verified = s.json("POST", "/v1/duplicates", {"threshold": 0.95})
+if verified["verified"]:
+    g = group_of(verified, crop["id"])
+    check(g is not None and g["keeper"] == group["keeper"] and
+          [m["matched_by"] for m in g["images"] if m["id"] == crop["id"]] == ["verified"],
+          f"duplicates verified on pixels: the crop joins its original: {verified}")
+s.json("DELETE", f"/v1/images/{crop['id']}")
 
 # --- errors ----------------------------------------------------------------------------------
 errors = [
@@ -198,6 +217,7 @@ errors = [
     ("POST", "/v1/search", {"id": gid, "limit": 0}, None, 400, "\"limit\""),
     ("POST", "/v1/search", {"id": gid, "limit": -1}, None, 400, "\"limit\""),
     ("POST", "/v1/search", {"id": gid, "limit": "3"}, None, 400, "\"limit\""),
+    ("POST", "/v1/duplicates", {"verify": "yes"}, None, 400, "\"verify\""),
     ("POST", "/v1/search", {"id": gid, "score_threshold": 2}, None, 400, "score_threshold"),
     ("POST", "/v1/search", {"vector": [1, 2]}, None, 400, "448"),
     ("POST", "/v1/search", {"vector": ["a"]}, None, 400, "numbers"),

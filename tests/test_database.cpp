@@ -337,6 +337,7 @@ TEST_CASE("index_directory is incremental: unchanged skipped, renames kept, vani
 
 #include <stb/stb_image_write.h>
 
+#include "imgvec/image/photo_match.hpp"
 #include "imgvec/image/preprocess.hpp"
 
 TEST_CASE("duplicates: identical files and resized copies group, the largest is kept", "[db][dups]") {
@@ -348,10 +349,32 @@ TEST_CASE("duplicates: identical files and resized copies group, the largest is 
   REQUIRE(stbi_write_png(small_path.c_str(), 160, 160, 3, small.rgb.data(), 160 * 3));
   auto db = VectorDatabase::create(s.db(), descriptor());
   db->index_directory((s.root / "photos").string());
-  const auto groups = db->find_duplicates();
+  DuplicateOptions vectors_only;
+  vectors_only.verify = false;
+  const auto groups = db->find_duplicates(vectors_only);
   // ukbench09380.webp is the same photo as ukbench09380.jpeg, recompressed: a third group when
   // this build reads WebP.
   REQUIRE(groups.size() == (kBroken.count("ukbench09380.webp") ? 2u : 3u));
+  for (const auto& g : groups) {
+    CHECK(g.matched_by == std::vector<DuplicateMatch>(2, g.exact ? DuplicateMatch::identical : DuplicateMatch::similar));
+  }
+  // Verified on their pixels, ukbench00120_gray.jpg joins alpha_channel_image.png, of which it is a
+  // grayscale copy (cosine 0.91, under the threshold).
+  if (photo_matching_available()) {
+    const auto verified = db->find_duplicates();
+    REQUIRE(verified.size() == groups.size() + 1);
+    const auto gray = std::find_if(verified.begin(), verified.end(), [&](const DuplicateGroup& g) {
+      return std::any_of(g.ids.begin(), g.ids.end(),
+                         [&](Id id) { return name_of(db->get(id)->source) == "ukbench00120_gray.jpg"; });
+    });
+    REQUIRE(gray != verified.end());
+    REQUIRE(gray->ids.size() == 2);
+    CHECK(name_of(db->get(gray->keeper)->source) == "alpha_channel_image.png");
+    CHECK(gray->matched_by == std::vector<DuplicateMatch>(2, DuplicateMatch::verified));
+    for (std::size_t i = 0; i < 2; ++i) {
+      if (gray->ids[i] != gray->keeper) CHECK(gray->scores[i] < DuplicateOptions().threshold);  // vectors alone miss it
+    }
+  }
   std::map<std::string, DuplicateGroup> by_name;
   for (const auto& g : groups) {
     REQUIRE(g.ids.size() == 2);
@@ -372,6 +395,7 @@ TEST_CASE("duplicates: identical files and resized copies group, the largest is 
   // Above any cosine, only the identical files remain: bytes decide those.
   DuplicateOptions strict;
   strict.threshold = 1.5f;
+  strict.verify = false;
   const auto only_exact = db->find_duplicates(strict);
   REQUIRE(only_exact.size() == 1);
   CHECK(only_exact[0].exact);

@@ -129,3 +129,22 @@ TEST_CASE("preprocessing refuses empty input", "[preprocess][errors]") {
   zero.image_size = 0;
   CHECK_THROWS_AS(preprocess_clip(ok, zero), Error);
 }
+
+TEST_CASE("rotate_image turns clockwise by quarter turns", "[preprocess]") {
+  Image im;  // 2x1: a red pixel left of a blue one
+  im.width = 2;
+  im.height = 1;
+  im.rgb = {255, 0, 0, 0, 0, 255};
+  const Image quarter = rotate_image(im, 1);
+  REQUIRE(quarter.width == 1);
+  REQUIRE(quarter.height == 2);
+  CHECK(quarter.rgb == std::vector<std::uint8_t>{255, 0, 0, 0, 0, 255});  // red on top
+  const Image half = rotate_image(im, 2);
+  CHECK(half.width == 2);
+  CHECK(half.rgb == std::vector<std::uint8_t>{0, 0, 255, 255, 0, 0});
+  CHECK(rotate_image(im, 3).rgb == std::vector<std::uint8_t>{0, 0, 255, 255, 0, 0});  // blue on top
+  CHECK(rotate_image(im, -1).rgb == rotate_image(im, 3).rgb);
+  CHECK(rotate_image(im, 4).rgb == im.rgb);
+  CHECK(rotate_image(rotate_image(im, 1), -1).width == 2);
+  CHECK_THROWS_AS(rotate_image(Image(), 1), Error);
+}

@@ -233,6 +233,13 @@ async function findDuplicates(event) {
           item.querySelector(".meta").before(badge);
           item.querySelector("button.thumb").setAttribute("aria-label", `Keeper: more like ${nameOf(m.record)}`);
         }
+        if (m.matched_by === "verified") {
+          // Its score can be far below the threshold: say why it is in the group.
+          const note = document.createElement("div");
+          note.className = "match-note";
+          note.textContent = "Same photo, verified on its pixels";
+          item.querySelector(".meta").append(note);
+        }
         grid.append(item);
       }
       li.append(h, grid);
@@ -240,7 +247,8 @@ async function findDuplicates(event) {
     }
     status.textContent = data.groups.length
       ? `${data.groups.length} ${data.groups.length === 1 ? "group" : "groups"} of near-duplicates ` +
-        `(${data.time_ms.toFixed(0)} ms). The keeper is the largest.`
+        `(${data.time_ms.toFixed(0)} ms${data.verified ? ", near pairs verified on their pixels" : ""}). ` +
+        "The keeper is the largest."
       : "No duplicates at this similarity.";
   } catch (e) {
     status.textContent = e.message;

@@ -4,6 +4,7 @@
 #include "imgvec/database.hpp"
 #include "imgvec/error.hpp"
 #include "imgvec/image/image.hpp"
+#include "imgvec/image/photo_match.hpp"
 #include "imgvec/image/preprocess.hpp"
 #include "imgvec/encoder/descriptor_encoder.hpp"
 #include "imgvec/encoder/encoder.hpp"

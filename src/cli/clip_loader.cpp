@@ -1,6 +1,5 @@
 #include "cli/clip_loader.hpp"
 
-#include <dlfcn.h>
 #include <unistd.h>
 
 #include <climits>
@@ -9,6 +8,7 @@
 #include <vector>
 
 #include "imgvec/error.hpp"
+#include "io/module_loader.hpp"
 
 namespace imgvec::cli {
 namespace {
@@ -41,28 +41,10 @@ const detail::ClipPluginApi* load() {
   candidates.push_back(dir + "/../" IMGVEC_CLI_CLIP_MODULE_INSTALL_DIR
                              "/" IMGVEC_CLI_CLIP_MODULE);  // installed
   std::string tried;
-  for (const auto& path : candidates) {
-    if (::access(path.c_str(), F_OK) != 0) {
-      tried += "\n  " + path + ": not there";
-      continue;
-    }
-    // Lazy binding, as when an executable links libtorch: RTLD_NOW resolved all of libtorch's
-    // function symbols up front and added ~90 ms to every CLIP command (1267 vs 1174 ms median
-    // for a one-shot ViT-B/32 text search here).
-    void* handle = ::dlopen(path.c_str(), RTLD_LAZY | RTLD_LOCAL);
-    if (!handle) {
-      tried += "\n  " + path + ": " + ::dlerror();
-      continue;
-    }
-    using Entry = const detail::ClipPluginApi* (*)();
-    auto entry = reinterpret_cast<Entry>(::dlsym(handle, "imgvec_clip_plugin_api"));
-    const detail::ClipPluginApi* api = entry ? entry() : nullptr;
-    if (!api || api->abi != detail::kClipPluginAbi) {
-      tried += "\n  " + path + ": not this imgvec's CLIP module";
-      continue;
-    }
-    return api;  // never unloaded: encoders made by it live until exit
-  }
+  const void* api = detail::load_module(
+      candidates, "imgvec_clip_plugin_api",
+      [](const void* p) { return static_cast<const detail::ClipPluginApi*>(p)->abi == detail::kClipPluginAbi; }, tried);
+  if (api) return static_cast<const detail::ClipPluginApi*>(api);  // never unloaded: its encoders live until exit
   throw Error(ErrorCode::unsupported,
               "cannot load imgvec's CLIP module (set IMGVEC_CLIP_MODULE to its path):" + tried);
 #endif

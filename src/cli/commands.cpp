@@ -331,8 +331,13 @@ int run_search(const SearchCommand& o) {
 int run_dups(const DupsOptions& o) {
   DuplicateOptions d;
   d.threshold = static_cast<float>(o.threshold);
+  d.candidate_threshold = static_cast<float>(o.candidate_threshold);
+  d.verify = !o.no_verify;
   const auto db = open_database(o);
+  ProgressBar bar("verifying");
+  d.progress = [&](std::size_t done, std::size_t total) { bar.update(done, total); };
   const auto groups = db->find_duplicates(d);
+  const bool verified = d.verify && photo_matching_available();
   if (o.json) {
     json out = json::array();
     for (const auto& g : groups) {
@@ -340,6 +345,7 @@ int run_dups(const DupsOptions& o) {
       for (std::size_t i = 0; i < g.ids.size(); ++i) {
         json m = record_json(*db->get(g.ids[i]));
         m["score"] = g.scores[i];
+        m["matched_by"] = to_string(g.matched_by[i]);
         members.push_back(m);
       }
       out.push_back({{"keep", g.keeper}, {"exact", g.exact}, {"images", members}});
@@ -352,14 +358,21 @@ int run_dups(const DupsOptions& o) {
     for (std::size_t i = 0; i < g.ids.size(); ++i) {
       const auto r = db->get(g.ids[i]);
       const bool keep = g.ids[i] == g.keeper;
-      std::printf("  %s %8llu  %s  %ux%u  %s\n", keep ? "keep" : "    ",
+      // A verified member's cosine may be far below the threshold: say why it is here.
+      std::printf("  %s %8llu  %s  %-9s  %ux%u  %s\n", keep ? "keep" : "    ",
                   static_cast<unsigned long long>(g.ids[i]),
-                  keep ? " keeper" : std::to_string(g.scores[i]).substr(0, 7).c_str(), r->width,
-                  r->height, display_name(*r).c_str());
+                  keep ? " keeper" : std::to_string(g.scores[i]).substr(0, 7).c_str(), to_string(g.matched_by[i]),
+                  r->width, r->height, display_name(*r).c_str());
     }
   }
-  std::printf("%zu groups of duplicates among %zu images (threshold %.3f)\n", groups.size(),
-              db->size(), o.threshold);
+  std::printf("%zu groups of duplicates among %zu images (threshold %.3f", groups.size(), db->size(), o.threshold);
+  if (verified) {
+    std::printf("; pairs from %.3f verified on their pixels)\n", o.candidate_threshold);
+  } else if (d.verify) {
+    std::printf("; not verified on pixels: this imgvec was built without OpenCV)\n");
+  } else {
+    std::printf("; vectors only)\n");
+  }
   return kOk;
 }
 

@@ -47,7 +47,9 @@ struct SearchCommand : DbOptions {
 int run_search(const SearchCommand& o);
 
 struct DupsOptions : DbOptions {
-  double threshold = 0.945;  ///< DuplicateOptions' default
+  double threshold = 0.945;            ///< DuplicateOptions' default
+  double candidate_threshold = 0.55;   ///< DuplicateOptions' default
+  bool no_verify = false;
 };
 int run_dups(const DupsOptions& o);
 

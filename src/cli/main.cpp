@@ -124,6 +124,13 @@ int main(int argc, char** argv) {
                      "cosine similarity that makes a duplicate (default 0.945: precision >= 0.99 for the built-in "
                      "encoder in bench/bench_duplicates.cpp; lower finds more, and more wrongly)")
       ->check(CLI::Range(-1.0, 1.0));
+  c_dups->add_flag("--no-verify", dups.no_verify,
+                   "vectors only: do not read files again to verify near pairs on their pixels (much faster; misses "
+                   "cropped and captioned copies)");
+  c_dups->add_option("--candidate-threshold", dups.candidate_threshold,
+                     "pairs at least this similar, below --threshold, are verified on their pixels (default 0.55; "
+                     "lower verifies more pairs and finds a few more copies)")
+      ->check(CLI::Range(-1.0, 1.0));
 
   ExportOptions exp;
   auto* c_export = app.add_subcommand("export", "records as JSON lines (or one JSON array), vectors for numpy; "

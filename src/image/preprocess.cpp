@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "image/exif.hpp"
 #include "image/resample.hpp"
 #include "imgvec/error.hpp"
 
@@ -27,6 +28,16 @@ std::uint32_t crop_offset(std::uint32_t size, std::uint32_t crop) {
 }
 
 }  // namespace
+
+Image rotate_image(const Image& image, int quarter_turns) {
+  check_image(image, "rotate_image");
+  // The EXIF orientations that turn an image clockwise: 6 a quarter, 3 a half, 8 three quarters.
+  static constexpr int kOrientation[] = {1, 6, 3, 8};
+  Image out = image;
+  detail::apply_orientation(kOrientation[((quarter_turns % 4) + 4) % 4], out.width, out.height, out.rgb);
+  if (out.width != image.width) std::swap(out.full_width, out.full_height);
+  return out;
+}
 
 Image crop_image(const Image& image, std::uint32_t x, std::uint32_t y, std::uint32_t width, std::uint32_t height) {
   check_image(image, "crop_image");

@@ -149,6 +149,13 @@ float float_field(const json& body, const char* key, float fallback, float lo, f
   return number_field<float>(body, key, fallback, lo, hi);
 }
 
+bool bool_field(const json& body, const char* key, bool fallback) {
+  const auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return fallback;
+  if (!it->is_boolean()) fail(400, "invalid_argument", std::string("\"") + key + "\" must be true or false");
+  return it->get<bool>();
+}
+
 Metadata metadata_from_json(const json& value) {
   if (!value.is_object())
     fail(400, "invalid_argument", "\"metadata\" must be a JSON object of key: value");

@@ -49,6 +49,8 @@ Id id_from_json(const json& value, const char* field);
 std::size_t size_field(const json& body, const char* key, std::size_t fallback, std::size_t lo,
                        std::size_t hi);
 float float_field(const json& body, const char* key, float fallback, float lo, float hi);
+/// An optional boolean field; `fallback` when absent or null, 400 when not a boolean.
+bool bool_field(const json& body, const char* key, bool fallback);
 
 /// A JSON object of user metadata: strings, integers, numbers, booleans, lists of strings.
 /// Anything else is a 400 naming the key.

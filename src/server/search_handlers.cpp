@@ -225,6 +225,8 @@ void Server::Impl::duplicates(const httplib::Request& req, httplib::Response& re
   DuplicateOptions o;
   o.threshold = float_field(body, "threshold", o.threshold, -1.0f, 1.0f);
   o.neighbours = size_field(body, "neighbours", o.neighbours, 1, 256);
+  o.candidate_threshold = float_field(body, "candidate_threshold", o.candidate_threshold, -1.0f, 1.0f);
+  o.verify = bool_field(body, "verify", o.verify);
   json groups = json::array();
   for (const DuplicateGroup& g : db.find_duplicates(o)) {
     json members = json::array();
@@ -233,6 +235,7 @@ void Server::Impl::duplicates(const httplib::Request& req, httplib::Response& re
       if (!rec) continue;  // removed meanwhile
       members.push_back({{"id", g.ids[i]},
                          {"score", g.scores[i]},
+                         {"matched_by", to_string(g.matched_by[i])},
                          {"keeper", g.ids[i] == g.keeper},
                          {"record", json::parse(record_to_json(*rec))},
                          {"thumbnail", "/v1/images/" + std::to_string(g.ids[i]) + "/thumbnail"}});
@@ -241,7 +244,11 @@ void Server::Impl::duplicates(const httplib::Request& req, httplib::Response& re
   }
   send_json(
       res, 200,
-      {{"groups", std::move(groups)}, {"threshold", o.threshold}, {"time_ms", ms_since(start)}});
+      {{"groups", std::move(groups)},
+       {"threshold", o.threshold},
+       {"verified", o.verify && photo_matching_available()},
+       {"candidate_threshold", o.candidate_threshold},
+       {"time_ms", ms_since(start)}});
 }
 
 void Server::Impl::stats(const httplib::Request&, httplib::Response& res) {

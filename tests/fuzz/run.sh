@@ -12,10 +12,12 @@ artifacts=$build/fuzz-artifacts
 mkdir -p "$artifacts"
 "$build/tests/fuzz/imgvec_fuzz_seeds" "$corpus" tests/data/images
 cp tests/fuzz/seeds/*.webp tests/fuzz/seeds/*.tiff tests/data/formats/* "$corpus/decode_image/"
+mkdir -p "$corpus/photo_match"
+cp "$corpus/decode_image/"* "$corpus/photo_match/"  # duplicate verification starts from decodable images
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
 export LSAN_OPTIONS=suppressions=$PWD/tests/fuzz/lsan.supp
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-for target in decode_image decode_base64 exif photo_facts index_load metadata_load manifest_open where_parse tokenizer bundle_config log_replay server_request; do
+for target in decode_image decode_base64 exif photo_facts photo_match index_load metadata_load manifest_open where_parse tokenizer bundle_config log_replay server_request; do
   mkdir -p "$corpus/$target"
   log=$build/fuzz-$target.log
   if ! "$build/tests/fuzz/imgvec_fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \

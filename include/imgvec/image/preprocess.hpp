@@ -27,6 +27,10 @@ Image resize_bicubic(const Image& image, std::uint32_t width, std::uint32_t heig
 /// when it does not lie inside the image or is empty.
 Image crop_image(const Image& image, std::uint32_t x, std::uint32_t y, std::uint32_t width, std::uint32_t height);
 
+/// `image` turned clockwise by quarter_turns x 90 degrees (any integer; negative turns
+/// anticlockwise). Throws Error(invalid_argument) for an empty image.
+Image rotate_image(const Image& image, int quarter_turns);
+
 /// The size open_clip's transform resizes an image to before cropping: the shorter side becomes
 /// `size` and the longer one floor(size * long / short), as torchvision's Resize(int) computes it.
 std::array<std::uint32_t, 2> clip_resize_size(std::uint32_t width, std::uint32_t height,
