@@ -23,6 +23,7 @@ packages=(
   nlohmann-json3-dev   # model bundle config, JSON output; header-only, private
   libcli11-dev         # the imgvec CLI's arguments; header-only
   libcpp-httplib-dev   # imgvec serve
+  pybind11-dev python3-dev python3-numpy python3-pytest   # the Python module and its tests
   catch2 libbenchmark-dev
   chromium chromium-driver python3-selenium python3-pil   # the page's browser test; the server tests
 )

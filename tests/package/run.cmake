@@ -26,6 +26,19 @@ if(MODE STREQUAL "core_with_hnswlib")
   run(${WORK}/build/consumer_core)
   return()
 endif()
+if(MODE STREQUAL "python")
+  run(${CMAKE_COMMAND} --install ${IMGVEC_BUILD} --prefix ${WORK}/install)
+  file(MAKE_DIRECTORY ${WORK}/elsewhere)
+  # From another folder, with only the install tree on the path: the build tree cannot be what is found.
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env PYTHONPATH=${WORK}/install/${PYTHON_DIR}/..
+      ${PYTHON} ${CMAKE_CURRENT_LIST_DIR}/python_install_check.py ${WORK}/install ${IMGVEC_SOURCE}/tests/data/images
+      ${WORK}/db
+    WORKING_DIRECTORY ${WORK}/elsewhere RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "the installed Python module failed (${rc})")
+  endif()
+  return()
+endif()
 if(MODE STREQUAL "find_package")
   run(${CMAKE_COMMAND} --install ${IMGVEC_BUILD} --prefix ${WORK}/install)
   set(configure -DCMAKE_PREFIX_PATH=${WORK}/install -DCONSUMER_MODE=find_package)

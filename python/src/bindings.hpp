@@ -1,0 +1,53 @@
+#pragma once
+// The Python module's pieces (pybind11): one file per part of the API, joined in module.cpp.
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "imgvec/encoder/encoder.hpp"
+#include "imgvec/image/image.hpp"
+#include "imgvec/metadata/metadata_store.hpp"
+#include "imgvec/metadata/where.hpp"
+
+namespace imgvec::python {
+
+namespace py = pybind11;
+
+void bind_errors(py::module_& m);
+void bind_index(py::module_& m);
+void bind_encoders(py::module_& m);
+void bind_database(py::module_& m);
+
+/// A float32 C-contiguous array, converted (copied) only when it is not one already.
+using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+/// A (rows, cols) float32 array from a vector of rows * cols floats, without copying them.
+py::array_t<float> to_array(std::vector<float>&& values, std::size_t rows, std::size_t cols);
+
+/// A Python dict of str, int, float, bool or list of str as Metadata; TypeError otherwise.
+Metadata metadata_from_python(const py::handle& value);
+/// A filter: None (everything), an expression as the CLI's --where takes it, or a list of them
+/// (all must hold).
+Where where_from_python(const py::handle& value);
+/// A record as a dict: the JSON export's fields (record_to_json), parsed.
+py::dict record_to_python(const ImageRecord& record);
+/// An HxWx3 (or HxW gray) uint8 array as an Image.
+Image image_from_array(const py::array& array);
+
+/// An encoder as Python sees it: a handle that databases share. Embedding is thread-safe
+/// (Encoder's contract), so calls run concurrently with the GIL released.
+struct PyEncoder {
+  std::shared_ptr<Encoder> encoder;
+  std::string model_name, runtime;
+};
+
+/// The CLIP encoder, loaded from its module (imgvec_clip.so) the first time one is made, so that
+/// importing imgvec never loads libtorch.
+std::shared_ptr<Encoder> open_clip_encoder(const std::string& bundle, const std::string& device);
+
+}  // namespace imgvec::python

@@ -1,0 +1,417 @@
+// VectorDatabase for Python, with the names of the Python class it replaces: add_image,
+// add_images_batch, search_by_text, search_by_image, get_stats, index_directory, ...
+#include <fstream>
+#include <optional>
+
+#include "bindings.hpp"
+#include "imgvec/database.hpp"
+#include "imgvec/encoder/descriptor_encoder.hpp"
+#include "imgvec/error.hpp"
+
+namespace imgvec::python {
+namespace {
+
+struct PyResult {
+  Id id = 0;
+  float score = 0;
+  py::dict record;
+};
+
+// The database and the encoder it was opened with; close() drops both, and every call takes its
+// own reference first, so a search running on another thread finishes before the files close.
+struct PyDatabase {
+  std::shared_ptr<VectorDatabase> db;
+  std::shared_ptr<PyEncoder> encoder;
+
+  std::shared_ptr<VectorDatabase> get() const {
+    if (!db) throw py::value_error("this database is closed");
+    return db;
+  }
+};
+
+// Errors raised by a Python callback inside a C++ call: kept, the call is cancelled, and the
+// error is raised again once it returns.
+struct CallbackErrors {
+  std::optional<py::error_already_set> error;
+  void rethrow() {
+    if (error) {
+      py::error_already_set e = std::move(*error);
+      error.reset();
+      throw e;
+    }
+  }
+};
+
+std::function<void(std::size_t, std::size_t)> progress_from(const py::object& callback, CallbackErrors& errors) {
+  if (callback.is_none()) return {};
+  // A pointer, not a copy: the C++ side may copy the function on threads without the GIL, and
+  // copying a py::object there would touch its reference count. The caller's object outlives the call.
+  const py::object* cb = &callback;
+  return [cb, &errors](std::size_t done, std::size_t total) {
+    py::gil_scoped_acquire gil;
+    if (errors.error) return;
+    try {
+      (*cb)(done, total);
+    } catch (py::error_already_set& e) {
+      errors.error = std::move(e);
+    }
+  };
+}
+
+// Ctrl-C (or an error in a callback) stops a long run at its next safe point.
+std::function<bool()> cancel_on_signal(CallbackErrors& errors) {
+  return [&errors] {
+    py::gil_scoped_acquire gil;
+    if (!errors.error && PyErr_CheckSignals() != 0) errors.error = py::error_already_set();
+    return errors.error.has_value();
+  };
+}
+
+SearchOptions search_options(std::size_t k, std::size_t offset, const py::object& where, const py::object& min_score,
+                             const std::string& sort) {
+  if (k == 0) throw py::value_error("k must be >= 1");
+  SearchOptions o(k);
+  o.offset = offset;
+  o.where = where_from_python(where);
+  if (!min_score.is_none()) o.min_score = min_score.cast<float>();
+  if (sort == "score") o.sort = SortOrder::score;
+  else if (sort == "newest" || sort == "taken") o.sort = SortOrder::newest;
+  else if (sort == "oldest") o.sort = SortOrder::oldest;
+  else throw py::value_error("sort must be \"score\", \"newest\" (or \"taken\") or \"oldest\", not \"" + sort + "\"");
+  return o;
+}
+
+std::vector<PyResult> results(std::vector<SearchResult>&& hits) {
+  std::vector<PyResult> out;
+  out.reserve(hits.size());
+  for (SearchResult& h : hits) out.push_back({h.id, h.score, record_to_python(h.record)});
+  return out;
+}
+
+py::dict add_result(const AddResult& r) {
+  py::dict d(py::arg("source") = r.source, py::arg("status") = to_string(r.status), py::arg("id") = r.id);
+  if (r.status == AddStatus::failed) d["error"] = r.error;
+  return d;
+}
+
+std::shared_ptr<PyEncoder> default_encoder(const std::string& directory) {
+  // The CLI remembers a CLIP bundle in the database folder (MODEL); without one, the built-in
+  // encoder. A wrong guess is caught by the fingerprint check when the database opens.
+  std::ifstream in(directory + "/MODEL");
+  std::string bundle;
+  auto e = std::make_shared<PyEncoder>();
+  if (std::getline(in, bundle) && !bundle.empty()) {
+    py::gil_scoped_release release;
+    e->encoder = open_clip_encoder(bundle, "auto");
+  } else {
+    e->encoder = std::make_shared<DescriptorEncoder>();
+  }
+  return e;
+}
+
+std::shared_ptr<PyEncoder> encoder_or_default(const py::object& encoder, const std::string& directory) {
+  if (encoder.is_none()) return default_encoder(directory);
+  return encoder.cast<std::shared_ptr<PyEncoder>>();
+}
+
+Durability durability_from(const std::string& name) {
+  if (name == "on_save") return Durability::on_save;
+  if (name == "on_write") return Durability::on_write;
+  throw py::value_error("durability must be \"on_save\" or \"on_write\", not \"" + name + "\"");
+}
+
+py::dict stats_dict(const DatabaseStats& s) {
+  py::dict formats;
+  for (const auto& [name, n] : s.formats) formats[py::str(name)] = n;
+  return py::dict(py::arg("directory") = s.directory, py::arg("count") = s.count, py::arg("dimension") = s.dimension,
+                  py::arg("encoder") = s.encoder.to_string(), py::arg("encoder_kind") = s.encoder.kind,
+                  py::arg("model") = s.encoder.model, py::arg("index") = s.index_kind == IndexKind::flat ? "flat" : "hnsw",
+                  py::arg("storage") = s.storage == VectorStorage::float16 ? "float16" : "float32",
+                  py::arg("memory_bytes") = s.memory_bytes, py::arg("disk_bytes") = s.disk_bytes,
+                  py::arg("generation") = s.generation, py::arg("unsaved_changes") = s.unsaved_changes,
+                  py::arg("formats") = formats, py::arg("decodable_formats") = s.decodable_formats);
+}
+
+std::vector<PyResult> search_image(const VectorDatabase& db, const py::object& image, const SearchOptions& o) {
+  // A path (str or os.PathLike), encoded bytes, or pixels.
+  if (py::isinstance<py::bytes>(image) || py::isinstance<py::bytearray>(image) || py::isinstance<py::memoryview>(image)) {
+    const std::string bytes = py::isinstance<py::bytes>(image) ? image.cast<std::string>()
+                                                                : py::bytes(image).cast<std::string>();
+    std::vector<SearchResult> hits;
+    {
+      py::gil_scoped_release release;
+      hits = db.search_by_image_bytes(bytes.data(), bytes.size(), o);
+    }
+    return results(std::move(hits));
+  }
+  if (py::isinstance<py::array>(image)) {
+    const Image im = image_from_array(image.cast<py::array>());
+    std::vector<SearchResult> hits;
+    {
+      py::gil_scoped_release release;
+      hits = db.search_by_image(im, o);
+    }
+    return results(std::move(hits));
+  }
+  const std::string path = py::str(py::module_::import("os").attr("fspath")(image)).cast<std::string>();
+  std::vector<SearchResult> hits;
+  {
+    py::gil_scoped_release release;
+    hits = db.search_by_image(path, o);
+  }
+  return results(std::move(hits));
+}
+
+}  // namespace
+
+void bind_database(py::module_& m) {
+  py::class_<PyResult>(m, "SearchResult", "One result: id, score (cosine similarity) and record (a dict).")
+      .def_readonly("id", &PyResult::id)
+      .def_readonly("score", &PyResult::score)
+      .def_readonly("record", &PyResult::record)
+      .def("__repr__", [](const PyResult& r) {
+        return "<SearchResult id=" + std::to_string(r.id) + " score=" + std::to_string(r.score) + " " +
+               py::repr(r.record.contains("source") ? r.record["source"] : py::none()).cast<std::string>() + ">";
+      });
+
+  py::class_<PyDatabase, std::shared_ptr<PyDatabase>> c(m, "VectorDatabase",
+      "Images, their vectors and their records in one folder, searched by image, text or vector. Thread-safe: "
+      "searches run in parallel with the GIL released.");
+  c.def_static("create", [](const std::string& directory, const py::object& encoder, const std::string& index,
+                            bool float16, const std::string& durability) {
+        auto self = std::make_shared<PyDatabase>();
+        self->encoder = encoder_or_default(encoder, directory);
+        DatabaseOptions o;
+        if (index == "flat") o.index_kind = IndexKind::flat;
+        else if (index != "hnsw") throw py::value_error("index must be \"hnsw\" or \"flat\", not \"" + index + "\"");
+        if (float16) o.hnsw.storage = VectorStorage::float16;
+        o.durability = durability_from(durability);
+        py::gil_scoped_release release;
+        self->db = VectorDatabase::create(directory, self->encoder->encoder, o);
+        return self;
+      }, py::arg("directory"), py::arg("encoder") = py::none(), py::kw_only(), py::arg("index") = "hnsw",
+      py::arg("float16") = false, py::arg("durability") = "on_save",
+      "A new database in `directory` (which must not hold one). encoder: imgvec.DescriptorEncoder() when None. "
+      "durability \"on_write\" makes every change durable before it returns.")
+      .def_static("open", [](const std::string& directory, const py::object& encoder, const std::string& durability) {
+        auto self = std::make_shared<PyDatabase>();
+        self->encoder = encoder_or_default(encoder, directory);
+        OpenOptions o;
+        o.durability = durability_from(durability);
+        py::gil_scoped_release release;
+        self->db = VectorDatabase::open(directory, self->encoder->encoder, o);
+        return self;
+      }, py::arg("directory"), py::arg("encoder") = py::none(), py::kw_only(), py::arg("durability") = "on_save",
+      "An existing database. encoder None: the CLIP bundle the CLI remembered for it, else the built-in encoder; "
+      "imgvec.IncompatibleError if it was built with another.")
+      .def_static("exists", &VectorDatabase::exists, py::arg("directory"), "Whether `directory` holds an imgvec database.")
+      .def("__enter__", [](const std::shared_ptr<PyDatabase>& self) { return self; })
+      .def("__exit__", [](PyDatabase& self, const py::object& type, const py::object&, const py::object&) {
+        // Saved when the block ends normally; after an exception, what was acknowledged stays
+        // (durability) and nothing more is written.
+        if (self.db && type.is_none()) {
+          py::gil_scoped_release release;
+          self.db->save();
+        }
+        self.db.reset();
+        return false;
+      })
+      .def("close", [](PyDatabase& self) {
+        if (self.db) {
+          py::gil_scoped_release release;
+          self.db->save();
+        }
+        self.db.reset();
+      }, "Saves and releases the folder; any later call raises ValueError.")
+      .def_property_readonly("closed", [](const PyDatabase& self) { return !self.db; })
+      .def_property_readonly("encoder", [](const PyDatabase& self) { return self.encoder; })
+      .def_property_readonly("directory", [](const PyDatabase& self) { return self.get()->directory(); })
+      .def("__len__", [](const PyDatabase& self) { return self.get()->size(); })
+      .def("__contains__", [](const PyDatabase& self, std::int64_t id) { return id >= 0 && self.get()->get(static_cast<Id>(id)).has_value(); })
+      .def("add_image", [](const PyDatabase& self, const py::object& path, const py::object& metadata,
+                           const std::vector<std::string>& tags) {
+        const std::string p = py::str(py::module_::import("os").attr("fspath")(path)).cast<std::string>();
+        const Metadata md = metadata_from_python(metadata);
+        auto db = self.get();
+        py::gil_scoped_release release;
+        return db->add_image(p, md, tags);
+      }, py::arg("path"), py::arg("metadata") = py::none(), py::arg("tags") = std::vector<std::string>{},
+      "Adds an image file and returns its id; the same file again is updated, not duplicated.")
+      .def("add_image_bytes", [](const PyDatabase& self, const py::bytes& data, const std::string& name,
+                                 const py::object& metadata, const std::vector<std::string>& tags) {
+        const std::string bytes = data;
+        const Metadata md = metadata_from_python(metadata);
+        auto db = self.get();
+        py::gil_scoped_release release;
+        return db->add_image_bytes(bytes.data(), bytes.size(), name, md, tags);
+      }, py::arg("data"), py::arg("name"), py::arg("metadata") = py::none(), py::arg("tags") = std::vector<std::string>{},
+      "Adds an encoded image from memory (its record has no source file).")
+      .def("add_images_batch", [](const PyDatabase& self, const std::vector<std::string>& paths,
+                                  const py::object& metadata, const py::object& progress) {
+        std::vector<Metadata> md;
+        if (!metadata.is_none()) {
+          for (const auto& one : metadata) md.push_back(metadata_from_python(one));
+          if (md.size() != paths.size())
+            throw py::value_error("add_images_batch: " + std::to_string(md.size()) + " metadata for " + std::to_string(paths.size()) + " paths");
+        }
+        CallbackErrors errors;
+        const auto report = progress_from(progress, errors);
+        auto db = self.get();
+        std::vector<AddResult> out;
+        {
+          py::gil_scoped_release release;
+          out = db->add_images_batch(paths, md, report);
+        }
+        errors.rethrow();
+        py::list list;
+        for (const AddResult& r : out) list.append(add_result(r));
+        return list;
+      }, py::arg("paths"), py::arg("metadata") = py::none(), py::arg("progress") = py::none(),
+      "Adds many files, embedded in batches; one dict per path (source, status, id, error when failed). A "
+      "file that fails does not stop the others. progress(done, total) is called as batches finish.")
+      .def("index_directory", [](const PyDatabase& self, const py::object& directory, bool recursive,
+                                 const std::vector<std::string>& exclude, bool remove_missing, const py::object& progress) {
+        const std::string dir = py::str(py::module_::import("os").attr("fspath")(directory)).cast<std::string>();
+        CallbackErrors errors;
+        IndexDirectoryOptions o;
+        o.recursive = recursive;
+        o.exclude = exclude;
+        o.remove_missing = remove_missing;
+        o.progress = progress_from(progress, errors);
+        o.cancel = cancel_on_signal(errors);
+        auto db = self.get();
+        IndexDirectoryReport r;
+        {
+          py::gil_scoped_release release;
+          r = db->index_directory(dir, o);
+        }
+        errors.rethrow();  // KeyboardInterrupt: what was embedded is stored and checkpointed
+        py::list failures;
+        for (const AddResult& f : r.failures) failures.append(add_result(f));
+        py::dict skipped;
+        for (const auto& [ext, n] : r.skipped_extensions) skipped[py::str(ext)] = n;
+        return py::dict(py::arg("added") = r.added, py::arg("updated") = r.updated, py::arg("unchanged") = r.unchanged,
+                        py::arg("renamed") = r.renamed, py::arg("removed") = r.removed, py::arg("failed") = r.failed,
+                        py::arg("vanished") = r.vanished, py::arg("skipped") = r.skipped,
+                        py::arg("skipped_extensions") = skipped, py::arg("excluded") = r.excluded,
+                        py::arg("failures") = failures);
+      }, py::arg("directory"), py::kw_only(), py::arg("recursive") = true,
+      py::arg("exclude") = std::vector<std::string>{}, py::arg("remove_missing") = false,
+      py::arg("progress") = py::none(),
+      "Adds new and changed image files under a folder, skips unchanged ones, follows renames; checkpoints as it "
+      "goes, so Ctrl-C (KeyboardInterrupt) keeps what was done. Returns a report dict.")
+      .def("search_by_text", [](const PyDatabase& self, const std::string& text, std::size_t k, const py::object& where,
+                                const py::object& min_score, std::size_t offset, const std::string& sort) {
+        const SearchOptions o = search_options(k, offset, where, min_score, sort);
+        auto db = self.get();
+        std::vector<SearchResult> hits;
+        {
+          py::gil_scoped_release release;
+          hits = db->search_by_text(text, o);
+        }
+        return results(std::move(hits));
+      }, py::arg("text"), py::arg("k") = 10, py::kw_only(), py::arg("where") = py::none(), py::arg("min_score") = py::none(),
+      py::arg("offset") = 0, py::arg("sort") = "score",
+      "The k images most like a text (CLIP encoders only). where: a filter such as \"camera=canon*\" or a list of them.")
+      .def("search_by_image", [](const PyDatabase& self, const py::object& image, std::size_t k, const py::object& where,
+                                 const py::object& min_score, std::size_t offset, const std::string& sort) {
+        return search_image(*self.get(), image, search_options(k, offset, where, min_score, sort));
+      }, py::arg("image"), py::arg("k") = 10, py::kw_only(), py::arg("where") = py::none(), py::arg("min_score") = py::none(),
+      py::arg("offset") = 0, py::arg("sort") = "score",
+      "The k images most like an image: a path, encoded bytes, or an HxWx3 uint8 array.")
+      .def("search_by_vector", [](const PyDatabase& self, const FloatArray& vector, std::size_t k, const py::object& where,
+                                  const py::object& min_score, std::size_t offset, const std::string& sort) {
+        if (vector.ndim() != 1) throw py::value_error("search_by_vector: a 1-d vector is needed");
+        const SearchOptions o = search_options(k, offset, where, min_score, sort);
+        auto db = self.get();
+        std::vector<SearchResult> hits;
+        {
+          py::gil_scoped_release release;
+          hits = db->search_by_vector(VectorView(vector.data(), static_cast<std::size_t>(vector.shape(0))), o);
+        }
+        return results(std::move(hits));
+      }, py::arg("vector"), py::arg("k") = 10, py::kw_only(), py::arg("where") = py::none(),
+      py::arg("min_score") = py::none(), py::arg("offset") = 0, py::arg("sort") = "score",
+      "The k images nearest a vector of the database's dimension.")
+      .def("find_duplicates", [](const PyDatabase& self, float threshold, bool verify, float candidate_threshold,
+                                 const py::object& progress) {
+        DuplicateOptions o;
+        o.threshold = threshold;
+        o.verify = verify;
+        o.candidate_threshold = candidate_threshold;
+        CallbackErrors errors;
+        o.progress = progress_from(progress, errors);
+        auto db = self.get();
+        std::vector<DuplicateGroup> groups;
+        {
+          py::gil_scoped_release release;
+          groups = db->find_duplicates(o);
+        }
+        errors.rethrow();
+        py::list out;
+        for (const DuplicateGroup& g : groups) {
+          py::list matched;
+          for (DuplicateMatch how : g.matched_by) matched.append(to_string(how));
+          out.append(py::dict(py::arg("ids") = g.ids, py::arg("keeper") = g.keeper, py::arg("scores") = g.scores,
+                              py::arg("matched_by") = matched, py::arg("exact") = g.exact));
+        }
+        return out;
+      }, py::arg("threshold") = DuplicateOptions().threshold, py::kw_only(), py::arg("verify") = true,
+      py::arg("candidate_threshold") = DuplicateOptions().candidate_threshold, py::arg("progress") = py::none(),
+      "Groups of duplicates: dicts of ids, keeper (the largest), scores (cosine to the keeper), matched_by and exact. "
+      "verify: check near pairs on their pixels (finds crops and captions; reads the files again).")
+      .def("get", [](const PyDatabase& self, std::int64_t id) -> py::object {
+        if (id < 0) return py::none();
+        const auto r = self.get()->get(static_cast<Id>(id));
+        return r ? py::object(record_to_python(*r)) : py::object(py::none());
+      }, py::arg("id"), "The record of an id as a dict, or None.")
+      .def("get_vector", [](const PyDatabase& self, std::int64_t id) {
+        if (id < 0) throw Error(ErrorCode::not_found, "no image with id " + std::to_string(id));
+        std::vector<float> v = self.get()->get_vector(static_cast<Id>(id));
+        const std::size_t d = v.size();
+        return to_array(std::move(v), 1, d).attr("reshape")(d);
+      }, py::arg("id"), "The stored vector of an id.")
+      .def("ids", [](const PyDatabase& self) { return self.get()->ids(); }, "Every id, ascending.")
+      .def("remove", [](const PyDatabase& self, std::int64_t id) {
+        if (id < 0) return false;
+        auto db = self.get();
+        py::gil_scoped_release release;
+        return db->remove(static_cast<Id>(id));
+      }, py::arg("id"), "Removes an image; False if there was none.")
+      .def("update_metadata", [](const PyDatabase& self, std::int64_t id, const py::object& metadata, const py::object& tags) {
+        if (id < 0) throw Error(ErrorCode::not_found, "no image with id " + std::to_string(id));
+        const Metadata md = metadata_from_python(metadata);
+        std::optional<std::vector<std::string>> t;
+        if (!tags.is_none()) t = tags.cast<std::vector<std::string>>();
+        auto db = self.get();
+        py::gil_scoped_release release;
+        db->update_metadata(static_cast<Id>(id), md, t ? &*t : nullptr);
+      }, py::arg("id"), py::arg("metadata"), py::arg("tags") = py::none(),
+      "Replaces an image's metadata (and its tags, when given).")
+      .def("get_stats", [](const PyDatabase& self) { return stats_dict(self.get()->get_stats()); },
+           "Counts, sizes, the encoder, the index and the formats held, as a dict.")
+      .def("export_metadata", [](const PyDatabase& self, const std::string& path, const std::string& format) {
+        ExportFormat f = ExportFormat::jsonl;
+        if (format == "json") f = ExportFormat::json;
+        else if (format != "jsonl") throw py::value_error("format must be \"jsonl\" or \"json\", not \"" + format + "\"");
+        auto db = self.get();
+        py::gil_scoped_release release;
+        db->export_metadata(path, f);
+      }, py::arg("path"), py::arg("format") = "jsonl", "Every record as JSON lines (or one JSON array), written atomically.")
+      .def("export_vectors", [](const PyDatabase& self, const std::string& vectors, const std::string& ids) {
+        auto db = self.get();
+        py::gil_scoped_release release;
+        db->export_vectors(vectors, ids);
+      }, py::arg("vectors_npy"), py::arg("ids_npy"), "Every vector and its id as two .npy files (numpy.load reads them).")
+      .def("save", [](const PyDatabase& self) {
+        auto db = self.get();
+        py::gil_scoped_release release;
+        db->save();
+      }, "Writes everything to disk, atomically.")
+      .def("__repr__", [](const PyDatabase& self) {
+        if (!self.db) return std::string("<imgvec.VectorDatabase (closed)>");
+        return "<imgvec.VectorDatabase " + self.db->directory() + ", " + std::to_string(self.db->size()) + " images>";
+      });
+}
+
+}  // namespace imgvec::python

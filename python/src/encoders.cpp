@@ -1,0 +1,113 @@
+// The encoders: the built-in DescriptorEncoder, and ClipEncoder from its module.
+#include "bindings.hpp"
+#include "encoder/clip_plugin_api.hpp"
+#include "imgvec/encoder/descriptor_encoder.hpp"
+#include "imgvec/error.hpp"
+#include "io/module_loader.hpp"
+
+namespace imgvec::python {
+
+namespace {
+
+const detail::ClipPluginApi& clip_module() {
+  static const detail::ClipPluginApi* api = [] {
+    std::vector<std::string> candidates;
+    if (const char* env = std::getenv("IMGVEC_CLIP_MODULE")) candidates.push_back(env);
+#ifdef IMGVEC_PY_CLIP_MODULE
+    candidates.push_back(IMGVEC_PY_CLIP_MODULE);            // the build tree
+    candidates.push_back(IMGVEC_PY_CLIP_MODULE_INSTALLED);  // the install tree
+#endif
+    std::string tried;
+    const void* found = detail::load_module(
+        candidates, "imgvec_clip_plugin_api",
+        [](const void* p) { return static_cast<const detail::ClipPluginApi*>(p)->abi == detail::kClipPluginAbi; }, tried);
+    if (!found)
+      throw Error(ErrorCode::unsupported, "cannot load imgvec's CLIP module (set IMGVEC_CLIP_MODULE to its path):" + tried);
+    return static_cast<const detail::ClipPluginApi*>(found);
+  }();
+  return *api;
+}
+
+py::array_t<float> embed_paths(PyEncoder& e, const std::vector<std::string>& paths) {
+  std::vector<ImageEmbedding> out;
+  {
+    py::gil_scoped_release release;
+    out = e.encoder->embed_image_files(paths);
+  }
+  const std::size_t d = e.encoder->dimension();
+  std::vector<float> flat;
+  flat.reserve(out.size() * d);
+  for (const ImageEmbedding& one : out) {
+    if (!one.ok()) throw Error(one.code, one.error);
+    flat.insert(flat.end(), one.vector.begin(), one.vector.end());
+  }
+  return to_array(std::move(flat), out.size(), d);
+}
+
+}  // namespace
+
+std::shared_ptr<Encoder> open_clip_encoder(const std::string& bundle, const std::string& device) {
+  return clip_module().open(bundle, device);
+}
+
+void bind_encoders(py::module_& m) {
+  py::class_<PyEncoder, std::shared_ptr<PyEncoder>> encoder(m, "Encoder", "Turns images (and, for CLIP, texts) into unit vectors.");
+  encoder
+      .def_property_readonly("dimension", [](const PyEncoder& e) { return e.encoder->dimension(); })
+      .def_property_readonly("supports_text", [](const PyEncoder& e) { return e.encoder->supports_text(); })
+      .def_property_readonly("fingerprint", [](const PyEncoder& e) {
+        const EncoderFingerprint& f = e.encoder->fingerprint();
+        return py::dict(py::arg("kind") = f.kind, py::arg("model") = f.model, py::arg("model_hash") = f.model_hash,
+                        py::arg("dimension") = f.dimension, py::arg("preprocessing") = f.preprocessing);
+      }, "What a database checks it is opened with: kind, model, model_hash, dimension, preprocessing.")
+      .def("embed_images", [](PyEncoder& e, const std::vector<std::string>& paths) { return embed_paths(e, paths); },
+           py::arg("paths"),
+           "Vectors of image files, (n, dimension) float32, unit length. Raises on the first file that cannot be "
+           "read or decoded, naming it. The GIL is released while embedding.")
+      .def("embed_image", [](PyEncoder& e, const py::array& image) {
+        const Image im = image_from_array(image);
+        std::vector<float> v;
+        {
+          py::gil_scoped_release release;
+                v = e.encoder->embed_image(im);
+        }
+        const std::size_t d = v.size();
+        return to_array(std::move(v), 1, d).attr("reshape")(d);
+      }, py::arg("image"), "The vector of an HxWx3 (RGB) or HxW (gray) uint8 array.")
+      .def("embed_texts", [](PyEncoder& e, const std::vector<std::string>& texts) {
+        if (!e.encoder->supports_text())
+          throw Error(ErrorCode::unsupported, "this encoder embeds images only; texts need a CLIP model (imgvec.ClipEncoder)");
+        std::vector<float> v;
+        {
+          py::gil_scoped_release release;
+                v = e.encoder->embed_texts(texts);
+        }
+        const std::size_t d = e.encoder->dimension();
+        return to_array(std::move(v), texts.size(), d);
+      }, py::arg("texts"), "Vectors of texts, (n, dimension) float32 (CLIP encoders only).")
+      .def("__repr__", [](const PyEncoder& e) {
+        return "<imgvec encoder " + e.encoder->fingerprint().kind + " " + e.encoder->fingerprint().model + ", " +
+               std::to_string(e.encoder->dimension()) + "-d>";
+      });
+
+  m.def("DescriptorEncoder", [] {
+    auto e = std::make_shared<PyEncoder>();
+    e->encoder = std::make_shared<DescriptorEncoder>();
+    return e;
+  }, "The built-in, model-free image encoder (colour, layout, edges, perceptual hash), 448-d: image search and "
+     "duplicates with no model file.");
+  m.def("ClipEncoder", [](const std::string& bundle, const std::string& device) {
+    auto e = std::make_shared<PyEncoder>();
+    {
+      py::gil_scoped_release release;
+      e->encoder = open_clip_encoder(bundle, device);
+    }
+    e->model_name = clip_module().model_name(*e->encoder);
+    e->runtime = clip_module().runtime(*e->encoder);
+    return e;
+  }, py::arg("bundle"), py::arg("device") = "auto",
+     "A CLIP model from a TorchScript bundle (imgvec model export). device: \"auto\", \"cpu\", \"cuda\", \"cuda:N\". "
+     "libtorch is loaded now, not when imgvec is imported.");
+}
+
+}  // namespace imgvec::python

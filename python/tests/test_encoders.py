@@ -1,0 +1,49 @@
+"""The encoders from Python: arrays out, CLIP loaded only when asked for."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import imgvec
+from conftest import IMAGES
+
+
+def test_descriptor_encoder():
+    enc = imgvec.DescriptorEncoder()
+    assert enc.dimension == 448 and not enc.supports_text and enc.fingerprint["kind"] == "descriptor"
+    v = enc.embed_images([str(IMAGES / "giphy.gif"), str(IMAGES / "Iggy.256.ppm")])
+    assert v.shape == (2, 448) and v.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1, atol=1e-5)
+    with pytest.raises(imgvec.UnsupportedError):
+        enc.embed_texts(["a cat"])
+    with pytest.raises(imgvec.Error) as broken:
+        enc.embed_images([str(IMAGES / "ukbench09268_corrupt.jpg")])
+    assert "ukbench09268_corrupt.jpg" in str(broken.value)
+    with pytest.raises(TypeError):
+        enc.embed_image(np.zeros((4, 4, 3), np.float32))
+
+
+def test_import_does_not_load_libtorch():
+    code = "import imgvec, sys; print(any('torch' in m for m in open('/proc/self/maps').read().split()))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ).stdout
+    assert out.strip() == "False"
+
+
+def test_clip_encoder_and_text_search(tmp_path):
+    bundle = os.environ.get("IMGVEC_TINY_BUNDLE")
+    if not bundle:
+        pytest.skip("no CLIP test bundle in this build (libtorch missing)")
+    enc = imgvec.ClipEncoder(bundle)
+    assert enc.supports_text and enc.fingerprint["kind"] == "clip"
+    t = enc.embed_texts(["a photo of a dog", "a diagram"])
+    assert t.shape == (2, enc.dimension)
+    np.testing.assert_allclose(np.linalg.norm(t, axis=1), 1, atol=1e-5)
+    with imgvec.VectorDatabase.create(str(tmp_path / "db"), enc) as db:
+        db.add_images_batch([str(IMAGES / "giphy.gif"), str(IMAGES / "Iggy.256.ppm")])
+        hits = db.search_by_text("a photo of a dog", k=2)
+        assert len(hits) == 2 and hits[0].score >= hits[1].score
+        np.testing.assert_allclose(hits[0].score, float(t[0] @ db.get_vector(hits[0].id)), atol=1e-4)
+    with pytest.raises(imgvec.IncompatibleError):
+        imgvec.VectorDatabase.open(str(tmp_path / "db"), imgvec.DescriptorEncoder())
