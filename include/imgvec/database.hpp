@@ -205,6 +205,31 @@ struct DuplicateGroup {
 
 enum class ExportFormat { json, jsonl };
 
+/// Vector databases that imgvec exports to (docs/scale-out.md says when and how to move).
+enum class ExternalFormat {
+  qdrant,    ///< JSON batches for PUT /collections/{name}/points, and the collection's settings
+  milvus,    ///< bulk-insert JSON row files and the collection schema
+  pgvector,  ///< a COPY text file and the SQL that creates the table, loads it and indexes it
+};
+/// "qdrant", "milvus", "pgvector".
+const char* to_string(ExternalFormat format);
+
+struct ExternalExportOptions {
+  ExternalFormat format = ExternalFormat::qdrant;
+  /// The Qdrant or Milvus collection, or the PostgreSQL table (letters, digits, _; not starting
+  /// with a digit).
+  std::string collection = "images";
+  /// Qdrant: points per file, each file one PUT request body.
+  std::size_t points_per_file = 1000;
+  /// Milvus: the largest row file (bulk insert limits a file's size); rows never straddle files.
+  std::uint64_t max_file_bytes = std::uint64_t{1} << 30;
+};
+
+struct ExternalExportReport {
+  std::size_t images = 0;
+  std::vector<std::string> files;  ///< every file written, relative to the export folder
+};
+
 /// A record as one JSON object: id, source, content_hash (hex), file_size, mtime_ns, width,
 /// height, format, added_ms, metadata, tags, and photo: the PhotoFacts that are known (taken as
 /// ISO 8601, taken_ms, taken_source, camera, camera_make, camera_model, lens, latitude,
@@ -364,6 +389,14 @@ class VectorDatabase {
   /// nothing is atomic about a stream. Throws Error(io) when a write fails.
   void export_metadata(std::ostream& out, ExportFormat format = ExportFormat::jsonl) const;
   void export_vectors(std::ostream& vectors_npy, std::ostream& ids_npy) const;
+  /// Writes every image (id, vector, record) for another vector database into `directory`,
+  /// which must not exist: the files are written into a temporary folder beside it, flushed, and
+  /// the folder renamed into place, so a failure or a crash leaves no partial export. Records go
+  /// out as export_metadata writes them, vectors with the shortest digits that read back as the
+  /// same float32, so an import gives back the same bits. Memory stays bounded at any size (a
+  /// chunk of records at a time, plus the list of ids). Also writes imgvec-export.json (the
+  /// encoder's fingerprint, dimension, count), which imgvec import checks.
+  ExternalExportReport export_external(const std::string& directory, const ExternalExportOptions& options = {}) const;
 
   std::optional<ImageRecord> get(Id id) const;
   /// The stored (normalized) vector of an image. Throws Error(not_found).

@@ -403,6 +403,27 @@ void bind_database(py::module_& m) {
         py::gil_scoped_release release;
         db->export_vectors(vectors, ids);
       }, py::arg("vectors_npy"), py::arg("ids_npy"), "Every vector and its id as two .npy files (numpy.load reads them).")
+      .def("export_external", [](const PyDatabase& self, const std::string& directory, const std::string& format,
+                                 const std::string& collection, std::size_t points_per_file, std::uint64_t max_file_bytes) {
+        ExternalExportOptions o;
+        if (format == "qdrant") o.format = ExternalFormat::qdrant;
+        else if (format == "milvus") o.format = ExternalFormat::milvus;
+        else if (format == "pgvector") o.format = ExternalFormat::pgvector;
+        else throw py::value_error("format must be \"qdrant\", \"milvus\" or \"pgvector\", not \"" + format + "\"");
+        o.collection = collection;
+        o.points_per_file = points_per_file;
+        o.max_file_bytes = max_file_bytes;
+        auto db = self.get();
+        ExternalExportReport r;
+        {
+          py::gil_scoped_release release;
+          r = db->export_external(directory, o);
+        }
+        return py::dict(py::arg("images") = r.images, py::arg("files") = r.files);
+      }, py::arg("directory"), py::arg("format"), py::kw_only(), py::arg("collection") = "images",
+      py::arg("points_per_file") = 1000, py::arg("max_file_bytes") = std::uint64_t{1} << 30,
+      "Everything (ids, vectors, records) for Qdrant, Milvus or pgvector, in a new folder written atomically; "
+      "docs/scale-out.md says how to load it. Returns {images, files}.")
       .def("save", [](const PyDatabase& self) {
         auto db = self.get();
         py::gil_scoped_release release;

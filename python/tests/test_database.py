@@ -165,3 +165,19 @@ def test_same_results_as_the_cli(tmp_path, photos):
     with imgvec.VectorDatabase.open(path) as db:
         from_python = [(h.id, round(h.score, 5)) for h in db.search_by_image(photos / "Iggy.256.ppm", k=5)]
     assert len(from_cli) == 5 and from_python == from_cli
+
+
+def test_exports_for_other_databases(db, tmp_path):
+    for fmt in ("qdrant", "milvus", "pgvector"):
+        report = db.export_external(str(tmp_path / fmt), fmt, collection="photos")
+        assert report["images"] == len(db) and "imgvec-export.json" in report["files"]
+        manifest = json.loads((tmp_path / fmt / "imgvec-export.json").read_text())
+        assert manifest["format"] == fmt and manifest["collection"] == "photos"
+    points = json.loads((tmp_path / "qdrant" / "points-00000.json").read_text())["points"]
+    first = points[0]
+    np.testing.assert_array_equal(np.array(first["vector"], np.float32), db.get_vector(first["id"]))
+    assert first["payload"] == db.get(first["id"])
+    with pytest.raises(ValueError):
+        db.export_external(str(tmp_path / "x"), "faiss")
+    with pytest.raises(imgvec.Error):
+        db.export_external(str(tmp_path / "qdrant"), "qdrant")  # exists: never written over

@@ -377,8 +377,24 @@ int run_dups(const DupsOptions& o) {
 }
 
 int run_export(const ExportOptions& o) {
+  const bool external = o.format == "qdrant" || o.format == "milvus" || o.format == "pgvector";
+  if (external != !o.out.empty()) throw UsageError("--out and --format qdrant|milvus|pgvector go together");
+  if (external) {
+    if (!o.metadata.empty() || !o.vectors.empty()) throw UsageError("--out writes everything: no --metadata or --vectors");
+    ExternalExportOptions options;
+    options.format = o.format == "qdrant" ? ExternalFormat::qdrant
+                     : o.format == "milvus" ? ExternalFormat::milvus : ExternalFormat::pgvector;
+    options.collection = o.collection;
+    options.points_per_file = o.points_per_file;
+    options.max_file_bytes = std::uint64_t{o.max_file_mb} << 20;
+    const auto db = open_database(o);
+    const ExternalExportReport r = db->export_external(o.out, options);
+    std::printf("wrote %zu images for %s to %s (%zu files); docs/scale-out.md says how to load them\n", r.images,
+                o.format.c_str(), o.out.c_str(), r.files.size());
+    return kOk;
+  }
   if (o.metadata.empty() && o.vectors.empty())
-    throw UsageError("export needs --metadata or --vectors");
+    throw UsageError("export needs --metadata or --vectors (or --format qdrant|milvus|pgvector --out DIR)");
   if (o.vectors.empty() != o.ids.empty()) throw UsageError("--vectors and --ids go together");
   if (!o.vectors.empty() && o.vectors == "-" && o.ids == "-")
     throw UsageError("--vectors and --ids cannot both be -");

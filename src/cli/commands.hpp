@@ -55,7 +55,11 @@ int run_dups(const DupsOptions& o);
 
 struct ExportOptions : DbOptions {
   std::string metadata, vectors, ids;
-  std::string format;  ///< json or jsonl; empty: from the file name (.json: one array)
+  std::string format;  ///< json or jsonl; empty: from the file name (.json: one array); or an external format
+  std::string out;     ///< the folder for qdrant, milvus, pgvector
+  std::string collection = "images";
+  std::size_t points_per_file = 1000;
+  std::size_t max_file_mb = 1024;
 };
 int run_export(const ExportOptions& o);
 

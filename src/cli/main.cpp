@@ -134,13 +134,22 @@ int main(int argc, char** argv) {
 
   ExportOptions exp;
   auto* c_export = app.add_subcommand("export", "records as JSON lines (or one JSON array), vectors for numpy; "
-                                                "- writes to standard output");
+                                                "- writes to standard output; or everything for Qdrant, Milvus or "
+                                                "pgvector (--format, --out; docs/scale-out.md)");
   db_options(c_export, exp, false);
   c_export->add_option("--metadata", exp.metadata, "FILE.jsonl, FILE.json or -");
-  c_export->add_option("--format", exp.format, "json (one array) or jsonl; default: from the file name")
-      ->check(CLI::IsMember({"json", "jsonl"}));
+  c_export->add_option("--format", exp.format,
+                       "json (one array) or jsonl for --metadata (default: from the file name); qdrant, milvus or "
+                       "pgvector for --out")
+      ->check(CLI::IsMember({"json", "jsonl", "qdrant", "milvus", "pgvector"}));
   c_export->add_option("--vectors", exp.vectors, "FILE.npy: float32, one row per image, ascending id");
   c_export->add_option("--ids", exp.ids, "FILE.npy: the ids of those rows (uint64)");
+  c_export->add_option("--out", exp.out, "a new folder for --format qdrant|milvus|pgvector (must not exist)");
+  c_export->add_option("--collection", exp.collection, "the Qdrant or Milvus collection, or the table (default images)");
+  c_export->add_option("--points-per-file", exp.points_per_file, "Qdrant: points per request file (default 1000)")
+      ->check(CLI::PositiveNumber);
+  c_export->add_option("--max-file-mb", exp.max_file_mb, "Milvus: the largest row file, MiB (default 1024)")
+      ->check(CLI::PositiveNumber);
 
   DbOptions stats;
   auto* c_stats = app.add_subcommand("stats", "count, dimension, encoder, index kind, memory and disk use");

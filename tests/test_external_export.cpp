@@ -1,0 +1,197 @@
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "imgvec/database.hpp"
+#include "imgvec/encoder/descriptor_encoder.hpp"
+#include "imgvec/error.hpp"
+
+// Exports for Qdrant, Milvus and pgvector, read back by their formats' rules: every id, every
+// vector bit for bit, every record, and metadata strings with quotes, tabs, newlines, backslashes
+// and non-ASCII text intact.
+using namespace imgvec;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+const fs::path kImages = fs::path(IMGVEC_TEST_DATA_DIR) / "images";
+const std::string kAwkward = "a \"quoted\"\ttab,\nnew line, back\\slash, \r, caf\xC3\xA9, \xE6\x97\xA5\xE6\x9C\xAC";
+
+struct Fixture {
+  fs::path root = fs::temp_directory_path() / "imgvec-external-export";
+  std::unique_ptr<VectorDatabase> db;
+  Fixture() {
+    fs::remove_all(root);
+    fs::create_directories(root / "photos");
+    // A file name with a tab and a quote in it, as Linux allows.
+    fs::copy_file(kImages / "giphy.gif", root / "photos" / "odd\tname \"1\".gif");
+    db = VectorDatabase::create((root / "db").string(), std::make_shared<DescriptorEncoder>());
+    db->index_directory((root / "photos").string());
+    for (const char* name : {"Iggy.256.ppm", "baboon.256.pgm", "ukbench01380.jpg", "ukbench09060.jpg"}) {
+      db->add_image((kImages / name).string(), {{"caption", kAwkward}, {"n", std::int64_t{7}}}, {"t\tag"});
+    }
+  }
+  ~Fixture() { fs::remove_all(root); }
+  std::string out(const char* name) const { return (root / name).string(); }
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void check_vector(const VectorDatabase& db, Id id, const json& values) {
+  const std::vector<float> stored = db.get_vector(id);
+  REQUIRE(values.size() == stored.size());
+  for (std::size_t i = 0; i < stored.size(); ++i) {
+    const float back = static_cast<float>(values[i].get<double>());
+    REQUIRE(std::memcmp(&back, &stored[i], sizeof back) == 0);  // the same bits
+  }
+}
+
+void check_record(const VectorDatabase& db, Id id, const json& record) {
+  CHECK(record == json::parse(record_to_json(*db.get(id))));
+  if (record["metadata"].contains("caption")) CHECK(record["metadata"]["caption"] == kAwkward);
+}
+
+// PostgreSQL's COPY text format: rows end in a newline, columns split at tabs, and \\ \t \n \r
+// stand for themselves; \N is NULL.
+std::vector<std::vector<std::string>> read_copy_text(const std::string& text) {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> row(1);
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n') {
+      rows.push_back(row);
+      row.assign(1, "");
+    } else if (c == '\t') {
+      row.emplace_back();
+    } else if (c == '\\') {
+      const char e = text.at(++i);
+      row.back() += e == 't' ? '\t' : e == 'n' ? '\n' : e == 'r' ? '\r' : e == 'N' ? '\0' : e;
+    } else {
+      row.back() += c;
+    }
+  }
+  REQUIRE(row == std::vector<std::string>(1));  // the last row ended in a newline
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE("export for Qdrant: point batches and the collection's settings", "[export][external]") {
+  Fixture f;
+  ExternalExportOptions o;
+  o.points_per_file = 2;
+  const ExternalExportReport r = f.db->export_external(f.out("qdrant"), o);
+  CHECK(r.images == 5);
+  const json collection = json::parse(slurp(f.root / "qdrant" / "collection.json"));
+  CHECK(collection["vectors"]["size"] == 448);
+  CHECK(collection["vectors"]["distance"] == "Cosine");
+  CHECK(collection["hnsw_config"]["m"] == 16);
+  std::map<Id, json> points;
+  for (int file = 0; file < 3; ++file) {
+    char name[32];
+    std::snprintf(name, sizeof name, "points-%05d.json", file);
+    const json batch = json::parse(slurp(f.root / "qdrant" / name));
+    REQUIRE(batch.size() == 1);
+    CHECK(batch["points"].size() == (file < 2 ? 2u : 1u));
+    for (const json& p : batch["points"]) points[p["id"].get<Id>()] = p;
+  }
+  CHECK_FALSE(fs::exists(f.root / "qdrant" / "points-00003.json"));
+  REQUIRE(points.size() == 5);
+  for (const auto& [id, p] : points) {
+    check_vector(*f.db, id, p["vector"]);
+    check_record(*f.db, id, p["payload"]);
+  }
+  const json manifest = json::parse(slurp(f.root / "qdrant" / "imgvec-export.json"));
+  CHECK(manifest["format"] == "qdrant");
+  CHECK(manifest["images"] == 5);
+  CHECK(manifest["encoder"]["kind"] == "descriptor");
+}
+
+TEST_CASE("export for Milvus: row files within the size limit and the schema", "[export][external]") {
+  Fixture f;
+  ExternalExportOptions o;
+  o.format = ExternalFormat::milvus;
+  o.collection = "photos_2024";
+  o.max_file_bytes = 24 * 1024;
+  const ExternalExportReport r = f.db->export_external(f.out("milvus"), o);
+  const json schema = json::parse(slurp(f.root / "milvus" / "schema.json"));
+  CHECK(schema["collection_name"] == "photos_2024");
+  CHECK(schema["fields"][1]["dim"] == 448);
+  CHECK(schema["fields"][0]["data_type"] == "Int64");
+  CHECK(schema["index"]["metric_type"] == "COSINE");
+  std::size_t rows = 0, files = 0;
+  for (const std::string& name : r.files) {
+    if (name.rfind("rows-", 0) != 0) continue;
+    ++files;
+    CHECK(fs::file_size(f.root / "milvus" / name) <= o.max_file_bytes);
+    for (const json& row : json::parse(slurp(f.root / "milvus" / name))) {
+      ++rows;
+      const Id id = row["id"].get<Id>();
+      check_vector(*f.db, id, row["vector"]);
+      check_record(*f.db, id, row["record"]);
+      CHECK(row["source"] == row["record"]["source"]);
+    }
+  }
+  CHECK(rows == 5);
+  CHECK(files >= 2);
+  o.max_file_bytes = 4096;  // one row is larger: refused, and nothing is left behind
+  CHECK_THROWS_AS(f.db->export_external(f.out("milvus-small"), o), Error);
+  CHECK_FALSE(fs::exists(f.root / "milvus-small"));
+}
+
+TEST_CASE("export for pgvector: COPY text and the SQL to load it", "[export][external]") {
+  Fixture f;
+  ExternalExportOptions o;
+  o.format = ExternalFormat::pgvector;
+  o.collection = "images";
+  f.db->export_external(f.out("pg"), o);
+  const std::string sql = slurp(f.root / "pg" / "load.sql");
+  CHECK(sql.find("CREATE TABLE images (id bigint PRIMARY KEY, embedding vector(448)") != std::string::npos);
+  CHECK(sql.find("\\copy images (id, embedding, source, record) FROM 'images.tsv' WITH (FORMAT text)") != std::string::npos);
+  CHECK(sql.find("USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 200)") != std::string::npos);
+  const auto rows = read_copy_text(slurp(f.root / "pg" / "images.tsv"));
+  REQUIRE(rows.size() == 5);
+  for (const auto& row : rows) {
+    REQUIRE(row.size() == 4);
+    const Id id = std::stoull(row[0]);
+    REQUIRE(row[1].front() == '[');
+    check_vector(*f.db, id, json::parse(row[1]));  // pgvector's '[1,2,3]' literal is a JSON array too
+    const json record = json::parse(row[3]);
+    check_record(*f.db, id, record);
+    CHECK(row[2] == record["source"].get<std::string>());
+  }
+}
+
+TEST_CASE("exports refuse an existing folder and bad names, and handle an empty database", "[export][external]") {
+  Fixture f;
+  fs::create_directories(f.root / "taken");
+  std::ofstream(f.root / "taken" / "mine.txt") << "not imgvec's";
+  CHECK_THROWS_AS(f.db->export_external(f.out("taken")), Error);
+  CHECK(slurp(f.root / "taken" / "mine.txt") == "not imgvec's");
+  ExternalExportOptions bad;
+  bad.collection = "drop table;";
+  CHECK_THROWS_AS(f.db->export_external(f.out("bad"), bad), Error);
+  CHECK_THROWS_AS(f.db->export_external(f.out("no/such/parent/export")), Error);
+  for (const auto& e : fs::directory_iterator(f.root)) {
+    CHECK(e.path().filename().string().find(".tmp-") == std::string::npos);  // no temporary folder left
+  }
+  auto empty = VectorDatabase::create(f.out("empty-db"), std::make_shared<DescriptorEncoder>());
+  for (ExternalFormat format : {ExternalFormat::qdrant, ExternalFormat::milvus, ExternalFormat::pgvector}) {
+    ExternalExportOptions o;
+    o.format = format;
+    const auto r = empty->export_external(f.out((std::string("empty-") + to_string(format)).c_str()), o);
+    CHECK(r.images == 0);
+    CHECK(json::parse(slurp(f.root / ("empty-" + std::string(to_string(format))) / "imgvec-export.json"))["images"] == 0);
+  }
+}
