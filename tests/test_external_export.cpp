@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -26,7 +29,8 @@ const fs::path kImages = fs::path(IMGVEC_TEST_DATA_DIR) / "images";
 const std::string kAwkward = "a \"quoted\"\ttab,\nnew line, back\\slash, \r, caf\xC3\xA9, \xE6\x97\xA5\xE6\x9C\xAC";
 
 struct Fixture {
-  fs::path root = fs::temp_directory_path() / "imgvec-external-export";
+  // One folder per process: ctest runs test cases in parallel processes.
+  fs::path root = fs::temp_directory_path() / ("imgvec-external-export-" + std::to_string(::getpid()));
   std::unique_ptr<VectorDatabase> db;
   Fixture() {
     fs::remove_all(root);
@@ -194,4 +198,117 @@ TEST_CASE("exports refuse an existing folder and bad names, and handle an empty 
     CHECK(r.images == 0);
     CHECK(json::parse(slurp(f.root / ("empty-" + std::string(to_string(format))) / "imgvec-export.json"))["images"] == 0);
   }
+}
+
+namespace {
+
+// Two databases hold the same images: the same ids, vectors to the bit, equal records.
+void check_same(const VectorDatabase& a, const VectorDatabase& b) {
+  REQUIRE(a.ids() == b.ids());
+  for (Id id : a.ids()) {
+    INFO("id " << id);
+    CHECK(*a.get(id) == *b.get(id));
+    const auto va = a.get_vector(id), vb = b.get_vector(id);
+    REQUIRE(va.size() == vb.size());
+    CHECK(std::memcmp(va.data(), vb.data(), va.size() * sizeof(float)) == 0);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("imports give back the database exactly, from every export", "[export][external][import]") {
+  Fixture f;
+  for (ExternalFormat format : {ExternalFormat::qdrant, ExternalFormat::milvus, ExternalFormat::pgvector}) {
+    INFO(to_string(format));
+    ExternalExportOptions o;
+    o.format = format;
+    o.points_per_file = 2;
+    o.max_file_bytes = 16 * 1024;
+    const std::string dir = f.out((std::string("x-") + to_string(format)).c_str());
+    f.db->export_external(dir, o);
+    // Rebuilt with other index parameters: a flat index this time.
+    DatabaseOptions flat;
+    flat.index_kind = IndexKind::flat;
+    auto copy = VectorDatabase::create(f.out((std::string("db-") + to_string(format)).c_str()),
+                                       std::make_shared<DescriptorEncoder>(), flat);
+    std::size_t calls = 0;
+    ImportOptions io;
+    io.progress = [&](std::size_t, std::size_t) { ++calls; };
+    const ImportReport r = copy->import_export(dir, io);
+    CHECK(r.format == to_string(format));
+    CHECK(r.imported == 5);
+    CHECK(calls >= 1);
+    check_same(*f.db, *copy);
+    // Saved and opened again, still the same; new images get ids after the imported ones.
+    copy->save();
+    copy.reset();
+    copy = VectorDatabase::open(f.out((std::string("db-") + to_string(format)).c_str()), std::make_shared<DescriptorEncoder>());
+    check_same(*f.db, *copy);
+    const Id next = copy->add_image((kImages / "ukbench09380.jpeg").string());
+    const auto ids = f.db->ids();
+    CHECK(next > *std::max_element(ids.begin(), ids.end()));
+    // Importing the same export again: its ids are taken, and nothing is stored.
+    CHECK_THROWS_AS(copy->import_export(dir), Error);
+    CHECK(copy->size() == 6);
+  }
+}
+
+TEST_CASE("import merges with new ids, skips sources it has, and refuses another encoder", "[export][external][import]") {
+  Fixture f;
+  f.db->export_external(f.out("x"));
+  auto other = VectorDatabase::create(f.out("other"), std::make_shared<DescriptorEncoder>());
+  other->add_image((kImages / "ukbench09380.jpeg").string());
+  other->add_image((kImages / "Iggy.256.ppm").string());  // also in the export, same source path
+  ImportOptions o;
+  o.new_ids = true;
+  const ImportReport r = other->import_export(f.out("x"), o);
+  CHECK(r.imported == 4);
+  CHECK(r.skipped == 1);
+  CHECK(other->size() == 6);
+  // Another encoder's export is refused before anything is read.
+  std::string manifest = slurp(f.root / "x" / "imgvec-export.json");
+  manifest.replace(manifest.find("descriptor"), 10, "clip______");
+  std::ofstream(f.root / "x" / "imgvec-export.json") << manifest;
+  auto fresh = VectorDatabase::create(f.out("fresh"), std::make_shared<DescriptorEncoder>());
+  try {
+    fresh->import_export(f.out("x"));
+    FAIL("imported another encoder's export");
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::incompatible);
+  }
+  CHECK(fresh->size() == 0);
+}
+
+TEST_CASE("import reads damaged exports as errors that name the file", "[export][external][import]") {
+  Fixture f;
+  ExternalExportOptions o;
+  o.format = ExternalFormat::pgvector;
+  f.db->export_external(f.out("pg"), o);
+  std::string tsv = slurp(f.root / "pg" / "images.tsv");
+  tsv.insert(tsv.find('\n') + 5, "\t\t");  // a second row with six columns
+  std::ofstream(f.root / "pg" / "images.tsv") << tsv;
+  auto fresh = VectorDatabase::create(f.out("fresh"), std::make_shared<DescriptorEncoder>());
+  try {
+    fresh->import_export(f.out("pg"));
+    FAIL("a damaged row was imported");
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::corrupt_file);
+    CHECK(std::string(e.what()).find("images.tsv: line 2") != std::string::npos);
+  }
+  CHECK_THROWS_AS(fresh->import_export(f.out("no-such-export")), Error);
+  CHECK_THROWS_AS(record_from_json("{\"id\": 1}"), Error);
+  CHECK_THROWS_AS(record_from_json("not json"), Error);
+  CHECK_THROWS_AS(record_from_json("[1, 2]"), Error);
+}
+
+TEST_CASE("import_vectors reads export_vectors and export_metadata back", "[export][import]") {
+  Fixture f;
+  f.db->export_vectors(f.out("v.npy"), f.out("ids.npy"));
+  f.db->export_metadata(f.out("records.jsonl"));
+  auto copy = VectorDatabase::create(f.out("copy"), std::make_shared<DescriptorEncoder>());
+  const ImportReport r = copy->import_vectors(f.out("v.npy"), f.out("ids.npy"), f.out("records.jsonl"));
+  CHECK(r.format == "npy");
+  CHECK(r.imported == 5);
+  check_same(*f.db, *copy);
+  CHECK_THROWS_AS(copy->import_vectors(f.out("records.jsonl"), f.out("ids.npy"), f.out("records.jsonl")), Error);
 }

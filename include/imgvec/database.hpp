@@ -230,14 +230,35 @@ struct ExternalExportReport {
   std::vector<std::string> files;  ///< every file written, relative to the export folder
 };
 
+struct ImportOptions {
+  /// Give each image a new id instead of its own (to merge databases whose ids overlap). With
+  /// its own ids, an id already in this database stops the import before that batch is stored.
+  bool new_ids = false;
+  /// (images read, images in all when known, else 0) after each batch.
+  std::function<void(std::size_t, std::size_t)> progress;
+};
+
+struct ImportReport {
+  std::string format;        ///< "qdrant", "milvus", "pgvector" or "npy"
+  std::size_t imported = 0;  ///< images stored
+  std::size_t skipped = 0;   ///< images whose source file this database already holds
+};
+
 /// A record as one JSON object: id, source, content_hash (hex), file_size, mtime_ns, width,
 /// height, format, added_ms, metadata, tags, and photo: the PhotoFacts that are known (taken as
 /// ISO 8601, taken_ms, taken_source, camera, camera_make, camera_model, lens, latitude,
 /// longitude), and analysis when measured (colours as hex, share and name; brightness,
 /// saturation, colourfulness, warmth, tone). A source path that is not valid UTF-8 is written
 /// escaped (escape_path in imgvec/path_text.hpp) with "source_escaped": true; metadata strings
-/// that are not valid UTF-8 are escaped the same way. Non-finite numbers become null.
+/// that are not valid UTF-8 are escaped the same way. Non-finite numbers become null. Stored floats
+/// (analysis, label scores) are written with the shortest digits that read back as the same float.
 std::string record_to_json(const ImageRecord& record);
+/// The inverse of record_to_json: the same record back, its floats to the bit (they are written
+/// with the shortest digits that read back as the same float). What cannot come back exactly:
+/// metadata strings and tags that were not valid UTF-8 come back escaped, and non-finite numbers
+/// as missing. Throws Error(corrupt_file) naming `what` and the field when the text is not such a
+/// record.
+ImageRecord record_from_json(std::string_view json_text, const std::string& what = "record");
 
 struct DatabaseStats {
   std::string directory;
@@ -397,6 +418,17 @@ class VectorDatabase {
   /// chunk of records at a time, plus the list of ids). Also writes imgvec-export.json (the
   /// encoder's fingerprint, dimension, count), which imgvec import checks.
   ExternalExportReport export_external(const std::string& directory, const ExternalExportOptions& options = {}) const;
+  /// Reads an export_external folder (Qdrant, Milvus or pgvector) back: ids, vectors (to the
+  /// bit) and records, checked to come from this database's encoder (imgvec-export.json). So a
+  /// database can be moved, merged, or rebuilt with other index parameters. Images whose source
+  /// file is already here are skipped. Streams, a batch at a time; the changes are saved by the
+  /// next save() (or logged as they go with Durability::on_write). Throws Error(incompatible)
+  /// for another encoder, Error(corrupt_file) naming the file and line for damaged data.
+  ImportReport import_export(const std::string& directory, const ImportOptions& options = {});
+  /// The same from export_vectors' two .npy files and export_metadata's JSON lines (records in
+  /// the vectors' order). These carry no encoder fingerprint: only the dimension is checked.
+  ImportReport import_vectors(const std::string& vectors_npy, const std::string& ids_npy,
+                              const std::string& records_jsonl, const ImportOptions& options = {});
 
   std::optional<ImageRecord> get(Id id) const;
   /// The stored (normalized) vector of an image. Throws Error(not_found).

@@ -424,6 +424,35 @@ void bind_database(py::module_& m) {
       py::arg("points_per_file") = 1000, py::arg("max_file_bytes") = std::uint64_t{1} << 30,
       "Everything (ids, vectors, records) for Qdrant, Milvus or pgvector, in a new folder written atomically; "
       "docs/scale-out.md says how to load it. Returns {images, files}.")
+      .def("import_export", [](const PyDatabase& self, const std::string& directory, bool new_ids, const py::object& progress) {
+        CallbackErrors errors;
+        ImportOptions o;
+        o.new_ids = new_ids;
+        o.progress = progress_from(progress, errors);
+        auto db = self.get();
+        ImportReport r;
+        {
+          py::gil_scoped_release release;
+          r = db->import_export(directory, o);
+        }
+        errors.rethrow();
+        return py::dict(py::arg("format") = r.format, py::arg("imported") = r.imported, py::arg("skipped") = r.skipped);
+      }, py::arg("directory"), py::kw_only(), py::arg("new_ids") = false, py::arg("progress") = py::none(),
+      "Reads an export_external folder back (ids, vectors to the bit, records), checked to come from this "
+      "database's encoder; images whose source file is already here are skipped. Returns {format, imported, skipped}.")
+      .def("import_vectors", [](const PyDatabase& self, const std::string& vectors, const std::string& ids,
+                                const std::string& records, bool new_ids) {
+        ImportOptions o;
+        o.new_ids = new_ids;
+        auto db = self.get();
+        ImportReport r;
+        {
+          py::gil_scoped_release release;
+          r = db->import_vectors(vectors, ids, records, o);
+        }
+        return py::dict(py::arg("format") = r.format, py::arg("imported") = r.imported, py::arg("skipped") = r.skipped);
+      }, py::arg("vectors_npy"), py::arg("ids_npy"), py::arg("records_jsonl"), py::kw_only(), py::arg("new_ids") = false,
+      "Reads export_vectors' two .npy files and export_metadata's JSON lines back.")
       .def("save", [](const PyDatabase& self) {
         auto db = self.get();
         py::gil_scoped_release release;

@@ -181,3 +181,20 @@ def test_exports_for_other_databases(db, tmp_path):
         db.export_external(str(tmp_path / "x"), "faiss")
     with pytest.raises(imgvec.Error):
         db.export_external(str(tmp_path / "qdrant"), "qdrant")  # exists: never written over
+
+
+def test_export_import_round_trip(db, tmp_path):
+    db.export_external(str(tmp_path / "x"), "milvus")
+    with imgvec.VectorDatabase.create(str(tmp_path / "copy"), index="flat") as copy:
+        report = copy.import_export(str(tmp_path / "x"))
+        assert report == {"format": "milvus", "imported": len(db), "skipped": 0}
+        assert copy.ids() == db.ids()
+        for i in db.ids():
+            assert copy.get(i) == db.get(i)
+            assert copy.get_vector(i).tobytes() == db.get_vector(i).tobytes()
+        with pytest.raises(ValueError, match="already in this database"):
+            copy.import_export(str(tmp_path / "x"))
+    db.export_vectors(str(tmp_path / "v.npy"), str(tmp_path / "ids.npy"))
+    db.export_metadata(str(tmp_path / "r.jsonl"))
+    with imgvec.VectorDatabase.create(str(tmp_path / "copy2")) as copy:
+        assert copy.import_vectors(str(tmp_path / "v.npy"), str(tmp_path / "ids.npy"), str(tmp_path / "r.jsonl"))["imported"] == len(db)

@@ -426,6 +426,54 @@ int run_export(const ExportOptions& o) {
   return kOk;
 }
 
+int run_import(const ImportCommand& o) {
+  const bool pair = !o.vectors.empty() || !o.ids.empty() || !o.metadata.empty();
+  if (pair == !o.from.empty()) throw UsageError("import reads an export FOLDER, or --vectors, --ids and --metadata");
+  if (pair && (o.vectors.empty() || o.ids.empty() || o.metadata.empty()))
+    throw UsageError("--vectors, --ids and --metadata go together");
+  std::unique_ptr<VectorDatabase> db;
+  const bool created = !VectorDatabase::exists(o.db);
+  std::error_code ec;
+  const bool folder_existed = fs::exists(o.db, ec);
+  std::string model;
+  if (!created) {
+    db = open_database(o);
+  } else {
+    // A new database: the encoder must be the export's (checked against imgvec-export.json).
+    DatabaseOptions options;
+    options.index_kind = o.flat ? IndexKind::flat : IndexKind::hnsw;
+    if (o.float16) options.hnsw.storage = VectorStorage::float16;
+    model = choose_model(o, true);
+    db = VectorDatabase::create(o.db, make_encoder(model, o), options);
+  }
+  ImportOptions options;
+  options.new_ids = o.new_ids;
+  ProgressBar bar("importing");
+  options.progress = [&](std::size_t done, std::size_t total) { bar.update(done, total); };
+  ImportReport r;
+  try {
+    r = pair ? db->import_vectors(o.vectors, o.ids, o.metadata, options) : db->import_export(o.from, options);
+  } catch (...) {
+    // Nothing was saved: an existing database is as it was; a database made for this import goes.
+    db.reset();
+    if (created) {
+      VectorDatabase::destroy(o.db);
+      if (!folder_existed) fs::remove(o.db, ec);  // the folder too, when this command made it (and it is empty)
+    }
+    throw;
+  }
+  db->save();
+  if (created && !model.empty()) std::ofstream(model_file(o.db)) << model << "\n";
+  if (o.json) {
+    print_json({{"format", r.format}, {"imported", r.imported}, {"skipped", r.skipped}, {"count", db->size()}});
+  } else {
+    std::printf("imported %zu images (%s)%s; %zu images in %s\n", r.imported, r.format.c_str(),
+                r.skipped ? (", skipped " + std::to_string(r.skipped) + " whose files it already had").c_str() : "",
+                db->size(), o.db.c_str());
+  }
+  return kOk;
+}
+
 int run_stats(const DbOptions& o) {
   const auto db = open_database(o);
   const DatabaseStats s = db->get_stats();

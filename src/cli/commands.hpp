@@ -63,6 +63,13 @@ struct ExportOptions : DbOptions {
 };
 int run_export(const ExportOptions& o);
 
+struct ImportCommand : DbOptions {
+  std::string from;                       ///< an export folder (qdrant, milvus, pgvector)
+  std::string vectors, ids, metadata;     ///< or the .npy + JSON lines pair
+  bool new_ids = false, flat = false, float16 = false;
+};
+int run_import(const ImportCommand& o);
+
 int run_stats(const DbOptions& o);
 
 /// Images named by id or by file path.

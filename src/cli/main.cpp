@@ -151,6 +151,19 @@ int main(int argc, char** argv) {
   c_export->add_option("--max-file-mb", exp.max_file_mb, "Milvus: the largest row file, MiB (default 1024)")
       ->check(CLI::PositiveNumber);
 
+  ImportCommand imp;
+  auto* c_import = app.add_subcommand("import", "images back from an export: a Qdrant, Milvus or pgvector folder "
+                                                "(imgvec export --out), or --vectors/--ids/--metadata; ids, vectors "
+                                                "and records as they were (docs/scale-out.md)");
+  db_options(c_import, imp);
+  c_import->add_option("FOLDER", imp.from, "an export folder");
+  c_import->add_option("--vectors", imp.vectors, "FILE.npy from imgvec export --vectors");
+  c_import->add_option("--ids", imp.ids, "FILE.npy from imgvec export --ids");
+  c_import->add_option("--metadata", imp.metadata, "FILE.jsonl from imgvec export --metadata");
+  c_import->add_flag("--new-ids", imp.new_ids, "give every image a new id (to merge databases whose ids overlap)");
+  c_import->add_flag("--flat", imp.flat, "a new database gets an exact index instead of HNSW");
+  c_import->add_flag("--float16", imp.float16, "a new database keeps HNSW vectors in half precision");
+
   DbOptions stats;
   auto* c_stats = app.add_subcommand("stats", "count, dimension, encoder, index kind, memory and disk use");
   db_options(c_stats, stats);
@@ -230,6 +243,7 @@ int main(int argc, char** argv) {
     if (command == "search") return run_search(search);
     if (command == "dups") return run_dups(dups);
     if (command == "export") return run_export(exp);
+    if (command == "import") return run_import(imp);
     if (command == "stats") return run_stats(stats);
     if (command == "remove") return run_remove(remove);
     if (command == "tag") return run_tag(tag);

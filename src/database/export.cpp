@@ -1,4 +1,6 @@
+#include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <ostream>
 
@@ -15,6 +17,14 @@ using nlohmann::json;
 
 // A string as JSON text must be UTF-8; bytes that are not are escaped reversibly (path_text.hpp).
 json text(const std::string& s) { return escape_path(s); }
+
+// A stored float as the shortest decimal that reads back as the same float (0.468, not
+// 0.46799999475479126): readable, and record_from_json gets the same bits back.
+json shortest(float v) {
+  char buf[32];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return std::strtod(std::string(buf, end).c_str(), nullptr);
+}
 
 json value_json(const MetadataValue& v) {
   if (const auto* s = std::get_if<std::string>(&v)) return text(*s);
@@ -129,21 +139,19 @@ std::string record_to_json(const ImageRecord& r) {
   o["photo"] = std::move(photo);
   if (r.analysis.analysed()) {
     const ImageAnalysis& a = r.analysis;
-    // Stored as floats; printed as the decimals they stand for, not 0.46799999475479126.
-    auto decimals = [](float v, double scale) { return std::round(static_cast<double>(v) * scale) / scale; };
     json colours = json::array();
     for (const DominantColour& c : a.colours)
-      colours.push_back({{"hex", to_hex(c.rgb)}, {"share", decimals(c.share, 1e3)}, {"name", to_string(c.name)}});
+      colours.push_back({{"hex", to_hex(c.rgb)}, {"share", shortest(c.share)}, {"name", to_string(c.name)}});
     o["analysis"] = {{"colours", std::move(colours)},
-                     {"brightness", decimals(a.brightness, 1e4)},
-                     {"saturation", decimals(a.saturation, 1e4)},
-                     {"colourfulness", decimals(a.colourfulness, 1e4)},
-                     {"warmth", decimals(a.warmth, 1e2)},
+                     {"brightness", shortest(a.brightness)},
+                     {"saturation", shortest(a.saturation)},
+                     {"colourfulness", shortest(a.colourfulness)},
+                     {"warmth", shortest(a.warmth)},
                      {"tone", to_string(a.tone)}};
   }
   if (!r.labels.empty()) {
     json labels = json::array();
-    for (const Label& l : r.labels) labels.push_back({{"name", text(l.name)}, {"score", std::round(l.score * 1e3) / 1e3}});
+    for (const Label& l : r.labels) labels.push_back({{"name", text(l.name)}, {"score", shortest(l.score)}});
     o["labels"] = std::move(labels);
   }
   if (!is_valid_utf8(r.source)) o["source_escaped"] = true;

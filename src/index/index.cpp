@@ -58,6 +58,14 @@ float check_norm(const float* v, std::size_t d, const char* what, Id id) {
   return n2;
 }
 
+// 1 / |v| from |v|^2, except that a vector already of unit length (within the rounding of its
+// norm) is left as it is: normalizing is then the identity, so a vector read back from an index
+// and stored again (an export imported, a log replayed) keeps its bits.
+float unit_scale(float n2) {
+  constexpr float kUnitTolerance = 1e-6f;  // about 8 float steps around 1
+  return std::fabs(n2 - 1.0f) <= kUnitTolerance ? 1.0f : 1.0f / std::sqrt(n2);
+}
+
 // Copies v to out, scaled to unit length.
 void normalize_into(const float* v, std::size_t d, float* out, const char* what, Id id) {
   const float inv = 1.0f / std::sqrt(check_norm(v, d, what, id));
@@ -180,7 +188,7 @@ void Index::add_batch(const Id* ids, MatrixView vectors) {
   if (metric_ == Metric::cosine) {
     inv_norm.resize(vectors.rows);
     for (std::size_t r : rows) {
-      inv_norm[r] = 1.0f / std::sqrt(check_norm(vectors.data + r * d, d, "vector", ids[r]));
+      inv_norm[r] = unit_scale(check_norm(vectors.data + r * d, d, "vector", ids[r]));
     }
   }
   std::lock_guard<std::mutex> writer(write_mutex_);

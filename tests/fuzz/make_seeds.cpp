@@ -148,6 +148,23 @@ int main(int argc, char** argv) {
     db->remove(b);
     write(out / "log_replay", "log", read(db_dir / "log-0.imgvlog"));
   }
+  // Imports (fuzz_import.cpp; the first byte picks the form): a record, a pgvector COPY file, a
+  // Qdrant point batch and a .npy of vectors, all exported from a small database.
+  {
+    const fs::path db_dir = scratch / "exported";
+    auto db = VectorDatabase::create(db_dir.string(), std::make_shared<DescriptorEncoder>());
+    const Id a = db->add_image((images / "ukbench01380.jpg").string(), {{"caption", std::string("a \"b\"\tc\n")}}, {"t"});
+    db->add_image((images / "giphy.gif").string());
+    write(out / "import", "record", std::string(1, '\0') + record_to_json(*db->get(a)));
+    ExternalExportOptions pg;
+    pg.format = ExternalFormat::pgvector;
+    db->export_external((scratch / "pg").string(), pg);
+    write(out / "import", "pgvector", std::string(1, '\1') + read(scratch / "pg" / "images.tsv"));
+    db->export_external((scratch / "qd").string());
+    write(out / "import", "qdrant", std::string(1, '\2') + read(scratch / "qd" / "points-00000.json"));
+    db->export_vectors((scratch / "v.npy").string(), (scratch / "ids.npy").string());
+    write(out / "import", "npy", std::string(1, '\3') + read(scratch / "v.npy").substr(0, 128 + 448 * 4));
+  }
   // Requests to the server's handlers: the first byte picks one (fuzz_server_request.cpp).
   {
     const std::string gif = read(images / "giphy.gif");

@@ -17,7 +17,7 @@ cp "$corpus/decode_image/"* "$corpus/photo_match/"  # duplicate verification sta
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
 export LSAN_OPTIONS=suppressions=$PWD/tests/fuzz/lsan.supp
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-for target in decode_image decode_base64 exif photo_facts photo_match index_load metadata_load manifest_open where_parse tokenizer bundle_config log_replay server_request; do
+for target in decode_image decode_base64 exif photo_facts photo_match import index_load metadata_load manifest_open where_parse tokenizer bundle_config log_replay server_request; do
   mkdir -p "$corpus/$target"
   log=$build/fuzz-$target.log
   if ! "$build/tests/fuzz/imgvec_fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
