@@ -43,7 +43,10 @@ const detail::ClipPluginApi* load() {
   std::string tried;
   const void* api = detail::load_module(
       candidates, "imgvec_clip_plugin_api",
-      [](const void* p) { return static_cast<const detail::ClipPluginApi*>(p)->abi == detail::kClipPluginAbi; }, tried);
+      [](void* entry) -> const void* {
+        const detail::ClipPluginApi* api = reinterpret_cast<decltype(&imgvec_clip_plugin_api)>(entry)();
+        return api && api->abi == detail::kClipPluginAbi ? api : nullptr;
+      }, tried);
   if (api) return static_cast<const detail::ClipPluginApi*>(api);  // never unloaded: its encoders live until exit
   throw Error(ErrorCode::unsupported,
               "cannot load imgvec's CLIP module (set IMGVEC_CLIP_MODULE to its path):" + tried);

@@ -34,7 +34,10 @@ const Loaded& module() {
     std::string tried;
     out.api = static_cast<const detail::PhotoMatchApi*>(detail::load_module(
         candidates, "imgvec_photo_match_api",
-        [](const void* api) { return static_cast<const detail::PhotoMatchApi*>(api)->abi == detail::kPhotoMatchAbi; },
+        [](void* entry) -> const void* {
+          const detail::PhotoMatchApi* api = reinterpret_cast<decltype(&imgvec_photo_match_api)>(entry)();
+          return api && api->abi == detail::kPhotoMatchAbi ? api : nullptr;
+        },
         tried));
     if (out.api) return out;
     out.why_not = "cannot load imgvec's duplicate-verification module (set IMGVEC_PHOTO_MATCH_MODULE to its path):" + tried;

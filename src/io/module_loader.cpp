@@ -6,7 +6,7 @@
 namespace imgvec::detail {
 
 const void* load_module(const std::vector<std::string>& paths, const char* entry,
-                        const std::function<bool(const void*)>& accept, std::string& tried) {
+                        const std::function<const void*(void* entry)>& open, std::string& tried) {
   for (const std::string& path : paths) {
     if (::access(path.c_str(), F_OK) != 0) {
       tried += "\n  " + path + ": not there";
@@ -20,10 +20,9 @@ const void* load_module(const std::vector<std::string>& paths, const char* entry
       tried += "\n  " + path + ": " + ::dlerror();
       continue;
     }
-    using Entry = const void* (*)();
-    auto function = reinterpret_cast<Entry>(::dlsym(handle, entry));
-    const void* api = function ? function() : nullptr;
-    if (!api || !accept(api)) {
+    void* symbol = ::dlsym(handle, entry);
+    const void* api = symbol ? open(symbol) : nullptr;
+    if (!api) {
       tried += "\n  " + path + ": not this imgvec's module";
       ::dlclose(handle);
       continue;
