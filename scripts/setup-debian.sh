@@ -24,6 +24,7 @@ packages=(
   libcli11-dev         # the imgvec CLI's arguments; header-only
   libcpp-httplib-dev   # imgvec serve
   pybind11-dev python3-dev python3-numpy python3-pytest   # the Python module and its tests
+  python3-distributed  # imgvec.dask: embedding on a Dask cluster, and its test
   catch2 libbenchmark-dev
   chromium chromium-driver python3-selenium python3-pil   # the page's browser test; the server tests
 )

@@ -205,6 +205,21 @@ struct DuplicateGroup {
 
 enum class ExportFormat { json, jsonl };
 
+/// An image file embedded outside any database: its vector and the record index_directory would
+/// give it (id 0 until imported), or why it failed.
+struct EmbeddedFile {
+  ImageRecord record;
+  std::vector<float> vector;
+  ErrorCode code = ErrorCode::invalid_argument;
+  std::string error;  ///< names the file and what is wrong; empty on success
+  bool ok() const noexcept { return error.empty(); }
+};
+
+/// Embeds image files as a database would (the same decoding, vectors, photo facts and
+/// analysis, content hash and file facts), for embedding on other machines and importing the
+/// results (imgvec.dask in Python writes them as shards that import_vectors reads with new ids).
+std::vector<EmbeddedFile> embed_files_as_records(Encoder& encoder, const std::vector<std::string>& paths);
+
 /// Vector databases that imgvec exports to (docs/scale-out.md says when and how to move).
 enum class ExternalFormat {
   qdrant,    ///< JSON batches for PUT /collections/{name}/points, and the collection's settings

@@ -1,6 +1,7 @@
 // The encoders: the built-in DescriptorEncoder, and ClipEncoder from its module.
 #include "bindings.hpp"
 #include "encoder/clip_plugin_api.hpp"
+#include "imgvec/database.hpp"
 #include "imgvec/encoder/descriptor_encoder.hpp"
 #include "imgvec/error.hpp"
 #include "io/module_loader.hpp"
@@ -93,6 +94,32 @@ void bind_encoders(py::module_& m) {
                std::to_string(e.encoder->dimension()) + "-d>";
       });
 
+  m.def("_embed_file_records", [](PyEncoder& e, const std::vector<std::string>& paths) {
+    std::vector<EmbeddedFile> out;
+    {
+      py::gil_scoped_release release;
+      out = embed_files_as_records(*e.encoder, paths);
+    }
+    // Rows of the files that embedded, their records numbered 1..n (ids a database import
+    // replaces), and the failures.
+    const std::size_t d = e.encoder->dimension();
+    std::vector<float> flat;
+    py::list records, failures;
+    Id next = 1;
+    for (EmbeddedFile& f : out) {
+      if (!f.ok()) {
+        failures.append(py::dict(py::arg("source") = f.record.source,
+                                 py::arg("error") = f.error));
+        continue;
+      }
+      f.record.id = next++;
+      flat.insert(flat.end(), f.vector.begin(), f.vector.end());
+      records.append(record_to_json(f.record));
+    }
+    const std::size_t rows = flat.size() / d;
+    return py::make_tuple(to_array(std::move(flat), rows, d), records, failures);
+  }, py::arg("encoder"), py::arg("paths"),
+     "Embeds files as a database would: (vectors, record JSON lines numbered 1..n, failures). For imgvec.dask.");
   m.def("DescriptorEncoder", [] {
     auto e = std::make_shared<PyEncoder>();
     e->encoder = std::make_shared<DescriptorEncoder>();

@@ -47,17 +47,6 @@ namespace {
 
 
 
-detail::FileFacts stat_file(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    throw Error(errno == ENOENT ? ErrorCode::not_found : ErrorCode::io,
-                path + ": cannot read: " + std::strerror(errno));
-  }
-  if (!S_ISREG(st.st_mode)) throw Error(ErrorCode::invalid_argument, path + ": not a regular file");
-  return {static_cast<std::uint64_t>(st.st_size),
-          static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
-}
-
 std::unique_ptr<Index> make_index(IndexKind kind, std::size_t dim, const HnswParams& hnsw) {
   if (kind == IndexKind::flat) return std::make_unique<FlatIndex>(dim, Metric::cosine);
   return std::make_unique<HnswIndex>(dim, Metric::cosine, hnsw);
@@ -297,7 +286,7 @@ std::vector<AddResult> VectorDatabase::add_paths(const std::vector<std::string>&
       AddResult& r = results[i];
       r.source = paths[i];
       try {
-        facts[i - first] = stat_file(paths[i]);
+        facts[i - first] = detail::stat_file(paths[i]);
         {
           Impl::Shared guard(impl_->lock);
           if (in.remember_failures) {

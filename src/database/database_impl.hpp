@@ -7,7 +7,9 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <optional>
 #include <string>
 
@@ -29,6 +31,17 @@ struct FileFacts {
   std::uint64_t size = 0;
   std::int64_t mtime_ns = 0;
 };
+
+/// A regular file's size and modification time; Error(not_found, io, invalid_argument) naming it.
+inline FileFacts stat_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    throw Error(errno == ENOENT ? ErrorCode::not_found : ErrorCode::io, path + ": cannot read: " + std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) throw Error(ErrorCode::invalid_argument, path + ": not a regular file");
+  return {static_cast<std::uint64_t>(st.st_size),
+          static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+}
 
 inline std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
