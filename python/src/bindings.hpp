@@ -44,6 +44,7 @@ Image image_from_array(const py::array& array);
 struct PyEncoder {
   std::shared_ptr<Encoder> encoder;
   std::string model_name, runtime;
+  std::string bundle;  ///< a CLIP bundle's path, as given; empty for the built-in encoder
 };
 
 /// The CLIP encoder, loaded from its module (imgvec_clip.so) the first time one is made, so that

@@ -186,8 +186,15 @@ void bind_database(py::module_& m) {
         else if (index != "hnsw") throw py::value_error("index must be \"hnsw\" or \"flat\", not \"" + index + "\"");
         if (float16) o.hnsw.storage = VectorStorage::float16;
         o.durability = durability_from(durability);
-        py::gil_scoped_release release;
-        self->db = VectorDatabase::create(directory, self->encoder->encoder, o);
+        {
+          py::gil_scoped_release release;
+          self->db = VectorDatabase::create(directory, self->encoder->encoder, o);
+        }
+        // Remembered as the CLI remembers it, so open() and `imgvec search` find the bundle again.
+        if (!self->encoder->bundle.empty()) {
+          const std::string absolute = py::str(py::module_::import("os.path").attr("abspath")(self->encoder->bundle));
+          std::ofstream(directory + "/MODEL") << absolute << "\n";
+        }
         return self;
       }, py::arg("directory"), py::arg("encoder") = py::none(), py::kw_only(), py::arg("index") = "hnsw",
       py::arg("float16") = false, py::arg("durability") = "on_save",

@@ -132,6 +132,7 @@ void bind_encoders(py::module_& m) {
       py::gil_scoped_release release;
       e->encoder = open_clip_encoder(bundle, device);
     }
+    e->bundle = bundle;
     e->model_name = clip_module().model_name(*e->encoder);
     e->runtime = clip_module().runtime(*e->encoder);
     return e;

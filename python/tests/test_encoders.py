@@ -47,3 +47,6 @@ def test_clip_encoder_and_text_search(tmp_path):
         np.testing.assert_allclose(hits[0].score, float(t[0] @ db.get_vector(hits[0].id)), atol=1e-4)
     with pytest.raises(imgvec.IncompatibleError):
         imgvec.VectorDatabase.open(str(tmp_path / "db"), imgvec.DescriptorEncoder())
+    # The bundle is remembered with the database, as the CLI remembers it: open() needs no encoder.
+    with imgvec.VectorDatabase.open(str(tmp_path / "db")) as again:
+        assert again.encoder.fingerprint == enc.fingerprint and len(again) == 2
