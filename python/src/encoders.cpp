@@ -4,7 +4,6 @@
 #include "imgvec/database.hpp"
 #include "imgvec/encoder/descriptor_encoder.hpp"
 #include "imgvec/error.hpp"
-#include "io/module_loader.hpp"
 
 namespace imgvec::python {
 
@@ -18,16 +17,7 @@ const detail::ClipPluginApi& clip_module() {
     candidates.push_back(IMGVEC_PY_CLIP_MODULE);            // the build tree
     candidates.push_back(IMGVEC_PY_CLIP_MODULE_INSTALLED);  // the install tree
 #endif
-    std::string tried;
-    const void* found = detail::load_module(
-        candidates, "imgvec_clip_plugin_api",
-        [](void* entry) -> const void* {
-        const detail::ClipPluginApi* api = reinterpret_cast<decltype(&imgvec_clip_plugin_api)>(entry)();
-        return api && api->abi == detail::kClipPluginAbi ? api : nullptr;
-      }, tried);
-    if (!found)
-      throw Error(ErrorCode::unsupported, "cannot load imgvec's CLIP module (set IMGVEC_CLIP_MODULE to its path):" + tried);
-    return static_cast<const detail::ClipPluginApi*>(found);
+    return &detail::load_clip_plugin(candidates);
   }();
   return *api;
 }

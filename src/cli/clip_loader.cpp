@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "imgvec/error.hpp"
-#include "io/module_loader.hpp"
 
 namespace imgvec::cli {
 namespace {
@@ -40,16 +39,7 @@ const detail::ClipPluginApi* load() {
   candidates.push_back(dir + "/" IMGVEC_CLI_CLIP_MODULE);  // the build tree
   candidates.push_back(dir + "/../" IMGVEC_CLI_CLIP_MODULE_INSTALL_DIR
                              "/" IMGVEC_CLI_CLIP_MODULE);  // installed
-  std::string tried;
-  const void* api = detail::load_module(
-      candidates, "imgvec_clip_plugin_api",
-      [](void* entry) -> const void* {
-        const detail::ClipPluginApi* api = reinterpret_cast<decltype(&imgvec_clip_plugin_api)>(entry)();
-        return api && api->abi == detail::kClipPluginAbi ? api : nullptr;
-      }, tried);
-  if (api) return static_cast<const detail::ClipPluginApi*>(api);  // never unloaded: its encoders live until exit
-  throw Error(ErrorCode::unsupported,
-              "cannot load imgvec's CLIP module (set IMGVEC_CLIP_MODULE to its path):" + tried);
+  return &detail::load_clip_plugin(candidates);
 #endif
 }
 

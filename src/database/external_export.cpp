@@ -13,6 +13,7 @@
 
 #include "database/database_impl.hpp"
 #include "imgvec/index/hnsw_index.hpp"
+#include "imgvec/path_text.hpp"
 #include "io/binary_io.hpp"
 
 namespace imgvec {
@@ -158,12 +159,13 @@ ExternalExportReport VectorDatabase::export_external(const std::string& director
   ExternalExportReport report;
   const std::string name = options.collection;
 
-  // Records and vectors a chunk at a time; `emit` gets each as (id, vector, record JSON text).
-  auto for_each = [&](const std::function<void(Id, const std::vector<float>&, const std::string&)>& emit) {
+  // Records and vectors a chunk at a time; `emit` gets each as (id, vector, record JSON text, the
+  // source as that JSON writes it).
+  auto for_each = [&](const std::function<void(Id, const std::vector<float>&, const std::string&, const std::string&)>& emit) {
     for (std::size_t first = 0; first < ids.size(); first += kChunk) {
       for (std::size_t i = first; i < std::min(ids.size(), first + kChunk); ++i) {
         const ImageRecord* r = impl_->store.get(ids[i]);
-        emit(ids[i], index.get_vector(ids[i]), record_to_json(*r));
+        emit(ids[i], index.get_vector(ids[i]), record_to_json(*r), escape_path(r->source));
       }
     }
   };
@@ -184,7 +186,7 @@ ExternalExportReport VectorDatabase::export_external(const std::string& director
       out->commit();
       out.reset();
     };
-    for_each([&](Id id, const std::vector<float>& v, const std::string& record) {
+    for_each([&](Id id, const std::vector<float>& v, const std::string& record, const std::string&) {
       if (!out) {
         out = folder.file(numbered("points", files++, "json"));
         buf = "{\"points\": [\n";
@@ -223,13 +225,12 @@ ExternalExportReport VectorDatabase::export_external(const std::string& director
       out->commit();
       out.reset();
     };
-    for_each([&](Id id, const std::vector<float>& v, const std::string& record) {
+    for_each([&](Id id, const std::vector<float>& v, const std::string& record, const std::string& source) {
       if (id > static_cast<Id>(INT64_MAX))
         throw Error(ErrorCode::invalid_argument, "export: id " + std::to_string(id) + " does not fit Milvus's Int64");
       buf = "{\"id\": " + std::to_string(id) + ", \"vector\": ";
       append_vector(buf, v);
-      const json parsed = json::parse(record);
-      buf += ", \"source\": " + parsed.value("source", json("")).dump() + ", \"record\": " + record + "}";
+      buf += ", \"source\": " + json(source).dump() + ", \"record\": " + record + "}";
       if (buf.size() + 4 > options.max_file_bytes)
         throw Error(ErrorCode::invalid_argument, "export: image " + std::to_string(id) + " takes " +
                                                      std::to_string(buf.size()) + " bytes as a Milvus row, more than "
@@ -247,12 +248,10 @@ ExternalExportReport VectorDatabase::export_external(const std::string& director
   } else {
     const std::string tsv = name + ".tsv";
     auto out = folder.file(tsv);
-    for_each([&](Id id, const std::vector<float>& v, const std::string& record) {
+    for_each([&](Id id, const std::vector<float>& v, const std::string& record, const std::string& source) {
       buf = std::to_string(id) + "\t";
       append_vector(buf, v);
-      const json parsed = json::parse(record);
-      const json source = parsed.value("source", json(nullptr));
-      buf += "\t" + (source.is_string() ? copy_text(source.get<std::string>()) : std::string("\\N"));
+      buf += "\t" + copy_text(source);
       buf += "\t" + copy_text(jsonb_safe(record)) + "\n";
       out->write(buf.data(), buf.size());
     });

@@ -33,3 +33,11 @@ struct ClipPluginApi {
 
 /// The module's one exported symbol.
 extern "C" const imgvec::detail::ClipPluginApi* imgvec_clip_plugin_api();
+
+namespace imgvec::detail {
+
+/// The first of `candidates` that is this imgvec's CLIP module (io/module_loader.hpp); throws
+/// Error(unsupported) listing why each was not, with the environment variable that names one.
+const ClipPluginApi& load_clip_plugin(const std::vector<std::string>& candidates);
+
+}  // namespace imgvec::detail
