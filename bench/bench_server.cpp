@@ -7,6 +7,7 @@
 //   imgvec_bench_server inprocess DIR QUERIES THREADS SECONDS
 //                                                  search_by_vector in this process: the baseline
 //   imgvec_bench_server load URL MODE CLIENTS REQUESTS [--queries F] [--image F] [--uploader]
+//                       [--key KEY]   (the server's API key or start token, for the uploader)
 //                                                  HTTP clients with keep-alive; MODE is vector,
 //                                                  id, image or text
 //   imgvec_bench_server wal DIR N THREADS          adds with and without Durability::on_write
@@ -182,6 +183,7 @@ int load(int argc, char** argv) {
   std::vector<float> queries;
   std::string image_b64;
   bool uploader = false;
+  std::string key;
   for (int i = 6; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--queries"))
       queries = read_floats(argv[++i]);
@@ -190,6 +192,8 @@ int load(int argc, char** argv) {
       image_b64 = base64({std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()});
     } else if (!std::strcmp(argv[i], "--uploader"))
       uploader = true;
+    else if (!std::strcmp(argv[i], "--key") && i + 1 < argc)
+      key = argv[++i];
   }
   // The dimension and the id range, from the server itself.
   httplib::Client probe(url);
@@ -251,6 +255,7 @@ int load(int argc, char** argv) {
       httplib::Client client(url);
       client.set_keep_alive(true);
       client.set_tcp_nodelay(true);
+      if (!key.empty()) client.set_default_headers({{"X-API-Key", key}});
       for (std::uint64_t i = 0; !done; ++i) {
         const std::string img = generated_image(
             0xABCDEF000ull + static_cast<std::uint64_t>(Clock::now().time_since_epoch().count()) +

@@ -90,9 +90,10 @@ def main():
             url = server.base
             results["vector"].append(run_json(tool, "load", url, "vector", args.clients, args.requests,
                                               "--queries", queries))
-            results["id"].append(run_json(tool, "load", url, "id", args.clients, args.requests, "--uploader"))
+            key = ["--key", server.token]
+            results["id"].append(run_json(tool, "load", url, "id", args.clients, args.requests, "--uploader", *key))
             results["image"].append(run_json(tool, "load", url, "image", args.clients, args.requests // 10,
-                                             "--image", image, "--uploader"))
+                                             "--image", image, "--uploader", *key))
         finally:
             server.stop()
         if args.bundle:

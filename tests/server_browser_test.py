@@ -49,7 +49,10 @@ def check(condition, what):
 
 
 options = webdriver.ChromeOptions()
-for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"):
+# evil.test and rebind.test stand for other sites whose names resolve to this machine: a hostile
+# page's site, and a name rebound to 127.0.0.1 after its page loaded (DNS rebinding).
+for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900",
+            "--host-resolver-rules=MAP evil.test 127.0.0.1, MAP rebind.test 127.0.0.1"):
     options.add_argument(arg)
 options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
 browser = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options)
@@ -165,6 +168,61 @@ check(browser.execute_script("return window.innerWidth") == 390, "a 390 px wide 
 overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
 check(overflow <= 0, f"a phone-sized window does not scroll sideways ({overflow} px)")
 browser.save_screenshot(str(shots / "phone.png"))
+
+# A hostile page on another site (another port of this machine, under another name) tries to
+# read and write through the user's browser; then a rebound name tries the same as "same origin".
+browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+count_before = server.json("GET", "/v1/stats")[1]["count"]
+some_id = browser.find_element(By.CSS_SELECTOR, "#results li").get_attribute("data-id")
+port = server.base.rsplit(":", 1)[1]
+attempts = """
+const target = arguments[0], id = arguments[1], done = arguments[arguments.length - 1];
+const out = {};
+const tiny = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC';
+const bytes = Uint8Array.from(atob(tiny), c => c.charCodeAt(0));
+const attempt = async (name, f) => { try { out[name] = await f(); } catch (e) { out[name] = 'blocked: ' + e.name; } };
+(async () => {
+  await attempt('read stats', async () => (await fetch(target + '/v1/stats')).text());
+  await attempt('read search', async () => (await fetch(target + '/v1/search', {method: 'POST',
+      headers: {'Content-Type': 'text/plain'}, body: JSON.stringify({id: Number(id)})})).text());
+  await attempt('form upload', async () => { const f = new FormData();
+      f.append('file', new Blob([bytes], {type: 'image/png'}), 'evil.png');
+      const r = await fetch(target + '/v1/images', {method: 'POST', mode: 'no-cors', body: f}); return r.type; });
+  await attempt('text/plain upload', async () => { const r = await fetch(target + '/v1/images', {method: 'POST',
+      mode: 'no-cors', headers: {'Content-Type': 'text/plain'}, body: JSON.stringify({image: tiny})}); return r.type; });
+  await attempt('delete', async () => (await fetch(target + '/v1/images/' + id, {method: 'DELETE'})).status);
+  await attempt('image', () => new Promise(ok => { const i = new Image();
+      i.onload = () => ok('loaded ' + i.naturalWidth); i.onerror = () => ok('refused');
+      i.src = target + '/v1/images/' + id + '/thumbnail'; }));
+  done(out);
+})();
+"""
+import http.server
+import threading
+evil_dir = scratch / "evil"
+evil_dir.mkdir()
+(evil_dir / "evil.html").write_text("<!doctype html><title>a page on another site</title><p>hello</p>")
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+evil = http.server.ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: Quiet(*a, directory=str(evil_dir)))
+threading.Thread(target=evil.serve_forever, daemon=True).start()
+browser.set_script_timeout(30)
+for page, target in ((f"http://evil.test:{evil.server_port}/evil.html", f"http://127.0.0.1:{port}"),
+                     (f"http://evil.test:{evil.server_port}/evil.html", f"http://localhost:{port}"),
+                     (f"http://localhost:{evil.server_port}/evil.html", f"http://localhost:{port}"),
+                     (f"http://rebind.test:{port}/", "")):
+    browser.get(page)
+    got = browser.execute_async_script(attempts, target, some_id)
+    leaked = [k for k in ("read stats", "read search") if '"count"' in str(got[k]) or '"result"' in str(got[k])]
+    check(not leaked and got["image"] == "refused" and
+          (got["delete"] in (401, 403) or str(got["delete"]).startswith("blocked")),
+          f"a page at {page} reads nothing of the server at {target or 'its own (rebound) origin'}: {got}")
+    status, stats = server.json("GET", "/v1/stats")
+    check(stats["count"] == count_before, f"and adds or deletes nothing ({stats['count']} images)")
+evil.shutdown()
 
 browser.quit()
 browser = None

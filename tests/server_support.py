@@ -19,6 +19,13 @@ class Server:
             self.proc.wait(timeout=30)
             raise RuntimeError(f"serve did not start: {self.first_line!r} {self.proc.stderr.read()}")
         self.base = "http://" + self.first_line.split("http://")[1].split("/")[0]
+        # Without --api-key (and writes on) the server makes a token at each start and prints it.
+        self.token = None
+        if "writes need the token" in self.first_line:
+            line = self.proc.stdout.readline()
+            if "token for scripts" not in line:
+                raise RuntimeError(f"serve printed no token: {line!r}")
+            self.token = line.rsplit(" ", 1)[1].strip()
         self.ready_line = self.proc.stdout.readline() if ready else None
         if ready and "ready" not in self.ready_line:
             self.proc.wait(timeout=30)
@@ -35,9 +42,14 @@ class Server:
             self.proc.kill()
             self.proc.wait(timeout=30)
 
-    def call(self, method, path, body=None, raw=None, headers=None, content_type="application/json", timeout=60):
+    def call(self, method, path, body=None, raw=None, headers=None, content_type="application/json", timeout=60,
+             token=True):
+        """One request; the start's token goes with it (X-API-Key) unless token=False or headers
+        name a key of their own."""
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         h = {"Content-Type": content_type} if data is not None else {}
+        if token and self.token:
+            h["X-API-Key"] = self.token
         h.update(headers or {})
         req = urllib.request.Request(self.base + path, data=data, method=method, headers=h)
         try:
@@ -52,7 +64,7 @@ class Server:
             raise AssertionError(f"{method} {path}: answered {headers.get('Content-Type')}, not JSON ({status})")
         return status, json.loads(payload)
 
-    def upload(self, filename, data, fields=None, path="/v1/images", headers=None):
+    def upload(self, filename, data, fields=None, path="/v1/images", headers=None, **kw):
         """A multipart/form-data POST with one file field ("file") and text fields."""
         boundary = uuid.uuid4().hex
         parts = []
@@ -62,7 +74,7 @@ class Server:
                      f'Content-Type: application/octet-stream\r\n\r\n'.encode() + data + b"\r\n")
         parts.append(f"--{boundary}--\r\n".encode())
         return self.json("POST", path, raw=b"".join(parts), headers=headers,
-                         content_type=f"multipart/form-data; boundary={boundary}")
+                         content_type=f"multipart/form-data; boundary={boundary}", **kw)
 
 
 def wait_until(predicate, seconds=30, step=0.05):

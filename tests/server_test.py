@@ -57,7 +57,8 @@ def png(width, height, seed):
 
 
 s = start("--db", db)
-check("listening on http://127.0.0.1:" in s.first_line and "writes open" in s.first_line,
+check("listening on http://127.0.0.1:" in s.first_line and "writes need the token" in s.first_line and
+      s.token and len(s.token) == 32,
       f"serve prints where it listens: {s.first_line.strip()}")
 check(f"ready: {GOOD} images" in s.ready_line, f"and when it is ready: {s.ready_line.strip()}")
 
@@ -66,7 +67,7 @@ status, health = s.json("GET", "/v1/health")
 check(status == 200 and health == {"status": "ok"}, "health")
 status, stats = s.json("GET", "/v1/stats")
 check(status == 200 and stats["count"] == GOOD and stats["dimension"] == 448 and not stats["text_search"] and
-      stats["writes"] == "open" and stats["unsaved_changes"] == 0, f"stats: {stats}")
+      stats["writes"] == "need the token" and stats["unsaved_changes"] == 0, f"stats: {stats}")
 
 gif = (images / "giphy.gif").read_bytes()
 status, found = s.json("POST", "/v1/search", {"image": base64.b64encode(gif).decode(), "limit": 3})
@@ -306,8 +307,10 @@ status, headers, _ = s.call("OPTIONS", "/v1/search", headers={"Origin": "http://
                                                              "Access-Control-Request-Method": "POST"})
 check(status == 204 and headers["Access-Control-Allow-Origin"] == "http://example.test" and
       "POST" in headers["Access-Control-Allow-Methods"], "--cors answers a preflight")
-status, headers, _ = s.call("GET", "/v1/health")
+status, headers, _ = s.call("GET", "/v1/health", headers={"Origin": "http://example.test"})
 check(headers["Access-Control-Allow-Origin"] == "http://example.test", "--cors marks answers")
+status, err = s.json("POST", "/v1/search", {"id": gid}, headers={"Origin": "http://other.test"})
+check(status == 403 and err["error"]["code"] == "cross_origin", "an origin --cors does not name is refused")
 s.stop()
 
 r = subprocess.run([BIN, "serve", "--db", str(db), "--host", "0.0.0.0", "--port", "0"], capture_output=True,

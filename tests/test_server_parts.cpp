@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "imgvec/detail/json_nesting.hpp"
+#include "server/access_rules.hpp"
 #include "server/http_support.hpp"
 #include "server/lru_cache.hpp"
 #include "server/vector_body.hpp"
@@ -72,4 +74,75 @@ TEST_CASE("metadata from JSON keeps the types filters use, and refuses the rest 
     INFO(bad);
     CHECK_THROWS_AS(metadata_from_json(json::parse(bad)), HttpError);
   }
+}
+
+TEST_CASE("Host headers: this server's names and IP literals only", "[server][access]") {
+  AccessRules rules{"127.0.0.1", {"photos.lan"}, {}};
+  CHECK(host_of_header("LocalHost:8080") == "localhost");
+  CHECK(host_of_header("[::1]:8080") == "::1");
+  CHECK(host_of_header("[::1]") == "::1");
+  CHECK(host_of_header("example.com@127.0.0.1").empty());
+  CHECK(host_of_header("[::1]x").empty());
+  CHECK(host_of_header("[evil.example]").empty());
+  CHECK(host_of_header("a:b").empty());
+  CHECK(host_of_header("").empty());
+  for (const char* ok : {"localhost", "localhost:1", "127.0.0.1:8080", "[::1]:8080", "10.0.0.7", "photos.lan:80",
+                         "PHOTOS.LAN"})
+    CHECK(host_allowed(rules, ok));
+  for (const char* refused : {"rebind.example", "rebind.example:8080", "localhost.evil.example", "photos.lan.evil",
+                              "", "127.0.0.1 ", "x/y"})
+    CHECK_FALSE(host_allowed(rules, refused));
+  rules.allowed_hosts = {"*"};
+  CHECK(host_allowed(rules, "anything.example"));
+}
+
+TEST_CASE("Origin: the server's own, or what --cors names", "[server][access]") {
+  AccessRules rules{"127.0.0.1", {}, {"https://app.example"}};
+  CHECK(judge_origin(rules, "", "localhost:8080") == OriginVerdict::absent);
+  CHECK(judge_origin(rules, "http://localhost:8080", "localhost:8080") == OriginVerdict::same_origin);
+  CHECK(judge_origin(rules, "http://LOCALHOST:8080", "localhost:8080") == OriginVerdict::same_origin);
+  CHECK(judge_origin(rules, "http://localhost", "localhost:80") == OriginVerdict::same_origin);
+  CHECK(judge_origin(rules, "http://localhost:8081", "localhost:8080") == OriginVerdict::refused);
+  CHECK(judge_origin(rules, "http://127.0.0.1:8080", "localhost:8080") == OriginVerdict::refused);
+  CHECK(judge_origin(rules, "null", "localhost:8080") == OriginVerdict::refused);
+  CHECK(judge_origin(rules, "http://evil.example", "localhost:8080") == OriginVerdict::refused);
+  CHECK(judge_origin(rules, "http://u@localhost:8080", "localhost:8080") == OriginVerdict::refused);
+  CHECK(judge_origin(rules, "https://app.example", "localhost:8080") == OriginVerdict::cors_allowed);
+  rules.cors_origins = {"*"};
+  CHECK(judge_origin(rules, "http://evil.example", "localhost:8080") == OriginVerdict::cors_allowed);
+}
+
+TEST_CASE("Sec-Fetch-Site: other sites' requests only as navigations, unless --cors", "[server][access]") {
+  AccessRules rules{"127.0.0.1", {}, {}};
+  CHECK(fetch_site_allowed(rules, "", ""));
+  CHECK(fetch_site_allowed(rules, "same-origin", "cors"));
+  CHECK(fetch_site_allowed(rules, "none", "navigate"));
+  CHECK(fetch_site_allowed(rules, "cross-site", "navigate"));
+  CHECK_FALSE(fetch_site_allowed(rules, "cross-site", "no-cors"));
+  CHECK_FALSE(fetch_site_allowed(rules, "same-site", "cors"));
+  rules.cors_origins = {"https://app.example"};
+  CHECK(fetch_site_allowed(rules, "cross-site", "no-cors"));
+}
+
+TEST_CASE("write tokens are 32 hex digits and differ", "[server][access]") {
+  const std::string a = make_write_token(), b = make_write_token();
+  CHECK(a.size() == 32);
+  CHECK(a.find_first_not_of("0123456789abcdef") == std::string::npos);
+  CHECK(a != b);
+}
+
+TEST_CASE("JSON nesting is counted on the bytes, outside strings", "[server][json]") {
+  using imgvec::detail::json_too_deep_at;
+  constexpr auto none = std::string_view::npos;
+  CHECK(json_too_deep_at("[[1]]", 2) == none);
+  CHECK(json_too_deep_at("[[[1]]]", 2) == 2);
+  CHECK(json_too_deep_at("{\"a\":{\"b\":[1]}}", 2) == 10);
+  CHECK(json_too_deep_at("[\"[[[[\", \"\\\"[[[\"]", 2) == none);  // brackets in strings, an escaped quote
+  CHECK(json_too_deep_at("[][][][][]", 1) == none);                   // siblings are not depth
+  CHECK(json_too_deep_at("]]]][[", 1) == 5);                          // stray closers do not go below 0
+  const std::string deep = std::string(64, '[') + std::string(64, ']');
+  CHECK(json_too_deep_at(deep) == none);
+  CHECK(json_too_deep_at("[" + deep + "]") == 64);
+  CHECK_THROWS_WITH(imgvec::detail::check_json_nesting("[" + deep + "]", "the body"),
+                    Catch::Contains("the body") && Catch::Contains("deeper than 64"));
 }

@@ -6,8 +6,17 @@ const PAGE = 24;
 const $ = (id) => document.getElementById(id);
 const state = { query: null, offset: 0, stats: null };
 
+// The key writes and duplicate searches need: the one the user typed, else the token the server
+// put in this page at its start (only this server's own pages can read it).
+const pageToken = document.querySelector('meta[name="imgvec-token"]')?.content || "";
+function keyHeaders() {
+  const typed = $("api-key").value;
+  const key = typed || pageToken;
+  return key ? { "X-API-Key": key } : {};
+}
+
 async function api(method, path, body, headers = {}) {
-  const init = { method, headers: { ...headers } };
+  const init = { method, headers: { ...keyHeaders(), ...headers } };
   if (body instanceof FormData) {
     init.body = body;
   } else if (body !== undefined) {
@@ -181,15 +190,13 @@ async function addPhotos() {
     out.textContent = "Choose one or more photos first.";
     return;
   }
-  const key = $("api-key").value;
-  const headers = key ? { Authorization: `Bearer ${key}` } : {};
   let added = 0;
   const problems = [];
   for (const file of files) {
     const form = new FormData();
     form.append("file", file, file.name);
     try {
-      const r = await api("POST", "/v1/images", form, headers);
+      const r = await api("POST", "/v1/images", form);
       if (r.status === "added") added += 1;
     } catch (e) {
       problems.push(e.message);

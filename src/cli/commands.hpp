@@ -100,7 +100,8 @@ struct ServeOptions : DbOptions {
   std::size_t max_megapixels = 50;
   std::string api_key;  ///< else $IMGVEC_API_KEY
   bool read_only = false;
-  std::string cors;
+  std::vector<std::string> cors, allowed_hosts;
+  bool open_reads = false;
   std::size_t text_cache = 1024;
   std::size_t save_every = 1000;
   double save_interval = 60;

@@ -194,10 +194,16 @@ int main(int argc, char** argv) {
   c_serve->add_option("--host", serve.host, "address to listen on (default 127.0.0.1, this machine only)");
   c_serve->add_option("--port", serve.port, "port (0: any free port, printed at start)")->check(CLI::Range(0, 65535));
   c_serve->add_option("--api-key", serve.api_key,
-                      "writes need this key (Authorization: Bearer KEY); default $IMGVEC_API_KEY. Required for "
-                      "writes on an address other than loopback");
+                      "writes and duplicate searches need this key (Authorization: Bearer KEY or X-API-Key: KEY); "
+                      "default $IMGVEC_API_KEY, else a token made at each start, printed and given to the page. "
+                      "Required for writes on an address other than loopback");
   c_serve->add_flag("--read-only", serve.read_only, "refuse uploads, changes and deletes");
-  c_serve->add_option("--cors", serve.cors, "let web pages from this origin call the API (\"*\": any)");
+  c_serve->add_option("--cors", serve.cors,
+                      "let web pages from this origin (http://host:port) call the API; repeatable; \"*\": any site");
+  c_serve->add_option("--allowed-host", serve.allowed_hosts,
+                      "another name this server answers to in the Host header (besides its address, localhost "
+                      "and IP addresses); repeatable; \"*\": any (behind a proxy that checks it)");
+  c_serve->add_flag("--open-reads", serve.open_reads, "let anyone find duplicates without the key");
   c_serve->add_option("--threads", serve.threads, "request threads")->check(CLI::Range(1, 256));
   c_serve->add_option("--max-upload-mb", serve.max_upload_mb, "largest request body, MB")->check(CLI::Range(1, 1024));
   c_serve->add_option("--max-megapixels", serve.max_megapixels, "largest image accepted, in millions of pixels")

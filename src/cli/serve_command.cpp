@@ -32,7 +32,9 @@ int run_serve(const ServeOptions& o) {
     if (const char* env = std::getenv("IMGVEC_API_KEY")) options.api_key = env;
   }
   options.read_only = o.read_only;
-  options.cors_origin = o.cors;
+  options.cors_origins = o.cors;
+  options.allowed_hosts = o.allowed_hosts;
+  options.open_reads = o.open_reads;
   options.text_cache_entries = o.text_cache;
   options.save_every_changes = o.save_every;
   options.save_every_seconds = o.save_interval;
@@ -43,9 +45,16 @@ int run_serve(const ServeOptions& o) {
   server::Server server(options);
   server.bind();
   const char* writes =
-      o.read_only ? "read-only" : (options.api_key.empty() ? "writes open" : "writes need the key");
-  std::printf("imgvec serve: listening on http://%s:%d/ (%s; Ctrl-C stops)\n", o.host.c_str(),
-              server.port(), writes);
+      o.read_only ? "read-only"
+                  : (server.write_token().empty() ? "writes need the key" : "writes need the token");
+  const bool v6 = o.host.find(':') != std::string::npos;
+  std::printf("imgvec serve: listening on http://%s%s%s:%d/ (%s; Ctrl-C stops)\n", v6 ? "[" : "",
+              o.host.c_str(), v6 ? "]" : "", server.port(), writes);
+  if (!server.write_token().empty()) {
+    // As Jupyter does: the page gets the token from the server; scripts get it from here.
+    std::printf("imgvec serve: token for scripts' writes (X-API-Key header; new at each start): %s\n",
+                server.write_token().c_str());
+  }
   std::fflush(stdout);
   std::thread waiter([&] {
     int sig = 0;

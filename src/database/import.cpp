@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "database/database_impl.hpp"
+#include "imgvec/detail/json_nesting.hpp"
 
 namespace imgvec {
 namespace {
@@ -27,7 +28,9 @@ struct Pending {
 json read_json_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorCode::not_found, path.string() + ": cannot be read");
-  json j = json::parse(in, nullptr, /*allow_exceptions=*/false);
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  detail::check_json_nesting(text, path.string(), ErrorCode::corrupt_file);
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) throw Error(ErrorCode::corrupt_file, path.string() + ": not valid JSON");
   return j;
 }

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "imgvec/detail/json_nesting.hpp"
 #include "imgvec/database.hpp"
 #include "imgvec/error.hpp"
 #include "imgvec/path_text.hpp"
@@ -92,6 +93,7 @@ std::optional<std::int16_t> offset_of(const std::string& taken) {
 
 ImageRecord record_from_json(std::string_view json_text, const std::string& what) {
   const Reader in(what);
+  detail::check_json_nesting(json_text, what, ErrorCode::corrupt_file);
   const json o = json::parse(json_text.begin(), json_text.end(), nullptr, /*allow_exceptions=*/false);
   if (o.is_discarded()) throw Error(ErrorCode::corrupt_file, what + ": not valid JSON");
   if (!o.is_object()) throw Error(ErrorCode::corrupt_file, what + ": not a JSON object");

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "imgvec/detail/json_nesting.hpp"
 #include "imgvec/error.hpp"
 
 namespace imgvec::detail {
@@ -69,6 +70,7 @@ void require(const std::string& value, const char* expected, const char* what, c
 
 ClipModelInfo parse_bundle_config(std::string_view text_json, const std::string& path) {
   json config;
+  detail::check_json_nesting(text_json, path + ": config.json", ErrorCode::corrupt_file);
   try {
     config = json::parse(text_json);
   } catch (const json::exception& e) {

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "imgvec/detail/json_nesting.hpp"
 #include "imgvec/error.hpp"
 
 namespace imgvec::server {
@@ -85,7 +86,17 @@ void answer_guarded(
   }
 }
 
+json parse_json_text(std::string_view text, const std::string& what) {
+  detail::check_json_nesting(text, what);
+  try {
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    fail(400, "bad_json", what + " is not valid JSON: " + e.what());
+  }
+}
+
 json parse_json_body(const httplib::Request& req) {
+  detail::check_json_nesting(req.body, "the request body");
   try {
     return json::parse(req.body);
   } catch (const json::exception& e) {

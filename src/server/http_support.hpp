@@ -35,7 +35,10 @@ void send_error(httplib::Response& res, int status, const std::string& code,
 void answer_guarded(const httplib::Request& req, httplib::Response& res,
                     const std::function<void(const httplib::Request&, httplib::Response&)>& handle);
 
-/// The body as JSON, or 400 bad_json naming the parser's complaint.
+/// A JSON text (a form field, part of a body) named `what` in errors: 400 when it nests deeper
+/// than detail::kMaxJsonDepth or does not parse.
+json parse_json_text(std::string_view text, const std::string& what);
+/// The body as JSON, or 400 bad_json naming the parser's complaint (or the nesting limit).
 json parse_json_body(const httplib::Request& req);
 /// The body as a JSON object (400 otherwise).
 json parse_json_object(const httplib::Request& req);

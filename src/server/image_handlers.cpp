@@ -24,10 +24,7 @@ ImageRecord record_or_404(const VectorDatabase& db, Id id) {
 }
 
 json parse_json_field(const std::string& text, const char* field) {
-  json value = json::parse(text, nullptr, false);
-  if (value.is_discarded())
-    fail(400, "bad_json", std::string("form field \"") + field + "\" is not valid JSON");
-  return value;
+  return parse_json_text(text, std::string("form field \"") + field + "\"");
 }
 
 // Tags in a form field: a JSON array, or words separated by commas.

@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "imgvec/detail/json_nesting.hpp"
 #include "imgvec/imgvec.hpp"
 #include "server/server_impl.hpp"
 #include "server/vector_body.hpp"
@@ -119,6 +120,7 @@ void Server::Impl::search(const httplib::Request& req, httplib::Response& res) {
   json body;
   if (fast) {
     try {
+      detail::check_json_nesting(fast->rest, "the request body");
       body = json::parse(fast->rest);
     } catch (const json::exception&) {
       fast.reset();  // the ordinary path below reports the error
@@ -205,7 +207,7 @@ void Server::Impl::search_image_upload(const httplib::Request& req, httplib::Res
   for (const char* key : {"limit", "offset", "score_threshold"}) {
     if (!req.has_file(key)) continue;
     const std::string text = req.get_file_value(key).content;
-    const json value = json::parse(text, nullptr, false);
+    const json value = text.size() > 64 ? json() : json::parse(text, nullptr, false);
     if (!value.is_number())
       fail(400, "invalid_argument",
            std::string("\"") + key + "\" must be a number, got \"" + text + "\"");
@@ -221,6 +223,12 @@ void Server::Impl::search_image_upload(const httplib::Request& req, httplib::Res
 void Server::Impl::duplicates(const httplib::Request& req, httplib::Response& res) {
   const auto start = std::chrono::steady_clock::now();
   VectorDatabase& db = database();
+  // A duplicate search can take every core for minutes on a large database: one at a time.
+  const std::unique_lock<std::mutex> one_at_a_time(expensive, std::try_to_lock);
+  if (!one_at_a_time.owns_lock()) {
+    res.set_header("Retry-After", "10");
+    fail(429, "busy", "another duplicate search is running on this server; try again when it has finished");
+  }
   const json body = req.body.empty() ? json::object() : parse_json_object(req);
   DuplicateOptions o;
   o.threshold = float_field(body, "threshold", o.threshold, -1.0f, 1.0f);
@@ -273,7 +281,7 @@ void Server::Impl::stats(const httplib::Request&, httplib::Response& res) {
              {"log_bytes", s.log_bytes},
              {"log_syncs", s.log_syncs},
              {"writes",
-              options.read_only ? "disabled" : (options.api_key.empty() ? "open" : "need a key")},
+              options.read_only ? "disabled" : (token_made ? "need the token" : "need a key")},
              {"text_cache",
               {{"entries", text.entries},
                {"capacity", text.capacity},

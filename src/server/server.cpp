@@ -5,6 +5,7 @@
 #include <chrono>
 #include <thread>
 
+#include "imgvec/detail/assert.hpp"
 #include "imgvec/error.hpp"
 #include "server/server_impl.hpp"
 #include "server/web_assets.hpp"
@@ -16,6 +17,11 @@ bool is_loopback(const std::string& host) {
   if (host == "localhost" || host == "::1") return true;
   in_addr a{};
   return ::inet_pton(AF_INET, host.c_str(), &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
+// Reads that can take minutes of every core: one at a time, and behind the key when there is one.
+bool is_expensive_read(const httplib::Request& req) {
+  return req.method == "POST" && req.path == "/v1/duplicates";
 }
 
 bool is_write(const httplib::Request& req) {
@@ -61,8 +67,9 @@ void Server::Impl::routes() {
       });
     };
   };
-  http.Get("/", [](const httplib::Request&, httplib::Response& res) {
-    static_page(res, web::kIndexHtml, "text/html; charset=utf-8");
+  http.Get("/", [this](const httplib::Request&, httplib::Response& res) {
+    static_page(res, page_html, "text/html; charset=utf-8");
+    res.set_header("Cache-Control", "no-store");  // it holds this start's token
   });
   http.Get("/app.js", [](const httplib::Request&, httplib::Response& res) {
     static_page(res, web::kAppJs, "text/javascript; charset=utf-8");
@@ -85,40 +92,78 @@ void Server::Impl::routes() {
   http.Patch(R"(/v1/images/([^/]+))", bind(&Impl::patch));
   http.Delete(R"(/v1/images/([^/]+))", bind(&Impl::remove));
 
-  // Before any route: CORS, then the rules for writes.
+  // Before any route: who may call (access_rules.hpp), CORS, then the key for writes and
+  // expensive reads.
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (!options.cors_origin.empty()) {
-      res.set_header("Access-Control-Allow-Origin", options.cors_origin);
+    using Verdict = httplib::Server::HandlerResponse;
+    const std::string host = req.get_header_value("Host");
+    if (!host_allowed(rules, host)) {
+      send_error(res, 403, "host_not_allowed",
+                 "this server does not answer to the name in the Host header (\"" +
+                     host_of_header(host) +
+                     "\"): a page that reaches it through another name is refused, as DNS "
+                     "rebinding would; open it as http://localhost:PORT/ or by its address, or "
+                     "start the server with --allowed-host NAME to add that name");
+      return Verdict::Handled;
+    }
+    const std::string origin = req.get_header_value("Origin");
+    const OriginVerdict verdict = judge_origin(rules, origin, host);
+    if (verdict == OriginVerdict::refused) {
+      send_error(res, 403, "cross_origin",
+                 "requests from pages of another site (Origin: " + origin.substr(0, 200) +
+                     ") are refused; start the server with --cors ORIGIN to let that site in");
+      return Verdict::Handled;
+    }
+    if (!fetch_site_allowed(rules, req.get_header_value("Sec-Fetch-Site"),
+                            req.get_header_value("Sec-Fetch-Mode"))) {
+      send_error(res, 403, "cross_origin",
+                 "requests made by pages of another site are refused; start the server with "
+                 "--cors ORIGIN to let that site in");
+      return Verdict::Handled;
+    }
+    const bool api = req.path.rfind("/v1/", 0) == 0;
+    if (api && verdict == OriginVerdict::cors_allowed) {
+      res.set_header("Access-Control-Allow-Origin", origin);
       res.set_header("Vary", "Origin");
       if (req.method == "OPTIONS") {
         res.set_header("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS");
         res.set_header("Access-Control-Allow-Headers", "Content-Type, Authorization, X-API-Key");
         res.set_header("Access-Control-Max-Age", "600");
         res.status = 204;
-        return httplib::Server::HandlerResponse::Handled;
+        return Verdict::Handled;
       }
     }
-    if (!is_write(req)) return httplib::Server::HandlerResponse::Unhandled;
-    if (options.read_only) {
+    const bool write = is_write(req);
+    const bool expensive = is_expensive_read(req) && !options.open_reads;
+    if (!write && !expensive) return Verdict::Unhandled;
+    if (write && options.read_only) {
       send_error(res, 403, "read_only",
                  "this server was started with --read-only: uploads, changes and deletes are off");
-      return httplib::Server::HandlerResponse::Handled;
+      return Verdict::Handled;
     }
-    if (!options.api_key.empty()) {
-      const std::string key = presented_key(req);
-      if (key.empty()) {
-        res.set_header("WWW-Authenticate", "Bearer");
-        send_error(res, 401, "unauthorized",
-                   "writes need this server's API key: send `Authorization: Bearer KEY` or "
-                   "`X-API-Key: KEY`");
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      if (!constant_time_equal(key, options.api_key)) {
-        send_error(res, 403, "forbidden", "the API key sent is not this server's");
-        return httplib::Server::HandlerResponse::Handled;
-      }
+    if (key.empty()) return Verdict::Unhandled;
+    // The key travels in a header only: a form or a text/plain post from another site (the
+    // requests a browser sends without asking the server first) cannot carry one.
+    const std::string presented = presented_key(req);
+    const char* what = write ? "writes need" : "finding duplicates needs";
+    const std::string how =
+        token_made ? std::string(" this server's token: its own page sends it; scripts send "
+                                 "`X-API-Key: TOKEN` with the token `imgvec serve` printed at "
+                                 "start (or choose a key with --api-key or IMGVEC_API_KEY)")
+                   : std::string(" this server's API key: send `Authorization: Bearer KEY` "
+                                 "or `X-API-Key: KEY`");
+    if (presented.empty()) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      send_error(res, 401, "unauthorized", what + how);
+      return Verdict::Handled;
     }
-    return httplib::Server::HandlerResponse::Unhandled;
+    if (!constant_time_equal(presented, key)) {
+      send_error(res, 403, "forbidden",
+                 std::string("the ") + (token_made ? "token" : "API key") +
+                     " sent is not this server's (a token changes at every start)");
+      return Verdict::Handled;
+    }
+    return Verdict::Unhandled;
   });
   http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;  // a handler's own error answer
@@ -142,6 +187,17 @@ void Server::Impl::routes() {
 Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
   check_exposure(impl_->options);
   const auto& o = impl_->options;
+  impl_->key = o.api_key;
+  impl_->page_html = std::string(web::kIndexHtml);
+  if (o.api_key.empty() && !o.read_only) {
+    impl_->key = make_write_token();
+    impl_->token_made = true;
+    const std::string slot = "<meta name=\"imgvec-token\" content=\"\">";
+    const std::size_t at = impl_->page_html.find(slot);
+    IMGVEC_ASSERT(at != std::string::npos);
+    impl_->page_html.replace(at, slot.size(),
+                             "<meta name=\"imgvec-token\" content=\"" + impl_->key + "\">");
+  }
   impl_->http.new_task_queue = [n = o.threads] { return new httplib::ThreadPool(n); };
   impl_->http.set_payload_max_length(o.max_body_bytes);
   impl_->http.set_read_timeout(o.timeout_seconds, 0);
@@ -168,6 +224,11 @@ void Server::bind() {
 
 int Server::port() const {
   return impl_->port;
+}
+
+const std::string& Server::write_token() const {
+  static const std::string none;
+  return impl_->token_made ? impl_->key : none;
 }
 
 void Server::attach(std::shared_ptr<VectorDatabase> db) {

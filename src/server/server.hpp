@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "imgvec/database.hpp"
 
@@ -19,13 +20,19 @@ struct ServerOptions {
   std::size_t max_body_bytes = std::size_t{32} << 20;
   /// Uploaded and query images with more pixels are refused before they are decoded.
   std::uint64_t max_pixels = 50'000'000;
-  /// When set, writes (upload, PATCH, DELETE) need it, as `Authorization: Bearer KEY` or
-  /// `X-API-Key: KEY`.
+  /// Writes (upload, PATCH, DELETE) and expensive reads (duplicates) need it, as
+  /// `Authorization: Bearer KEY` or `X-API-Key: KEY`. When empty and writes are on, the server
+  /// makes a token at each start (write_token()) and gives it to its own page.
   std::string api_key;
   /// Refuse every write (403).
   bool read_only = false;
-  /// Answer cross-origin requests from this origin ("*" for any); empty: no CORS headers.
-  std::string cors_origin;
+  /// Web pages from these origins may call the API ("*": any); empty: only the server's own page.
+  std::vector<std::string> cors_origins;
+  /// More names the server answers to in the Host header (besides its address, localhost and
+  /// IP literals); "*" turns the check off (behind a reverse proxy that checks it).
+  std::vector<std::string> allowed_hosts;
+  /// Expensive reads (POST /v1/duplicates) without the key.
+  bool open_reads = false;
   std::size_t text_cache_entries = 1024;
   std::size_t thumbnail_cache_bytes = std::size_t{64} << 20;
   /// Background saves: after this many changes, or this many seconds after a change.
@@ -50,6 +57,8 @@ class Server {
   void bind();
   /// The bound port.
   int port() const;
+  /// The token writes need when no API key was given (empty otherwise, and when read-only).
+  const std::string& write_token() const;
   /// Serves this database from now on; until then the API answers 503 "loading". Open it with
   /// Durability::on_write unless the server is read-only: the server acknowledges a write only once
   /// it is durable. Starts the background saver when writes are enabled.

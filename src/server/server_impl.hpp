@@ -7,10 +7,12 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "imgvec/image/image.hpp"
+#include "server/access_rules.hpp"
 #include "server/background_saver.hpp"
 #include "server/http_support.hpp"
 #include "server/lru_cache.hpp"
@@ -22,10 +24,17 @@ namespace imgvec::server {
 struct Server::Impl {
   explicit Impl(ServerOptions o)
       : options(std::move(o)),
+        rules{options.host, options.allowed_hosts, options.cors_origins},
         text_cache(options.text_cache_entries),
         thumbnails(options.thumbnail_cache_bytes, options.max_pixels) {}
 
   ServerOptions options;
+  AccessRules rules;
+  /// The key writes and expensive reads need: options.api_key, or the per-start token.
+  std::string key;
+  bool token_made = false;  ///< `key` is a per-start token, given to the page
+  std::string page_html;    ///< index.html, with the token when there is one
+  std::mutex expensive;     ///< one duplicate search at a time
   httplib::Server http;
   int port = 0;
   std::shared_ptr<VectorDatabase> owned;
