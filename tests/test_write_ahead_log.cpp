@@ -11,6 +11,9 @@
 #include <set>
 #include <thread>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "database/write_ahead_log.hpp"
 #include "imgvec/database.hpp"
 #include "imgvec/encoder/descriptor_encoder.hpp"
@@ -196,7 +199,7 @@ TEST_CASE("a log of another dimension is refused", "[db][log]") {
   TempDir tmp;
   const std::string dir = tmp.file("db");
   VectorDatabase::create(dir, descriptor());
-  detail::WriteAheadLog log(dir, 0, 3);
+  detail::WriteAheadLog log(dir, 0, 3, 7);
   std::string entry;
   ImageRecord r;
   r.id = 1;
@@ -271,4 +274,134 @@ TEST_CASE("SIGKILL after an acknowledged add never loses it", "[db][log][crash]"
     CHECK(have.size() <= acknowledged.size() + 1);  // at most the one being written when killed
     acknowledged = have;  // what a reopened database holds must stay there too
   }
+}
+
+namespace {
+
+// A database whose log-0 holds `n` acknowledged adds, closed without a save.
+std::string logged_database(TempDir& tmp, int n) {
+  const std::string dir = tmp.file("db");
+  auto db = VectorDatabase::create(dir, descriptor(), logged());
+  for (int i = 1; i <= n; ++i) add(*db, static_cast<std::uint32_t>(i));
+  return dir;
+}
+
+void flip_byte(const std::string& path, std::uint64_t at) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekg(static_cast<std::streamoff>(at));
+  const char c = static_cast<char>(f.get());
+  f.seekp(static_cast<std::streamoff>(at));
+  f.put(static_cast<char>(c ^ 0x5A));
+}
+
+std::string message_of_open(const std::string& dir, ErrorCode* code = nullptr) {
+  try {
+    VectorDatabase::open(dir, descriptor());
+  } catch (const Error& e) {
+    if (code) *code = e.code();
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("a log damaged in the middle refuses to open, naming it; repair keeps what precedes the damage",
+          "[db][log]") {
+  TempDir tmp;
+  const std::string dir = logged_database(tmp, 5);
+  const std::string log = dir + "/log-0.imgvlog";
+  const auto full = fs::file_size(log);
+  // Somewhere inside the second entry: the first stays intact, three intact ones follow.
+  const std::uint64_t entry = (full - 40) / 5;
+  flip_byte(log, 40 + entry + entry / 2);
+  ErrorCode code{};
+  const std::string message = message_of_open(dir, &code);
+  CHECK(code == ErrorCode::corrupt_file);
+  CHECK_THAT(message, Catch::Contains("log-0.imgvlog") && Catch::Contains("byte " + std::to_string(40 + entry)) &&
+                          Catch::Contains("imgvec repair"));
+  CHECK(fs::file_size(log) == full);  // refusing touched nothing
+  OpenOptions repair;
+  repair.accept_log_damage = true;
+  auto db = VectorDatabase::open(dir, descriptor(), repair);
+  CHECK(db->size() == 1);
+  CHECK(db->get_stats().dropped_log_bytes == full - 40 - entry);
+  db->save();
+  db.reset();
+  CHECK(logs_in(dir).empty());
+  CHECK(VectorDatabase::open(dir, descriptor())->size() == 1);
+}
+
+TEST_CASE("a gap in the log numbers, or a log cut short before the next, refuses to open", "[db][log]") {
+  TempDir tmp;
+  const std::string dir = logged_database(tmp, 2);
+  SECTION("a missing log between two") {
+    fs::copy_file(dir + "/log-0.imgvlog", tmp.file("log-0"));
+    {
+      auto db = VectorDatabase::open(dir, descriptor(), {Durability::on_write});
+      add(*db, 7);  // goes to log-1
+    }
+    // log-0 lost; log-1 present.
+    fs::remove(dir + "/log-0.imgvlog");
+    std::string message = message_of_open(dir);
+    // log-0 missing means replay starts nowhere: log-1 is past a gap.
+    CHECK_THAT(message, Catch::Contains("log-0.imgvlog is missing") && Catch::Contains("log-1.imgvlog"));
+    OpenOptions repair;
+    repair.accept_log_damage = true;
+    auto db = VectorDatabase::open(dir, descriptor(), repair);
+    CHECK(db->size() == 0);
+    CHECK(db->get_stats().dropped_log_bytes > 0);
+  }
+  SECTION("a log whose tail is damaged while a later log exists") {
+    {
+      auto db = VectorDatabase::open(dir, descriptor(), {Durability::on_write});
+      add(*db, 7);  // goes to log-1
+    }
+    const std::string log0 = dir + "/log-0.imgvlog";
+    flip_byte(log0, fs::file_size(log0) - 3);
+    CHECK_THAT(message_of_open(dir), Catch::Contains("log-0.imgvlog") && Catch::Contains("log 1 follows"));
+  }
+}
+
+TEST_CASE("a log copied from another database, or renamed, is refused", "[db][log]") {
+  TempDir tmp;
+  const std::string dir = logged_database(tmp, 2);
+  const std::string other = tmp.file("other");
+  {
+    auto db = VectorDatabase::create(other, descriptor(), logged());
+    add(*db, 50);
+  }
+  SECTION("another database's log") {
+    fs::remove(dir + "/log-0.imgvlog");
+    fs::copy_file(other + "/log-0.imgvlog", dir + "/log-0.imgvlog");
+    ErrorCode code{};
+    const std::string message = message_of_open(dir, &code);
+    CHECK(code == ErrorCode::incompatible);
+    CHECK_THAT(message, Catch::Contains("another database"));
+  }
+  SECTION("a log renamed to another number") {
+    auto db = VectorDatabase::open(dir, descriptor(), {Durability::on_write});
+    db->save();  // log_start is now 1
+    db.reset();
+    fs::copy_file(other + "/log-0.imgvlog", dir + "/log-1.imgvlog");
+    CHECK_THAT(message_of_open(dir), Catch::Contains("says it is log 0"));
+  }
+}
+
+TEST_CASE("logs written before database identities (format 1.0) are still replayed", "[db][log]") {
+  TempDir tmp;
+  const std::string dir = logged_database(tmp, 3);
+  const std::string log = dir + "/log-0.imgvlog";
+  std::ifstream in(log, std::ios::binary);
+  std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  in.close();
+  // 1.0's header: magic, major 1, minor 0, dimension, number, XXH3-64 of those 24 bytes.
+  std::string v1 = bytes.substr(0, 24);
+  v1[8] = 1;
+  v1[9] = 0;
+  const std::uint64_t hash = XXH3_64bits(v1.data(), v1.size());
+  v1.append(reinterpret_cast<const char*>(&hash), 8);
+  v1 += bytes.substr(40);
+  std::ofstream(log, std::ios::binary | std::ios::trunc) << v1;
+  CHECK(VectorDatabase::open(dir, descriptor())->size() == 3);
 }

@@ -35,6 +35,13 @@ enum class Durability {
 /// How a process uses a database it opens.
 struct OpenOptions {
   Durability durability = Durability::on_save;
+  /// A write-ahead log damaged in the middle (intact entries after a bad one), a log missing
+  /// between two present ones, or a log cut short before the next: open() refuses these with
+  /// Error(corrupt_file) naming the log, since replaying would lose acknowledged changes
+  /// silently. With this set it replays up to the damage, drops the rest (counted in
+  /// DatabaseStats::dropped_log_bytes), and the next save deletes the damaged logs (`imgvec
+  /// repair`).
+  bool accept_log_damage = false;
 };
 
 struct DatabaseOptions {

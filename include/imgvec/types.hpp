@@ -8,6 +8,9 @@ namespace imgvec {
 
 /// A user's key for one vector. Any 64-bit value is valid.
 using Id = std::uint64_t;
+/// The largest id an image can have, 2^64 - 2: ids are never 0, and the id counter must be able
+/// to step past the largest id without wrapping to 0 (which would overwrite images).
+inline constexpr Id kMaxId = UINT64_MAX - 1;
 
 /// How similarity is measured. Values are written to disk and never change.
 enum class Metric : std::uint8_t {

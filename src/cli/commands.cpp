@@ -488,7 +488,9 @@ int run_stats(const DbOptions& o) {
                 {"disk_bytes", s.disk_bytes},
                 {"generation", s.generation},
                 {"formats", s.formats},
-                {"decodable_formats", s.decodable_formats}});
+                {"decodable_formats", s.decodable_formats},
+                {"replayed_changes", s.replayed_changes},
+                {"dropped_log_bytes", s.dropped_log_bytes}});
     return kOk;
   }
   std::string formats, decodable;
@@ -501,6 +503,31 @@ int run_stats(const DbOptions& o) {
       s.dimension, s.encoder.to_string().c_str(), to_string(s.index_kind), to_string(s.storage),
       static_cast<double>(s.memory_bytes) / 1e6, static_cast<double>(s.disk_bytes) / 1e6,
       static_cast<unsigned long long>(s.generation), decodable.c_str());
+  if (s.replayed_changes || s.dropped_log_bytes) {
+    std::printf("log         %zu unsaved changes replayed%s\n", s.replayed_changes,
+                s.dropped_log_bytes
+                    ? (", " + std::to_string(s.dropped_log_bytes) +
+                       " bytes of an unfinished last write dropped (never acknowledged)").c_str()
+                    : "");
+  }
+  return kOk;
+}
+
+// Opens with log damage accepted, saves (which deletes the damaged logs) and says what was lost.
+int run_repair(const DbOptions& o) {
+  OpenOptions open;
+  open.accept_log_damage = true;
+  const auto db = open_database(o, open);
+  const DatabaseStats s = db->get_stats();
+  db->save();
+  if (s.dropped_log_bytes == 0) {
+    std::printf("%s: nothing to repair (%zu logged changes replayed and saved)\n", o.db.c_str(),
+                s.replayed_changes);
+  } else {
+    std::printf("%s: kept %zu logged changes; dropped %zu bytes of damaged or unreachable log; saved. "
+                "%zu images.\n",
+                o.db.c_str(), s.replayed_changes, s.dropped_log_bytes, s.count);
+  }
   return kOk;
 }
 

@@ -71,6 +71,9 @@ struct ImportCommand : DbOptions {
 int run_import(const ImportCommand& o);
 
 int run_stats(const DbOptions& o);
+/// Opens a database whose write-ahead log is damaged, keeping the changes before the damage, and
+/// saves it (OpenOptions::accept_log_damage).
+int run_repair(const DbOptions& o);
 
 /// Images named by id or by file path.
 struct TargetsOptions : DbOptions {

@@ -168,6 +168,12 @@ int main(int argc, char** argv) {
   auto* c_stats = app.add_subcommand("stats", "count, dimension, encoder, index kind, memory and disk use");
   db_options(c_stats, stats);
 
+  DbOptions repair;
+  auto* c_repair = app.add_subcommand(
+      "repair", "open a database whose write-ahead log is damaged: keep the changes logged before the damage, drop "
+                "the rest, and save (copy the folder first if the dropped changes matter)");
+  db_options(c_repair, repair, false);
+
   TargetsOptions remove;
   targets_command(app, "remove", "remove images by id or by file path", remove);
   TagOptions tag;
@@ -251,6 +257,7 @@ int main(int argc, char** argv) {
     if (command == "export") return run_export(exp);
     if (command == "import") return run_import(imp);
     if (command == "stats") return run_stats(stats);
+    if (command == "repair") return run_repair(repair);
     if (command == "remove") return run_remove(remove);
     if (command == "tag") return run_tag(tag);
     if (command == "serve") return run_serve(serve);

@@ -79,6 +79,9 @@ int run_serve(const ServeOptions& o) {
   std::printf("imgvec serve: ready: %zu images", stats.count);
   if (stats.replayed_changes)
     std::printf(" (%zu changes replayed from the log)", stats.replayed_changes);
+  if (stats.dropped_log_bytes)
+    std::printf(" (%zu bytes of an unfinished last write dropped from the log: never acknowledged)",
+                stats.dropped_log_bytes);
   std::printf("\n");
   std::fflush(stdout);
   serving.join();

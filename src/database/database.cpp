@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <iterator>
 #include <mutex>
@@ -64,22 +65,40 @@ int lock_directory(const std::string& dir) {
   return fd;
 }
 
+// Best effort: when the tail cannot be cut (a read-only folder), appends fail there as well.
+void truncate_log(const std::string& path, std::uint64_t valid_bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  if (::ftruncate(fd, static_cast<off_t>(valid_bytes)) == 0) ::fdatasync(fd);
+  ::close(fd);
+}
+
 // Applies the changes logged since the saved generation (log_start and each next log present),
-// then points appends at the next log number.
-void replay_logs(VectorDatabase::Impl& impl) {
+// then points appends at the next log number. A damaged log, or a gap in the numbers, would drop
+// acknowledged changes silently: refused, unless `accept_damage` (imgvec repair), which stops at
+// the damage and numbers new logs past every log present, so the next save deletes them all.
+void replay_logs(VectorDatabase::Impl& impl, bool accept_damage) {
   const auto dim = static_cast<std::uint32_t>(impl.encoder->dimension());
+  std::map<std::uint64_t, std::uint64_t> present;  // number -> bytes
+  {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(impl.dir, ec)) {
+      const auto number = detail::log_number_of(entry.path().filename().string());
+      if (number && entry.is_regular_file(ec)) present[*number] = entry.file_size(ec);
+    }
+  }
   std::uint64_t n = impl.manifest.log_start;
-  for (;; ++n) {
+  bool stopped = false;
+  for (; present.count(n); ++n) {
     const std::string path = detail::log_path(impl.dir, n);
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) break;
-    const detail::LogContents log = detail::read_log(path, dim);
+    const detail::LogContents log =
+        detail::read_log(path, dim, {n, impl.manifest.database_id, accept_damage});
     std::size_t k = 0;
     for (const detail::LogEntry& e : log.entries) {
       ++k;
       try {
         const Id id = e.record.id;
-        if (id == 0) throw Error(ErrorCode::corrupt_file, "id 0");
+        if (id == 0 || id > kMaxId) throw Error(ErrorCode::corrupt_file, "id " + std::to_string(id));
         if (e.kind == detail::LogEntry::Kind::remove) {
           impl.store.remove(id);
           impl.index->remove(id);
@@ -99,9 +118,42 @@ void replay_logs(VectorDatabase::Impl& impl) {
     }
     impl.replayed += log.entries.size();
     impl.dropped_log_bytes += log.dropped_bytes;
+    // A log is synced whole before the next one starts, so only the last can end short.
+    const bool cut_before_next = log.dropped_bytes > 0 && present.count(n + 1);
+    if (log.damaged || cut_before_next) {
+      if (!accept_damage) {
+        throw Error(ErrorCode::corrupt_file,
+                    path + ": its last " + std::to_string(log.dropped_bytes) +
+                        " bytes are damaged, yet log " + std::to_string(n + 1) +
+                        " follows it: acknowledged changes would be lost silently, so the "
+                        "database is not opened. Copy the folder somewhere safe; `imgvec repair "
+                        "--db DIR` then keeps the changes before the damage and drops the rest");
+      }
+      stopped = true;
+      break;
+    }
+    // The last log cut short by a crash: its torn tail was never acknowledged. It is cut off, so
+    // that the logs appended after this open do not follow a log that looks damaged.
+    if (log.dropped_bytes > 0 && !present.count(n + 1)) truncate_log(path, log.valid_bytes);
   }
+  // Logs numbered past the last one replayed: a gap (a log deleted or lost), or what repair drops.
+  const auto later = present.upper_bound(n);
+  if (later != present.end()) {
+    if (!stopped && !accept_damage) {
+      throw Error(ErrorCode::corrupt_file,
+                  detail::log_path(impl.dir, n) + " is missing, yet " +
+                      detail::log_path(impl.dir, later->first) +
+                      " exists: the changes logged in between are lost, and replaying the later "
+                      "ones alone would be wrong, so the database is not opened. `imgvec repair "
+                      "--db DIR` keeps the changes up to the gap and drops the later logs");
+    }
+    for (auto it = later; it != present.end(); ++it) impl.dropped_log_bytes += it->second;
+  }
+  // New logs start past every log that was not replayed whole, so the next save deletes them.
+  if (stopped || later != present.end()) n = std::max(n, present.rbegin()->first) + 1;
   impl.changes = impl.replayed;
-  impl.log = std::make_unique<detail::WriteAheadLog>(impl.dir, n, dim);
+  if (impl.manifest.database_id == 0) impl.manifest.database_id = detail::make_database_id();
+  impl.log = std::make_unique<detail::WriteAheadLog>(impl.dir, n, dim, impl.manifest.database_id);
 }
 
 }  // namespace
@@ -147,7 +199,9 @@ std::unique_ptr<VectorDatabase> VectorDatabase::create(const std::string& direct
   }
   impl->encoder = std::move(encoder);
   impl->durability = options.durability;
-  impl->log = std::make_unique<detail::WriteAheadLog>(directory, 0, impl->encoder->dimension());
+  impl->manifest.database_id = detail::make_database_id();
+  impl->log = std::make_unique<detail::WriteAheadLog>(directory, 0, impl->encoder->dimension(),
+                                                      impl->manifest.database_id);
   impl->index = make_index(options.index_kind, impl->encoder->dimension(), options.hnsw);
   impl->manifest.index_kind = options.index_kind;
   impl->manifest.encoder = impl->encoder->fingerprint();
@@ -210,7 +264,7 @@ std::unique_ptr<VectorDatabase> VectorDatabase::open(const std::string& director
   }
   impl->failed = detail::load_failed_files(detail::failed_path(directory, g));
   impl->durability = options.durability;
-  replay_logs(*impl);
+  replay_logs(*impl, options.accept_log_damage);
   detail::remove_leftovers(directory, g);
   detail::remove_logs_before(directory, impl->manifest.log_start);
   return std::unique_ptr<VectorDatabase>(new VectorDatabase(std::move(impl)));

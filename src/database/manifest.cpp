@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <random>
 #include <vector>
 
 #include "database/failed_files.hpp"
+#include "database/write_ahead_log.hpp"
 #include "imgvec/error.hpp"
 #include "io/checked_file.hpp"
 
@@ -15,7 +17,7 @@ namespace imgvec::detail {
 namespace {
 
 constexpr char kMagic[9] = "IMGVMANI";
-constexpr std::uint16_t kMajor = 1, kMinor = 1;  // 1.1 added log_start
+constexpr std::uint16_t kMajor = 1, kMinor = 2;  // 1.1 added log_start, 1.2 database_id
 
 // Values are single lines: backslashes and newlines are escaped.
 std::string escape(const std::string& s) {
@@ -105,19 +107,18 @@ void remove_leftovers(const std::string& dir, std::uint64_t g) {
   }
 }
 
+std::uint64_t make_database_id() {
+  std::random_device source;
+  std::uint64_t id = 0;
+  while (id == 0) id = (std::uint64_t{source()} << 32) ^ source();
+  return id;
+}
+
 void remove_logs_before(const std::string& dir, std::uint64_t end) {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    const std::string file = entry.path().filename().string();
-    const std::string prefix = "log-", suffix = ".imgvlog";
-    if (file.size() <= prefix.size() + suffix.size() || file.compare(0, prefix.size(), prefix) != 0 ||
-        file.compare(file.size() - suffix.size(), suffix.size(), suffix) != 0)
-      continue;
-    const std::string digits = file.substr(prefix.size(), file.size() - prefix.size() - suffix.size());
-    if (digits.size() > 19 || digits.find_first_not_of("0123456789") != std::string::npos ||
-        (digits.size() > 1 && digits[0] == '0'))
-      continue;
-    if (std::stoull(digits) < end && entry.is_regular_file(ec)) std::filesystem::remove(entry.path(), ec);
+    const auto number = log_number_of(entry.path().filename().string());
+    if (number && *number < end && entry.is_regular_file(ec)) std::filesystem::remove(entry.path(), ec);
   }
 }
 
@@ -129,6 +130,7 @@ void write_manifest(const std::string& dir, const Manifest& m) {
   line("index_kind", std::to_string(static_cast<int>(m.index_kind)));
   line("created_ms", std::to_string(m.created_ms));
   line("log_start", std::to_string(m.log_start));
+  line("database_id", std::to_string(m.database_id));
   line("encoder.kind", m.encoder.kind);
   line("encoder.model", m.encoder.model);
   line("encoder.model_hash", m.encoder.model_hash);
@@ -164,6 +166,7 @@ Manifest read_manifest(const std::string& dir) {
   m.index_kind = static_cast<IndexKind>(kind);
   m.created_ms = static_cast<std::int64_t>(number(kv, "created_ms", path));
   m.log_start = kv.count("log_start") ? number(kv, "log_start", path) : 0;
+  m.database_id = kv.count("database_id") ? number(kv, "database_id", path) : 0;
   m.encoder.kind = text(kv, "encoder.kind", path);
   m.encoder.model = text(kv, "encoder.model", path);
   m.encoder.model_hash = text(kv, "encoder.model_hash", path);

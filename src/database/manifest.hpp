@@ -20,7 +20,14 @@ struct Manifest {
   /// The first write-ahead log (write_ahead_log.hpp) whose changes this generation lacks: open()
   /// replays log-<log_start> and each next number present. 0 in manifests written before logs.
   std::uint64_t log_start = 0;
+  /// A random number made when the database is created, written into each of its logs' headers,
+  /// so a log copied in from another database is refused instead of replayed. 0 in manifests
+  /// written before identities (the next save gives it one).
+  std::uint64_t database_id = 0;
 };
+
+/// A new random database identity (never 0).
+std::uint64_t make_database_id();
 
 std::string manifest_path(const std::string& dir);
 std::string index_path(const std::string& dir, std::uint64_t generation);

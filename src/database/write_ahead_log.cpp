@@ -16,21 +16,47 @@ namespace imgvec::detail {
 namespace {
 
 constexpr char kMagic[9] = "IMGVWLOG";
-constexpr std::uint16_t kMajor = 1, kMinor = 0;
-constexpr std::size_t kHeaderBytes = 32;  // magic, major, minor, dimension, number, XXH3 of those
+// 2.0 added the database's identity to the header; 1.0 logs (no identity) are still read.
+constexpr std::uint16_t kMajor = 2, kMinor = 0;
+// magic, major, minor, dimension, number, database id, XXH3 of those (1.0: no database id)
+constexpr std::size_t kHeaderBytes = 40, kHeaderBytesV1 = 32;
 constexpr std::size_t kFrameBytes = 16;   // body length (u32), zero (u32), XXH3-64 of the body
 // A record's metadata is the only unbounded part of an entry; a larger entry is refused when
 // written and read as damage.
 constexpr std::uint32_t kMaxBody = 64u << 20;
 
-std::string header(std::uint32_t dimension, std::uint64_t number) {
+std::string header(std::uint32_t dimension, std::uint64_t number, std::uint64_t database_id) {
   std::string h(kMagic, 8);
   put_scalar<std::uint16_t>(h, kMajor);
   put_scalar<std::uint16_t>(h, kMinor);
   put_scalar<std::uint32_t>(h, dimension);
   put_scalar<std::uint64_t>(h, number);
+  put_scalar<std::uint64_t>(h, database_id);
   put_scalar<std::uint64_t>(h, XXH3_64bits(h.data(), h.size()));
   return h;
+}
+
+template <typename T>
+T read_at(std::string_view bytes, std::size_t at) {
+  T v;
+  std::memcpy(&v, bytes.data() + at, sizeof v);
+  return v;
+}
+
+// Whether an intact entry starts at `at`: a frame whose reserved word is zero, whose kind is
+// known and whose checksum matches. The cheap tests come first, so scanning a damaged tail for
+// one costs about a comparison per byte.
+bool intact_entry_at(std::string_view bytes, std::size_t at) {
+  if (bytes.size() - at < kFrameBytes + 1) return false;
+  const auto length = read_at<std::uint32_t>(bytes, at);
+  if (read_at<std::uint32_t>(bytes, at + 4) != 0 || length == 0 || length > kMaxBody ||
+      length > bytes.size() - at - kFrameBytes)
+    return false;
+  const auto kind = static_cast<std::uint8_t>(bytes[at + kFrameBytes]);
+  if (kind != static_cast<std::uint8_t>(LogEntry::Kind::put) &&
+      kind != static_cast<std::uint8_t>(LogEntry::Kind::remove))
+    return false;
+  return XXH3_64bits(bytes.data() + at + kFrameBytes, length) == read_at<std::uint64_t>(bytes, at + 8);
 }
 
 void write_all(int fd, const char* p, std::size_t n) {
@@ -113,60 +139,89 @@ void encode_log_remove(std::string& out, Id id) {
   finish_frame(out, frame, id);
 }
 
-LogContents parse_log(std::string_view bytes, const std::string& path, std::uint32_t dimension) {
+LogContents parse_log(std::string_view bytes, const std::string& path, std::uint32_t dimension,
+                      const LogExpectation& expect) {
   LogContents out;
-  const bool nothing_after_header = bytes.size() <= kHeaderBytes;
-  if (bytes.size() < kHeaderBytes || bytes.compare(0, 8, std::string_view(kMagic, 8)) != 0 ||
-      XXH3_64bits(bytes.data(), 24) != [&] {
-        std::uint64_t h;
-        std::memcpy(&h, bytes.data() + 24, 8);
-        return h;
-      }()) {
+  const bool magic_ok = bytes.size() >= 12 && bytes.compare(0, 8, std::string_view(kMagic, 8)) == 0;
+  const std::uint16_t major = magic_ok ? read_at<std::uint16_t>(bytes, 8) : 0;
+  const std::size_t header_bytes = major == 1 ? kHeaderBytesV1 : kHeaderBytes;
+  if (!magic_ok || bytes.size() < header_bytes ||
+      XXH3_64bits(bytes.data(), header_bytes - 8) != read_at<std::uint64_t>(bytes, header_bytes - 8)) {
     // The header is written and synced before any entry, so a bad header with nothing after it is
     // a log whose creation the crash interrupted: empty. With entries after it, it is damage.
-    if (nothing_after_header) {
+    if (bytes.size() <= header_bytes) {
       out.dropped_bytes = bytes.size();
       return out;
     }
-    if (bytes.size() >= 12 && bytes.compare(0, 8, std::string_view(kMagic, 8)) == 0) {
-      std::uint16_t major, minor;
-      std::memcpy(&major, bytes.data() + 8, 2);
-      std::memcpy(&minor, bytes.data() + 10, 2);
-      refuse_newer_format(path, "log", major, minor, kMajor);
-    }
+    if (magic_ok) refuse_newer_format(path, "log", major, read_at<std::uint16_t>(bytes, 10), kMajor);
     throw Error(ErrorCode::corrupt_file,
                 path + ": not an imgvec write-ahead log, or its header is damaged");
   }
-  std::uint16_t major, minor;
-  std::uint32_t dim;
-  std::memcpy(&major, bytes.data() + 8, 2);
-  std::memcpy(&minor, bytes.data() + 10, 2);
-  std::memcpy(&dim, bytes.data() + 12, 4);
-  refuse_newer_format(path, "log", major, minor, kMajor);
+  refuse_newer_format(path, "log", major, read_at<std::uint16_t>(bytes, 10), kMajor);
+  const auto dim = read_at<std::uint32_t>(bytes, 12);
+  const auto number = read_at<std::uint64_t>(bytes, 16);
+  const std::uint64_t database_id = major >= 2 ? read_at<std::uint64_t>(bytes, 24) : 0;
   if (dim != dimension) {
     throw Error(ErrorCode::incompatible, path + ": a log of " + std::to_string(dim) +
                                              "-d vectors for a database of " +
                                              std::to_string(dimension));
   }
-  std::size_t at = kHeaderBytes;
+  if (expect.number != 0 && number != expect.number) {
+    throw Error(ErrorCode::corrupt_file,
+                path + ": its header says it is log " + std::to_string(number) +
+                    "; a log renamed or copied from elsewhere is not replayed. Move it out of "
+                    "the database's folder");
+  }
+  if (expect.database_id != 0 && database_id != 0 && database_id != expect.database_id) {
+    throw Error(ErrorCode::incompatible,
+                path + ": a log of another database (copied into this folder?); replaying it would "
+                       "overwrite this database's images with that one's. Move it out of the "
+                       "database's folder");
+  }
+  std::size_t at = header_bytes;
   while (bytes.size() - at >= kFrameBytes) {
-    std::uint32_t length;
-    std::uint64_t hash;
-    std::memcpy(&length, bytes.data() + at, 4);
-    std::memcpy(&hash, bytes.data() + at + 8, 8);
+    const auto length = read_at<std::uint32_t>(bytes, at);
     if (length > kMaxBody || length > bytes.size() - at - kFrameBytes) break;
     const std::string_view body = bytes.substr(at + kFrameBytes, length);
-    if (XXH3_64bits(body.data(), body.size()) != hash) break;
+    if (XXH3_64bits(body.data(), body.size()) != read_at<std::uint64_t>(bytes, at + 8)) break;
     // A checksummed entry that does not parse was written by a newer or broken writer: refuse.
     out.entries.push_back(decode_body(body, path, dimension));
     at += kFrameBytes + length;
   }
   out.valid_bytes = at;
   out.dropped_bytes = bytes.size() - at;
+  // A crash cuts a log short; it does not leave intact entries after a bad one. If one follows,
+  // the log was damaged afterwards, and the entries after the damage were acknowledged.
+  for (std::size_t next = at + 1; next < bytes.size(); ++next) {
+    if (!intact_entry_at(bytes, next)) continue;
+    if (expect.accept_damage) {
+      out.damaged = true;
+      break;
+    }
+    throw Error(ErrorCode::corrupt_file,
+                path + ": the entry at byte " + std::to_string(at) +
+                    " is damaged, and intact entries follow it (the first at byte " +
+                    std::to_string(next) +
+                    "): replaying would silently lose changes that were acknowledged, so the "
+                    "database is not opened. Copy the folder somewhere safe; `imgvec repair "
+                    "--db DIR` then keeps the changes before the damage and drops the rest");
+  }
   return out;
 }
 
-LogContents read_log(const std::string& path, std::uint32_t dimension) {
+std::optional<std::uint64_t> log_number_of(const std::string& file) {
+  const std::string prefix = "log-", suffix = ".imgvlog";
+  if (file.size() <= prefix.size() + suffix.size() || file.compare(0, prefix.size(), prefix) != 0 ||
+      file.compare(file.size() - suffix.size(), suffix.size(), suffix) != 0)
+    return std::nullopt;
+  const std::string digits = file.substr(prefix.size(), file.size() - prefix.size() - suffix.size());
+  if (digits.size() > 19 || digits.find_first_not_of("0123456789") != std::string::npos ||
+      (digits.size() > 1 && digits[0] == '0'))
+    return std::nullopt;
+  return std::stoull(digits);
+}
+
+LogContents read_log(const std::string& path, std::uint32_t dimension, const LogExpectation& expect) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Error(ErrorCode::io, path + ": cannot read: " + std::strerror(errno));
   std::string bytes;
@@ -183,11 +238,12 @@ LogContents read_log(const std::string& path, std::uint32_t dimension) {
     bytes.append(buf, static_cast<std::size_t>(n));
   }
   ::close(fd);
-  return parse_log(bytes, path, dimension);
+  return parse_log(bytes, path, dimension, expect);
 }
 
-WriteAheadLog::WriteAheadLog(std::string dir, std::uint64_t number, std::uint32_t dimension)
-    : dir_(std::move(dir)), dimension_(dimension), number_(number) {}
+WriteAheadLog::WriteAheadLog(std::string dir, std::uint64_t number, std::uint32_t dimension,
+                             std::uint64_t database_id)
+    : dir_(std::move(dir)), dimension_(dimension), database_id_(database_id), number_(number) {}
 
 WriteAheadLog::~WriteAheadLog() {
   if (fd_ >= 0) ::close(fd_);
@@ -199,17 +255,19 @@ void WriteAheadLog::open_file() {
   if (fd_ < 0)
     throw Error(ErrorCode::io, path + ": cannot create the log: " + std::strerror(errno));
   try {
-    const std::string h = header(dimension_, number_);
+    const std::string h = header(dimension_, number_, database_id_);
     write_all(fd_, h.data(), h.size());
     // The header and the file's name are durable before any entry is acknowledged, so a synced
     // entry is never behind a header or a directory entry the crash could lose.
     if (::fdatasync(fd_) != 0) throw std::system_error(errno, std::generic_category());
+    // The directory's sync makes the new name durable; if it cannot be done, no entry in this
+    // file may be acknowledged, so its failure is reported like a failed write.
     const int d = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (d >= 0) {
-      const int rc = ::fsync(d);
-      ::close(d);
-      if (rc != 0) throw std::system_error(errno, std::generic_category());
-    }
+    if (d < 0) throw std::system_error(errno, std::generic_category());
+    const int rc = ::fsync(d);
+    const int err = errno;
+    ::close(d);
+    if (rc != 0) throw std::system_error(err, std::generic_category());
     file_bytes_ = h.size();
   } catch (const std::system_error& e) {
     ::close(fd_);

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,23 +47,44 @@ void encode_log_remove(std::string& out, Id id);
 struct LogContents {
   std::vector<LogEntry> entries;
   std::uint64_t valid_bytes = 0;    // the header and the complete entries
-  std::uint64_t dropped_bytes = 0;  // an incomplete tail (a write the crash cut short)
+  std::uint64_t dropped_bytes = 0;  // an incomplete tail, or (accepted) damage and all after it
+  bool damaged = false;             // intact entries followed the bad one (accepted damage)
 };
 
-/// Reads a log file. An entry that is incomplete or fails its checksum ends the log: it and any
-/// bytes after it were never acknowledged (acknowledged bytes were synced, and are a prefix), so
-/// they are counted as dropped. Throws Error(corrupt_file) naming the file for a damaged header
-/// that is followed by entries, or a log of another dimension (incompatible); a header cut short
-/// with nothing after it is an empty log.
-LogContents read_log(const std::string& path, std::uint32_t dimension);
+/// What a log must be to be replayed into a database.
+struct LogExpectation {
+  /// The log's number, as its file name says (a header that says another is refused); 0: any.
+  std::uint64_t number = 0;
+  /// The database's identity (Manifest::database_id); a log that names another is refused. 0
+  /// (a database made before identities, or a log written before them): not checked.
+  std::uint64_t database_id = 0;
+  /// Damage followed by intact entries is accepted: replay stops at it and the rest is counted
+  /// as dropped (`imgvec repair`). Otherwise it is refused.
+  bool accept_damage = false;
+};
+
+/// Reads a log file. An entry that is incomplete or fails its checksum ends the log. If nothing
+/// intact follows it, it is a write the crash cut short, never acknowledged (acknowledged bytes
+/// were synced, and are a prefix): counted as dropped. If an intact entry follows it, the log
+/// was damaged after the fact, and acknowledged changes would be lost: Error(corrupt_file)
+/// naming the file, the offset and `imgvec repair`, unless `expect.accept_damage`. Also throws
+/// corrupt_file for a damaged header followed by entries or a header naming another log number,
+/// and incompatible for a log of another dimension or another database; a header cut short with
+/// nothing after it is an empty log.
+LogContents read_log(const std::string& path, std::uint32_t dimension, const LogExpectation& expect = {});
 
 /// Parses a log held in memory (the fuzz target's entry point); `path` names it in errors.
-LogContents parse_log(std::string_view bytes, const std::string& path, std::uint32_t dimension);
+LogContents parse_log(std::string_view bytes, const std::string& path, std::uint32_t dimension,
+                      const LogExpectation& expect = {});
+
+/// The number of a file named exactly log-<number>.imgvlog (no leading zeros), else nullopt.
+std::optional<std::uint64_t> log_number_of(const std::string& file_name);
 
 class WriteAheadLog {
  public:
-  /// Appends go to `log-<number>` in `dir`, created on the first append.
-  WriteAheadLog(std::string dir, std::uint64_t number, std::uint32_t dimension);
+  /// Appends go to `log-<number>` in `dir`, created on the first append; its header names the
+  /// database (`database_id`).
+  WriteAheadLog(std::string dir, std::uint64_t number, std::uint32_t dimension, std::uint64_t database_id);
   ~WriteAheadLog();
   WriteAheadLog(const WriteAheadLog&) = delete;
   WriteAheadLog& operator=(const WriteAheadLog&) = delete;
@@ -94,6 +116,7 @@ class WriteAheadLog {
   void fail_locked(const std::string& what);
   std::string dir_;
   std::uint32_t dimension_;
+  std::uint64_t database_id_;
   mutable std::mutex mutex_;
   std::condition_variable synced_cv_;
   std::uint64_t number_;
