@@ -312,3 +312,111 @@ TEST_CASE("import_vectors reads export_vectors and export_metadata back", "[expo
   check_same(*f.db, *copy);
   CHECK_THROWS_AS(copy->import_vectors(f.out("records.jsonl"), f.out("ids.npy"), f.out("records.jsonl")), Error);
 }
+
+namespace {
+
+// The pgvector export's rows (id, vector, source, record JSON), for editing ids and sources.
+std::vector<std::string> rows_of(const fs::path& tsv) {
+  std::vector<std::string> rows;
+  std::istringstream in(slurp(tsv));
+  for (std::string line; std::getline(in, line);) rows.push_back(line);
+  return rows;
+}
+
+void write_rows(const fs::path& tsv, const std::vector<std::string>& rows) {
+  std::ofstream out(tsv, std::ios::binary | std::ios::trunc);
+  for (const auto& r : rows) out << r << '\n';
+}
+
+// A row given another id (in the id column and the record) and, when `source` is set, another source.
+std::string with_id(std::string row, const std::string& id, const std::string& source = "") {
+  const std::size_t tab = row.find('\t');
+  const std::string old = row.substr(0, tab);
+  row.replace(0, tab, id);
+  const std::string key = "\"id\":" + old + ",";
+  row.replace(row.find(key), key.size(), "\"id\":" + id + ",");
+  if (!source.empty()) {
+    const std::size_t s = row.find("\"source\":\"") + 10;
+    row.replace(s, row.find('"', s) - s, source);
+  }
+  return row;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("ids never wrap: the largest id is taken, and then adds are refused", "[export][import][ids]") {
+  Fixture f;
+  ExternalExportOptions o;
+  o.format = ExternalFormat::pgvector;
+  f.db->export_external(f.out("pg"), o);
+  auto rows = rows_of(f.root / "pg" / "images.tsv");
+  SECTION("an id past the largest is refused, and nothing is stored") {
+    rows.back() = with_id(rows.back(), "18446744073709551615");
+    write_rows(f.root / "pg" / "images.tsv", rows);
+    auto fresh = VectorDatabase::create(f.out("fresh"), std::make_shared<DescriptorEncoder>());
+    CHECK_THAT(error_of([&] { fresh->import_export(f.out("pg")); }), Catch::Contains("larger than any id"));
+    CHECK(fresh->size() == 0);
+  }
+  SECTION("an import of the largest id leaves no id to give: adds are refused, nothing is overwritten") {
+    rows.back() = with_id(rows.back(), std::to_string(kMaxId));
+    write_rows(f.root / "pg" / "images.tsv", rows);
+    auto fresh = VectorDatabase::create(f.out("fresh"), std::make_shared<DescriptorEncoder>());
+    CHECK(fresh->import_export(f.out("pg")).imported == 5);
+    const auto before = fresh->get(1);
+    REQUIRE(before);
+    CHECK_THAT(error_of([&] { fresh->add_image((kImages / "ukbench09380.jpeg").string()); }),
+               Catch::Contains("every image id"));
+    CHECK(fresh->size() == 5);
+    CHECK(*fresh->get(1) == *before);
+    // Imported again with new ids, they are numbered from 1 and adds work.
+    fresh->export_external(f.out("pg2"), o);
+    auto renumbered = VectorDatabase::create(f.out("renumbered"), std::make_shared<DescriptorEncoder>());
+    ImportOptions io;
+    io.new_ids = true;
+    CHECK(renumbered->import_export(f.out("pg2"), io).imported == 5);
+    CHECK(renumbered->add_image((kImages / "ukbench09380.jpeg").string()) == 6);
+  }
+  SECTION("an id twice in one export is refused, naming it") {
+    rows[2] = with_id(rows[2], rows[1].substr(0, rows[1].find('\t')), "/elsewhere/b.jpg");
+    write_rows(f.root / "pg" / "images.tsv", rows);
+    auto fresh = VectorDatabase::create(f.out("fresh"), std::make_shared<DescriptorEncoder>());
+    CHECK_THAT(error_of([&] { fresh->import_export(f.out("pg")); }),
+               Catch::Contains("id " + rows[1].substr(0, rows[1].find('\t')) + " appears twice"));
+    CHECK(fresh->size() == 0);
+  }
+}
+
+TEST_CASE("a failed import changes nothing, even after hundreds of rows were stored", "[export][import]") {
+  Fixture f;
+  ExternalExportOptions o;
+  o.format = ExternalFormat::pgvector;
+  f.db->export_external(f.out("pg"), o);
+  const auto rows = rows_of(f.root / "pg" / "images.tsv");
+  // A row whose source has no quote in it (the fixture's first file's name has one).
+  const std::string plain = *std::find_if(rows.begin(), rows.end(), [](const std::string& r) {
+    return r.find("Iggy.256.ppm") != std::string::npos;
+  });
+  std::vector<std::string> many;
+  for (int i = 0; i < 600; ++i)
+    many.push_back(with_id(plain, std::to_string(1000 + i), "/photos/" + std::to_string(i) + ".jpg"));
+  many.push_back("1\tdamaged row");
+  write_rows(f.root / "pg" / "images.tsv", many);
+  auto target = VectorDatabase::create(f.out("target"), std::make_shared<DescriptorEncoder>());
+  const Id kept = target->add_image((kImages / "ukbench09380.jpeg").string());
+  CHECK_THAT(error_of([&] { target->import_export(f.out("pg")); }), Catch::Contains("line 601"));
+  CHECK(target->size() == 1);
+  CHECK(target->ids() == std::vector<Id>{kept});
+  CHECK(target->add_image((kImages / "Iggy.256.ppm").string()) == kept + 1);  // the id counter is back too
+  target->save();
+  target.reset();
+  CHECK(VectorDatabase::open(f.out("target"), std::make_shared<DescriptorEncoder>())->size() == 2);
+}

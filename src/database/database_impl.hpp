@@ -91,6 +91,18 @@ struct VectorDatabase::Impl {
     }
     ++changes;
   }
+  // Under the write lock: the next image id. The counter never wraps: after an import of ids up
+  // to kMaxId it stops there, and adds are refused rather than given id 0, 1, 2... which would
+  // replace the images stored under them.
+  Id take_id() {
+    if (manifest.next_id == 0 || manifest.next_id > kMaxId) {
+      throw Error(ErrorCode::invalid_argument,
+                  dir + ": every image id up to 2^64-2 is taken (an import held ids that large), so "
+                        "nothing more can be added; export the database and import it with new ids "
+                        "(imgvec import --new-ids) to number its images from 1 again");
+    }
+    return manifest.next_id++;
+  }
   // Outside the lock: returns once the changes up to `position` (a value of `logged` read under
   // the lock) are on the disk.
   void sync_log(std::uint64_t position) {
@@ -114,7 +126,7 @@ struct VectorDatabase::Impl {
       rec = *store.get(*existing);
       r.status = AddStatus::updated;
     } else {
-      rec.id = manifest.next_id++;
+      rec.id = take_id();
       rec.added_ms = detail::now_ms();
       r.status = AddStatus::added;
     }

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
@@ -136,32 +137,88 @@ NpyHeader read_npy_header(std::ifstream& in, const std::string& path) {
 
 }  // namespace
 
-// Stores a batch under the write lock: all or none of it.
-static std::size_t store_batch(VectorDatabase::Impl& impl, std::vector<Pending>& batch, const ImportOptions& options,
+// One import, all or nothing: the ids it stored, so that a failure part way (a damaged row, an
+// id seen twice, a full disk) removes them again and leaves the database as it was. Without it a
+// failed import left the rows before the failure, which the next save kept.
+struct ImportTransaction {
+  explicit ImportTransaction(VectorDatabase::Impl& db) : impl(db) {
+    std::lock_guard<detail::RwLock> guard(impl.lock);
+    next_id = impl.manifest.next_id;
+  }
+  ImportTransaction(const ImportTransaction&) = delete;
+  ImportTransaction& operator=(const ImportTransaction&) = delete;
+  ~ImportTransaction() {
+    if (!committed) rollback();
+  }
+
+  void rollback() noexcept {
+    std::uint64_t logged = 0;
+    {
+      std::lock_guard<detail::RwLock> guard(impl.lock);
+      for (auto it = stored.rbegin(); it != stored.rend(); ++it) {
+        try {
+          impl.log_remove(*it);
+        } catch (const Error&) {
+          // The log refuses appends after a failed sync until the next save, which then writes
+          // the state restored here.
+        }
+        impl.store.remove(*it);
+        impl.index->remove(*it);
+      }
+      impl.manifest.next_id = next_id;
+      logged = impl.logged;
+    }
+    try {
+      impl.sync_log(logged);
+    } catch (const Error&) {
+    }
+  }
+
+  VectorDatabase::Impl& impl;
+  Id next_id = 1;
+  std::vector<Id> stored;
+  std::unordered_set<Id> seen;  // the export's ids, each allowed once
+  bool committed = false;
+};
+
+// Stores a batch under the write lock.
+static std::size_t store_batch(ImportTransaction& tx, std::vector<Pending>& batch, const ImportOptions& options,
                                std::size_t& skipped) {
+  VectorDatabase::Impl& impl = tx.impl;
   std::uint64_t logged = 0;
   std::size_t stored = 0;
   {
     std::lock_guard<detail::RwLock> guard(impl.lock);
     const std::size_t d = impl.index->dimension();
     for (const Pending& p : batch) {
+      const std::string id = std::to_string(p.record.id);
       if (p.vector.size() != d)
-        throw Error(ErrorCode::incompatible, "import: image " + std::to_string(p.record.id) + " has a " +
+        throw Error(ErrorCode::incompatible, "import: image " + id + " has a " +
                                                  std::to_string(p.vector.size()) + "-d vector; this database holds " +
-                                                 std::to_string(d) + "-d vectors");
+                                                 std::to_string(d) + "-d vectors; nothing was imported");
+      if (!options.new_ids && p.record.id > kMaxId)
+        throw Error(ErrorCode::invalid_argument, "import: image id " + id +
+                                                     " is larger than any id imgvec gives (2^64-2); nothing was "
+                                                     "imported (import with new ids to renumber)");
+      if (!options.new_ids && !tx.seen.insert(p.record.id).second)
+        throw Error(ErrorCode::invalid_argument, "import: id " + id +
+                                                     " appears twice in the export; nothing was imported (import "
+                                                     "with new ids, --new-ids, to number them afresh)");
       if (!options.new_ids && impl.store.get(p.record.id))
-        throw Error(ErrorCode::invalid_argument, "import: id " + std::to_string(p.record.id) +
-                                                     " is already in this database (import with new ids to merge)");
+        throw Error(ErrorCode::invalid_argument, "import: id " + id +
+                                                     " is already in this database; nothing was imported (import "
+                                                     "with new ids, --new-ids, to merge)");
     }
     for (Pending& p : batch) {
       if (!p.record.source.empty() && impl.store.find_source(p.record.source)) {
         ++skipped;
         continue;
       }
-      if (options.new_ids) p.record.id = impl.manifest.next_id++;
+      if (options.new_ids) p.record.id = impl.take_id();
       impl.log_put(p.record, &p.vector);
       impl.index->add(p.record.id, VectorView(p.vector.data(), p.vector.size()));
       impl.manifest.next_id = std::max(impl.manifest.next_id, p.record.id + 1);
+      tx.stored.push_back(p.record.id);
       impl.store.put(std::move(p.record));
       ++stored;
     }
@@ -190,8 +247,9 @@ ImportReport VectorDatabase::import_export(const std::string& directory, const I
                                              theirs.to_string() + "); this one uses " + mine.to_string());
   const std::size_t total = manifest.value("images", std::size_t{0});
   std::vector<Pending> batch;
+  ImportTransaction tx(*impl_);
   auto flush = [&] {
-    report.imported += store_batch(*impl_, batch, options, report.skipped);
+    report.imported += store_batch(tx, batch, options, report.skipped);
     if (options.progress) options.progress(report.imported + report.skipped, total);
   };
   auto add = [&](Pending p) {
@@ -250,6 +308,7 @@ ImportReport VectorDatabase::import_export(const std::string& directory, const I
     throw Error(ErrorCode::unsupported, directory + ": an export of format \"" + report.format + "\", which imgvec does not read");
   }
   flush();
+  tx.committed = true;
   return report;
 }
 
@@ -272,6 +331,7 @@ ImportReport VectorDatabase::import_vectors(const std::string& vectors_npy, cons
   ImportReport report;
   report.format = "npy";
   std::vector<Pending> batch;
+  ImportTransaction tx(*impl_);
   std::string line;
   for (std::size_t i = 0; i < n; ++i) {
     Pending p;
@@ -291,10 +351,11 @@ ImportReport VectorDatabase::import_vectors(const std::string& vectors_npy, cons
                                                std::to_string(p.record.id) + ", the vectors' row has id " + std::to_string(id));
     batch.push_back(std::move(p));
     if (batch.size() == kBatch || i + 1 == n) {
-      report.imported += store_batch(*impl_, batch, options, report.skipped);
+      report.imported += store_batch(tx, batch, options, report.skipped);
       if (options.progress) options.progress(i + 1, n);
     }
   }
+  tx.committed = true;
   return report;
 }
 
