@@ -124,6 +124,11 @@ check(status == 400 and "nested" in err["error"]["message"], "a nested form fiel
 shallow = json.dumps({"id": gid, "filter": "[" * 5000 + "x"}).encode()  # brackets in strings are text
 status, err = raw(s, "POST", "/v1/search", shallow, {"Content-Type": "application/json"})
 check(status == 400 and "nested" not in err["error"]["message"], "brackets inside a string are not nesting")
+status, err = s.json("POST", "/v1/search", {"id": gid, "filter": "source=" + "*?" * 20 + "x"})
+check(status == 400 and "wildcards" in err["error"]["message"], f"a filter with 40 wildcards is refused: {status}")
+status, found = s.json("POST", "/v1/search", {"id": gid, "filter": "source=" + "*?" * 8 + "*.gif", "limit": 50})
+check(status == 200 and found["result"] and all(h["record"]["source"].endswith(".gif") for h in found["result"]),
+      "8 *? pairs (32 million steps per path for the old matcher) match at once")
 check(s.json("GET", "/v1/health")[0] == 200, "the server is still up")
 
 # --- DNS rebinding: a foreign name in Host --------------------------------------------------------

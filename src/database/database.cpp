@@ -21,6 +21,7 @@
 #include "database/database_impl.hpp"
 #include "database/imported_files.hpp"
 #include "database/manifest.hpp"
+#include "metadata/glob.hpp"
 #include "imgvec/detail/rw_lock.hpp"
 #include "imgvec/error.hpp"
 #include "imgvec/index/flat_index.hpp"
@@ -659,13 +660,6 @@ void VectorDatabase::save() {
 
 namespace {
 
-// fnmatch-style * and ? (no character classes), for exclude patterns.
-bool glob_match(const char* pattern, const char* text) {
-  if (*pattern == '\0') return *text == '\0';
-  if (*pattern == '*') return glob_match(pattern + 1, text) || (*text && glob_match(pattern, text + 1));
-  return *text && (*pattern == '?' || *pattern == *text) && glob_match(pattern + 1, text + 1);
-}
-
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -677,6 +671,7 @@ IndexDirectoryReport VectorDatabase::index_directory(const std::string& dir, con
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw Error(ErrorCode::not_found, dir + ": no such directory");
   const fs::path root = fs::absolute(dir).lexically_normal();
+  for (const auto& pattern : o.exclude) detail::check_glob(pattern, "exclude pattern \"" + pattern.substr(0, 40) + "\"");
   std::vector<std::string> paths;
   IndexDirectoryReport report;
   auto consider = [&](const fs::directory_entry& entry) {
@@ -684,7 +679,7 @@ IndexDirectoryReport VectorDatabase::index_directory(const std::string& dir, con
     const fs::path& p = entry.path();
     const std::string rel = p.lexically_relative(root).string();
     for (const auto& pattern : o.exclude) {
-      if (glob_match(pattern.c_str(), rel.c_str())) {
+      if (detail::glob_match(pattern, rel, /*ignore_case=*/false)) {
         ++report.excluded;
         return;
       }

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "imgvec/error.hpp"
+#include "metadata/glob.hpp"
 
 namespace imgvec {
 
@@ -79,25 +80,6 @@ bool analysis_field(const ImageAnalysis& a, const std::string& key, std::optiona
   return true;
 }
 
-// Shell-style * and ? over ASCII letters of either case: camera=canon* finds "Canon EOS 5D".
-bool glob_match(const char* p, const char* t) {
-  for (;;) {
-    if (*p == '\0') return *t == '\0';
-    if (*p == '*') {
-      while (*p == '*') ++p;
-      if (*p == '\0') return true;
-      for (; *t; ++t) {
-        if (glob_match(p, t)) return true;
-      }
-      return false;
-    }
-    if (*t == '\0') return false;
-    if (*p != '?' && std::tolower(static_cast<unsigned char>(*p)) != std::tolower(static_cast<unsigned char>(*t))) return false;
-    ++p;
-    ++t;
-  }
-}
-
 // A record's value under `key`, or nothing.
 std::optional<MetadataValue> lookup(const ImageRecord& r, const std::string& key) {
   if (key.rfind("meta.", 0) == 0) {
@@ -166,10 +148,10 @@ bool evaluate(const Node& n, const ImageRecord& r) {
       const auto v = lookup(r, n.key);
       if (!v) return false;
       const auto& pattern = std::get<std::string>(n.values[0]);
-      if (const auto* s = std::get_if<std::string>(&*v)) return glob_match(pattern.c_str(), s->c_str());
+      if (const auto* s = std::get_if<std::string>(&*v)) return detail::glob_match(pattern, *s, /*ignore_case=*/true);
       if (const auto* list = std::get_if<std::vector<std::string>>(&*v)) {
         for (const auto& item : *list) {
-          if (glob_match(pattern.c_str(), item.c_str())) return true;
+          if (detail::glob_match(pattern, item, /*ignore_case=*/true)) return true;
         }
       }
       return false;
@@ -272,6 +254,7 @@ Where Where::in(std::string key, std::vector<MetadataValue> values) {
 }
 
 Where Where::glob(std::string key, std::string pattern) {
+  detail::check_glob(pattern, "filter " + key + "=" + pattern.substr(0, 40));
   return Where(std::make_shared<Node>(Node{Node::Kind::glob, std::move(key), {MetadataValue(std::move(pattern))}, {}, {}, {}}));
 }
 
