@@ -179,6 +179,17 @@ int main(int argc, char** argv) {
     write(out / "server_request", "duplicates", std::string(1, '\3') + R"({"threshold": 0.9, "neighbours": 4})");
     write(out / "server_request", "thumbnail", std::string(1, '\4') + "64");
     write(out / "server_request", "record", std::string(1, '\5') + "1");
+    // What issue 19's abusive requests looked like: nesting near the limit, filters full of
+    // wildcards, and combined queries with several image examples.
+    write(out / "server_request", "nested_colours",
+          std::string(1, '\0') + R"({"colours": )" + std::string(70, '[') + std::string(70, ']') + "}");
+    write(out / "server_request", "nested_metadata",
+          std::string(1, '\2') + R"({"metadata": {"x": )" + [] { std::string v; for (int i = 0; i < 63; ++i) v += R"({"a":)"; return v + "1" + std::string(63, '}'); }() + "}}");
+    write(out / "server_request", "wildcard_filter",
+          std::string(1, '\0') + R"({"id": 1, "filter": "source=*?*?*?*?*?*?*?*?x or camera=canon*"})");
+    write(out / "server_request", "examples",
+          std::string(1, '\0') + R"({"positive": [{"image": ")" + base64(gif) + R"("}, {"id": 1}, {"image": ")" +
+              base64(gif) + R"(", "weight": 0.5}], "negative": [{"image": ")" + base64(gif) + R"("}]})");
   }
   MetadataStore empty;
   empty.save((scratch / "empty_meta").string());
