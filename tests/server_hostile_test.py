@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from server_support import Server  # noqa: E402
+from server_support import Servers  # noqa: E402
 
 BIN, images, scratch = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 shutil.rmtree(scratch, ignore_errors=True)
@@ -24,21 +24,8 @@ scratch.mkdir(parents=True)
 db = scratch / "db"
 r = subprocess.run([BIN, "index", str(images), "--db", str(db)], capture_output=True, text=True)
 assert r.returncode == 3, r.stderr
-servers = []
-
-
-def check(condition, what):
-    if not condition:
-        for s in servers:
-            s.kill()
-        sys.exit(f"FAILED: {what}")
-    print(f"ok: {what}")
-
-
-def start(*args, **kw):
-    s = Server(BIN, *args, **kw)
-    servers.append(s)
-    return s
+servers = Servers(BIN)
+check, start = servers.check, servers.start
 
 
 def raw(server, method, path, body=b"", headers=None):
@@ -215,6 +202,5 @@ r = subprocess.run([BIN, "stats", "--db", str(logged), "--json"], capture_output
 check(r.returncode == 0 and before <= json.loads(r.stdout)["count"] < before + 4,
       f"the repaired database opens with the uploads before the damage ({json.loads(r.stdout)['count']})")
 
-for s in servers:
-    s.kill()
+servers.kill_all()
 shutil.rmtree(scratch)

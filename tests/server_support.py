@@ -1,6 +1,7 @@
 """Starting `imgvec serve` on a free loopback port and calling it, for the server tests and the
 load benchmark (bench/server_load.py). Standard library only."""
 import json
+import sys
 import subprocess
 import time
 import urllib.error
@@ -75,6 +76,30 @@ class Server:
         parts.append(f"--{boundary}--\r\n".encode())
         return self.json("POST", path, raw=b"".join(parts), headers=headers,
                          content_type=f"multipart/form-data; boundary={boundary}", **kw)
+
+
+class Servers:
+    """The servers a test script started, and its check(): a failed check stops them all and
+    exits with the reason."""
+
+    def __init__(self, binary):
+        self.binary = binary
+        self.started = []
+
+    def start(self, *args, **kw):
+        s = Server(self.binary, *args, **kw)
+        self.started.append(s)
+        return s
+
+    def kill_all(self):
+        for s in self.started:
+            s.kill()
+
+    def check(self, condition, what):
+        if not condition:
+            self.kill_all()
+            sys.exit(f"FAILED: {what}")
+        print(f"ok: {what}")
 
 
 def wait_until(predicate, seconds=30, step=0.05):

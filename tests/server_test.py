@@ -18,7 +18,7 @@ from pathlib import Path
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parent))
-from server_support import Server, test_image_counts  # noqa: E402
+from server_support import Servers, test_image_counts  # noqa: E402
 
 BIN, images, scratch = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 bundle = sys.argv[4] if len(sys.argv) > 4 else None
@@ -29,21 +29,8 @@ r = subprocess.run([BIN, "index", str(images), "--db", str(db)], capture_output=
 assert r.returncode == 3, r.stderr  # two test images are broken on purpose
 GOOD, BAD = test_image_counts(BIN)  # 10 and 2 with WebP and TIFF built
 BROKEN = ("marbles.pbm", "ukbench09268_corrupt.jpg", "copyleft.tiff", "ukbench09380.webp")[:BAD]
-servers = []
-
-
-def check(condition, what):
-    if not condition:
-        for s in servers:
-            s.kill()
-        sys.exit(f"FAILED: {what}")
-    print(f"ok: {what}")
-
-
-def start(*args, **kw):
-    s = Server(BIN, *args, **kw)
-    servers.append(s)
-    return s
+servers = Servers(BIN)
+check, start = servers.check, servers.start
 
 
 def png(width, height, seed):

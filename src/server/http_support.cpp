@@ -96,12 +96,7 @@ json parse_json_text(std::string_view text, const std::string& what) {
 }
 
 json parse_json_body(const httplib::Request& req) {
-  detail::check_json_nesting(req.body, "the request body");
-  try {
-    return json::parse(req.body);
-  } catch (const json::exception& e) {
-    fail(400, "bad_json", std::string("the request body is not valid JSON: ") + e.what());
-  }
+  return parse_json_text(req.body, "the request body");
 }
 
 json parse_json_object(const httplib::Request& req) {
