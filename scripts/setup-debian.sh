@@ -27,6 +27,7 @@ packages=(
   python3-distributed  # imgvec.dask: embedding on a Dask cluster, and its test
   catch2 libbenchmark-dev
   chromium chromium-driver python3-selenium python3-pil   # the page's browser test; the server tests
+  curl                 # the server tests run the curl commands of docs/server.md as written
 )
 for arg in "$@"; do
   case "$arg" in

@@ -141,6 +141,10 @@ async function search(query, more = false) {
     $("status").textContent = shown
       ? `${shown} ${shown === 1 ? "image" : "images"} like ${what} (${data.time_ms.toFixed(1)} ms)`
       : `Nothing matches ${what}.`;
+    // A filter key no image has: the server says so, and so does the page.
+    const warnings = data.warnings || [];
+    $("warnings").textContent = warnings.map((w) => `Note: ${w}.`).join(" ");
+    $("warnings").hidden = warnings.length === 0;
     $("more").hidden = data.result.length < PAGE;
   } catch (e) {
     $("status").textContent = "";

@@ -461,6 +461,10 @@ class VectorDatabase {
   std::optional<Id> find_source(const std::string& path) const;
   /// Every user metadata key that some record has, sorted (for checking filters).
   std::vector<std::string> metadata_keys() const;
+  /// What a filter asks for that no image has: one message per key that is neither a record
+  /// field nor any record's metadata key (`no image has the key "camra"; did you mean
+  /// "camera"?`), for the CLI's warnings and the server's "warnings". Costs the number of keys.
+  std::vector<std::string> filter_warnings(const Where& where) const;
   bool remove(Id id);
   /// Replaces an image's user metadata, and its tags when `tags` is given. Throws Error(not_found).
   void update_metadata(Id id, const Metadata& metadata, const std::vector<std::string>* tags = nullptr);

@@ -9,7 +9,7 @@ __version__: str
 
 MetadataValue = Union[str, int, float, bool, List[str]]
 Metadata = Dict[str, MetadataValue]
-Where = Union[None, str, Sequence[str]]
+Where = Union[None, str, Sequence[str], Dict[str, Any]]
 Progress = Optional[Callable[[int, int], Any]]
 Sort = Literal["score", "newest", "taken", "oldest"]
 PathLike = Union[str, os.PathLike]

@@ -59,7 +59,12 @@ Where where_from_python(const py::handle& value) {
     }
     return where;
   }
-  throw py::type_error("where must be None, a filter expression (\"camera=canon*\") or a list of them");
+  // A dict is a filter in Qdrant's shape ({"must": [...]}), read by the same code as the server's.
+  if (py::isinstance<py::dict>(value))
+    return Where::from_json(py::module_::import("json").attr("dumps")(value).cast<std::string>());
+  throw py::type_error(
+      "where must be None, a filter expression (\"camera=canon* and width>=640\"), a list of them, or a "
+      "Qdrant-style dict ({\"must\": [{\"key\": \"camera\", \"match\": {\"value\": \"X100\"}}]})");
 }
 
 py::dict record_to_python(const ImageRecord& record) {

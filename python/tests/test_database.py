@@ -35,6 +35,12 @@ def test_index_directory_and_search(db, photos):
     only_png = db.search_by_image(photos / "giphy.gif", k=20, where="format=png")
     assert only_png and all(h.record["format"] == "png" for h in only_png)
     assert db.search_by_image(photos / "giphy.gif", k=20, where=["format=png", "width>10000"]) == []
+    # The same filter as an expression and as a Qdrant-shaped dict.
+    either = db.search_by_image(photos / "giphy.gif", k=20, where="format=png or format=gif")
+    as_dict = db.search_by_image(photos / "giphy.gif", k=20, where={
+        "should": [{"key": "format", "match": {"value": "png"}}, {"key": "format", "match": {"value": "gif"}}]})
+    assert [h.id for h in either] == [h.id for h in as_dict] and len(either) > len(only_png)
+    assert db.search_by_vector(vec, k=1)[0].score == 1.0  # a stored vector against itself
 
 
 def test_add_metadata_tags_and_get(tmp_path):

@@ -264,19 +264,8 @@ int run_search(const SearchCommand& o) {
   s.sort = parse_sort_order(o.sort);
   const auto db = open_database(o);
   // A misspelt key matches nothing; say so instead of answering "no matches".
-  const auto keys = db->metadata_keys();
-  for (const auto& key : s.where.keys()) {
-    const std::string bare = key.rfind("meta.", 0) == 0 ? key.substr(5) : key;
-    if ((key == bare && Where::is_record_field(key)) ||
-        std::binary_search(keys.begin(), keys.end(), bare))
-      continue;
-    std::fprintf(stderr, "imgvec search: warning: no image has the key \"%s\" (metadata keys: %s)\n", key.c_str(),
-                 keys.empty() ? "none" : [&] {
-                   std::string all;
-                   for (const auto& k : keys) all += (all.empty() ? "" : ", ") + k;
-                   return all;
-                 }().c_str());
-  }
+  for (const std::string& warning : db->filter_warnings(s.where))
+    std::fprintf(stderr, "imgvec search: warning: %s\n", warning.c_str());
   std::vector<SearchResult> hits;
   if (!colours.empty()) {
     hits = db->search_by_colour(colours, s);

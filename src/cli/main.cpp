@@ -108,7 +108,8 @@ int main(int argc, char** argv) {
                        "KEY=V, KEY!=V, KEY>=N, KEY<=N, KEY>N, KEY<N, KEY=A|B, KEY=LO..HI, KEY=PATTERN* (any case), "
                        "tag=T; keys: width, height, format, source, file_size, taken (dates: taken>=2023-06-01, "
                        "taken=2023-06), camera, camera_make, camera_model, lens, latitude, longitude, or metadata; "
-                       "repeatable (all must hold)");
+                       "joined by and, or, not and parentheses (\"format=jpeg and (camera=canon* or tag=best)\"), "
+                       "KEY=\"literal text\"; repeatable (all must hold)");
   c_search->add_option("--sort", search.sort,
                        "score (most similar first), newest or taken (the newest photo first), oldest; "
                        "orders the results found")

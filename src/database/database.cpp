@@ -19,6 +19,7 @@
 #include <shared_mutex>
 
 #include "database/database_impl.hpp"
+#include "text/near_names.hpp"
 #include "database/imported_files.hpp"
 #include "database/manifest.hpp"
 #include "metadata/glob.hpp"
@@ -508,11 +509,30 @@ std::optional<Id> VectorDatabase::find_source(const std::string& path) const {
 
 std::vector<std::string> VectorDatabase::metadata_keys() const {
   Impl::Shared guard(impl_->lock);
-  std::set<std::string> keys;
-  impl_->store.for_each([&](const ImageRecord& r) {
-    for (const auto& [k, v] : r.metadata) keys.insert(k);
-  });
-  return {keys.begin(), keys.end()};
+  return impl_->store.metadata_keys();
+}
+
+std::vector<std::string> VectorDatabase::filter_warnings(const Where& where) const {
+  std::vector<std::string> out;
+  const std::vector<std::string> keys = where.matches_all() ? std::vector<std::string>() : metadata_keys();
+  for (const std::string& key : where.keys()) {
+    const bool meta = key.rfind("meta.", 0) == 0;
+    const std::string bare = meta ? key.substr(5) : key;
+    if ((!meta && Where::is_record_field(key)) || std::binary_search(keys.begin(), keys.end(), bare)) continue;
+    std::vector<std::string_view> known(keys.begin(), keys.end());
+    if (!meta) {
+      for (const char* f : {"width", "height", "format", "source", "camera", "lens", "taken", "colour", "label", "tone"})
+        known.emplace_back(f);
+    }
+    std::string message = "no image has the key \"" + key + "\"";
+    if (const std::string hint = detail::did_you_mean(bare, known); !hint.empty()) message += "; " + hint;
+    std::string listed;
+    for (std::size_t i = 0; i < keys.size() && i < 20; ++i) listed += (i ? ", " : "") + keys[i];
+    if (keys.size() > 20) listed += ", ... (" + std::to_string(keys.size()) + " in all)";
+    message += " (metadata keys: " + (keys.empty() ? std::string("none") : listed) + ")";
+    out.push_back(std::move(message));
+  }
+  return out;
 }
 
 std::vector<float> VectorDatabase::get_vector(Id id) const { return impl_->index->get_vector(id); }

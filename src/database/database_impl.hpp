@@ -222,28 +222,63 @@ struct VectorDatabase::Impl {
     return out;
   }
 
+  // The ids whose records match, read a chunk at a time, each chunk under its own shared lock: one
+  // scan of every record under one lock let a filter of costly patterns hold it for the whole
+  // scan, and a writer queued behind it (the lock lets writers in first) stalled every other
+  // search until it ended (issue 19). A writer now waits for one chunk at most. A record changed
+  // after its chunk is judged again with the results (search() below), so every result matches
+  // the filter; one that came to match meanwhile may be missed, as if the search ran first.
+  std::vector<Id> matching_ids(const Where& where) const {
+    constexpr std::size_t kChunk = 4096;
+    std::vector<Id> all, out;
+    {
+      Shared guard(lock);
+      all = store.ids_unordered();
+    }
+    for (std::size_t start = 0; start < all.size(); start += kChunk) {
+      Shared guard(lock);
+      for (std::size_t i = start; i < std::min(all.size(), start + kChunk); ++i) {
+        const ImageRecord* r = store.get(all[i]);
+        if (r && where.matches(*r)) out.push_back(all[i]);
+      }
+    }
+    return out;
+  }
+
   std::vector<SearchResult> search(VectorView q, const SearchOptions& options) const {
     if (options.k == 0) throw Error(ErrorCode::invalid_argument, "search: k must be at least 1");
     if (options.offset > (std::size_t{1} << 32)) throw Error(ErrorCode::invalid_argument, "search: offset is too large");
-    Shared guard(lock);
     SearchParams params(options.k + options.offset);
     params.min_score = options.min_score;
     std::optional<Filter> filter;
     if (!options.where.matches_all()) {
-      std::vector<Id> allow;
-      store.for_each([&](const ImageRecord& r) {
-        if (options.where.matches(r)) allow.push_back(r.id);
-      });
+      std::vector<Id> allow = matching_ids(options.where);
       if (allow.empty()) return {};
       filter = Filter::allow(std::move(allow));
       params.filter = &*filter;
     }
+    Shared guard(lock);
     if (index->size() == 0) return {};
     std::vector<SearchResult> out;
     const auto hits = index->search(q, params);
-    for (std::size_t i = options.offset; i < hits.size(); ++i) out.push_back({hits[i].id, hits[i].score, *store.get(hits[i].id)});
+    for (std::size_t i = options.offset; i < hits.size(); ++i) {
+      const ImageRecord& record = *store.get(hits[i].id);
+      // Changed since matching_ids judged it: a result always matches its filter as it now is.
+      if (filter && !options.where.matches(record)) continue;
+      // Unit vectors' cosine lies in [-1, 1], and a vector's with itself is 1; the float sum of
+      // its squares lands a rounding step to either side (1.0000001 seen for a search by a
+      // stored id), so the stored image that is the query scores exactly 1.
+      float score = std::clamp(hits[i].score, -1.0f, 1.0f);
+      if (score > 0.9999f && is_stored_vector(q, hits[i].id)) score = 1.0f;
+      out.push_back({hits[i].id, score, record});
+    }
     sort_results(out, options.sort);
     return out;
+  }
+
+  bool is_stored_vector(VectorView q, Id id) const {
+    const std::vector<float> stored = index->get_vector(id);
+    return stored.size() == q.size && std::equal(stored.begin(), stored.end(), q.data);
   }
 };
 

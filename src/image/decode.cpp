@@ -264,8 +264,14 @@ std::vector<std::uint8_t> decode_base64(std::string_view text) {
     else if (c >= '0' && c <= '9') v = c - '0' + 52;
     else if (c == '+' || c == '-') v = 62;
     else if (c == '/' || c == '_') v = 63;
-    else if (c == '=') break;
-    else if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+    else if (c == '=') {
+      // Padding ends the data: only more padding (two at most) and spaces may follow.
+      const std::size_t rest = text.find_first_not_of("= \n\r\t", i);
+      if (rest != std::string_view::npos)
+        fail(ErrorCode::invalid_argument, "base64 image",
+             "\"=\" padding at position " + std::to_string(i) + " is followed by more data");
+      break;
+    } else if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
     else {
       fail(ErrorCode::invalid_argument, "base64 image",
            "invalid character at position " + std::to_string(i));
@@ -277,6 +283,8 @@ std::vector<std::uint8_t> decode_base64(std::string_view text) {
       bytes.push_back(static_cast<std::uint8_t>(acc >> bits));
     }
   }
+  if (bytes.empty() && text.find_first_not_of(" \n\r\t") != std::string_view::npos)
+    fail(ErrorCode::invalid_argument, "base64 image", "holds no data, only padding (\"=\"); send the image's bytes in base64");
   return bytes;
 }
 

@@ -1,6 +1,7 @@
 #include "imgvec/metadata/metadata_store.hpp"
 
 #include <algorithm>
+#include <map>
 #include <new>
 #include <sstream>
 #include <unordered_map>
@@ -28,8 +29,13 @@ struct MetadataStore::Impl {
   std::unordered_map<Id, ImageRecord> records;
   std::unordered_map<std::string, Id> by_source;
   std::unordered_multimap<std::uint64_t, Id> by_hash;
+  std::map<std::string, std::size_t> key_counts;  // user metadata keys, by how many records hold them
 
   void unindex(const ImageRecord& r) {
+    for (const auto& [key, value] : r.metadata) {
+      const auto it = key_counts.find(key);
+      if (it != key_counts.end() && --it->second == 0) key_counts.erase(it);
+    }
     if (!r.source.empty()) {
       const auto it = by_source.find(r.source);
       if (it != by_source.end() && it->second == r.id) by_source.erase(it);
@@ -43,6 +49,7 @@ struct MetadataStore::Impl {
     }
   }
   void index(const ImageRecord& r) {
+    for (const auto& [key, value] : r.metadata) ++key_counts[key];
     if (!r.source.empty()) by_source[r.source] = r.id;
     if (r.content_hash != 0) by_hash.emplace(r.content_hash, r.id);
   }
@@ -80,6 +87,20 @@ std::vector<Id> MetadataStore::ids() const {
   out.reserve(impl_->records.size());
   for (const auto& [id, r] : impl_->records) out.push_back(id);
   std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<Id> MetadataStore::ids_unordered() const {
+  std::vector<Id> out;
+  out.reserve(impl_->records.size());
+  for (const auto& [id, r] : impl_->records) out.push_back(id);
+  return out;
+}
+
+std::vector<std::string> MetadataStore::metadata_keys() const {
+  std::vector<std::string> out;
+  out.reserve(impl_->key_counts.size());
+  for (const auto& [key, count] : impl_->key_counts) out.push_back(key);
   return out;
 }
 

@@ -11,7 +11,7 @@
 namespace imgvec {
 
 struct Where::Node {
-  enum class Kind { eq, range, in, tag, all_of, any_of, negate, glob } kind;
+  enum class Kind { eq, range, in, tag, all_of, any_of, negate, glob, exists } kind;
   std::string key;
   std::vector<MetadataValue> values;  // eq: one; in: several; tag: one string
   std::optional<double> lo, hi;
@@ -175,6 +175,8 @@ bool evaluate(const Node& n, const ImageRecord& r) {
       return false;
     case Node::Kind::negate:
       return !evaluate(*n.children[0], r);
+    case Node::Kind::exists:
+      return lookup(r, n.key).has_value();
   }
   return false;
 }
@@ -216,6 +218,7 @@ std::string show(const Node& n) {
       return s + ")";
     }
     case Node::Kind::negate: return "not " + show(*n.children[0]);
+    case Node::Kind::exists: return "has " + n.key;
   }
   return "";
 }
@@ -256,6 +259,10 @@ Where Where::in(std::string key, std::vector<MetadataValue> values) {
 Where Where::glob(std::string key, std::string pattern) {
   detail::check_glob(pattern, "filter " + key + "=" + pattern.substr(0, 40));
   return Where(std::make_shared<Node>(Node{Node::Kind::glob, std::move(key), {MetadataValue(std::move(pattern))}, {}, {}, {}}));
+}
+
+Where Where::has(std::string key) {
+  return Where(std::make_shared<Node>(Node{Node::Kind::exists, std::move(key), {}, {}, {}, {}}));
 }
 
 Where Where::tag(std::string t) {
@@ -304,11 +311,12 @@ bool Where::is_record_field(const std::string& key) {
   return false;
 }
 
-Where Where::parse(const std::string& e) {
+Where Where::condition(const std::string& e) {
   static const char* const kOps[] = {"!=", ">=", "<=", "=", ">", "<"};
   for (const char* op : kOps) {
-    const auto at = e.find(op);
-    if (at == std::string::npos || at == 0) continue;
+    // The operator is the first operator character's: `expr=a!=b` is expr = "a!=b".
+    const auto at = e.find_first_of("!<>=");
+    if (at == std::string::npos || at == 0 || e.compare(at, std::char_traits<char>::length(op), op) != 0) continue;
     const std::string key = e.substr(0, at), rhs = e.substr(at + std::char_traits<char>::length(op));
     const std::string o = op;
     auto bad = [&](const std::string& what) {

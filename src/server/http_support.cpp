@@ -86,6 +86,27 @@ void answer_guarded(
   }
 }
 
+bool read_whole_body(httplib::Request& req, const httplib::ContentReader& read) {
+  if (req.is_multipart_form_data()) {
+    httplib::MultipartFormDataItems parts;
+    const bool ok = read(
+        [&](const httplib::MultipartFormData& part) {
+          parts.push_back(part);
+          return true;
+        },
+        [&](const char* data, std::size_t size) {
+          parts.back().content.append(data, size);
+          return true;
+        });
+    for (auto& part : parts) req.files.emplace(part.name, std::move(part));
+    return ok;
+  }
+  return read([&](const char* data, std::size_t size) {
+    req.body.append(data, size);
+    return true;
+  });
+}
+
 json parse_json_text(std::string_view text, const std::string& what) {
   detail::check_json_nesting(text, what);
   try {

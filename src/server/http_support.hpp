@@ -35,6 +35,11 @@ void send_error(httplib::Response& res, int status, const std::string& code,
 void answer_guarded(const httplib::Request& req, httplib::Response& res,
                     const std::function<void(const httplib::Request&, httplib::Response&)>& handle);
 
+/// Fills `req.body` (or `req.files`, for multipart/form-data) from a handler's content reader, as
+/// cpp-httplib would, except that a urlencoded body is kept as it came rather than parsed as a
+/// form. False when the body could not be read (cpp-httplib has then set the answer's status).
+bool read_whole_body(httplib::Request& req, const httplib::ContentReader& read);
+
 /// A JSON text (a form field, part of a body) named `what` in errors: 400 when it nests deeper
 /// than detail::kMaxJsonDepth or does not parse.
 json parse_json_text(std::string_view text, const std::string& what);

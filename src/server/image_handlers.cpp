@@ -4,6 +4,7 @@
 #include <iterator>
 
 #include "imgvec/imgvec.hpp"
+#include "server/request_fields.hpp"
 #include "server/server_impl.hpp"
 
 namespace imgvec::server {
@@ -51,6 +52,7 @@ void Server::Impl::upload(const httplib::Request& req, httplib::Response& res) {
   Metadata metadata;
   std::vector<std::string> tags;
   if (req.is_multipart_form_data()) {
+    check_known_form_fields(req, {"file", "name", "metadata", "tags"}, "an upload");
     if (!req.has_file("file"))
       fail(400, "invalid_argument", "no form field \"file\" holding an image");
     const auto file = req.get_file_value("file");
@@ -63,6 +65,7 @@ void Server::Impl::upload(const httplib::Request& req, httplib::Response& res) {
     if (req.has_file("tags")) tags = tags_from_form(req.get_file_value("tags").content);
   } else {
     const json body = parse_json_object(req);
+    check_known_fields(body, {"image", "name", "metadata", "tags"}, "an upload");
     const auto image = body.find("image");
     if (image == body.end() || !image->is_string()) {
       fail(400, "invalid_argument",
@@ -132,6 +135,7 @@ void Server::Impl::patch(const httplib::Request& req, httplib::Response& res) {
   VectorDatabase& db = database();
   const Id id = id_in_path(req);
   const json body = parse_json_object(req);
+  check_known_fields(body, {"metadata", "tags"}, "a change of an image");
   const auto m = body.find("metadata");
   const auto t = body.find("tags");
   if (m == body.end() && t == body.end())

@@ -81,15 +81,29 @@ void Server::Impl::routes() {
     const bool ready = db.load() != nullptr;
     send_json(res, ready ? 200 : 503, {{"status", ready ? "ok" : "loading"}});
   });
+  // Requests with a body read it here rather than in cpp-httplib, which parses a body sent as
+  // application/x-www-form-urlencoded (curl -d's default) as a form and refuses one over 8 KB: the
+  // documented `curl -d '{"image": ...}'` got 413 for any real photo. Our endpoints read JSON
+  // whatever the Content-Type; another site's form posts are kept out by the access rules.
+  auto bind_with_body = [this](void (Impl::*handler)(const httplib::Request&, httplib::Response&)) {
+    return [this, handler](const httplib::Request& req, httplib::Response& res,
+                           const httplib::ContentReader& read) {
+      httplib::Request whole = req;  // its regex matches still point into req.path, alive here
+      if (!read_whole_body(whole, read)) return;  // cpp-httplib answers (413, 400)
+      answer_guarded(whole, res, [&](const httplib::Request& q, httplib::Response& r) {
+        (this->*handler)(q, r);
+      });
+    };
+  };
   http.Get("/v1/stats", bind(&Impl::stats));
-  http.Post("/v1/search", bind(&Impl::search));
-  http.Post("/v1/search/image", bind(&Impl::search_image_upload));
-  http.Post("/v1/duplicates", bind(&Impl::duplicates));
-  http.Post("/v1/images", bind(&Impl::upload));
+  http.Post("/v1/search", bind_with_body(&Impl::search));
+  http.Post("/v1/search/image", bind_with_body(&Impl::search_image_upload));
+  http.Post("/v1/duplicates", bind_with_body(&Impl::duplicates));
+  http.Post("/v1/images", bind_with_body(&Impl::upload));
   http.Get(R"(/v1/images/([^/]+))", bind(&Impl::get_record));
   http.Get(R"(/v1/images/([^/]+)/file)", bind(&Impl::get_file));
   http.Get(R"(/v1/images/([^/]+)/thumbnail)", bind(&Impl::get_thumbnail));
-  http.Patch(R"(/v1/images/([^/]+))", bind(&Impl::patch));
+  http.Patch(R"(/v1/images/([^/]+))", bind_with_body(&Impl::patch));
   http.Delete(R"(/v1/images/([^/]+))", bind(&Impl::remove));
 
   // Before any route: who may call (access_rules.hpp), CORS, then the key for writes and

@@ -16,6 +16,7 @@
 #include "server/background_saver.hpp"
 #include "server/http_support.hpp"
 #include "server/lru_cache.hpp"
+#include "server/search_request.hpp"
 #include "server/server.hpp"
 #include "server/thumbnails.hpp"
 
@@ -64,7 +65,8 @@ struct Server::Impl {
   void duplicates(const httplib::Request& req, httplib::Response& res);
   void stats(const httplib::Request& req, httplib::Response& res);
   // {"result": [hit...], "time_ms"}: the answer of every search.
-  void send_hits(httplib::Response& res, const std::vector<SearchResult>& hits, bool with_vector,
+  void send_hits(httplib::Response& res, const std::vector<SearchResult>& hits,
+                 const SearchRequestOptions& request, bool with_vector,
                  std::chrono::steady_clock::time_point start) const;
   std::vector<float> text_vector(const std::string& text);
   QueryExample query_example(const json& example, const char* side);

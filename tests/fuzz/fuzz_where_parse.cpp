@@ -1,4 +1,5 @@
-// Metadata filter expressions (the CLI's --where), parsed and evaluated on a record.
+// Metadata filters, parsed and evaluated on a record: the string syntax (the CLI's --where, the
+// server's "filter") and, for inputs that start with "{", the Qdrant-shaped JSON form.
 #include <cstdint>
 #include <string>
 
@@ -14,8 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       {"camera", std::string("X100")}, {"iso", std::int64_t{400}}, {"f", 2.8}, {"ok", true}};
   r.tags = {"holiday"};
   try {
-    const imgvec::Where w =
-        imgvec::Where::parse(std::string(reinterpret_cast<const char*>(data), size));
+    const std::string text(reinterpret_cast<const char*>(data), size);
+    const imgvec::Where w = !text.empty() && text[0] == '{' ? imgvec::Where::from_json(text) : imgvec::Where::parse(text);
     w.matches(r);
     (w && imgvec::Where::parse("width>=1")).matches(r);
   } catch (const imgvec::Error&) {

@@ -198,7 +198,10 @@ int main(int argc, char** argv) {
 
   int n = 0;
   for (const char* w : {"width>=300", "format=jpeg|png", "tag=holiday", "camera!=X100", "iso<800",
-                        "source=/p/a.jpg", "f>2.5", "ok=true", "a=b|c|d", "iso>=100"}) {
+                        "source=/p/a.jpg", "f>2.5", "ok=true", "a=b|c|d", "iso>=100",
+                        "format=jpeg and (camera=canon* or not iso<100)", "title=\"cats and dogs (2)\" or tag=x",
+                        R"({"must": [{"key": "iso", "range": {"gte": 100}}], "should": [{"key": "camera", "match": {"any": ["X100"]}}], "must_not": [{"is_empty": {"key": "f"}}]})",
+                        R"({"must": [{"has_id": [7]}, {"key": "camera", "match": {"text": "x1"}}]})"}) {
     write(out / "where_parse", "w" + std::to_string(n++), w);
   }
   n = 0;

@@ -65,6 +65,11 @@ class MetadataStore {
   std::size_t size() const;
   /// All ids, ascending.
   std::vector<Id> ids() const;
+  /// All ids in no particular order (no sort: for a scan that sorts, or needs no order).
+  std::vector<Id> ids_unordered() const;
+  /// Every user metadata key some record holds, sorted; kept as records change, so asking costs
+  /// the number of keys, not of records.
+  std::vector<std::string> metadata_keys() const;
   /// The record added from `source` (a path), if any.
   std::optional<Id> find_source(const std::string& source) const;
   /// Records whose file had these bytes.

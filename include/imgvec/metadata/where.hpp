@@ -33,10 +33,12 @@ class Where {
   static Where range(std::string key, std::optional<double> lo, std::optional<double> hi);
   static Where in(std::string key, std::vector<MetadataValue> values);
   static Where tag(std::string tag);
+  /// Records that have a value under `key` (any value).
+  static Where has(std::string key);
   /// A string value (or a list item) matching a shell-style pattern: * any run, ? one
   /// character, ASCII letters in either case ("canon*" matches "Canon EOS 5D").
   static Where glob(std::string key, std::string pattern);
-  /// Parses the command line's form: KEY=VALUE, KEY!=VALUE, KEY>=N, KEY<=N, KEY>N, KEY<N,
+  /// Parses one condition: KEY=VALUE, KEY!=VALUE, KEY>=N, KEY<=N, KEY>N, KEY<N,
   /// KEY=A|B|C (any of), KEY=LO..HI (a closed range of numbers), KEY=PATTERN with * or ? (glob),
   /// tag=T. VALUE is an integer, a number, true/false, or else a string. For `taken` the values
   /// are dates naming periods (parse_date_period): taken=2023-06 is all of June, taken>=2023-06-01
@@ -44,7 +46,25 @@ class Where {
   /// those between.
   /// Throws imgvec::Error (invalid_argument) naming the expression when it is malformed: no
   /// operator, an empty key, value or alternative (`a!=`, `tag=`, `a=b|`).
+  static Where condition(const std::string& condition);
+  /// Parses the filter syntax of the CLI's --where, the server's "filter" and the page: conditions
+  /// (see condition()) joined by `and`, `or` and `not` (any case) and grouped by parentheses;
+  /// `and` binds tighter than `or`: `format=jpeg and (camera=canon* or camera=nikon*)`. A value
+  /// runs to the next ` and `/` or ` or an unmatched `)`, so it may hold spaces
+  /// (`camera=Canon EOS 5D`); a value in double quotes is taken literally, with no alternatives,
+  /// ranges or wildcards (`title="cats and dogs (2)"`, `\"` and `\\` inside).
+  /// At most 256 conditions and 32 levels of parentheses. Throws imgvec::Error (invalid_argument)
+  /// naming the expression and the place where it went wrong.
   static Where parse(const std::string& expression);
+  /// Parses a filter in Qdrant's JSON shape: {"must": [...], "should": [...], "must_not": [...]},
+  /// whose conditions are {"key": K, "match": {"value": V}}, {"key": K, "match": {"any": [...]}},
+  /// {"key": K, "match": {"except": [...]}}, {"key": K, "match": {"text": T}} (a substring, any
+  /// case), {"key": K, "range": {"gt", "gte", "lt", "lte"}} (numbers; dates for `taken`, also
+  /// under "datetime_range"), {"has_id": [ids]}, {"is_empty": {"key": K}}, or a nested filter.
+  /// `should` needs at least one of its conditions to hold. Keys are those of condition(); `tag`
+  /// matches tags. Throws imgvec::Error (invalid_argument) naming the unknown field (with "did you
+  /// mean") or the malformed part; JSON nested deeper than 64 levels is refused before parsing.
+  static Where from_json(const std::string& json_text);
 
   Where operator&&(const Where& other) const;
   Where operator||(const Where& other) const;
