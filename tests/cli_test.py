@@ -134,12 +134,19 @@ web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
 threading.Thread(target=web.serve_forever, daemon=True).start()
 base = f"http://127.0.0.1:{web.server_address[1]}"
 if "URLs" in run("--version").stdout:
-    hits = json.loads(run("search", "--db", db, "--image-url", f"{base}/giphy.gif", "-k", "1", "--json").stdout)
+    # The server is on loopback: refused unless --allow-private-urls (server-side request forgery).
+    err = run("search", "--db", db, "--image-url", f"{base}/giphy.gif", expect=2).stderr
+    check("loopback" in err and "--allow-private-urls" in err, f"a loopback URL is refused by default: {err.strip()}")
+    local = ["--allow-private-urls"]
+    hits = json.loads(run("search", "--db", db, "--image-url", f"{base}/giphy.gif", "-k", "1", "--json", *local).stdout)
     check(Path(hits[0]["source"]).name == "giphy.gif" and hits[0]["score"] > 0.999, "--image-url searches by a URL's image")
-    err = run("search", "--db", db, "--image-url", f"{base}/nope.jpg", expect=1).stderr
+    err = run("search", "--db", db, "--image-url", f"{base}/nope.jpg", *local, expect=1).stderr
     check("HTTP 404" in err and "nope.jpg" in err, f"a missing URL is named with its status: {err.strip()}")
+    err = run("search", "--db", db, "--image-url", base.replace("://", "://me:s3cret@") + "/nope.jpg", *local,
+              expect=1).stderr
+    check("s3cret" not in err and "***@" in err, f"a password in a URL is not echoed: {err.strip()}")
     (photos / "page.html").write_text("<html>not an image</html>")
-    err = run("search", "--db", db, "--image-url", f"{base}/page.html", expect=1).stderr
+    err = run("search", "--db", db, "--image-url", f"{base}/page.html", *local, expect=1).stderr
     check("page.html" in err, f"a page that is not an image is refused by its bytes: {err.strip()}")
     (photos / "page.html").unlink()
     run("search", "--db", db, "--image-url", "file:///etc/passwd", expect=2)

@@ -13,6 +13,10 @@
 #include "imgvec/encoder/descriptor_encoder.hpp"
 #include "imgvec/error.hpp"
 #include "imgvec/image/url_fetch.hpp"
+#include "image/address_policy.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 // Images from URLs, against a loopback server that misbehaves in the ways real ones do: missing
 // files, pages that are not images, mislabelled images, huge and endless bodies, trickling bytes,
@@ -94,11 +98,14 @@ TEST_CASE("images come from http URLs, within limits, judged by their bytes", "[
   }
   LoopbackServer s;
   REQUIRE(s.port > 0);
-  CHECK(fetch_url(s.url("/photo.jpg")) == std::vector<std::uint8_t>(s.jpeg.begin(), s.jpeg.end()));
-  CHECK(fetch_url(s.url("/redirect")).size() == s.jpeg.size());
-  CHECK(fetch_url(s.url("/mislabelled")).size() == s.jpeg.size());  // the header does not decide
+  // The test server is on loopback, which user-given URLs may not reach unless allowed.
+  UrlFetchOptions local;
+  local.allow_private_addresses = true;
+  CHECK(fetch_url(s.url("/photo.jpg"), local) == std::vector<std::uint8_t>(s.jpeg.begin(), s.jpeg.end()));
+  CHECK(fetch_url(s.url("/redirect"), local).size() == s.jpeg.size());
+  CHECK(fetch_url(s.url("/mislabelled"), local).size() == s.jpeg.size());  // the header does not decide
 
-  UrlFetchOptions quick;
+  UrlFetchOptions quick = local;
   quick.timeout_s = 2;
   quick.stall_timeout_s = 1;
   quick.max_bytes = 2 << 20;
@@ -125,30 +132,109 @@ TEST_CASE("images come from http URLs, within limits, judged by their bytes", "[
   CHECK(fetch_error("http://127.0.0.1:1/x.jpg", quick) == ErrorCode::io);
 }
 
+TEST_CASE("URLs that lead to this machine or its network are refused unless allowed", "[url]") {
+  if (!url_fetch_supported()) return;
+  LoopbackServer s;
+  std::string message;
+  // By address, by a name that resolves inward (judged after DNS), and in every spelling.
+  for (const std::string& url : std::vector<std::string>{s.url("/photo.jpg"), "http://localhost:" + std::to_string(s.port) + "/photo.jpg",
+                                 "http://[::1]:" + std::to_string(s.port) + "/x.jpg", "http://0.0.0.0:1/x.jpg",
+                                 "http://2130706433:" + std::to_string(s.port) + "/photo.jpg",
+                                 "http://[::ffff:127.0.0.1]:" + std::to_string(s.port) + "/photo.jpg"}) {
+    INFO(url);
+    CHECK(fetch_error(url, {}, &message) == ErrorCode::invalid_argument);
+    CHECK_THAT(message, Catch::Matchers::Contains("refused") && Catch::Matchers::Contains("allow_private_addresses"));
+  }
+  CHECK_THAT(message, Catch::Matchers::Contains("127.0.0.1, a loopback address"));
+  // A credential in the URL is used, never echoed.
+  UrlFetchOptions local;
+  local.allow_private_addresses = true;
+  local.timeout_s = 2;
+  CHECK(fetch_error("http://me:s3cret@127.0.0.1:" + std::to_string(s.port) + "/missing.jpg", local, &message) ==
+        ErrorCode::not_found);
+  CHECK_THAT(message, !Catch::Matchers::Contains("s3cret") && Catch::Matchers::Contains("http://***@127.0.0.1"));
+  CHECK(fetch_error("http://me:s3cret@127.0.0.1:1/x.jpg", local, &message) == ErrorCode::io);
+  CHECK_THAT(message, !Catch::Matchers::Contains("s3cret"));
+  CHECK(redact_url("https://u:p@host/a@b.jpg") == "https://***@host/a@b.jpg");
+  CHECK(redact_url("https://host/a@b.jpg") == "https://host/a@b.jpg");
+  CHECK(redact_url("no scheme") == "no scheme");
+}
+
+TEST_CASE("the address check knows the blocks that are not the internet", "[url]") {
+  auto kind = [](const char* text) {
+    sockaddr_storage a{};
+    if (std::string(text).find(':') != std::string::npos) {
+      auto* v6 = reinterpret_cast<sockaddr_in6*>(&a);
+      v6->sin6_family = AF_INET6;
+      REQUIRE(::inet_pton(AF_INET6, text, &v6->sin6_addr) == 1);
+    } else {
+      auto* v4 = reinterpret_cast<sockaddr_in*>(&a);
+      v4->sin_family = AF_INET;
+      REQUIRE(::inet_pton(AF_INET, text, &v4->sin_addr) == 1);
+    }
+    return imgvec::detail::non_public_kind(reinterpret_cast<const sockaddr*>(&a));
+  };
+  CHECK(kind("127.0.0.1") == "loopback");
+  CHECK(kind("127.255.1.2") == "loopback");
+  CHECK(kind("10.1.2.3") == "private");
+  CHECK(kind("172.16.0.1") == "private");
+  CHECK(kind("172.31.255.255") == "private");
+  CHECK(kind("172.32.0.1").empty());
+  CHECK(kind("192.168.1.1") == "private");
+  CHECK(kind("169.254.169.254") == "link-local");  // cloud metadata services
+  CHECK(kind("100.64.0.1") == "shared address space");
+  CHECK(kind("0.0.0.0") == "unspecified");
+  CHECK(kind("224.0.0.1") == "multicast");
+  CHECK(kind("255.255.255.255") == "reserved");
+  CHECK(kind("8.8.8.8").empty());
+  CHECK(kind("93.184.216.34").empty());
+  CHECK(kind("::1") == "loopback");
+  CHECK(kind("::") == "unspecified");
+  CHECK(kind("fe80::1") == "link-local");
+  CHECK(kind("fd00::1") == "private");
+  CHECK(kind("ff02::1") == "multicast");
+  CHECK(kind("::ffff:10.0.0.1") == "private");
+  CHECK(kind("::ffff:8.8.8.8").empty());
+  CHECK(kind("64:ff9b::a9fe:a9fe") == "link-local");  // NAT64 of 169.254.169.254
+  CHECK(kind("2002:7f00:1::") == "loopback");          // 6to4 of 127.0.0.1
+  CHECK(kind("2606:4700::1111").empty());
+}
+
 TEST_CASE("add_image_url keeps the image and its URL; search_by_image_url finds it", "[url][db]") {
   if (!url_fetch_supported()) return;
   LoopbackServer s;
+  UrlFetchOptions local;
+  local.allow_private_addresses = true;
   const fs::path dir = fs::temp_directory_path() / "imgvec-db-url";
   fs::remove_all(dir);
   {
     auto db = VectorDatabase::create(dir.string(), std::make_shared<DescriptorEncoder>());
-    const AddResult r = db->add_image_url(s.url("/photo.jpg"), {{"album", std::string("web")}});
+    CHECK_THROWS_AS(db->add_image_url(s.url("/photo.jpg")), Error);  // loopback, not allowed
+    // A password in the URL fetches the image and is then forgotten: not in the record.
+    const std::string with_password = "http://me:s3cret@127.0.0.1:" + std::to_string(s.port) + "/mislabelled";
+    const AddResult p = db->add_image_url(with_password, {}, {}, local);
+    const ImageRecord kept = *db->get(p.id);
+    CHECK(std::get<std::string>(kept.metadata.at("url")) == "http://***@127.0.0.1:" + std::to_string(s.port) + "/mislabelled");
+    CHECK(kept.source.find("s3cret") == std::string::npos);
+    CHECK(db->remove(p.id));
+    const AddResult r = db->add_image_url(s.url("/photo.jpg"), {{"album", std::string("web")}}, {}, local);
     CHECK(r.status == AddStatus::added);
     const ImageRecord rec = *db->get(r.id);
     CHECK(std::get<std::string>(rec.metadata.at("url")) == s.url("/photo.jpg"));
     CHECK(std::get<std::string>(rec.metadata.at("album")) == "web");
     CHECK(rec.photo.camera() == "Canon PowerShot S230");  // the EXIF came along
-    CHECK(db->add_image_url(s.url("/photo.jpg"), {{"album", std::string("web")}}).status == AddStatus::unchanged);
-    CHECK(db->search_by_image_url(s.url("/redirect"), 1).at(0).id == r.id);
+    CHECK(db->add_image_url(s.url("/photo.jpg"), {{"album", std::string("web")}}, {}, local).status ==
+          AddStatus::unchanged);
+    CHECK(db->search_by_image_url(s.url("/redirect"), 1, local).at(0).id == r.id);
     // Refusals leave the database as it was.
     std::string message;
     try {
-      db->add_image_url(s.url("/page.jpg"));
+      db->add_image_url(s.url("/page.jpg"), {}, {}, local);
     } catch (const Error& e) {
       message = e.what();
     }
     CHECK_THAT(message, Catch::Matchers::Contains("/page.jpg"));
-    CHECK_THROWS_AS(db->add_image_url(s.url("/missing.jpg")), Error);
+    CHECK_THROWS_AS(db->add_image_url(s.url("/missing.jpg"), {}, {}, local), Error);
     CHECK(db->size() == 1);
     db->save();
   }

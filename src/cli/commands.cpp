@@ -266,18 +266,21 @@ int run_search(const SearchCommand& o) {
   // A misspelt key matches nothing; say so instead of answering "no matches".
   for (const std::string& warning : db->filter_warnings(s.where))
     std::fprintf(stderr, "imgvec search: warning: %s\n", warning.c_str());
+  UrlFetchOptions fetch;
+  fetch.allow_private_addresses = o.allow_private_urls;
   std::vector<SearchResult> hits;
   if (!colours.empty()) {
     hits = db->search_by_colour(colours, s);
   } else if (positives == 1 && negatives == 0 && o.texts.size() == 1) {
     hits = db->search_by_text(o.texts[0], s);
   } else if (positives == 1 && negatives == 0 && o.image_urls.size() == 1) {
-    hits = db->search_by_image_url(o.image_urls[0], s);
+    hits = db->search_by_image_url(o.image_urls[0], s, fetch);
   } else {
     Query q;
     for (const auto& url : o.image_urls) {
-      const auto bytes = fetch_url(url);
-      q.positive.push_back(QueryExample::of_image(decode_image(bytes.data(), bytes.size(), url, db->encoder().decode_options())));
+      const auto bytes = fetch_url(url, fetch);
+      q.positive.push_back(
+          QueryExample::of_image(decode_image(bytes.data(), bytes.size(), redact_url(url), db->encoder().decode_options())));
     }
     for (const auto& [files, texts, likes, out] :
          {std::tuple{&o.images, &o.texts, &o.likes, &q.positive}, {&o.minus_images, &o.minus_texts, &o.minus_likes, &q.negative}}) {

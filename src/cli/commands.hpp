@@ -37,6 +37,7 @@ int run_index(const IndexOptions& o);
 struct SearchCommand : DbOptions {
   // Examples: image files and stored images (id or indexed path) may end in :WEIGHT.
   std::vector<std::string> images, texts, likes, minus_images, minus_texts, minus_likes, image_urls;
+  bool allow_private_urls = false;  ///< --image-url may lead to loopback and private addresses
   std::int64_t k = 10;
   std::int64_t offset = 0;
   std::vector<std::string> where;

@@ -84,8 +84,12 @@ int main(int argc, char** argv) {
   c_search->add_option("--image", search.images, "an image file to search by (FILE or FILE:WEIGHT); repeatable")
       ->allow_extra_args(false);
   c_search->add_option("--image-url", search.image_urls,
-                       "an http(s) URL of an image to search by (downloaded: at most 64 MB, 30 s); repeatable")
+                       "an http(s) URL of an image to search by (downloaded: at most 64 MB, 30 s; public "
+                       "addresses only, see --allow-private-urls); repeatable")
       ->allow_extra_args(false);
+  c_search->add_flag("--allow-private-urls", search.allow_private_urls,
+                     "let --image-url reach this machine and private networks (loopback, 10/8, 192.168/16, "
+                     "link-local...), refused by default");
   c_search->add_option("--text", search.texts, "a text to search by (needs a CLIP model); repeatable")
       ->allow_extra_args(false);
   c_search->add_option("--like", search.likes,

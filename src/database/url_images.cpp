@@ -9,15 +9,18 @@ namespace imgvec {
 AddResult VectorDatabase::add_image_url(const std::string& url, const Metadata& metadata,
                                         const std::vector<std::string>& tags, const UrlFetchOptions& fetch) {
   const std::vector<std::uint8_t> bytes = fetch_url(url, fetch);
+  // A password in the URL was for the download only: the record keeps the URL without it.
+  const std::string kept = redact_url(url);
   Metadata m = metadata;
-  m.emplace("url", url);
-  return import_image_bytes(bytes.data(), bytes.size(), url, m, tags);
+  m.emplace("url", kept);
+  return import_image_bytes(bytes.data(), bytes.size(), kept, m, tags);
 }
 
 std::vector<SearchResult> VectorDatabase::search_by_image_url(const std::string& url, const SearchOptions& options,
                                                               const UrlFetchOptions& fetch) const {
   const std::vector<std::uint8_t> bytes = fetch_url(url, fetch);
-  return search_by_image(decode_image(bytes.data(), bytes.size(), url, impl_->encoder->decode_options()), options);
+  return search_by_image(decode_image(bytes.data(), bytes.size(), redact_url(url), impl_->encoder->decode_options()),
+                         options);
 }
 
 }  // namespace imgvec

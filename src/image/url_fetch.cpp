@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "imgvec/error.hpp"
+#include "image/address_policy.hpp"
 
 #ifdef IMGVEC_HAS_CURL
 #include <curl/curl.h>
@@ -25,7 +26,23 @@ struct Download {
   std::vector<std::uint8_t> bytes;
   std::uint64_t max = 0;
   bool too_large = false;
+  bool allow_private = false;
+  std::string refused;  // the address a connection was refused, and why
 };
+
+// libcurl asks here for every socket it opens, with the address it will connect to: the place
+// to judge the address actually used, after DNS and after each redirect.
+curl_socket_t open_socket(void* user, curlsocktype purpose, curl_sockaddr* address) {
+  auto* d = static_cast<Download*>(user);
+  if (purpose == CURLSOCKTYPE_IPCXN && !d->allow_private) {
+    const std::string kind = detail::non_public_kind(&address->addr);
+    if (!kind.empty()) {
+      d->refused = detail::address_text(&address->addr) + ", a " + kind + " address";
+      return CURL_SOCKET_BAD;
+    }
+  }
+  return ::socket(address->family, address->socktype, address->protocol);
+}
 
 std::size_t on_data(char* data, std::size_t size, std::size_t count, void* user) {
   auto* d = static_cast<Download*>(user);
@@ -42,6 +59,16 @@ std::size_t on_data(char* data, std::size_t size, std::size_t count, void* user)
 
 }  // namespace
 
+std::string redact_url(const std::string& url) {
+  const std::size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  const std::size_t host = scheme + 3;
+  const std::size_t end = std::min(url.find_first_of("/?#", host), url.size());
+  const std::size_t at = url.rfind('@', end == 0 ? 0 : end - 1);
+  if (at == std::string::npos || at < host) return url;
+  return url.substr(0, host) + "***" + url.substr(at);
+}
+
 bool url_fetch_supported() {
 #ifdef IMGVEC_HAS_CURL
   return true;
@@ -50,7 +77,8 @@ bool url_fetch_supported() {
 #endif
 }
 
-std::vector<std::uint8_t> fetch_url(const std::string& url, const UrlFetchOptions& options) {
+std::vector<std::uint8_t> fetch_url(const std::string& given, const UrlFetchOptions& options) {
+  const std::string url = redact_url(given);  // what messages show; `given` is what is fetched
   std::string scheme = url.substr(0, std::min<std::size_t>(url.find("://"), 16));
   std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char c) { return std::tolower(c); });
   if (url.find("://") == std::string::npos || (scheme != "http" && scheme != "https")) {
@@ -68,8 +96,13 @@ std::vector<std::uint8_t> fetch_url(const std::string& url, const UrlFetchOption
   if (!curl.h) fail(ErrorCode::io, url, "cannot start libcurl");
   Download download;
   download.max = options.max_bytes;
+  download.allow_private = options.allow_private_addresses;
   char why[CURL_ERROR_SIZE] = "";
-  curl_easy_setopt(curl.h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl.h, CURLOPT_URL, given.c_str());
+  curl_easy_setopt(curl.h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+  curl_easy_setopt(curl.h, CURLOPT_OPENSOCKETDATA, &download);
+  // "" turns proxies off, environment variables included.
+  if (!options.use_environment_proxy) curl_easy_setopt(curl.h, CURLOPT_PROXY, "");
   curl_easy_setopt(curl.h, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl.h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");  // no redirect to file:// or ftp://
   curl_easy_setopt(curl.h, CURLOPT_FOLLOWLOCATION, 1L);
@@ -87,7 +120,14 @@ std::vector<std::uint8_t> fetch_url(const std::string& url, const UrlFetchOption
   const CURLcode rc = curl_easy_perform(curl.h);
   const std::string limit = std::to_string(options.max_bytes) + " bytes (UrlFetchOptions::max_bytes)";
   if (download.too_large || rc == CURLE_FILESIZE_EXCEEDED) fail(ErrorCode::too_large, url, "larger than " + limit);
-  const std::string detail = why[0] ? why : curl_easy_strerror(rc);
+  if (rc != CURLE_OK && !download.refused.empty()) {
+    fail(ErrorCode::invalid_argument, url,
+         "refused: it leads to " + download.refused +
+             ", not the public internet (set UrlFetchOptions::allow_private_addresses, or give the CLI "
+             "--allow-private-urls, to fetch from this machine or its network)");
+  }
+  // libcurl's own message repeats the URL, credentials and all: only its code's text is shown.
+  const std::string detail = why[0] && given == url ? why : curl_easy_strerror(rc);
   if (rc == CURLE_OPERATION_TIMEDOUT) fail(ErrorCode::io, url, "timed out (" + detail + ")");
   if (rc == CURLE_TOO_MANY_REDIRECTS) fail(ErrorCode::io, url, "more than " + std::to_string(options.max_redirects) + " redirects");
   if (rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL) fail(ErrorCode::invalid_argument, url, detail);
