@@ -18,6 +18,7 @@ packages=(
   libwebp-dev libtiff-dev libheif-dev   # WebP, TIFF, HEIC and AVIF decoding
   libexif-dev                           # EXIF facts: date taken, camera, lens, GPS
   libcurl4-openssl-dev                  # images from URLs
+  libssl-dev                            # SHA-256 names of uploaded images' files (libcrypto)
   libopencv-calib3d-dev libopencv-features2d-dev   # verifying duplicates (ORB, RANSAC), a module
   libfaiss-dev     # benchmark peer only (Faiss 1.7.3, static)
   nlohmann-json3-dev   # model bundle config, JSON output; header-only, private

@@ -382,7 +382,8 @@ for fmt in ("qdrant", "milvus", "pgvector"):
     out = run("export", "--db", db, "--format", fmt, "--out", scratch / f"x-{fmt}").stdout
     check(f"for {fmt}" in out, out.strip())
     run("export", "--db", db, "--format", fmt, "--out", scratch / f"x-{fmt}", expect=2)  # never over a folder
-    report = json.loads(run("import", scratch / f"x-{fmt}", "--db", scratch / f"back-{fmt}", "--flat", "--json").stdout)
+    report = json.loads(run("import", scratch / f"x-{fmt}", "--db", scratch / f"back-{fmt}", "--flat", "--json",
+                            "--source-root", photos).stdout)
     check(report["imported"] == report["count"] == GOOD, f"import {fmt}: {report}")
     a = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "50", "--json").stdout)
     b = json.loads(run("search", "--db", scratch / f"back-{fmt}", "--image", photos / "giphy.gif", "-k", "50",
@@ -391,6 +392,13 @@ for fmt in ("qdrant", "milvus", "pgvector"):
     check([h["id"] for h in a] == [h["id"] for h in b] and [h["source"] for h in a] == [h["source"] for h in b] and
           all(abs(x["score"] - y["score"]) < 1e-6 for x, y in zip(a, b)),
           f"the {fmt} export imported answers as the original")
+# Without --source-root an export's paths are kept as metadata only: no file is served from them.
+report = json.loads(run("import", scratch / "x-qdrant", "--db", scratch / "back-rootless", "--json").stdout)
+hits = json.loads(run("search", "--db", scratch / "back-rootless", "--image", photos / "giphy.gif", "-k", "1",
+                      "--json").stdout)
+check(report["imported"] == GOOD and not hits[0]["source"] and
+      Path(hits[0]["metadata"]["imported_source"]).name == "giphy.gif",
+      f"an import without --source-root keeps paths as metadata: {hits[0]}")
 run("export", "--db", db, "--format", "qdrant", expect=2)  # --out missing
 err = run("import", scratch / "x-qdrant", "--db", scratch / "back-qdrant", expect=2).stderr
 check("already in this database" in err, f"importing the same ids twice is refused: {err.strip()}")

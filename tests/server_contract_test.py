@@ -126,6 +126,28 @@ for content_type in ["application/x-www-form-urlencoded", "text/plain", "applica
 status, answer = s.json("POST", "/v1/search", {"image": "===="})
 check(status == 400 and "padding" in answer["error"]["message"], f"a base64 of padding only is named: {answer}")
 
+# --- paths: uploads named by SHA-256, shown without the server's folder; files checked ------------
+import hashlib  # noqa: E402
+gif = (images / "giphy.gif").read_bytes()
+png = gif[:-1] + b"\x00;"  # other bytes, the same picture: a new file
+status, answer = s.json("POST", "/v1/images", {"image": base64.b64encode(png).decode(), "name": "p.gif"})
+source = answer["record"]["source"]
+check(status == 201 and source == f"$DB/files/{hashlib.sha256(png).hexdigest()}.gif",
+      f"an upload's source is relative to the database and named by SHA-256: {source}")
+check(str(db.resolve()) not in json.dumps(answer), "no answer names the server's database folder")
+upload_id = answer["id"]
+status, headers, payload = s.call("GET", f"/v1/images/{upload_id}/file")
+check(status == 200 and payload == png, "the upload's file is served")
+kept = db / "files" / source.split("/")[-1]
+kept.write_bytes(png + b"more")
+status, answer = s.json("GET", f"/v1/images/{upload_id}/file")
+check(status == 409 and "changed since it was added" in answer["error"]["message"],
+      f"a file changed behind the database's back is not served: {status} {answer}")
+kept.write_bytes(png[:-2] + b"\x01;")  # the same size, other bytes
+status, answer = s.json("GET", f"/v1/images/{upload_id}/file")
+check(status == 409 and "no longer holds the bytes" in answer["error"]["message"], f"nor one of the same size: {answer}")
+kept.write_bytes(png)
+
 # --- every curl command of docs/server.md, as written ------------------------------------------
 work = scratch / "docs"
 work.mkdir()

@@ -818,6 +818,46 @@ TEST_CASE("imported bytes keep a file in the database; the same bytes again are 
   CHECK_FALSE(fs::exists(s.db()));
 }
 
+TEST_CASE("a database moved to another folder keeps its uploaded images' files", "[db]") {
+  Scratch s("moved");
+  std::ifstream in(s.photo("giphy.gif"), std::ios::binary);
+  const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  Id saved = 0, logged = 0;
+  {
+    DatabaseOptions logging;
+    logging.durability = Durability::on_write;
+    auto db = VectorDatabase::create(s.db(), descriptor(), logging);
+    saved = db->import_image_bytes(bytes.data(), bytes.size(), "cat.gif").id;
+    const std::string name = fs::path(db->get(saved)->source).filename().string();
+    CHECK(name.size() == 64 + 4);  // SHA-256 in hex, then ".gif"
+    db->save();
+    std::ifstream second(s.photo("baboon.256.pgm"), std::ios::binary);
+    const std::string other{std::istreambuf_iterator<char>(second), std::istreambuf_iterator<char>()};
+    logged = db->import_image_bytes(other.data(), other.size(), "baboon.pgm").id;  // in the log only
+    CHECK(logged != saved);
+  }
+  const std::string moved = s.db() + "-moved";
+  fs::rename(s.db(), moved);
+  {
+    auto db = VectorDatabase::open(moved, descriptor());
+    for (const Id id : {saved, logged}) {
+      const auto rec = db->get(id);
+      REQUIRE(rec);
+      INFO(rec->source);
+      CHECK(rec->source.rfind(fs::absolute(moved).lexically_normal().string() + "/files/", 0) == 0);
+      CHECK(fs::exists(rec->source));
+    }
+    db->save();  // the cleanup keeps both: their records name them where they now are
+    CHECK(fs::exists(db->get(saved)->source));
+    CHECK(fs::exists(db->get(logged)->source));
+    // A file changed behind the database's back is never overwritten by an upload.
+    std::ofstream(db->get(saved)->source, std::ios::binary | std::ios::trunc) << "changed";
+    CHECK_THROWS_WITH(db->import_image_bytes(bytes.data(), bytes.size(), "cat.gif"),
+                      Catch::Contains("changed outside imgvec"));
+  }
+  fs::remove_all(moved);
+}
+
 TEST_CASE("patch_metadata changes keys in one step, so concurrent patches keep each other's keys",
           "[db][concurrency]") {
   Scratch s("patch");

@@ -234,6 +234,7 @@ TEST_CASE("imports give back the database exactly, from every export", "[export]
     std::size_t calls = 0;
     ImportOptions io;
     io.progress = [&](std::size_t, std::size_t) { ++calls; };
+    io.source_root = "/";  // the files the export names are this machine's own
     const ImportReport r = copy->import_export(dir, io);
     CHECK(r.format == to_string(format));
     CHECK(r.imported == 5);
@@ -261,6 +262,7 @@ TEST_CASE("import merges with new ids, skips sources it has, and refuses another
   other->add_image((kImages / "Iggy.256.ppm").string());  // also in the export, same source path
   ImportOptions o;
   o.new_ids = true;
+  o.source_root = kImages.string();
   const ImportReport r = other->import_export(f.out("x"), o);
   CHECK(r.imported == 4);
   CHECK(r.skipped == 1);
@@ -277,6 +279,63 @@ TEST_CASE("import merges with new ids, skips sources it has, and refuses another
     CHECK(e.code() == ErrorCode::incompatible);
   }
   CHECK(fresh->size() == 0);
+}
+
+TEST_CASE("an import keeps only the source files under the root the importer names", "[export][external][import]") {
+  Fixture f;
+  f.db->export_external(f.out("x"));
+  auto sources_of = [&](const ImportOptions& o) {
+    auto copy = VectorDatabase::create(f.out("copy"), std::make_shared<DescriptorEncoder>());
+    copy->import_export(f.out("x"), o);
+    std::vector<std::pair<std::string, std::string>> out;  // (source, imported_source)
+    for (const Id id : copy->ids()) {
+      const ImageRecord r = *copy->get(id);
+      const auto kept = r.metadata.find("imported_source");
+      out.emplace_back(r.source, kept == r.metadata.end() ? "" : std::get<std::string>(kept->second));
+    }
+    copy.reset();
+    VectorDatabase::destroy(f.out("copy"));
+    return out;
+  };
+  // No root: a crafted export cannot make the database serve /etc/passwd; the path stays as metadata.
+  for (const auto& [source, kept] : sources_of({})) {
+    CHECK(source.empty());
+    CHECK_FALSE(kept.empty());
+  }
+  ImportOptions photos;
+  photos.source_root = (f.root / "photos").string();
+  std::size_t under = 0;
+  for (const auto& [source, kept] : sources_of(photos)) {
+    if (!source.empty()) {
+      ++under;
+      CHECK(fs::path(source).parent_path() == f.root / "photos");
+    }
+    CHECK(source.empty() != kept.empty());
+  }
+  CHECK(under == 1);
+  // ".." does not climb out of the root; a root that is not a folder is refused.
+  std::string manifest = slurp(f.root / "x" / "imgvec-export.json");
+  for (const auto& entry : fs::directory_iterator(f.root / "x")) {
+    if (entry.path().filename().string().rfind("points-", 0) != 0) continue;
+    std::string points = slurp(entry.path());
+    const std::string from = (kImages / "Iggy.256.ppm").string();
+    if (points.find(from) != std::string::npos)
+      points.replace(points.find(from), from.size(), (f.root / "photos" / ".." / ".." / "etc" / "passwd").string());
+    std::ofstream(entry.path()) << points;
+  }
+  for (const auto& [source, kept] : sources_of(photos)) CHECK(source.find("passwd") == std::string::npos);
+  ImportOptions missing;
+  missing.source_root = (f.root / "no-such-folder").string();
+  CHECK_THROWS_WITH(sources_of(missing), Catch::Contains("not a folder"));
+  // The collection name is joined into a path: checked as on export.
+  ExternalExportOptions pg;
+  pg.format = ExternalFormat::pgvector;
+  f.db->export_external(f.out("pg"), pg);
+  manifest = slurp(f.root / "pg" / "imgvec-export.json");
+  manifest.replace(manifest.find("\"collection\": \"images\""), 22, "\"collection\": \"../../x\"");
+  std::ofstream(f.root / "pg" / "imgvec-export.json") << manifest;
+  auto fresh = VectorDatabase::create(f.out("fresh"), std::make_shared<DescriptorEncoder>());
+  CHECK_THROWS_WITH(fresh->import_export(f.out("pg")), Catch::Contains("collection name \"../../x\""));
 }
 
 TEST_CASE("import reads damaged exports as errors that name the file", "[export][external][import]") {
@@ -306,7 +365,9 @@ TEST_CASE("import_vectors reads export_vectors and export_metadata back", "[expo
   f.db->export_vectors(f.out("v.npy"), f.out("ids.npy"));
   f.db->export_metadata(f.out("records.jsonl"));
   auto copy = VectorDatabase::create(f.out("copy"), std::make_shared<DescriptorEncoder>());
-  const ImportReport r = copy->import_vectors(f.out("v.npy"), f.out("ids.npy"), f.out("records.jsonl"));
+  ImportOptions everything;
+  everything.source_root = "/";
+  const ImportReport r = copy->import_vectors(f.out("v.npy"), f.out("ids.npy"), f.out("records.jsonl"), everything);
   CHECK(r.format == "npy");
   CHECK(r.imported == 5);
   check_same(*f.db, *copy);

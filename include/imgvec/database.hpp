@@ -256,6 +256,12 @@ struct ImportOptions {
   /// Give each image a new id instead of its own (to merge databases whose ids overlap). With
   /// its own ids, an id already in this database stops the import before that batch is stored.
   bool new_ids = false;
+  /// Where the imported images' files may be. An export names each image's source file, and a
+  /// database serves and reads the files its records name (imgvec serve's /file, thumbnails,
+  /// duplicate verification), so a crafted export could name any file on the machine. A source
+  /// that lies under this folder is kept; any other (and every one when this is empty) is kept
+  /// as the metadata key "imported_source" only, and the image has no file.
+  std::string source_root;
   /// (images read, images in all when known, else 0) after each batch.
   std::function<void(std::size_t, std::size_t)> progress;
 };
@@ -494,6 +500,16 @@ class VectorDatabase {
   std::size_t dimension() const;
   const std::string& directory() const;
   const Encoder& encoder() const;
+
+  /// The bytes of an image's file, checked against its record: the same size and content hash
+  /// as when it was added, so a file replaced since is never handed out as that image. Throws
+  /// Error: not_found (no such image, added without a file, the file gone), incompatible (changed
+  /// since), too_large (over max_bytes).
+  std::vector<std::uint8_t> image_file_bytes(Id id, std::uint64_t max_bytes) const;
+  /// A source as the database writes it down: a file in its own files/ folder as
+  /// "$DB/files/NAME", any other unchanged. For answers that should not say where the database
+  /// lives (imgvec serve).
+  std::string portable_source(const std::string& source) const;
 
   /// Writes the current state as a new generation (see the class comment). Throws Error(io).
   void save();

@@ -85,7 +85,8 @@ def import_shards(db, out_dir, *, progress=None):
     imported = skipped = 0
     for i, stem in enumerate(stems):
         base = os.path.join(out_dir, stem)
-        r = db.import_vectors(base + ".npy", base + ".ids.npy", base + ".jsonl", new_ids=True)
+        # The shards name the files the caller gave embed_files: their own, so their paths stand.
+        r = db.import_vectors(base + ".npy", base + ".ids.npy", base + ".jsonl", new_ids=True, source_root="/")
         imported += r["imported"]
         skipped += r["skipped"]
         if progress:

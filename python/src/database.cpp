@@ -431,10 +431,12 @@ void bind_database(py::module_& m) {
       py::arg("points_per_file") = 1000, py::arg("max_file_bytes") = std::uint64_t{1} << 30,
       "Everything (ids, vectors, records) for Qdrant, Milvus or pgvector, in a new folder written atomically; "
       "docs/scale-out.md says how to load it. Returns {images, files}.")
-      .def("import_export", [](const PyDatabase& self, const std::string& directory, bool new_ids, const py::object& progress) {
+      .def("import_export", [](const PyDatabase& self, const std::string& directory, bool new_ids, const py::object& progress,
+                               const std::string& source_root) {
         CallbackErrors errors;
         ImportOptions o;
         o.new_ids = new_ids;
+        o.source_root = source_root;
         o.progress = progress_from(progress, errors);
         auto db = self.get();
         ImportReport r;
@@ -445,12 +447,15 @@ void bind_database(py::module_& m) {
         errors.rethrow();
         return py::dict(py::arg("format") = r.format, py::arg("imported") = r.imported, py::arg("skipped") = r.skipped);
       }, py::arg("directory"), py::kw_only(), py::arg("new_ids") = false, py::arg("progress") = py::none(),
+      py::arg("source_root") = "",
       "Reads an export_external folder back (ids, vectors to the bit, records), checked to come from this "
-      "database's encoder; images whose source file is already here are skipped. Returns {format, imported, skipped}.")
+      "database's encoder; images whose source file is already here are skipped. Sources outside source_root "
+      "(all, when it is empty) are kept as metadata \"imported_source\" only. Returns {format, imported, skipped}.")
       .def("import_vectors", [](const PyDatabase& self, const std::string& vectors, const std::string& ids,
-                                const std::string& records, bool new_ids) {
+                                const std::string& records, bool new_ids, const std::string& source_root) {
         ImportOptions o;
         o.new_ids = new_ids;
+        o.source_root = source_root;
         auto db = self.get();
         ImportReport r;
         {
@@ -459,7 +464,8 @@ void bind_database(py::module_& m) {
         }
         return py::dict(py::arg("format") = r.format, py::arg("imported") = r.imported, py::arg("skipped") = r.skipped);
       }, py::arg("vectors_npy"), py::arg("ids_npy"), py::arg("records_jsonl"), py::kw_only(), py::arg("new_ids") = false,
-      "Reads export_vectors' two .npy files and export_metadata's JSON lines back.")
+      py::arg("source_root") = "",
+      "Reads export_vectors' two .npy files and export_metadata's JSON lines back (sources as import_export).")
       .def("save", [](const PyDatabase& self) {
         auto db = self.get();
         py::gil_scoped_release release;

@@ -192,7 +192,7 @@ def test_exports_for_other_databases(db, tmp_path):
 def test_export_import_round_trip(db, tmp_path):
     db.export_external(str(tmp_path / "x"), "milvus")
     with imgvec.VectorDatabase.create(str(tmp_path / "copy"), index="flat") as copy:
-        report = copy.import_export(str(tmp_path / "x"))
+        report = copy.import_export(str(tmp_path / "x"), source_root="/")
         assert report == {"format": "milvus", "imported": len(db), "skipped": 0}
         assert copy.ids() == db.ids()
         for i in db.ids():

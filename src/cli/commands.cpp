@@ -440,6 +440,7 @@ int run_import(const ImportCommand& o) {
   }
   ImportOptions options;
   options.new_ids = o.new_ids;
+  options.source_root = o.source_root;
   ProgressBar bar("importing");
   options.progress = [&](std::size_t done, std::size_t total) { bar.update(done, total); };
   ImportReport r;

@@ -68,6 +68,7 @@ struct ImportCommand : DbOptions {
   std::string from;                       ///< an export folder (qdrant, milvus, pgvector)
   std::string vectors, ids, metadata;     ///< or the .npy + JSON lines pair
   bool new_ids = false, flat = false, float16 = false;
+  std::string source_root;  ///< imported sources under it keep their file
 };
 int run_import(const ImportCommand& o);
 

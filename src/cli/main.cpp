@@ -166,6 +166,9 @@ int main(int argc, char** argv) {
   c_import->add_option("--ids", imp.ids, "FILE.npy from imgvec export --ids");
   c_import->add_option("--metadata", imp.metadata, "FILE.jsonl from imgvec export --metadata");
   c_import->add_flag("--new-ids", imp.new_ids, "give every image a new id (to merge databases whose ids overlap)");
+  c_import->add_option("--source-root", imp.source_root,
+                       "images whose source file lies in this folder keep it (served, thumbnailed); others keep "
+                       "their export's path as the metadata key imported_source only");
   c_import->add_flag("--flat", imp.flat, "a new database gets an exact index instead of HNSW");
   c_import->add_flag("--float16", imp.float16, "a new database keeps HNSW vectors in half precision");
 

@@ -111,7 +111,9 @@ void replay_logs(VectorDatabase::Impl& impl, bool accept_damage) {
         } else if (!impl.index->contains(id)) {
           throw Error(ErrorCode::corrupt_file, "a record change for image " + std::to_string(id) + ", which has no vector");
         }
-        impl.store.put(e.record);
+        ImageRecord record = e.record;
+        record.source = impl.files_prefix.apply(record.source, false);
+        impl.store.put(std::move(record));
         impl.manifest.next_id = std::max(impl.manifest.next_id, id + 1);
       } catch (const Error& err) {
         throw Error(ErrorCode::corrupt_file,
@@ -195,6 +197,7 @@ std::unique_ptr<VectorDatabase> VectorDatabase::create(const std::string& direct
   if (ec) throw Error(ErrorCode::io, directory + ": cannot create the directory: " + ec.message());
   auto impl = std::make_unique<Impl>();
   impl->dir = directory;
+  impl->files_prefix = detail::imported_files_prefix(directory);
   impl->lock_fd = lock_directory(directory);
   if (exists(directory)) {
     throw Error(ErrorCode::invalid_argument, directory + ": already holds an imgvec database; open it instead");
@@ -219,7 +222,7 @@ void VectorDatabase::destroy(const std::string& directory) {
   const std::uint64_t g = detail::read_manifest(directory).generation;
   detail::remove_leftovers(directory, g);
   detail::remove_logs_before(directory, UINT64_MAX);
-  detail::remove_unused_files(directory, [](std::uint64_t) { return false; });
+  detail::remove_unused_files(directory, [](const std::string&) { return false; });
   std::error_code ec;
   fs::remove(detail::files_directory(directory), ec);  // only if now empty
   for (const auto& path : {detail::index_path(directory, g), detail::metadata_path(directory, g),
@@ -244,6 +247,7 @@ std::unique_ptr<VectorDatabase> VectorDatabase::open(const std::string& director
   if (!fs::is_directory(directory)) throw Error(ErrorCode::not_found, directory + ": no such directory");
   auto impl = std::make_unique<Impl>();
   impl->dir = directory;
+  impl->files_prefix = detail::imported_files_prefix(directory);
   if (!exists(directory)) throw Error(ErrorCode::not_found, directory + ": no imgvec database here (no MANIFEST)");
   impl->lock_fd = lock_directory(directory);
   impl->manifest = detail::read_manifest(directory);
@@ -259,7 +263,7 @@ std::unique_ptr<VectorDatabase> VectorDatabase::open(const std::string& director
   if (impl->index->kind() != impl->manifest.index_kind || impl->index->metric() != Metric::cosine) {
     throw Error(ErrorCode::corrupt_file, detail::index_path(directory, g) + ": not the index the manifest names");
   }
-  impl->store = MetadataStore::load(detail::metadata_path(directory, g));
+  impl->store = MetadataStore::load(detail::metadata_path(directory, g), &impl->files_prefix);
   if (impl->index->ids() != impl->store.ids()) {
     throw Error(ErrorCode::corrupt_file, directory + ": generation " + std::to_string(g) +
                                              ": the index and the records hold different ids");
@@ -649,7 +653,7 @@ void VectorDatabase::save() {
     next.log_start = impl_->log->rotate();
     changes_in_snapshot = impl_->changes;
     impl_->index->save(detail::index_path(impl_->dir, next.generation));
-    impl_->store.save(detail::metadata_path(impl_->dir, next.generation));
+    impl_->store.save(detail::metadata_path(impl_->dir, next.generation), &impl_->files_prefix);
     detail::save_failed_files(detail::failed_path(impl_->dir, next.generation), impl_->failed);
   }
   detail::write_manifest(impl_->dir, next);
@@ -662,13 +666,19 @@ void VectorDatabase::save() {
   impl_->changes_at_save = changes_in_snapshot;
   impl_->log->saved();
   detail::remove_logs_before(impl_->dir, next.log_start);
-  // Imported files of removed images go now that a save no longer names them. Files are named by
-  // their bytes, so this holds wherever the folder has moved since.
+  // Imported files of removed images go now that a save no longer names them. Records hold them
+  // under the folder the database was opened from, wherever it has moved since.
   {
     std::lock_guard<std::shared_mutex> files(impl_->files_mutex);
     Impl::Shared guard(impl_->lock);
-    detail::remove_unused_files(impl_->dir,
-                                [&](std::uint64_t hash) { return !impl_->store.find_hash(hash).empty(); });
+    detail::remove_unused_files(impl_->dir, [&](const std::string& path) {
+      if (impl_->store.find_source(path)) return true;
+      // A name from before 0.3 is the XXH3-64 of the bytes, as the record's content hash: kept
+      // while a record has those bytes, as then, for records that still hold the old folder.
+      const std::string name = path.substr(path.rfind('/') + 1);
+      return name.find('.') == 16 &&
+             !impl_->store.find_hash(std::strtoull(name.substr(0, 16).c_str(), nullptr, 16)).empty();
+    });
   }
   if (old != next.generation) {
     std::error_code ec;

@@ -53,6 +53,8 @@ inline std::int64_t now_ms() {
 
 struct VectorDatabase::Impl {
   std::string dir;
+  /// The database's files/ folder as records hold it in memory and as files and logs write it.
+  SourcePrefix files_prefix;
   std::shared_ptr<Encoder> encoder;
   std::unique_ptr<Index> index;
   MetadataStore store;
@@ -78,7 +80,13 @@ struct VectorDatabase::Impl {
   void log_put(const ImageRecord& rec, const std::vector<float>* vector) {
     if (durability == Durability::on_write) {
       std::string bytes;
-      detail::encode_log_put(bytes, rec, vector ? vector->data() : nullptr, vector ? vector->size() : 0);
+      if (rec.source.compare(0, files_prefix.in_memory.size(), files_prefix.in_memory) == 0) {
+        ImageRecord moved = rec;
+        moved.source = files_prefix.apply(rec.source, true);
+        detail::encode_log_put(bytes, moved, vector ? vector->data() : nullptr, vector ? vector->size() : 0);
+      } else {
+        detail::encode_log_put(bytes, rec, vector ? vector->data() : nullptr, vector ? vector->size() : 0);
+      }
       logged = log->append(bytes);
     }
     ++changes;

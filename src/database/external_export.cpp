@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "database/collection_name.hpp"
 #include "database/database_impl.hpp"
 #include "imgvec/index/hnsw_index.hpp"
 #include "imgvec/path_text.hpp"
@@ -59,15 +60,6 @@ std::string jsonb_safe(std::string json_text) {
     json_text.insert(at, "\\");
   }
   return json_text;
-}
-
-void check_collection_name(const std::string& name) {
-  const bool ok = !name.empty() && name.size() <= 63 && !std::isdigit(static_cast<unsigned char>(name[0])) &&
-                  name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") ==
-                      std::string::npos;
-  if (!ok)
-    throw Error(ErrorCode::invalid_argument, "export: collection name \"" + name +
-                                                 "\" must be 1-63 letters, digits or _, not starting with a digit");
 }
 
 void sync_directory(const fs::path& dir) {
@@ -134,6 +126,15 @@ std::string numbered(const char* stem, std::size_t n, const char* ext) {
 
 }  // namespace
 
+void detail::check_collection_name(const std::string& name, const std::string& what) {
+  const bool ok = !name.empty() && name.size() <= 63 && !std::isdigit(static_cast<unsigned char>(name[0])) &&
+                  name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") ==
+                      std::string::npos;
+  if (!ok)
+    throw Error(ErrorCode::invalid_argument, what + ": collection name \"" + name.substr(0, 80) +
+                                                 "\" must be 1-63 letters, digits or _, not starting with a digit");
+}
+
 const char* to_string(ExternalFormat format) {
   switch (format) {
     case ExternalFormat::qdrant: return "qdrant";
@@ -145,7 +146,7 @@ const char* to_string(ExternalFormat format) {
 
 ExternalExportReport VectorDatabase::export_external(const std::string& directory,
                                                      const ExternalExportOptions& options) const {
-  check_collection_name(options.collection);
+  detail::check_collection_name(options.collection, "export");
   if (options.points_per_file == 0) throw Error(ErrorCode::invalid_argument, "export: points_per_file must be >= 1");
   if (options.max_file_bytes < 4096) throw Error(ErrorCode::invalid_argument, "export: max_file_bytes must be >= 4096");
   // One snapshot: writers wait until the export is written.

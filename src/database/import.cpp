@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "database/collection_name.hpp"
 #include "database/database_impl.hpp"
 #include "imgvec/detail/json_nesting.hpp"
 
@@ -179,7 +180,30 @@ struct ImportTransaction {
   std::vector<Id> stored;
   std::unordered_set<Id> seen;  // the export's ids, each allowed once
   bool committed = false;
+  fs::path source_root;  // absolute and normal; empty: no source is kept
 };
+
+// Whether `source` names a file inside `root` (both absolute once normalized; ".." resolved
+// lexically first, so "/photos/../etc/passwd" is not under /photos).
+static bool lies_under(const std::string& source, const fs::path& root) {
+  if (root.empty()) return false;
+  const fs::path p = fs::path(source).lexically_normal();
+  if (!p.is_absolute()) return false;
+  auto a = root.begin(), b = p.begin();
+  for (; a != root.end(); ++a, ++b) {
+    if (a->empty()) continue;  // the trailing "" of a root written with a final "/"
+    if (b == p.end() || *a != *b) return false;
+  }
+  return b != p.end();
+}
+
+static fs::path source_root_of(const ImportOptions& options) {
+  if (options.source_root.empty()) return {};
+  std::error_code ec;
+  if (!fs::is_directory(options.source_root, ec))
+    throw Error(ErrorCode::not_found, "import: the source root " + options.source_root + " is not a folder");
+  return fs::absolute(options.source_root).lexically_normal();
+}
 
 // Stores a batch under the write lock.
 static std::size_t store_batch(ImportTransaction& tx, std::vector<Pending>& batch, const ImportOptions& options,
@@ -210,6 +234,10 @@ static std::size_t store_batch(ImportTransaction& tx, std::vector<Pending>& batc
                                                      "with new ids, --new-ids, to merge)");
     }
     for (Pending& p : batch) {
+      if (!p.record.source.empty() && !lies_under(p.record.source, tx.source_root)) {
+        p.record.metadata.emplace("imported_source", p.record.source);
+        p.record.source.clear();
+      }
       if (!p.record.source.empty() && impl.store.find_source(p.record.source)) {
         ++skipped;
         continue;
@@ -248,6 +276,7 @@ ImportReport VectorDatabase::import_export(const std::string& directory, const I
   const std::size_t total = manifest.value("images", std::size_t{0});
   std::vector<Pending> batch;
   ImportTransaction tx(*impl_);
+  tx.source_root = source_root_of(options);
   auto flush = [&] {
     report.imported += store_batch(tx, batch, options, report.skipped);
     if (options.progress) options.progress(report.imported + report.skipped, total);
@@ -293,7 +322,9 @@ ImportReport VectorDatabase::import_export(const std::string& directory, const I
       }
     }
   } else if (report.format == "pgvector") {
-    const fs::path file = dir / (manifest.value("collection", "images") + ".tsv");
+    const std::string collection = manifest.value("collection", "images");
+    detail::check_collection_name(collection, (dir / "imgvec-export.json").string());  // joined into a path
+    const fs::path file = dir / (collection + ".tsv");
     std::ifstream in(file, std::ios::binary);
     if (!in) throw Error(ErrorCode::not_found, file.string() + ": cannot be read");
     std::string line;
@@ -332,6 +363,7 @@ ImportReport VectorDatabase::import_vectors(const std::string& vectors_npy, cons
   report.format = "npy";
   std::vector<Pending> batch;
   ImportTransaction tx(*impl_);
+  tx.source_root = source_root_of(options);
   std::string line;
   for (std::size_t i = 0; i < n; ++i) {
     Pending p;

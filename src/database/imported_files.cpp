@@ -15,6 +15,7 @@
 #include "imgvec/database.hpp"
 #include "imgvec/error.hpp"
 #include "io/binary_io.hpp"
+#include "io/sha256.hpp"
 
 namespace imgvec {
 namespace detail {
@@ -45,25 +46,30 @@ std::string files_directory(const std::string& dir) {
   return dir + "/files";
 }
 
-std::optional<std::uint64_t> imported_file_hash(const std::string& name) {
-  const auto dot = name.find('.');
-  if (dot != 16 || name.find_first_not_of("0123456789abcdef") < 16) return std::nullopt;
-  const std::string ext = name.substr(17);
-  bool known = false;
-  for (const char* e : kExtensions) known = known || ext == e;
-  if (!known) return std::nullopt;
-  return std::strtoull(name.substr(0, 16).c_str(), nullptr, 16);
+SourcePrefix imported_files_prefix(const std::string& dir) {
+  return {std::filesystem::absolute(files_directory(dir)).lexically_normal().string() + "/", "$DB/files/"};
 }
 
-void remove_unused_files(const std::string& dir, const std::function<bool(std::uint64_t)>& in_use) {
+bool is_imported_file_name(const std::string& name) {
+  // <SHA-256, 64 hex>.<format>, or <XXH3-64, 16 hex>.<format> as databases before 0.3 named them.
+  const auto dot = name.find('.');
+  if ((dot != 16 && dot != 64) || name.find_first_not_of("0123456789abcdef") < dot) return false;
+  const std::string ext = name.substr(dot + 1);
+  bool known = false;
+  for (const char* e : kExtensions) known = known || ext == e;
+  return known;
+}
+
+void remove_unused_files(const std::string& dir, const std::function<bool(const std::string&)>& in_use) {
   std::error_code ec;
+  const std::string folder = imported_files_prefix(dir).in_memory;
   for (const auto& entry : std::filesystem::directory_iterator(files_directory(dir), ec)) {
     const std::string name = entry.path().filename().string();
     // The atomic writer's temporaries: "<imported name>.tmp-<pid>-<n>".
     const auto tmp = name.find(".tmp-");
-    const auto hash = imported_file_hash(tmp == std::string::npos ? name : name.substr(0, tmp));
-    if (!hash || !entry.is_regular_file(ec)) continue;
-    if (tmp != std::string::npos || !in_use(*hash)) std::filesystem::remove(entry.path(), ec);
+    const std::string kept = tmp == std::string::npos ? name : name.substr(0, tmp);
+    if (!is_imported_file_name(kept) || !entry.is_regular_file(ec)) continue;
+    if (tmp != std::string::npos || !in_use(folder + name)) std::filesystem::remove(entry.path(), ec);
   }
 }
 
@@ -75,13 +81,9 @@ AddResult VectorDatabase::import_image_bytes(const void* data, std::size_t size,
   const std::string label = name.empty() ? "image" : name;
   const char* ext = detail::extension_of(detect_image_format(data, size));
   if (!ext) decode_image(data, size, label);  // throws, with the reason (unsupported, empty, ...)
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016" PRIx64,
-                static_cast<std::uint64_t>(XXH3_64bits(data, size)));
   namespace fs = std::filesystem;
-  const std::string folder =
-      fs::absolute(detail::files_directory(impl_->dir)).lexically_normal().string();
-  const std::string path = folder + "/" + hex + "." + ext;
+  const std::string folder = impl_->files_prefix.in_memory;  // absolute, ends in "/"
+  const std::string path = folder + detail::sha256_hex(data, size) + "." + ext;
 
   // Held until the image is added, so that a save's cleanup never sees the new file unused.
   std::shared_lock<std::shared_mutex> files(impl_->files_mutex);
@@ -92,7 +94,15 @@ AddResult VectorDatabase::import_image_bytes(const void* data, std::size_t size,
     detail::sync_directory(impl_->dir);
   }
   bool wrote = false;
-  if (!fs::exists(path, ec) || !detail::same_bytes(path, data, size)) {
+  const bool exists = fs::exists(path, ec);
+  if (exists && !detail::same_bytes(path, data, size)) {
+    // Named by SHA-256 of its bytes, so other bytes here mean the file was changed behind the
+    // database's back: never replaced, so that no upload can overwrite another's file.
+    throw Error(ErrorCode::io, "the database's files/ folder holds " + path.substr(folder.size()) +
+                                   " with other bytes than its name says; it was changed outside imgvec "
+                                   "(imgvec will not overwrite it: move it away and upload again)");
+  }
+  if (!exists) {
     // Written and synced before the image is added (and logged): a logged image always has its
     // file.
     detail::AtomicFileWriter out(path);

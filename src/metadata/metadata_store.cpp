@@ -22,7 +22,8 @@ bool ImageRecord::operator==(const ImageRecord& o) const {
 namespace {
 constexpr char kMagic[9] = "IMGVMETA";
 // 2.0: records framed by their length, written by record_codec.cpp. 1.0 (cereal) is still read.
-constexpr std::uint16_t kMajor = 2, kMinor = 3;  // 2.1: photo facts; 2.2: image analysis; 2.3: labels
+constexpr std::uint16_t kMajor = 2, kMinor = 4;  // 2.1: photo facts; 2.2: image analysis; 2.3: labels;
+                                                // 2.4: sources under the database as "$DB/..."
 }  // namespace
 
 struct MetadataStore::Impl {
@@ -118,16 +119,31 @@ std::vector<Id> MetadataStore::find_hash(std::uint64_t content_hash) const {
   return out;
 }
 
-void MetadataStore::save(const std::string& path) const {
+std::string SourcePrefix::apply(const std::string& source, bool to_disk) const {
+  const std::string& from = to_disk ? in_memory : on_disk;
+  const std::string& to = to_disk ? on_disk : in_memory;
+  if (from.empty() || source.compare(0, from.size(), from) != 0) return source;
+  return to + source.substr(from.size());
+}
+
+void MetadataStore::save(const std::string& path, const SourcePrefix* prefix) const {
   // Reads the records only: concurrent readers of the store are safe while it saves.
   std::string payload;
   const std::uint64_t count = impl_->records.size();
   payload.append(reinterpret_cast<const char*>(&count), sizeof count);
-  for_each([&](const ImageRecord& r) { detail::encode_record(payload, r); });
+  for_each([&](const ImageRecord& r) {
+    if (!prefix || r.source.compare(0, prefix->in_memory.size(), prefix->in_memory) != 0) {
+      detail::encode_record(payload, r);
+      return;
+    }
+    ImageRecord moved = r;
+    moved.source = prefix->apply(r.source, true);
+    detail::encode_record(payload, moved);
+  });
   detail::write_checked_file(path, kMagic, kMajor, kMinor, payload);
 }
 
-MetadataStore MetadataStore::load(const std::string& path) {
+MetadataStore MetadataStore::load(const std::string& path, const SourcePrefix* prefix) {
   const detail::CheckedPayload file = detail::read_checked_file(path, kMagic, kMajor);
   detail::RecordReader in(file.bytes, path);
   const bool legacy = file.major == 1;
@@ -143,6 +159,7 @@ MetadataStore MetadataStore::load(const std::string& path) {
   for (std::uint64_t i = 0; i < count; ++i) {
     ImageRecord r = legacy ? in.legacy_record() : in.framed_record();
     if (store.contains(r.id)) in.fail("id " + std::to_string(r.id) + " appears twice");
+    if (prefix) r.source = prefix->apply(r.source, false);
     store.put(std::move(r));
   }
   if (in.remaining() != 0) in.fail("bytes follow the last record");

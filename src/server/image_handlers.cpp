@@ -1,7 +1,5 @@
 // POST /v1/images (upload), GET /v1/images/{id}[/file|/thumbnail], PATCH and DELETE
 // /v1/images/{id}.
-#include <fstream>
-#include <iterator>
 
 #include "imgvec/imgvec.hpp"
 #include "server/request_fields.hpp"
@@ -92,23 +90,22 @@ void Server::Impl::upload(const httplib::Request& req, httplib::Response& res) {
   send_json(res, r.status == AddStatus::added ? 201 : 200,
             {{"id", r.id},
              {"status", to_string(r.status)},
-             {"record", json::parse(record_to_json(record_or_404(db, r.id)))}});
+             {"record", json::parse(record_json(record_or_404(db, r.id)))}});
 }
 
 void Server::Impl::get_record(const httplib::Request& req, httplib::Response& res) {
-  send_json(res, 200, json::parse(record_to_json(record_or_404(database(), id_in_path(req)))));
+  send_json(res, 200, json::parse(record_json(record_or_404(database(), id_in_path(req)))));
 }
 
-// Files are served by id only, from the database's own records: no path ever comes from a URL.
+// Files are served by id only, from the database's own records (no path ever comes from a URL),
+// and only while they hold the bytes that were added (size and content hash, checked by the
+// library), so a file replaced or grown since is not handed out as that image.
 void Server::Impl::get_file(const httplib::Request& req, httplib::Response& res) {
-  const ImageRecord rec = record_or_404(database(), id_in_path(req));
-  if (rec.source.empty())
-    fail(404, "not_found", "image " + id_text(rec.id) + " was added from memory; it has no file");
-  std::ifstream in(rec.source, std::ios::binary);
-  if (!in) fail(404, "not_found", "the file of image " + id_text(rec.id) + " is gone");
-  std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const Id id = id_in_path(req);
+  const ImageRecord rec = record_or_404(database(), id);
+  std::vector<std::uint8_t> bytes = database().image_file_bytes(id, options.max_file_bytes);
   res.set_header("Cache-Control", "private, max-age=60");
-  res.set_content(std::move(bytes), content_type(rec.format));
+  res.set_content(std::string(bytes.begin(), bytes.end()), content_type(rec.format));
 }
 
 void Server::Impl::get_thumbnail(const httplib::Request& req, httplib::Response& res) {
@@ -160,7 +157,7 @@ void Server::Impl::patch(const httplib::Request& req, httplib::Response& res) {
   // One step in the library, so two PATCHes of one image at once both keep their keys.
   const ImageRecord rec = db.patch_metadata(id, set, unset, t != body.end() ? &tags : nullptr);
   if (saver) saver->changed();
-  send_json(res, 200, json::parse(record_to_json(rec)));
+  send_json(res, 200, json::parse(record_json(rec)));
 }
 
 void Server::Impl::remove(const httplib::Request& req, httplib::Response& res) {

@@ -35,7 +35,7 @@ void Server::Impl::send_hits(httplib::Response& res, const std::vector<SearchRes
     if (i) out += ',';
     out += "{\"id\":" + id + ",\"score\":" + json(h.score).dump() +
            ",\"distance\":" + json(distance_of(request.distance, h.score)).dump() +
-           ",\"record\":" + record_to_json(h.record) + ",\"thumbnail\":\"/v1/images/" + id +
+           ",\"record\":" + record_json(h.record) + ",\"thumbnail\":\"/v1/images/" + id +
            "/thumbnail\",\"file\":\"/v1/images/" + id + "/file\"";
     if (with_vector) out += ",\"vector\":" + json(database().get_vector(h.id)).dump();
     out += '}';
@@ -244,7 +244,7 @@ void Server::Impl::duplicates(const httplib::Request& req, httplib::Response& re
                          {"score", g.scores[i]},
                          {"matched_by", to_string(g.matched_by[i])},
                          {"keeper", g.ids[i] == g.keeper},
-                         {"record", json::parse(record_to_json(*rec))},
+                         {"record", json::parse(record_json(*rec))},
                          {"thumbnail", "/v1/images/" + std::to_string(g.ids[i]) + "/thumbnail"}});
     }
     groups.push_back({{"keeper", g.keeper}, {"exact", g.exact}, {"images", std::move(members)}});
@@ -293,7 +293,7 @@ void Server::Impl::stats(const httplib::Request&, httplib::Response& res) {
                {"hits", thumbs.hits},
                {"misses", thumbs.misses}}},
              {"background_saves", saver ? saver->saves() : 0},
-             {"last_save_error", saver ? saver->last_error() : ""},
+             {"last_save_error", without_database_folder(saver ? saver->last_error() : "")},
              {"version", version_string()}});
 }
 

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "imgvec/detail/assert.hpp"
@@ -59,12 +60,28 @@ void check_exposure(const ServerOptions& o) {
   }
 }
 
+std::string Server::Impl::record_json(const ImageRecord& record) const {
+  const std::string shown = database().portable_source(record.source);
+  if (shown == record.source) return record_to_json(record);
+  ImageRecord copy = record;
+  copy.source = shown;
+  return record_to_json(copy);
+}
+
+std::string Server::Impl::without_database_folder(std::string text) const {
+  if (database_folder.empty()) return text;
+  for (std::size_t at = text.find(database_folder); at != std::string::npos; at = text.find(database_folder, at + 3))
+    text.replace(at, database_folder.size(), "$DB");
+  return text;
+}
+
 void Server::Impl::routes() {
   auto bind = [this](void (Impl::*handler)(const httplib::Request&, httplib::Response&)) {
     return [this, handler](const httplib::Request& req, httplib::Response& res) {
       answer_guarded(req, res, [&](const httplib::Request& q, httplib::Response& r) {
         (this->*handler)(q, r);
       });
+      if (res.status >= 400) res.body = without_database_folder(std::move(res.body));
     };
   };
   http.Get("/", [this](const httplib::Request&, httplib::Response& res) {
@@ -93,6 +110,7 @@ void Server::Impl::routes() {
       answer_guarded(whole, res, [&](const httplib::Request& q, httplib::Response& r) {
         (this->*handler)(q, r);
       });
+      if (res.status >= 400) res.body = without_database_folder(std::move(res.body));
     };
   };
   http.Get("/v1/stats", bind(&Impl::stats));
@@ -246,6 +264,8 @@ const std::string& Server::write_token() const {
 }
 
 void Server::attach(std::shared_ptr<VectorDatabase> db) {
+  impl_->database_folder = std::filesystem::absolute(db->directory()).lexically_normal().string();
+  while (impl_->database_folder.size() > 1 && impl_->database_folder.back() == '/') impl_->database_folder.pop_back();
   impl_->owned = std::move(db);
   if (!impl_->options.read_only) {
     impl_->saver = std::make_unique<BackgroundSaver>(

@@ -18,6 +18,8 @@ struct ServerOptions {
   int port = 8080;  ///< 0: any free port (the one chosen is port() after bind())
   std::size_t threads = 8;
   std::size_t max_body_bytes = std::size_t{32} << 20;
+  /// The largest image file GET /v1/images/{id}/file hands out.
+  std::uint64_t max_file_bytes = std::uint64_t{256} << 20;
   /// Uploaded and query images with more pixels are refused before they are decoded.
   std::uint64_t max_pixels = 50'000'000;
   /// Writes (upload, PATCH, DELETE) and expensive reads (duplicates) need it, as

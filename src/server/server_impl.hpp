@@ -58,6 +58,13 @@ struct Server::Impl {
     return database().encoder().decode_options(o);
   }
   void routes();
+  /// A record as the API shows it: record_to_json, with a file in the database's own files/
+  /// folder as "$DB/files/NAME" rather than the server's absolute path.
+  std::string record_json(const ImageRecord& record) const;
+  /// `text` with the database folder's absolute path replaced by "$DB" (error messages, stats):
+  /// no answer says where the server keeps its files.
+  std::string without_database_folder(std::string text) const;
+  std::string database_folder;  ///< absolute, set by attach()
 
   // search_handlers.cpp
   void search(const httplib::Request& req, httplib::Response& res);

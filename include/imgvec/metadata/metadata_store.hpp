@@ -45,6 +45,16 @@ struct ImageRecord {
   bool operator==(const ImageRecord& o) const;
 };
 
+/// How sources under one folder are written to disk: a record whose source starts with
+/// `in_memory` is written with `on_disk` in its place, and read back the other way. The database
+/// uses it for the images it keeps in its own files/ folder, written as "$DB/files/NAME", so a
+/// database moved to another folder still finds them.
+struct SourcePrefix {
+  std::string in_memory, on_disk;
+  /// `source` as written (to_disk) or as read (!to_disk).
+  std::string apply(const std::string& source, bool to_disk) const;
+};
+
 /// Per-image records by id, with lookups by source path and by content hash, saved to a
 /// versioned, checksummed file (docs/file-format.md) written atomically. Not thread-safe: the
 /// database serializes access.
@@ -81,10 +91,10 @@ class MetadataStore {
   }
 
   /// Writes the store to `path` atomically. Throws imgvec::Error (io) naming the path.
-  void save(const std::string& path) const;
+  void save(const std::string& path, const SourcePrefix* prefix = nullptr) const;
   /// Reads a store. Throws imgvec::Error naming the path: not_found, corrupt_file (damaged,
   /// truncated, not ours), unsupported (a newer format).
-  static MetadataStore load(const std::string& path);
+  static MetadataStore load(const std::string& path, const SourcePrefix* prefix = nullptr);
 
  private:
   struct Impl;
