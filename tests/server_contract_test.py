@@ -20,16 +20,11 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from server_support import Servers  # noqa: E402
+from server_support import Servers, fresh_database  # noqa: E402
 
 BIN, images, server_md, scratch = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
 bundle = sys.argv[5] if len(sys.argv) > 5 else None
-shutil.rmtree(scratch, ignore_errors=True)
-scratch.mkdir(parents=True)
-db = scratch / "db"
-r = subprocess.run([BIN, "index", str(images), "--db", str(db)] + (["--model", bundle] if bundle else []),
-                   capture_output=True, text=True)
-assert r.returncode == 3, r.stderr  # one broken file among them
+db = fresh_database(BIN, images, scratch, *(["--model", bundle] if bundle else []))
 servers = Servers(BIN)
 check = servers.check
 s = servers.start("--db", db)

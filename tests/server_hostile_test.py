@@ -16,14 +16,10 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from server_support import Servers  # noqa: E402
+from server_support import Servers, fresh_database  # noqa: E402
 
 BIN, images, scratch = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
-shutil.rmtree(scratch, ignore_errors=True)
-scratch.mkdir(parents=True)
-db = scratch / "db"
-r = subprocess.run([BIN, "index", str(images), "--db", str(db)], capture_output=True, text=True)
-assert r.returncode == 3, r.stderr
+db = fresh_database(BIN, images, scratch)
 servers = Servers(BIN)
 check, start = servers.check, servers.start
 
@@ -173,6 +169,16 @@ s = start("--db", db, "--read-only")
 check(s.token is None and "read-only" in s.first_line, "a read-only server makes no token")
 status, found = s.json("POST", "/v1/duplicates", {"verify": False})
 check(status == 200, "and a read-only server without a key finds duplicates for anyone")
+s.stop()
+
+# --- many image examples: decoded one at a time, within a pixel budget per request ---------------
+s = start("--db", db, "--read-only", "--max-megapixels", 1)
+example = {"image": base64.b64encode(gif).decode()}  # 314 x 400: 0.126 MP
+status, answer = s.json("POST", "/v1/search", {"positive": [example] * 30})
+check(status == 200 and answer["result"], f"30 examples within 4 x --max-megapixels are searched ({status})")
+status, answer = s.json("POST", "/v1/search", {"positive": [example] * 40})
+check(status == 413 and "pixels together" in answer["error"]["message"],
+      f"40 of them (5 MP) are over the request's pixel budget: {status} {answer}")
 s.stop()
 
 # --- a write-ahead log damaged in the middle -------------------------------------------------------

@@ -78,6 +78,21 @@ class Server:
                          content_type=f"multipart/form-data; boundary={boundary}", **kw)
 
 
+def fresh_database(binary, images, scratch, *args):
+    """An empty scratch folder holding `imgvec index IMAGES` as scratch/db (the test images hold
+    one broken file, so index exits 3); returns the database's path."""
+    import shutil
+    from pathlib import Path
+    scratch = Path(scratch)
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    db = scratch / "db"
+    r = subprocess.run([binary, "index", str(images), "--db", str(db), *args], capture_output=True, text=True)
+    if r.returncode != 3:
+        raise RuntimeError(f"index {images}: exit {r.returncode}: {r.stderr}")
+    return db
+
+
 class Servers:
     """The servers a test script started, and its check(): a failed check stops them all and
     exits with the reason."""

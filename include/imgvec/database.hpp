@@ -402,6 +402,9 @@ class VectorDatabase {
   /// The query vector search_by_text would use (for caching it, or searching it several ways).
   /// Throws Error(unsupported) when the encoder has no text model.
   std::vector<float> embed_text(const std::string& text) const;
+  /// The query vector search_by_image would use for a decoded image (to combine several examples
+  /// without holding their pixels at once).
+  std::vector<float> embed_image(const Image& image) const;
   /// Any number of positive and negative examples (texts, images, stored ids, vectors) with
   /// weights, combined into one vector as Query says; the stored images used as examples are left
   /// out of the results. Throws Error(invalid_argument) with no positive example, a weight that

@@ -495,6 +495,10 @@ std::vector<float> VectorDatabase::embed_text(const std::string& text) const {
   return impl_->encoder->embed_text(text);
 }
 
+std::vector<float> VectorDatabase::embed_image(const Image& image) const {
+  return impl_->encoder->embed_image(image);
+}
+
 std::vector<SearchResult> VectorDatabase::search_by_vector(VectorView vector, const SearchOptions& options) const {
   return impl_->search(vector, options);
 }

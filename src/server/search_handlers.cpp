@@ -50,7 +50,15 @@ void Server::Impl::send_hits(httplib::Response& res, const std::vector<SearchRes
 
 // {"text": ...} | {"image": base64} | {"id": N} | {"vector": [...]}, each with an optional
 // "weight". Texts go through the text cache like any text query.
-QueryExample Server::Impl::query_example(const json& e, const char* side) {
+void PixelBudget::spend(std::uint64_t pixels) {
+  if (pixels > left)
+    fail(413, "too_large",
+         "the request's images hold more pixels together than one request may decode (--max-megapixels, "
+         "four times over): send fewer or smaller examples");
+  left -= pixels;
+}
+
+QueryExample Server::Impl::query_example(const json& e, const char* side, PixelBudget& pixels) {
   const std::string where = std::string("an example in \"") + side + "\"";
   if (!e.is_object()) fail(400, "invalid_argument", where + " must be an object");
   check_known_fields(e, {"text", "image", "id", "vector", "weight"}, where);
@@ -66,7 +74,10 @@ QueryExample Server::Impl::query_example(const json& e, const char* side) {
   }
   if (const auto i = e.find("image"); i != e.end()) {
     if (!i->is_string()) fail(400, "invalid_argument", where + ": \"image\" must be a base64 string");
-    return QueryExample::of_image(decode_image_base64(i->get<std::string>(), decode_options()), weight);
+    // Embedded at once: up to 128 examples never hold their pixels together.
+    const Image image = decode_image_base64(i->get<std::string>(), decode_options());
+    pixels.spend(std::uint64_t{image.width} * image.height);
+    return QueryExample::of_vector(database().embed_image(image), weight);
   }
   if (const auto id = e.find("id"); id != e.end()) {
     const Id want = id_from_json(*id, "id");
@@ -137,12 +148,13 @@ void Server::Impl::search(const httplib::Request& req, httplib::Response& res) {
     hits = db.search_by_vector(VectorView(q.data(), q.size()), o);
   } else if (body.contains("positive")) {
     Query q;
+    PixelBudget pixels{4 * options.max_pixels};
     for (const auto& [key, out] : {std::pair{"positive", &q.positive}, {"negative", &q.negative}}) {
       const auto list = body.find(key);
       if (list == body.end() || list->is_null()) continue;
       if (!list->is_array() || list->size() > 64)
         fail(400, "invalid_argument", std::string("\"") + key + "\" must be a list of at most 64 examples");
-      for (const auto& e : *list) out->push_back(query_example(e, key));
+      for (const auto& e : *list) out->push_back(query_example(e, key, pixels));
     }
     hits = db.search(q, o);
   } else if (const auto c = body.find("colours"); c != body.end()) {

@@ -78,9 +78,12 @@ std::string Server::Impl::without_database_folder(std::string text) const {
 void Server::Impl::routes() {
   auto bind = [this](void (Impl::*handler)(const httplib::Request&, httplib::Response&)) {
     return [this, handler](const httplib::Request& req, httplib::Response& res) {
-      answer_guarded(req, res, [&](const httplib::Request& q, httplib::Response& r) {
-        (this->*handler)(q, r);
-      });
+      {
+        const WorkSlots::Held slot(work);
+        answer_guarded(req, res, [&](const httplib::Request& q, httplib::Response& r) {
+          (this->*handler)(q, r);
+        });
+      }
       if (res.status >= 400) res.body = without_database_folder(std::move(res.body));
     };
   };
@@ -107,9 +110,12 @@ void Server::Impl::routes() {
                            const httplib::ContentReader& read) {
       httplib::Request whole = req;  // its regex matches still point into req.path, alive here
       if (!read_whole_body(whole, read)) return;  // cpp-httplib answers (413, 400)
-      answer_guarded(whole, res, [&](const httplib::Request& q, httplib::Response& r) {
-        (this->*handler)(q, r);
-      });
+      {
+        const WorkSlots::Held slot(work);  // after the body has arrived: a slow sender holds none
+        answer_guarded(whole, res, [&](const httplib::Request& q, httplib::Response& r) {
+          (this->*handler)(q, r);
+        });
+      }
       if (res.status >= 400) res.body = without_database_folder(std::move(res.body));
     };
   };
@@ -126,8 +132,8 @@ void Server::Impl::routes() {
 
   // Before any route: who may call (access_rules.hpp), CORS, then the key for writes and
   // expensive reads.
-  http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    using Verdict = httplib::Server::HandlerResponse;
+  using Verdict = httplib::Server::HandlerResponse;
+  auto judge = [this](const httplib::Request& req, httplib::Response& res) {
     const std::string host = req.get_header_value("Host");
     if (!host_allowed(rules, host)) {
       send_error(res, 403, "host_not_allowed",
@@ -196,6 +202,13 @@ void Server::Impl::routes() {
       return Verdict::Handled;
     }
     return Verdict::Unhandled;
+  };
+  // A refusal answers before the body is read: the connection closes rather than read the body
+  // as the next request.
+  http.set_pre_routing_handler([judge](const httplib::Request& req, httplib::Response& res) {
+    const Verdict verdict = judge(req, res);
+    if (verdict == Verdict::Handled && res.status >= 400) res.set_header("Connection", "close");
+    return verdict;
   });
   http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;  // a handler's own error answer
@@ -230,7 +243,6 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(o
     impl_->page_html.replace(at, slot.size(),
                              "<meta name=\"imgvec-token\" content=\"" + impl_->key + "\">");
   }
-  impl_->http.new_task_queue = [n = o.threads] { return new httplib::ThreadPool(n); };
   impl_->http.set_payload_max_length(o.max_body_bytes);
   impl_->http.set_read_timeout(o.timeout_seconds, 0);
   impl_->http.set_write_timeout(o.timeout_seconds, 0);

@@ -4,8 +4,10 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -14,6 +16,7 @@
 #include "imgvec/image/image.hpp"
 #include "server/access_rules.hpp"
 #include "server/background_saver.hpp"
+#include "server/guarded_http_server.hpp"
 #include "server/http_support.hpp"
 #include "server/lru_cache.hpp"
 #include "server/search_request.hpp"
@@ -22,12 +25,54 @@
 
 namespace imgvec::server {
 
+/// At most `n` requests doing work (decoding, embedding, searching) at once: the connection pool
+/// is larger (GuardedHttpServer), so that slow clients cannot take the threads, and this keeps
+/// the CPU and the decoders' memory to `--threads` requests' worth.
+class WorkSlots {
+ public:
+  explicit WorkSlots(std::size_t n) : free_(std::max<std::size_t>(n, 1)) {}
+  void acquire() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    freed_.wait(lock, [&] { return free_ > 0; });
+    --free_;
+  }
+  void release() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++free_;
+    }
+    freed_.notify_one();
+  }
+
+  /// Holds one slot for its lifetime.
+  struct Held {
+    explicit Held(WorkSlots& s) : slots(s) { slots.acquire(); }
+    ~Held() { slots.release(); }
+    Held(const Held&) = delete;
+    Held& operator=(const Held&) = delete;
+    WorkSlots& slots;
+  };
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable freed_;
+  std::size_t free_;
+};
+
+/// Pixels a request may still decode, across all its images (examples are decoded one at a time
+/// and embedded at once, so only one image's pixels are held).
+struct PixelBudget {
+  std::uint64_t left;
+  void spend(std::uint64_t pixels);  // 413 naming the budget once it is overdrawn
+};
+
 struct Server::Impl {
   explicit Impl(ServerOptions o)
       : options(std::move(o)),
         rules{options.host, options.allowed_hosts, options.cors_origins},
         text_cache(options.text_cache_entries),
-        thumbnails(options.thumbnail_cache_bytes, options.max_pixels) {}
+        thumbnails(options.thumbnail_cache_bytes, options.max_pixels),
+        work(options.threads) {}
 
   ServerOptions options;
   AccessRules rules;
@@ -36,7 +81,7 @@ struct Server::Impl {
   bool token_made = false;  ///< `key` is a per-start token, given to the page
   std::string page_html;    ///< index.html, with the token when there is one
   std::mutex expensive;     ///< one duplicate search at a time
-  httplib::Server http;
+  GuardedHttpServer http;
   int port = 0;
   std::shared_ptr<VectorDatabase> owned;
   std::atomic<VectorDatabase*> db{nullptr};
@@ -44,6 +89,7 @@ struct Server::Impl {
   std::unique_ptr<BackgroundSaver> saver;
   LruCache<std::string, std::vector<float>> text_cache;
   Thumbnails thumbnails;
+  WorkSlots work;
 
   VectorDatabase& database() const {
     VectorDatabase* d = db.load(std::memory_order_acquire);
@@ -76,7 +122,7 @@ struct Server::Impl {
                  const SearchRequestOptions& request, bool with_vector,
                  std::chrono::steady_clock::time_point start) const;
   std::vector<float> text_vector(const std::string& text);
-  QueryExample query_example(const json& example, const char* side);
+  QueryExample query_example(const json& example, const char* side, PixelBudget& pixels);
 
   // image_handlers.cpp
   void upload(const httplib::Request& req, httplib::Response& res);
