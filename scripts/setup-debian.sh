@@ -14,7 +14,7 @@ packages=(
   libxxhash-dev    # file checksums, used header-only
   libutf8proc-dev zlib1g-dev   # the CLIP tokenizer: Unicode data, the gzipped merges file
   libcereal-dev libeigen3-dev libstb-dev
-  libturbojpeg0-dev libspng-dev   # JPEG and PNG decoding (stb_image keeps BMP, GIF, TGA, PSD, HDR)
+  libturbojpeg0-dev libspng-dev libgif-dev   # JPEG, PNG and GIF decoding (stb_image keeps BMP, TGA, PSD, HDR)
   libwebp-dev libtiff-dev libheif-dev   # WebP, TIFF, HEIC and AVIF decoding
   libexif-dev                           # EXIF facts: date taken, camera, lens, GPS
   libcurl4-openssl-dev                  # images from URLs

@@ -247,3 +247,96 @@ TEST_CASE("16-bit, grey+alpha and palette PNGs decode to the expected pixels", "
   CHECK(refusal(bad, "crc.png", message) == ErrorCode::corrupt_file);
   CHECK_THAT(message, Catch::Matchers::StartsWith("crc.png: damaged png data"));
 }
+
+namespace {
+
+// A GIF of `w` x `h` whose pixel i has colour index pixel(i), written with literal LZW codes only
+// (a clear code every 250 keeps them 9 bits wide): enough to build any test picture.
+Bytes gif_of(std::uint16_t w, std::uint16_t h, const std::function<std::uint8_t(std::size_t)>& pixel,
+             int transparent = -1, bool interlaced = false) {
+  Bytes g = {'G', 'I', 'F', '8', '9', 'a', static_cast<std::uint8_t>(w), static_cast<std::uint8_t>(w >> 8),
+             static_cast<std::uint8_t>(h), static_cast<std::uint8_t>(h >> 8), 0xF7, 0, 0};
+  for (int i = 0; i < 256; ++i) g.insert(g.end(), {static_cast<std::uint8_t>(i), static_cast<std::uint8_t>(255 - i), 7});
+  if (transparent >= 0) g.insert(g.end(), {0x21, 0xF9, 4, 1, 0, 0, static_cast<std::uint8_t>(transparent), 0});
+  g.insert(g.end(), {0x2C, 0, 0, 0, 0, static_cast<std::uint8_t>(w), static_cast<std::uint8_t>(w >> 8),
+                     static_cast<std::uint8_t>(h), static_cast<std::uint8_t>(h >> 8),
+                     static_cast<std::uint8_t>(interlaced ? 0x40 : 0), 8});
+  Bytes codes;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  auto put = [&](std::uint32_t code) {
+    acc |= code << bits;
+    for (bits += 9; bits >= 8; bits -= 8, acc >>= 8) codes.push_back(static_cast<std::uint8_t>(acc));
+  };
+  const std::size_t n = std::size_t{w} * h;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i % 250 == 0) put(256);
+    put(pixel(i));
+  }
+  put(257);
+  if (bits) codes.push_back(static_cast<std::uint8_t>(acc));
+  for (std::size_t at = 0; at < codes.size(); at += 255) {
+    const std::size_t len = std::min<std::size_t>(255, codes.size() - at);
+    g.push_back(static_cast<std::uint8_t>(len));
+    g.insert(g.end(), codes.begin() + static_cast<std::ptrdiff_t>(at), codes.begin() + static_cast<std::ptrdiff_t>(at + len));
+  }
+  g.insert(g.end(), {0, 0x3B});
+  return g;
+}
+
+// An RGBE HDR of `w` x `h`, every pixel `rgbe`, run-length coded when the width allows.
+Bytes hdr_of(std::uint16_t w, std::uint16_t h, const std::uint8_t rgbe[4]) {
+  const std::string head = "#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y " + std::to_string(h) + " +X " + std::to_string(w) + "\n";
+  Bytes b(head.begin(), head.end());
+  for (std::uint16_t y = 0; y < h; ++y) {
+    if (w < 8) {
+      for (std::uint16_t x = 0; x < w; ++x) b.insert(b.end(), rgbe, rgbe + 4);
+      continue;
+    }
+    b.insert(b.end(), {2, 2, static_cast<std::uint8_t>(w >> 8), static_cast<std::uint8_t>(w)});
+    for (int c = 0; c < 4; ++c) {
+      for (std::size_t left = w; left > 0;) {
+        const std::size_t run = std::min<std::size_t>(127, left);
+        b.insert(b.end(), {static_cast<std::uint8_t>(128 + run), rgbe[c]});
+        left -= run;
+      }
+    }
+  }
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("GIF and HDR decode line by line: the right pixels, a few bytes per pixel", "[image][hostile]") {
+  // Colour index i is (i, 255 - i, 7); index 9 is transparent and shows white.
+  const Bytes small = gif_of(5, 3, [](std::size_t i) { return static_cast<std::uint8_t>(i == 4 ? 9 : i * 10); }, 9);
+  const Image g = decode_image(small.data(), small.size(), "small.gif");
+  REQUIRE((g.width == 5 && g.height == 3));
+  CHECK((g.rgb[3 * 3] == 30 && g.rgb[3 * 3 + 1] == 225 && g.rgb[3 * 3 + 2] == 7));
+  CHECK((g.rgb[4 * 3] == 255 && g.rgb[4 * 3 + 1] == 255 && g.rgb[4 * 3 + 2] == 255));
+  // Interlaced: rows arrive 0, 8, 4, 2, 6, 1, 3, 5, 7 and land where they belong.
+  const std::size_t order[] = {0, 8, 4, 2, 6, 1, 3, 5, 7};
+  const Bytes laced = gif_of(1, 9, [&](std::size_t i) { return static_cast<std::uint8_t>(order[i] * 20); }, -1, true);
+  const Image l = decode_image(laced.data(), laced.size(), "laced.gif");
+  for (std::size_t y = 0; y < 9; ++y) CHECK(l.rgb[y * 3] == y * 20);
+  // HDR: mantissa * 2^(exponent - 136), then 255 * v^(1/2.2).
+  const std::uint8_t px[4] = {128, 64, 0, 129};  // 1.0, 0.5, 0
+  for (const std::uint16_t w : {std::uint16_t{4}, std::uint16_t{300}}) {
+    const Bytes h = hdr_of(w, 2, px);
+    const Image im = decode_image(h.data(), h.size(), "x.hdr");
+    REQUIRE(im.width == w);
+    CHECK((im.rgb[0] == 255 && im.rgb[1] == 186 && im.rgb[2] == 0));
+    CHECK(im.rgb[im.rgb.size() - 2] == 186);
+  }
+  // 16 MP each: stb_image took about 15 (GIF) and 18 (HDR) bytes per pixel, 240-290 MB; these
+  // take the 48 MB of RGB output and a line.
+  const Bytes big_gif = gif_of(4000, 4000, [](std::size_t i) { return static_cast<std::uint8_t>(i % 251); });
+  const Bytes big_hdr = hdr_of(4000, 4000, px);
+  CHECK(big_gif.size() < 20u << 20);
+  for (const auto* file : {&big_gif, &big_hdr}) {
+    CHECK(within_memory(64, [&] {
+      const Image im = decode_image(file->data(), file->size(), "big");
+      if (im.width != 4000 || im.height != 4000) ::_exit(3);
+    }));
+  }
+}

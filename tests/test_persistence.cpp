@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "imgvec/error.hpp"
 #include "imgvec/index/flat_index.hpp"
 #include "imgvec/index/hnsw_index.hpp"
+#include "io/binary_io.hpp"
 #include "io/index_file.hpp"
 #include "temp_dir.hpp"
 
@@ -345,4 +347,56 @@ TEST_CASE("a save killed at any moment leaves the old file or the new one", "[io
     INFO("round " << round);
     CHECK((loaded->size() == 100 || loaded->size() == 20000));
   }
+}
+
+// A writer that renames a new file into place would replace whatever is at the path: the user's
+// FIFO, /dev/null, or a symbolic link (issue 19). Those are written in place or refused.
+TEST_CASE("writers fill FIFOs and devices in place and never replace a link or a folder", "[io][errors]") {
+  TempDir dir;
+  auto write = [](const std::string& path, const std::string& text) {
+    detail::AtomicFileWriter out(path);
+    out.write(text.data(), text.size());
+    out.commit();
+  };
+  auto read = [](const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  // A FIFO, read by another thread: gets the bytes, and is still a FIFO afterwards.
+  const fs::path fifo = dir.path / "pipe";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  std::string got;
+  std::thread reader([&] { got = read(fifo); });
+  write(fifo.string(), "through the pipe");
+  reader.join();
+  CHECK(got == "through the pipe");
+  CHECK(fs::is_fifo(fifo));
+  // /dev/null, directly and behind a link: still the device.
+  write("/dev/null", "gone");
+  CHECK(fs::is_character_file("/dev/null"));
+  const fs::path to_null = dir.path / "null-link";
+  fs::create_symlink("/dev/null", to_null);
+  write(to_null.string(), "gone too");
+  CHECK(fs::is_symlink(to_null));
+  // A link to a file, a dangling link and a folder are refused, and left as they were.
+  write((dir.path / "real.txt").string(), "mine");
+  const fs::path link = dir.path / "link.txt";
+  fs::create_symlink(dir.path / "real.txt", link);
+  CHECK_THROWS_WITH(write(link.string(), "theirs"), Catch::Contains("symbolic link"));
+  CHECK(fs::is_symlink(link));
+  CHECK(read(dir.path / "real.txt") == "mine");
+  fs::create_symlink(dir.path / "nowhere", dir.path / "dangling");
+  CHECK_THROWS_AS(write((dir.path / "dangling").string(), "x"), Error);
+  CHECK(fs::is_symlink(dir.path / "dangling"));
+  fs::create_directory(dir.path / "folder");
+  CHECK_THROWS_WITH(write((dir.path / "folder").string(), "x"), Catch::Contains("not a regular file"));
+  CHECK(fs::is_directory(dir.path / "folder"));
+  // An index save (written in two passes) into a FIFO is refused by name, not half written.
+  FlatIndex index(4, Metric::l2);
+  const float v[4] = {1, 0, 0, 0};
+  index.add(1, VectorView(v, 4));
+  CHECK_THROWS_WITH(index.save(to_null.string()), Catch::Contains("two passes"));
+  // No temporaries left behind by any of it.
+  for (const auto& entry : fs::directory_iterator(dir.path))
+    CHECK(entry.path().filename().string().find(".tmp-") == std::string::npos);
 }

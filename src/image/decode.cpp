@@ -171,6 +171,8 @@ Image decode_image(const void* data, std::size_t size, const std::string& name,
     case ImageFormat::jpeg: raw = detail::decode_jpeg(d, size, name, options); break;
     case ImageFormat::png: raw = detail::decode_png(d, size, name, options); break;
     case ImageFormat::pnm: raw = detail::decode_pnm(d, size, name, options); break;
+    case ImageFormat::gif: raw = detail::decode_gif(d, size, name, options); break;
+    case ImageFormat::hdr: raw = detail::decode_hdr(d, size, name, options); break;
 #ifdef IMGVEC_HAS_WEBP
     case ImageFormat::webp: raw = detail::decode_webp(d, size, name, options); break;
 #endif

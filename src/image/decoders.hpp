@@ -8,7 +8,9 @@
 //   WebP  libwebp (+ libwebpdemux)        webp_decoder.cpp   when found at configure time
 //   TIFF  libtiff                         tiff_decoder.cpp   when found at configure time
 //   HEIC, AVIF  libheif                   heif_decoder.cpp   when found at configure time
-//   BMP, GIF, TGA, PSD, HDR   stb_image, patched (stb_decoder.cpp, third_party/README.md)
+//   GIF   giflib                          gif_decoder.cpp
+//   HDR   imgvec's own (hdr_decoder.cpp: 8-bit output a scanline at a time)
+//   BMP, TGA, PSD   stb_image, patched (stb_decoder.cpp, third_party/README.md)
 
 #include <cstddef>
 #include <cstdint>
@@ -46,6 +48,10 @@ RawImage decode_jpeg(const std::uint8_t* data, std::size_t size, const std::stri
 RawImage decode_png(const std::uint8_t* data, std::size_t size, const std::string& name,
                     const DecodeOptions& options);
 RawImage decode_pnm(const std::uint8_t* data, std::size_t size, const std::string& name,
+                    const DecodeOptions& options);
+RawImage decode_gif(const std::uint8_t* data, std::size_t size, const std::string& name,
+                    const DecodeOptions& options);
+RawImage decode_hdr(const std::uint8_t* data, std::size_t size, const std::string& name,
                     const DecodeOptions& options);
 #ifdef IMGVEC_HAS_WEBP
 RawImage decode_webp(const std::uint8_t* data, std::size_t size, const std::string& name,

@@ -1,7 +1,7 @@
 // stb_image's implementation, compiled once, with every function static so that a program that
 // also links Debian's libstb (or its own copy) sees no duplicate symbols. Only the formats no
-// maintained, fuzzed library covers here go through it (BMP, GIF, TGA, PSD, HDR); JPEG, PNG and
-// PNM are compiled out, so a file can never reach stb's decoders for those by a crafted
+// maintained, fuzzed library covers here go through it (BMP, TGA, PSD); JPEG, PNG, PNM, GIF and
+// HDR are compiled out, so a file can never reach stb's decoders for those by a crafted
 // signature. The header is Debian's, patched at configure time (cmake/PatchStb.cmake, see
 // third_party/README.md).
 #define STB_IMAGE_IMPLEMENTATION
@@ -12,6 +12,8 @@
 #define STBI_NO_JPEG
 #define STBI_NO_PNG
 #define STBI_NO_PNM
+#define STBI_NO_GIF  // giflib (gif_decoder.cpp)
+#define STBI_NO_HDR  // hdr_decoder.cpp
 #if defined(__GNUC__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"

@@ -43,19 +43,47 @@ void write_all(int fd, const char* data, std::size_t bytes, const std::string& p
 
 }  // namespace
 
+// What the path holds now decides how it is written. Nothing there, or a regular file: a new file
+// replaces it atomically (a temporary beside it, then rename). A FIFO or a character device (a
+// pipe, /dev/null, a terminal), also behind a symbolic link: written in place, since a rename
+// would put a regular file where the user's node was. Anything else (a link to a file or a
+// folder, a folder, a socket, a block device) is refused: a writer never replaces what it did
+// not make (issue 19).
 AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
+  struct stat st {};
+  if (::lstat(path_.c_str(), &st) == 0) {
+    const bool link = S_ISLNK(st.st_mode);
+    struct stat target {};
+    const bool resolved = !link || ::stat(path_.c_str(), &target) == 0;
+    const mode_t mode = link ? target.st_mode : st.st_mode;
+    if (resolved && (S_ISFIFO(mode) || S_ISCHR(mode))) {
+      in_place_ = true;
+    } else if (link) {
+      throw Error(ErrorCode::invalid_argument,
+                  path_ + ": is a symbolic link, which imgvec will not replace with a file (remove the link, or "
+                          "write to the file it points to)");
+    } else if (!S_ISREG(mode)) {
+      throw Error(ErrorCode::invalid_argument,
+                  path_ + ": is not a regular file (a folder, a socket or a block device); imgvec will not replace it");
+    }
+  }
+  buffer_.reserve(kWriteBuffer);
+  hash_ = XXH3_createState();
+  reset_checksum();
+  if (in_place_) {
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd_ < 0) throw_io(path_, "open for writing");
+    return;
+  }
   std::random_device rd;
   tmp_path_ = path_ + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(rd());
   fd_ = ::open(tmp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd_ < 0) throw_io(path_, "create a temporary file beside");
-  buffer_.reserve(kWriteBuffer);
-  hash_ = XXH3_createState();
-  reset_checksum();
 }
 
 AtomicFileWriter::~AtomicFileWriter() {
   if (fd_ >= 0) ::close(fd_);
-  if (!committed_) ::unlink(tmp_path_.c_str());
+  if (!committed_ && !in_place_) ::unlink(tmp_path_.c_str());
   XXH3_freeState(hash_);
 }
 
@@ -76,6 +104,9 @@ void AtomicFileWriter::flush_buffer() {
 }
 
 void AtomicFileWriter::overwrite_at(std::uint64_t offset, const void* data, std::size_t bytes) {
+  if (in_place_)
+    throw Error(ErrorCode::invalid_argument,
+                path_ + ": this file is written in two passes, which a FIFO or a device cannot take; write it to a file");
   flush_buffer();
   const char* p = static_cast<const char*>(data);
   while (bytes > 0) {
@@ -95,6 +126,13 @@ std::uint64_t AtomicFileWriter::checksum() const { return XXH3_64bits_digest(has
 
 void AtomicFileWriter::commit() {
   flush_buffer();
+  if (in_place_) {
+    const int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) throw_io(path_, "close");
+    committed_ = true;
+    return;
+  }
   if (::fsync(fd_) != 0) throw_io(path_, "flush to disk");
   if (::close(fd_) != 0) {
     fd_ = -1;

@@ -13,6 +13,9 @@ namespace imgvec::detail {
 /// commit() flushes it to the disk (fsync), renames it over the destination and syncs the
 /// directory. Without commit() the temporary file is removed, so a failure or a crash leaves the
 /// previous file untouched. Every write also feeds a running XXH3-64 checksum of the payload.
+/// A FIFO or character device at the path (or behind a symbolic link there) is written in place
+/// instead; a symbolic link to anything else, a folder, a socket or a block device is refused
+/// with Error(invalid_argument) naming the path, so nothing imgvec did not make is replaced.
 class AtomicFileWriter {
  public:
   explicit AtomicFileWriter(std::string path);
@@ -43,6 +46,7 @@ class AtomicFileWriter {
   std::string buffer_;
   XXH3_state_t* hash_ = nullptr;
   bool committed_ = false;
+  bool in_place_ = false;  // a FIFO or character device: written through, no temporary, no rename
 };
 
 /// Reads a file sequentially with a byte budget: reading past the budget or the end of the file is
