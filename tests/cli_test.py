@@ -237,6 +237,15 @@ check([h["source"] for h in half_hits] == [h["source"] for h in full_hits] and
       "a float16 database ranks as the float32 one does, scores within 1e-3")
 run("index", photos, "--db", scratch / "bad-db", "--float16", "--flat", expect=2)
 giphy = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "1", "--json").stdout)[0]["id"]
+# A save that fails (here: a folder stands where the next generation's index goes, as a full disk
+# would fail it) removes nothing, and remove says no "removed" line.
+generation = json.loads(run("stats", "--db", db, "--json").stdout)["generation"]
+blocker = Path(db) / f"index-{generation + 1}.imgvidx"
+blocker.mkdir()
+r = run("remove", "--db", db, giphy, expect=2)  # the writer refuses the path: invalid_argument
+check("removed" not in r.stdout and blocker.name in r.stderr, f"a failed save prints no removed line: {r.stdout!r} {r.stderr.strip()}")
+check(json.loads(run("stats", "--db", db, "--json").stdout)["count"] == GOOD, "and the image is still there")
+blocker.rmdir()
 run("remove", "--db", db, giphy)
 check(json.loads(run("stats", "--db", db, "--json").stdout)["count"] == GOOD - 1, "remove takes an image out, and it stays out")
 run("remove", "--db", db, 999999, expect=1)

@@ -528,19 +528,21 @@ int run_remove(const TargetsOptions& o) {
   const auto db = open_database(o);
   int missing = 0;
   bool changed = false;
+  std::vector<std::string> done;
   for (const auto& target : o.targets) {
     try {
       const Id id = resolve(*db, target);
       changed = db->remove(id) || changed;
-      std::printf("removed %llu (%s)\n", static_cast<unsigned long long>(id),
-                  escape_path(target).c_str());
+      done.push_back("removed " + std::to_string(id) + " (" + escape_path(target) + ")");
     } catch (const Error& e) {
       if (e.code() != ErrorCode::not_found) throw;
       std::fprintf(stderr, "imgvec remove: %s\n", e.what());
       ++missing;
     }
   }
+  // Said only once saved: a save that fails (a full disk) removed nothing, and says so instead.
   if (changed) db->save();
+  for (const std::string& line : done) std::printf("%s\n", line.c_str());
   return missing ? kFailure : kOk;
 }
 

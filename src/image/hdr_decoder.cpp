@@ -46,18 +46,30 @@ class HdrReader {
   const std::string& name_;
 };
 
-// 255 * (m * 2^(e - 136))^(1/2.2) for each mantissa m, rounded as stb_image rounded.
+// 255 * (m * 2^(e - 136))^(1/2.2), rounded as stb_image rounded, for every mantissa m and
+// exponent e: 64 KB computed once, so a pixel costs three lookups instead of three pow calls
+// (49 MP took 1.7 s with pow).
+const std::uint8_t* tone_table() {
+  static const std::vector<std::uint8_t> table = [] {
+    std::vector<std::uint8_t> t(256 * 256, 0);
+    for (int e = 1; e < 256; ++e) {
+      const float scale = std::ldexp(1.0f, e - (128 + 8));
+      for (int m = 0; m < 256; ++m) {
+        float z = static_cast<float>(std::pow(m * scale, 1.0f / 2.2f)) * 255 + 0.5f;
+        z = std::min(255.0f, std::max(0.0f, z));
+        t[static_cast<std::size_t>(e) * 256 + static_cast<std::size_t>(m)] = static_cast<std::uint8_t>(static_cast<int>(z));
+      }
+    }
+    return t;
+  }();
+  return table.data();
+}
+
 void rgbe_to_rgb(const std::uint8_t* rgbe, std::uint8_t* rgb) {
-  if (rgbe[3] == 0) {
-    rgb[0] = rgb[1] = rgb[2] = 0;
-    return;
-  }
-  const float scale = std::ldexp(1.0f, rgbe[3] - (128 + 8));
-  for (int c = 0; c < 3; ++c) {
-    float z = static_cast<float>(std::pow(rgbe[c] * scale, 1.0f / 2.2f)) * 255 + 0.5f;
-    z = std::min(255.0f, std::max(0.0f, z));
-    rgb[c] = static_cast<std::uint8_t>(static_cast<int>(z));
-  }
+  const std::uint8_t* row = tone_table() + static_cast<std::size_t>(rgbe[3]) * 256;  // exponent 0: black
+  rgb[0] = row[rgbe[0]];
+  rgb[1] = row[rgbe[1]];
+  rgb[2] = row[rgbe[2]];
 }
 
 }  // namespace
