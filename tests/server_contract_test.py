@@ -91,6 +91,17 @@ check(status == 400 and 'did you mean "match"' in answer["error"]["message"], f"
 status, answer = s.json("POST", "/v1/search", {"id": first, "filter": "(" * 5000 + "width>1" + ")" * 5000})
 check(status == 400 and "deeper than 32" in answer["error"]["message"], "deep parentheses are refused")
 
+# The page's own filter examples (its placeholder and the help under the box) all work as written.
+page = (Path(server_md).parent.parent / "web" / "index.html").read_text()
+help_text = page[page.index('id="filter-help"'):page.index("</p>", page.index('id="filter-help"'))]
+examples = [re.search(r'placeholder="e\.g\. ([^"]+)"', page).group(1).replace("&gt;", ">")]
+codes = [c.replace("&lt;", "<").replace("&gt;", ">") for c in re.findall(r"<code>([^<]+)</code>", help_text)]
+examples += [c for c in codes if re.match(r"[a-z_]+(=|>=|<=)", c)]
+check(len(examples) >= 7, f"the page's filter examples: {examples}")
+for example in examples:
+    status, answer = s.json("POST", "/v1/search", {"id": first, "filter": example})
+    check(status == 200, f"the page's filter example {example!r} works: {status} {answer.get('error')}")
+
 # --- distances --------------------------------------------------------------------------------
 status, answer = s.json("POST", "/v1/search", {"id": first, "limit": 100})
 hits = answer["result"]
