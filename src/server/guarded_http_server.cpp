@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -40,8 +41,8 @@ void address_of(socket_t sock, bool peer, std::string& ip, int& port) {
 class GuardedStream : public httplib::Stream {
  public:
   GuardedStream(socket_t sock, const ConnectionLimits& limits, std::chrono::microseconds read_timeout,
-                std::chrono::microseconds write_timeout)
-      : sock_(sock), limits_(limits), read_timeout_(read_timeout), write_timeout_(write_timeout) {}
+                std::chrono::microseconds write_timeout, const std::atomic<socket_t>& listening)
+      : sock_(sock), limits_(limits), read_timeout_(read_timeout), write_timeout_(write_timeout), listening_(listening) {}
 
   // A new request starts: its deadlines run from now, and its headers are counted afresh.
   void start_request() {
@@ -108,17 +109,24 @@ class GuardedStream : public httplib::Stream {
                     std::min(left, std::chrono::duration_cast<std::chrono::milliseconds>(timeout)));
   }
 
+  // Waits in slices of 100 ms, so that a server told to stop (its listening socket closed)
+  // leaves waiting connections at once rather than after their timeouts.
   bool poll_for(short events, std::chrono::milliseconds timeout) const {
-    pollfd p{sock_, events, 0};
-    int r;
-    do r = ::poll(&p, 1, static_cast<int>(timeout.count()));
-    while (r < 0 && errno == EINTR);
-    return r > 0 && (p.revents & (events | POLLHUP | POLLERR)) != 0;
+    const auto until = Clock::now() + timeout;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+      pollfd p{sock_, events, 0};
+      const int r = ::poll(&p, 1, static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 100)));
+      if (r > 0) return (p.revents & (events | POLLHUP | POLLERR)) != 0;
+      if (r < 0 && errno != EINTR) return false;
+      if (listening_.load() == INVALID_SOCKET || left.count() <= 0) return false;
+    }
   }
 
   socket_t sock_;
   const ConnectionLimits& limits_;
   std::chrono::microseconds read_timeout_, write_timeout_;
+  const std::atomic<socket_t>& listening_;
   Clock::time_point header_deadline_{}, request_deadline_{};
   bool in_headers_ = true;
   std::size_t header_bytes_ = 0, header_lines_ = 0;
@@ -155,8 +163,8 @@ bool GuardedHttpServer::process_and_close_socket(socket_t sock) {
   bool ok = false;
   if (admit(address)) {
     GuardedStream stream(sock, limits_, std::chrono::seconds(read_timeout_sec_) + std::chrono::microseconds(read_timeout_usec_),
-                         std::chrono::seconds(write_timeout_sec_) + std::chrono::microseconds(write_timeout_usec_));
-    for (std::size_t left = keep_alive_max_count_; left > 0 && is_running(); --left) {
+                         std::chrono::seconds(write_timeout_sec_) + std::chrono::microseconds(write_timeout_usec_), svr_sock_);
+    for (std::size_t left = keep_alive_max_count_; left > 0 && svr_sock_ != INVALID_SOCKET; --left) {
       if (!stream.wait_readable(std::chrono::seconds(keep_alive_timeout_sec_))) break;
       stream.start_request();
       bool closed = false;
