@@ -69,7 +69,9 @@ std::string Server::Impl::record_json(const ImageRecord& record) const {
 }
 
 std::string Server::Impl::without_database_folder(std::string text) const {
-  if (database_folder.empty()) return text;
+  // database_folder is written by attach() before it publishes the database (release); reading
+  // it only once the database is seen (acquire) orders the two.
+  if (db.load(std::memory_order_acquire) == nullptr || database_folder.empty()) return text;
   for (std::size_t at = text.find(database_folder); at != std::string::npos; at = text.find(database_folder, at + 3))
     text.replace(at, database_folder.size(), "$DB");
   return text;
