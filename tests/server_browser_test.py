@@ -113,6 +113,22 @@ wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#results li .facts") and
 dates = [e.text[:10] for e in browser.find_elements(By.CSS_SELECTOR, "#results li .facts") if e.text[:2] == "20"]
 check(dates[:3] == sorted(dates[:3]) and dates[0] == "2005-07-29", f"the order select sorts by the date taken ({dates})")
 Select(by_id("sort")).select_by_value("score")
+# The filter box: and/or/not as the help says, and a key no image has is named on the page.
+def set_filter(text):
+    browser.execute_script("const f = document.getElementById('filter'); f.value = arguments[0];"
+                           "f.dispatchEvent(new Event('change'));", text)
+
+
+set_filter("format=jpeg and not width>100000")
+wait.until(lambda b: "Searching" not in by_id("status").text and by_id("warnings").get_attribute("hidden"))
+names = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#results .name")]
+check(names and all(n.endswith((".jpg", ".jpeg")) for n in names), f"the filter box combines conditions ({names})")
+set_filter("albun=trip")
+wait.until(lambda b: not by_id("warnings").get_attribute("hidden"))
+check('"albun"' in by_id("warnings").text and "Nothing matches" in by_id("status").text,
+      f"a key no image has is shown as a note: {by_id('warnings').text}")
+set_filter("")
+wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#results li")) > 1 and by_id("warnings").get_attribute("hidden"))
 
 if bundle:
     box = by_id("text")

@@ -4,7 +4,7 @@
 
 const PAGE = 24;
 const $ = (id) => document.getElementById(id);
-const state = { query: null, offset: 0, stats: null };
+const state = { query: null, offset: 0, stats: null, generation: 0 };
 
 // The key writes and duplicate searches need: the one the user typed, else the token the server
 // put in this page at its start (only this server's own pages can read it).
@@ -132,8 +132,12 @@ async function search(query, more = false) {
   showError("");
   $("more").hidden = true;
   $("status").textContent = "Searching…";
+  // A search started since (another filter, another order) replaces this one: its answer, when it
+  // comes, must not be appended to the newer one's results.
+  const mine = ++state.generation;
   try {
     const data = await runQuery();
+    if (mine !== state.generation) return;
     for (const hit of data.result) $("results").append(resultItem(hit));
     state.offset += data.result.length;
     const what = query.kind === "image" ? "your photo" : query.kind === "text" ? `“${query.text}”` : query.label;
@@ -147,6 +151,7 @@ async function search(query, more = false) {
     $("warnings").hidden = warnings.length === 0;
     $("more").hidden = data.result.length < PAGE;
   } catch (e) {
+    if (mine !== state.generation) return;
     $("status").textContent = "";
     showError(e.message);
   }
