@@ -68,17 +68,18 @@ AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
     }
   }
   buffer_.reserve(kWriteBuffer);
-  hash_ = XXH3_createState();
-  reset_checksum();
   if (in_place_) {
     fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd_ < 0) throw_io(path_, "open for writing");
-    return;
+  } else {
+    std::random_device rd;
+    tmp_path_ = path_ + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(rd());
+    fd_ = ::open(tmp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw_io(path_, "create a temporary file beside");
   }
-  std::random_device rd;
-  tmp_path_ = path_ + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(rd());
-  fd_ = ::open(tmp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw_io(path_, "create a temporary file beside");
+  // Only once nothing can throw any more: a constructor that throws runs no destructor.
+  hash_ = XXH3_createState();
+  reset_checksum();
 }
 
 AtomicFileWriter::~AtomicFileWriter() {
