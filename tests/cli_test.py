@@ -354,6 +354,19 @@ if bundle:
     check(r["added"] == GOOD, "index with a CLIP bundle")
     hits = json.loads(run("search", "--db", clip_db, "--text", "a photo of a dog", "-k", "3", "--json").stdout)
     check(len(hits) == 3, "text search with CLIP (the database remembers its model)")
+    # A bundle given by a relative path from one folder is found from any other (issue 20: the
+    # database remembered it as typed, and every later command elsewhere failed).
+    bundle_path = Path(bundle).resolve()
+    relative_db = scratch / "clip-relative-db"
+    r = subprocess.run([BIN, "index", str(photos), "--db", str(relative_db), "--model", bundle_path.name],
+                       capture_output=True, text=True, cwd=bundle_path.parent)
+    check(r.returncode == 3, f"index with a relative --model: {r.stderr.strip()[-200:]}")
+    r = subprocess.run([BIN, "search", "--db", str(relative_db), "--text", "a dog", "-k", "2", "--json"],
+                       capture_output=True, text=True, cwd=scratch)
+    check(r.returncode == 0 and len(json.loads(r.stdout)) == 2 and
+          (relative_db / "MODEL").read_text().strip() == str(bundle_path),
+          f"a later command from another folder finds the bundle: {r.stderr.strip()[-200:]}")
+    run("remove", "--db", relative_db, photos / "giphy.gif")
     err = run("search", "--db", db, "--image", photos / "Iggy.256.ppm", "--model", bundle, expect=1).stderr
     check("built with encoder" in err and "kind=descriptor" in err, "a database refuses another encoder, naming both")
     tokens = json.loads(run("tokenize", "--model", bundle, "a photo of a dog").stdout)["tokens"]

@@ -818,6 +818,21 @@ TEST_CASE("imported bytes keep a file in the database; the same bytes again are 
   CHECK_FALSE(fs::exists(s.db()));
 }
 
+TEST_CASE("the library remembers a database's model bundle, absolute, and destroy forgets it", "[db]") {
+  Scratch s("model");
+  {
+    auto db = VectorDatabase::create(s.db(), descriptor());
+    CHECK(VectorDatabase::remembered_model_bundle(s.db()).empty());
+    db->remember_model_bundle("models/x.pt");  // as a user types it
+    CHECK(VectorDatabase::remembered_model_bundle(s.db()) == (fs::current_path() / "models/x.pt").string());
+    db->remember_model_bundle("");
+    CHECK(VectorDatabase::remembered_model_bundle(s.db()).empty());
+    db->remember_model_bundle("/opt/m.pt");
+  }
+  VectorDatabase::destroy(s.db());
+  CHECK_FALSE(fs::exists(s.db()));  // MODEL went with the rest, and so did the folder
+}
+
 TEST_CASE("a database moved to another folder keeps its uploaded images' files", "[db]") {
   Scratch s("moved");
   std::ifstream in(s.photo("giphy.gif"), std::ios::binary);

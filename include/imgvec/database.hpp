@@ -350,6 +350,13 @@ class VectorDatabase {
   /// folder if that left it empty. Throws Error(not_found) if there is no database, Error(io) if
   /// a process has it open.
   static void destroy(const std::string& directory);
+  /// The CLIP bundle the database in `directory` remembers as its model (MODEL in its folder,
+  /// written by remember_model_bundle), or empty for none. Opens nothing and loads no model.
+  static std::string remembered_model_bundle(const std::string& directory);
+  /// Remembers `bundle` as this database's model, as an absolute path (a relative one is
+  /// resolved against the current folder now, so later commands from other folders find it),
+  /// written atomically; empty forgets it. destroy() removes it. Throws Error(io).
+  void remember_model_bundle(const std::string& bundle);
   ~VectorDatabase();
   VectorDatabase(const VectorDatabase&) = delete;
   VectorDatabase& operator=(const VectorDatabase&) = delete;

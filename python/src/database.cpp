@@ -97,10 +97,9 @@ py::dict add_result(const AddResult& r) {
 std::shared_ptr<PyEncoder> default_encoder(const std::string& directory) {
   // The CLI remembers a CLIP bundle in the database folder (MODEL); without one, the built-in
   // encoder. A wrong guess is caught by the fingerprint check when the database opens.
-  std::ifstream in(directory + "/MODEL");
-  std::string bundle;
+  const std::string bundle = VectorDatabase::remembered_model_bundle(directory);
   auto e = std::make_shared<PyEncoder>();
-  if (std::getline(in, bundle) && !bundle.empty()) {
+  if (!bundle.empty()) {
     py::gil_scoped_release release;
     e->encoder = open_clip_encoder(bundle, "auto");
   } else {
@@ -191,10 +190,7 @@ void bind_database(py::module_& m) {
           self->db = VectorDatabase::create(directory, self->encoder->encoder, o);
         }
         // Remembered as the CLI remembers it, so open() and `imgvec search` find the bundle again.
-        if (!self->encoder->bundle.empty()) {
-          const std::string absolute = py::str(py::module_::import("os.path").attr("abspath")(self->encoder->bundle));
-          std::ofstream(directory + "/MODEL") << absolute << "\n";
-        }
+        self->db->remember_model_bundle(self->encoder->bundle);
         return self;
       }, py::arg("directory"), py::arg("encoder") = py::none(), py::kw_only(), py::arg("index") = "hnsw",
       py::arg("float16") = false, py::arg("durability") = "on_save",

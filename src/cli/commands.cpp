@@ -22,17 +22,6 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-std::string model_file(const std::string& db) {
-  return db + "/MODEL";
-}
-
-std::string remembered_model(const std::string& db) {
-  std::ifstream in(model_file(db));
-  std::string path;
-  std::getline(in, path);
-  return path;
-}
-
 std::shared_ptr<Encoder> make_encoder(const std::string& model, const DbOptions& o) {
   std::shared_ptr<Encoder> encoder;
   if (model.empty()) encoder = std::make_shared<DescriptorEncoder>();
@@ -44,7 +33,7 @@ std::shared_ptr<Encoder> make_encoder(const std::string& model, const DbOptions&
 // The model a database uses: --model, else the one it remembers, else $IMGVEC_MODEL for new ones.
 std::string choose_model(const DbOptions& o, bool creating) {
   if (!o.model.empty()) return o.model;
-  const std::string remembered = remembered_model(o.db);
+  const std::string remembered = VectorDatabase::remembered_model_bundle(o.db);
   if (!remembered.empty() || !creating) return remembered;
   const char* env = std::getenv("IMGVEC_MODEL");
   return env ? env : "";
@@ -140,7 +129,7 @@ int run_index(const IndexOptions& o) {
     options.index_kind = o.flat ? IndexKind::flat : IndexKind::hnsw;
     if (o.float16) options.hnsw.storage = VectorStorage::float16;
     db = VectorDatabase::create(o.db, make_encoder(model, o), options);
-    if (!model.empty()) std::ofstream(model_file(o.db)) << model << "\n";
+    db->remember_model_bundle(model);
   }
   IndexDirectoryOptions options;
   options.recursive = !o.no_recursive;
@@ -160,7 +149,6 @@ int run_index(const IndexOptions& o) {
   if (found_nothing && !o.keep_empty) {
     // A first run over a mistyped or empty folder leaves nothing behind (--keep-empty keeps it).
     db.reset();
-    fs::remove(model_file(o.db), ec);
     VectorDatabase::destroy(o.db);
     if (folder_existed) fs::create_directories(o.db, ec);  // the user's own empty folder stays
     std::fprintf(
@@ -456,7 +444,7 @@ int run_import(const ImportCommand& o) {
     throw;
   }
   db->save();
-  if (created && !model.empty()) std::ofstream(model_file(o.db)) << model << "\n";
+  if (created) db->remember_model_bundle(model);
   if (o.json) {
     print_json({{"format", r.format}, {"imported", r.imported}, {"skipped", r.skipped}, {"count", db->size()}});
   } else {

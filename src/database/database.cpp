@@ -229,6 +229,7 @@ void VectorDatabase::destroy(const std::string& directory) {
                            detail::failed_path(directory, g), detail::manifest_path(directory)}) {
     fs::remove(path, ec);
   }
+  fs::remove(detail::model_bundle_path(directory), ec);
   fs::remove(directory + "/LOCK", ec);
   ::close(lock);
   fs::remove(directory, ec);  // only if now empty

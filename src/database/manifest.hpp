@@ -30,6 +30,8 @@ struct Manifest {
 std::uint64_t make_database_id();
 
 std::string manifest_path(const std::string& dir);
+/// MODEL: the CLIP bundle the database remembers (model_bundle.cpp).
+std::string model_bundle_path(const std::string& dir);
 std::string index_path(const std::string& dir, std::uint64_t generation);
 std::string metadata_path(const std::string& dir, std::uint64_t generation);
 
