@@ -181,6 +181,7 @@ shutil.copy(photos / "baboon.256.pgm", photos / "baboon-copy.pgm")
 run("index", photos, "--db", db, expect=3)
 groups = json.loads(run("dups", "--db", db, "--json").stdout)
 check(any(g["exact"] and len(g["images"]) == 2 for g in groups), f"dups finds the copied file: {groups}")
+check(all(g["keeper"] in [m["id"] for m in g["images"]] for g in groups), "each group names its keeper, as the server does")
 check(any(all(abs(m["score"] - 1) < 1e-5 for m in g["images"]) for g in groups if g["exact"]),
       "dups gives each member's score against the keeper")
 check("identical group of 2" in run("dups", "--db", db).stdout, "dups prints groups")

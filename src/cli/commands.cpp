@@ -328,7 +328,7 @@ int run_dups(const DupsOptions& o) {
         m["matched_by"] = to_string(g.matched_by[i]);
         members.push_back(m);
       }
-      out.push_back({{"keep", g.keeper}, {"exact", g.exact}, {"images", members}});
+      out.push_back({{"keeper", g.keeper}, {"exact", g.exact}, {"images", members}});  // "keeper", as the server and Python say
     }
     print_json(out);
     return kOk;
