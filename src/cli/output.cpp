@@ -1,6 +1,5 @@
 #include "cli/output.hpp"
 
-#include <sys/stat.h>
 
 #include <fstream>
 #include <iostream>
@@ -20,13 +19,9 @@ std::string display_name(const ImageRecord& r) {
   return "(from memory)";
 }
 
-Output::Output(const std::string& p) : path(p) {
-  if (p == "-") return;
-  struct stat st {};
-  // Replacing a device node or a FIFO with a regular file (what an atomic rename does) would
-  // break the user's setup; those are opened and written in place.
-  atomic = ::stat(p.c_str(), &st) != 0 || S_ISREG(st.st_mode);
-}
+// The library's writer decides how a path is written (a regular file atomically, a FIFO or a
+// device in place, a link or a folder refused): one rule for the CLI, Python and C++ callers.
+Output::Output(const std::string& p) : atomic(p != "-"), path(p) {}
 
 std::ostream& Output::stream() {
   if (path == "-") return std::cout;

@@ -30,9 +30,9 @@ nlohmann::json record_json(const ImageRecord& record);
 /// A readable name for an image: its path (escaped if not UTF-8), else its "name" metadata.
 std::string display_name(const ImageRecord& record);
 
-/// An output destination: "-" is standard output; an existing non-regular file (a device, a
-/// pipe, /dev/stdout) is written directly; anything else is a regular file, written atomically
-/// by the library (`atomic` is then true and stream() must not be used).
+/// An output destination: "-" is standard output; any other path is written by the library
+/// (`atomic` is then true and stream() must not be used unless another output of the same
+/// command is "-"), which writes a regular file atomically and a FIFO or a device in place.
 struct Output {
   explicit Output(const std::string& path);
   bool atomic = false;

@@ -80,13 +80,14 @@ struct VectorDatabase::Impl {
   void log_put(const ImageRecord& rec, const std::vector<float>* vector) {
     if (durability == Durability::on_write) {
       std::string bytes;
-      if (rec.source.compare(0, files_prefix.in_memory.size(), files_prefix.in_memory) == 0) {
-        ImageRecord moved = rec;
+      ImageRecord moved;  // only an uploaded file's record is copied, to write "$DB/..." for it
+      const ImageRecord* logged_record = &rec;
+      if (files_prefix.applies(rec.source, true)) {
+        moved = rec;
         moved.source = files_prefix.apply(rec.source, true);
-        detail::encode_log_put(bytes, moved, vector ? vector->data() : nullptr, vector ? vector->size() : 0);
-      } else {
-        detail::encode_log_put(bytes, rec, vector ? vector->data() : nullptr, vector ? vector->size() : 0);
+        logged_record = &moved;
       }
+      detail::encode_log_put(bytes, *logged_record, vector ? vector->data() : nullptr, vector ? vector->size() : 0);
       logged = log->append(bytes);
     }
     ++changes;

@@ -119,11 +119,15 @@ std::vector<Id> MetadataStore::find_hash(std::uint64_t content_hash) const {
   return out;
 }
 
-std::string SourcePrefix::apply(const std::string& source, bool to_disk) const {
+bool SourcePrefix::applies(const std::string& source, bool to_disk) const {
   const std::string& from = to_disk ? in_memory : on_disk;
-  const std::string& to = to_disk ? on_disk : in_memory;
-  if (from.empty() || source.compare(0, from.size(), from) != 0) return source;
-  return to + source.substr(from.size());
+  return !from.empty() && source.compare(0, from.size(), from) == 0;
+}
+
+std::string SourcePrefix::apply(const std::string& source, bool to_disk) const {
+  if (!applies(source, to_disk)) return source;
+  const std::string& from = to_disk ? in_memory : on_disk;
+  return (to_disk ? on_disk : in_memory) + source.substr(from.size());
 }
 
 void MetadataStore::save(const std::string& path, const SourcePrefix* prefix) const {
@@ -132,7 +136,7 @@ void MetadataStore::save(const std::string& path, const SourcePrefix* prefix) co
   const std::uint64_t count = impl_->records.size();
   payload.append(reinterpret_cast<const char*>(&count), sizeof count);
   for_each([&](const ImageRecord& r) {
-    if (!prefix || r.source.compare(0, prefix->in_memory.size(), prefix->in_memory) != 0) {
+    if (!prefix || !prefix->applies(r.source, true)) {
       detail::encode_record(payload, r);
       return;
     }

@@ -51,6 +51,8 @@ struct ImageRecord {
 /// database moved to another folder still finds them.
 struct SourcePrefix {
   std::string in_memory, on_disk;
+  /// Whether `source` starts with the prefix it has in memory (to_disk) or on disk (!to_disk).
+  bool applies(const std::string& source, bool to_disk) const;
   /// `source` as written (to_disk) or as read (!to_disk).
   std::string apply(const std::string& source, bool to_disk) const;
 };
