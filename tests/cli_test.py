@@ -72,13 +72,13 @@ check(r["refreshed"] == 0 and r["unchanged"] == GOOD and r["without_facts"] == 0
       "--refresh on images that already have their facts reads nothing and saves nothing")
 
 hits = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "3", "--json").stdout)
-check(len(hits) == 3 and hits[0]["source"] == str(photos / "giphy.gif") and hits[0]["score"] > 0.999,
+check(len(hits) == 3 and hits[0]["record"]["source"] == str(photos / "giphy.gif") and hits[0]["score"] > 0.999,
       "an indexed image finds itself first")
 hits = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "10", "--where", "format=jpeg",
                       "--json").stdout)
-check(hits and all(h["format"] == "jpeg" for h in hits), "--where format=jpeg keeps only JPEGs")
+check(hits and all(h["record"]["format"] == "jpeg" for h in hits), "--where format=jpeg keeps only JPEGs")
 # Photo facts: EXIF dates and cameras where the files have them, the file's time where not.
-every = {Path(h["source"]).name: h for h in
+every = {Path(h["record"]["source"]).name: h["record"] for h in
          json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "50", "--json").stdout)}
 canon = every["ukbench01380.jpg"]["photo"]
 check(canon == {"taken": "2005-08-14T01:08:49", "taken_ms": canon["taken_ms"], "taken_source": "exif",
@@ -89,35 +89,35 @@ check(every["ukbench09060.jpg"]["photo"]["taken_source"] == "file_time" and
       "a zero EXIF date falls back to the file's time, and says so")
 canons = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "50", "--where", "camera=canon*",
                         "--json").stdout)
-check(sorted(Path(h["source"]).name for h in canons) ==
+check(sorted(Path(h["record"]["source"]).name for h in canons) ==
       sorted(n for n in every if n in ("ukbench01380.jpg", "ukbench09380.jpeg", "ukbench09380.webp",
                                        "alpha_channel_image.png")),
       "--where camera=canon* finds the Canon photos, in every container")
 old = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "50", "--where", "taken<2007",
                      "--sort", "oldest", "--json").stdout)
-check([h["photo"]["taken"][:10] for h in old] == ["2005-07-29", "2005-08-14", "2006-01-21", "2006-01-21"][:len(old)]
-      and len(old) >= 3, f"--where taken<2007 --sort oldest lists the dated photos by date: {[h['photo'] for h in old]}")
+check([h["record"]["photo"]["taken"][:10] for h in old] == ["2005-07-29", "2005-08-14", "2006-01-21", "2006-01-21"][:len(old)]
+      and len(old) >= 3, f"--where taken<2007 --sort oldest lists the dated photos by date: {[h['record']['photo'] for h in old]}")
 table = run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "3", "--sort", "newest").stdout
 check(table.splitlines()[0].split() == ["rank", "score", "id", "taken", "image"], "a date column when sorted by date")
 run("search", "--db", db, "--image", photos / "giphy.gif", "--where", "taken>=june", expect=2)
 by_colour = json.loads(run("search", "--db", db, "--colour", "#2a6fdb", "-k", "50", "--json").stdout)
 scores = [h["score"] for h in by_colour]
 check(len(by_colour) == GOOD and scores == sorted(scores, reverse=True) and 0 <= scores[-1] <= scores[0] <= 1 and
-      all(h["analysis"]["colours"] and h["analysis"]["tone"] in ("warm", "cool", "neutral") for h in by_colour),
+      all(h["record"]["analysis"]["colours"] and h["record"]["analysis"]["tone"] in ("warm", "cool", "neutral") for h in by_colour),
       "--colour ranks every image by its palette; --json shows the analysis")
 gray = every["ukbench00120_gray.jpg"]["analysis"]
 check(gray["saturation"] < 0.05 and gray["tone"] == "neutral" and
       {c["name"] for c in gray["colours"]} <= {"black", "gray", "white"}, f"a grayscale photo reads as gray: {gray}")
 # Combined queries: positives and negatives, weights, stored images by id or path.
 like = json.loads(run("search", "--db", db, "--like", photos / "giphy.gif", "-k", "50", "--json").stdout)
-check(len(like) == GOOD - 1 and all(Path(h["source"]).name != "giphy.gif" for h in like),
+check(len(like) == GOOD - 1 and all(Path(h["record"]["source"]).name != "giphy.gif" for h in like),
       "--like finds more like a stored image, leaving it out")
 plain = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "--image",
                        f"{photos / 'Iggy.256.ppm'}:0.5", "-k", "50", "--json").stdout)
 minus = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "--image",
                        f"{photos / 'Iggy.256.ppm'}:0.5", "--minus-image", photos / "baboon.256.pgm", "-k", "50",
                        "--json").stdout)
-rank = lambda hits, name: [Path(h["source"]).name for h in hits].index(name)  # noqa: E731
+rank = lambda hits, name: [Path(h["record"]["source"]).name for h in hits].index(name)  # noqa: E731
 check(rank(minus, "baboon.256.pgm") > rank(plain, "baboon.256.pgm"),
       "--minus-image pushes an image down the results")
 run("search", "--db", db, "--minus-text", "people", expect=2)
@@ -139,7 +139,7 @@ if "URLs" in run("--version").stdout:
     check("loopback" in err and "--allow-private-urls" in err, f"a loopback URL is refused by default: {err.strip()}")
     local = ["--allow-private-urls"]
     hits = json.loads(run("search", "--db", db, "--image-url", f"{base}/giphy.gif", "-k", "1", "--json", *local).stdout)
-    check(Path(hits[0]["source"]).name == "giphy.gif" and hits[0]["score"] > 0.999, "--image-url searches by a URL's image")
+    check(Path(hits[0]["record"]["source"]).name == "giphy.gif" and hits[0]["score"] > 0.999, "--image-url searches by a URL's image")
     err = run("search", "--db", db, "--image-url", f"{base}/nope.jpg", *local, expect=1).stderr
     check("HTTP 404" in err and "nope.jpg" in err, f"a missing URL is named with its status: {err.strip()}")
     err = run("search", "--db", db, "--image-url", base.replace("://", "://me:s3cret@") + "/nope.jpg", *local,
@@ -188,7 +188,7 @@ check("identical group of 2" in run("dups", "--db", db).stdout, "dups prints gro
 check(all(m["matched_by"] in ("identical", "similar", "verified") for g in groups for m in g["images"]),
       "dups --json says how each member matched")
 def gray_copy_grouped(found):
-    return any(any(m["source"].endswith("ukbench00120_gray.jpg") for m in g["images"]) for g in found)
+    return any(any(m["record"]["source"].endswith("ukbench00120_gray.jpg") for m in g["images"]) for g in found)
 plain = json.loads(run("dups", "--db", db, "--json", "--no-verify").stdout)
 check(not gray_copy_grouped(plain), "dups --no-verify: the grayscale copy is below the threshold by vectors alone")
 check("vectors only" in run("dups", "--db", db, "--no-verify").stdout, "dups --no-verify says so")
@@ -233,7 +233,7 @@ check(half_stats["storage"] == "float16" and half_stats["memory_bytes"] < stats[
       f"--float16 makes a smaller float16 index: {half_stats}")
 half_hits = json.loads(run("search", "--db", half_db, "--image", photos / "giphy.gif", "-k", "3", "--json").stdout)
 full_hits = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "3", "--json").stdout)
-check([h["source"] for h in half_hits] == [h["source"] for h in full_hits] and
+check([h["record"]["source"] for h in half_hits] == [h["record"]["source"] for h in full_hits] and
       all(abs(a["score"] - b["score"]) < 1e-3 for a, b in zip(half_hits, full_hits)),
       "a float16 database ranks as the float32 one does, scores within 1e-3")
 run("index", photos, "--db", scratch / "bad-db", "--float16", "--flat", expect=2)
@@ -259,11 +259,11 @@ run("tag", "--db", db, iggy, "--add", "cat", "--add", "pet")
 run("meta", "--db", db, iggy, "--set", "rating=5", "--set", "album=summer")
 hits = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "--where", "tag=pet",
                       "--where", "rating>=4", "--json").stdout)
-check(len(hits) == 1 and hits[0]["source"] == iggy and hits[0]["metadata"] == {"album": "summer", "rating": 5}
-      and hits[0]["tags"] == ["cat", "pet"], "tag and meta set what filters then find")
+check(len(hits) == 1 and hits[0]["record"]["source"] == iggy and hits[0]["record"]["metadata"] == {"album": "summer", "rating": 5}
+      and hits[0]["record"]["tags"] == ["cat", "pet"], "tag and meta set what filters then find")
 run("meta", "--db", db, iggy, "--unset", "rating")
 run("tag", "--db", db, iggy, "--remove", "cat")
-rec = json.loads(run("search", "--db", db, "--image", iggy, "-k", "1", "--json").stdout)[0]
+rec = json.loads(run("search", "--db", db, "--image", iggy, "-k", "1", "--json").stdout)[0]["record"]
 check(rec["metadata"] == {"album": "summer"} and rec["tags"] == ["pet"], "--unset and --remove undo them")
 
 # A file name that is not UTF-8: JSON stays valid and the name comes back escaped, reversibly.
@@ -273,7 +273,7 @@ odd_name = os.fsencode(odd) + b"/caf\xe9.gif"
 shutil.copy(photos / "giphy.gif", odd_name)
 odd_db = scratch / "odd-db"
 run("index", odd, "--db", odd_db)
-hit = json.loads(run("search", "--db", odd_db, "--image", photos / "giphy.gif", "-k", "1", "--json").stdout)[0]
+hit = json.loads(run("search", "--db", odd_db, "--image", photos / "giphy.gif", "-k", "1", "--json").stdout)[0]["record"]
 check(hit["source_escaped"] and hit["source"].endswith("caf\\xe9.gif"), f"non-UTF-8 path escaped: {hit['source']}")
 exported = json.loads(run("export", "--db", odd_db, "--metadata", "-").stdout)
 check(exported["source"] == hit["source"], "export escapes it the same way")
@@ -369,7 +369,24 @@ if bundle:
           f"a later command from another folder finds the bundle: {r.stderr.strip()[-200:]}")
     run("remove", "--db", relative_db, photos / "giphy.gif")
     err = run("search", "--db", db, "--image", photos / "Iggy.256.ppm", "--model", bundle, expect=1).stderr
-    check("built with encoder" in err and "kind=descriptor" in err, "a database refuses another encoder, naming both")
+    check("built-in encoder" in err and bundle in err, f"a database refuses another encoder, naming it: {err.strip()}")
+    # Commands that embed nothing never load the model: they work while the bundle is gone; one
+    # that embeds names the missing bundle, and --model with its new place repairs the database.
+    copy = scratch / "model-copy.pt"
+    shutil.copy(bundle_path, copy)
+    moving_db = scratch / "clip-moving-db"
+    run("index", photos, "--db", moving_db, "--model", copy, expect=3)
+    copy.rename(scratch / "model-moved.pt")
+    check(json.loads(run("stats", "--db", moving_db, "--json").stdout)["encoder"]["kind"] == "clip" and
+          len(run("export", "--db", moving_db, "--metadata", "-").stdout.splitlines()) == GOOD and
+          len(json.loads(run("search", "--db", moving_db, "--like", photos / "giphy.gif", "-k", "2", "--json").stdout)) == 2,
+          "stats, export and search --like work on a CLIP database whose bundle is gone")
+    err = run("search", "--db", moving_db, "--text", "a dog", expect=1).stderr
+    check(str(copy) in err and "--model" in err, f"a text search names the missing bundle and the fix: {err.strip()}")
+    run("search", "--db", moving_db, "--text", "a dog", "--model", scratch / "model-moved.pt")
+    check((moving_db / "MODEL").read_text().strip() == str(scratch / "model-moved.pt") and
+          run("search", "--db", moving_db, "--text", "a dog").returncode == 0,
+          "--model with the bundle's new place is remembered")
     tokens = json.loads(run("tokenize", "--model", bundle, "a photo of a dog").stdout)["tokens"]
     check(tokens == [320, 1125, 539, 320, 1929], "tokenize")
     emb = json.loads(run("embed", "--model", bundle, "--text", "a photo of a dog").stdout)["embedding"]
@@ -380,19 +397,21 @@ if bundle:
     # Zero-shot labels: during index (new images only), and on demand with a label file.
     labelled_db = scratch / "labelled-db"
     run("index", photos, "--db", labelled_db, "--model", bundle, "--labels", "default", expect=3)
-    every = json.loads(run("search", "--db", labelled_db, "--image", photos / "giphy.gif", "-k", "50", "--json").stdout)
+    every = [h["record"] for h in
+             json.loads(run("search", "--db", labelled_db, "--image", photos / "giphy.gif", "-k", "50", "--json").stdout)]
     check(len(every) == GOOD and all(1 <= len(h["labels"]) <= 3 for h in every if "labels" in h) and
           sum("labels" in h for h in every) >= 1, "index --labels default labels the new images (up to 3 each)")
     (scratch / "kinds.txt").write_text("# two kinds\nanimal: a photo of an animal\nthing\n")
     out = run("tag", "--db", labelled_db, "--labels", scratch / "kinds.txt", "--min-score", "0", "--top", "1").stdout
     check(f"labelled {GOOD} images with 2 labels" in out, out.strip())
-    every = json.loads(run("search", "--db", labelled_db, "--image", photos / "giphy.gif", "-k", "50", "--json").stdout)
+    every = [h["record"] for h in
+             json.loads(run("search", "--db", labelled_db, "--image", photos / "giphy.gif", "-k", "50", "--json").stdout)]
     check(all(len(h["labels"]) == 1 and h["labels"][0]["name"] in ("animal", "thing") for h in every),
           "tag --labels FILE replaces the labels, one per image with --top 1")
     name = every[0]["labels"][0]["name"]
     found = json.loads(run("search", "--db", labelled_db, "--text", "x", "--where", f"label={name}", "-k", "50",
                            "--json").stdout)
-    check(found and all(h["labels"][0]["name"] == name for h in found), "--where label=NAME filters by label")
+    check(found and all(h["record"]["labels"][0]["name"] == name for h in found), "--where label=NAME filters by label")
     (scratch / "bad.txt").write_text("cat\ncat\n")
     err = run("tag", "--db", labelled_db, "--labels", scratch / "bad.txt", expect=2).stderr
     check("bad.txt:2" in err, f"a bad label file is named with its line: {err.strip()}")
@@ -412,15 +431,15 @@ for fmt in ("qdrant", "milvus", "pgvector"):
     b = json.loads(run("search", "--db", scratch / f"back-{fmt}", "--image", photos / "giphy.gif", "-k", "50",
                        "--json").stdout)
     # A flat index sums in another order than HNSW's kernel: scores agree to float rounding.
-    check([h["id"] for h in a] == [h["id"] for h in b] and [h["source"] for h in a] == [h["source"] for h in b] and
+    check([h["id"] for h in a] == [h["id"] for h in b] and [h["record"]["source"] for h in a] == [h["record"]["source"] for h in b] and
           all(abs(x["score"] - y["score"]) < 1e-6 for x, y in zip(a, b)),
           f"the {fmt} export imported answers as the original")
 # Without --source-root an export's paths are kept as metadata only: no file is served from them.
 report = json.loads(run("import", scratch / "x-qdrant", "--db", scratch / "back-rootless", "--json").stdout)
 hits = json.loads(run("search", "--db", scratch / "back-rootless", "--image", photos / "giphy.gif", "-k", "1",
                       "--json").stdout)
-check(report["imported"] == GOOD and not hits[0]["source"] and
-      Path(hits[0]["metadata"]["imported_source"]).name == "giphy.gif",
+check(report["imported"] == GOOD and not hits[0]["record"]["source"] and
+      Path(hits[0]["record"]["metadata"]["imported_source"]).name == "giphy.gif",
       f"an import without --source-root keeps paths as metadata: {hits[0]}")
 run("export", "--db", db, "--format", "qdrant", expect=2)  # --out missing
 err = run("import", scratch / "x-qdrant", "--db", scratch / "back-qdrant", expect=2).stderr

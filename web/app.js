@@ -172,7 +172,7 @@ async function loadStats() {
     const s = await api("GET", "/v1/stats");
     state.stats = s;
     $("footer").textContent =
-      `${s.count} images · ${s.model} · ${s.index} index (${s.storage}) · imgvec ${s.version}`;
+      `${s.count} images · ${s.encoder.model} · ${s.index} index (${s.storage}) · imgvec ${s.version}`;
     const text = $("text");
     const go = $("text-go");
     if (!s.text_search) {

@@ -34,7 +34,7 @@ def main(photos, db_path, bundle=None):
 
         for group in db.find_duplicates():
             keeper = db.get(group["keeper"])["source"]
-            print(f"{len(group['ids'])} duplicates, keep {keeper}")
+            print(f"{len(group['images'])} duplicates, keep {keeper}")
 
         stats = db.get_stats()
         print(f"{stats['count']} images, {stats['dimension']}-d vectors, {stats['disk_bytes']} bytes on disk")

@@ -44,6 +44,22 @@ struct OpenOptions {
   bool accept_log_damage = false;
 };
 
+/// For open(directory, options, model), which chooses the encoder from the database's
+/// fingerprint: the built-in encoder, or the CLIP bundle the database remembers, loaded the first
+/// time something is embedded (a call that embeds nothing never loads libtorch or the model).
+struct ModelChoice {
+  /// A bundle to use instead of the remembered one (a moved file, another copy); it must have the
+  /// database's fingerprint, which is checked when it loads (Error incompatible). A relative path
+  /// is resolved against the current folder now.
+  std::string bundle;
+  /// Store `bundle` as the one the database remembers once it has loaded and matched. Done
+  /// without asking when the remembered bundle is missing, so one command with the right --model
+  /// repairs a database whose model file moved.
+  bool remember = false;
+  std::string device = "auto";  ///< where a CLIP model runs: "auto", "cpu", "cuda", "cuda:N"
+  bool fast_decode = true;      ///< Encoder::set_fast_decode for the encoder it makes
+};
+
 struct DatabaseOptions {
   /// hnsw for large collections (approximate, fast), flat for exact search.
   IndexKind index_kind = IndexKind::hnsw;
@@ -339,6 +355,12 @@ class VectorDatabase {
   /// the durability asked for now).
   static std::unique_ptr<VectorDatabase> open(const std::string& directory, std::shared_ptr<Encoder> encoder,
                                               const OpenOptions& options = {});
+  /// Opens a saved database with the encoder it was built with, chosen by the library
+  /// (ModelChoice says how): the built-in encoder, or its CLIP model, loaded when first needed. A CLIP database whose bundle is unknown or gone opens, and every call that embeds
+  /// nothing works; one that must embed throws Error(not_found) saying to give the bundle. A
+  /// database built with an encoder of the caller's own can only be opened with that encoder.
+  static std::unique_ptr<VectorDatabase> open(const std::string& directory, const OpenOptions& options = {},
+                                              const ModelChoice& model = {});
   /// Opens the database in `directory` if there is one, else creates it (with `options`).
   static std::unique_ptr<VectorDatabase> open_or_create(const std::string& directory,
                                                         std::shared_ptr<Encoder> encoder,
@@ -509,7 +531,15 @@ class VectorDatabase {
   std::size_t size() const;
   std::size_t dimension() const;
   const std::string& directory() const;
+  /// The encoder; a CLIP model that open(directory, options, model) deferred is loaded now.
   const Encoder& encoder() const;
+  /// encoder(), shared with the caller (it outlives the database while held).
+  std::shared_ptr<Encoder> shared_encoder() const;
+  /// The encoder's fingerprint, from the manifest: never loads a model.
+  const EncoderFingerprint& encoder_fingerprint() const;
+  /// Whether the encoder is loaded (false after open(directory, options, model) until something is
+  /// embedded).
+  bool encoder_loaded() const;
 
   /// The bytes of an image's file, checked against its record: the same size and content hash
   /// as when it was added, so a file replaced since is never handed out as that image. Throws
@@ -528,6 +558,8 @@ class VectorDatabase {
 
  private:
   explicit VectorDatabase(std::unique_ptr<Impl> impl);
+  static std::unique_ptr<VectorDatabase> open_with(const std::string& directory, const OpenOptions& options,
+                                                   const std::function<void(Impl&)>& attach);
   struct AddInputs {
     const std::vector<Metadata>* metadata = nullptr;  // one per path, or none
     const std::vector<std::vector<std::string>>* tags = nullptr;

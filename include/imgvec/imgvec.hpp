@@ -6,6 +6,7 @@
 #include "imgvec/image/image.hpp"
 #include "imgvec/image/photo_match.hpp"
 #include "imgvec/image/preprocess.hpp"
+#include "imgvec/encoder/clip_module.hpp"
 #include "imgvec/encoder/descriptor_encoder.hpp"
 #include "imgvec/encoder/encoder.hpp"
 #ifdef IMGVEC_HAS_CLIP_ENCODER

@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "imgvec/encoder/clip_module.hpp"
 #include "imgvec/encoder/encoder.hpp"
 #include "imgvec/image/image.hpp"
 #include "imgvec/metadata/metadata_store.hpp"
@@ -34,7 +37,9 @@ Metadata metadata_from_python(const py::handle& value);
 /// A filter: None (everything), an expression as the CLI's --where takes it, or a list of them
 /// (all must hold).
 Where where_from_python(const py::handle& value);
-/// A record as a dict: the JSON export's fields (record_to_json), parsed.
+/// A value of the wire format (src/wire) as Python objects: dicts, lists, str, int, float, bool.
+py::object to_python(const nlohmann::json& value);
+/// A record as a dict: the wire's record (what exports write).
 py::dict record_to_python(const ImageRecord& record);
 /// An HxWx3 (or HxW gray) uint8 array as an Image.
 Image image_from_array(const py::array& array);
@@ -47,8 +52,5 @@ struct PyEncoder {
   std::string bundle;  ///< a CLIP bundle's path, as given; empty for the built-in encoder
 };
 
-/// The CLIP encoder, loaded from its module (imgvec_clip.so) the first time one is made, so that
-/// importing imgvec never loads libtorch.
-std::shared_ptr<Encoder> open_clip_encoder(const std::string& bundle, const std::string& device);
 
 }  // namespace imgvec::python

@@ -4,6 +4,7 @@
 #include "bindings.hpp"
 #include "imgvec/database.hpp"
 #include "imgvec/error.hpp"
+#include "wire/wire.hpp"
 
 namespace imgvec::python {
 
@@ -14,38 +15,66 @@ py::array_t<float> to_array(std::vector<float>&& values, std::size_t rows, std::
   return py::array_t<float>({rows, cols}, {cols * sizeof(float), sizeof(float)}, owned->data(), free_when_done);
 }
 
+py::object to_python(const nlohmann::json& value) {
+  switch (value.type()) {
+    case nlohmann::json::value_t::null: return py::none();
+    case nlohmann::json::value_t::boolean: return py::bool_(value.get<bool>());
+    case nlohmann::json::value_t::number_integer: return py::int_(value.get<std::int64_t>());
+    case nlohmann::json::value_t::number_unsigned: return py::int_(value.get<std::uint64_t>());
+    case nlohmann::json::value_t::number_float: return py::float_(value.get<double>());
+    case nlohmann::json::value_t::string: return py::str(value.get_ref<const std::string&>());
+    case nlohmann::json::value_t::array: {
+      py::list out;
+      for (const auto& item : value) out.append(to_python(item));
+      return std::move(out);
+    }
+    case nlohmann::json::value_t::object: {
+      py::dict out;
+      for (const auto& [key, item] : value.items()) out[py::str(key)] = to_python(item);
+      return std::move(out);
+    }
+    default: throw py::type_error("a JSON value Python has no type for");
+  }
+}
+
+namespace {
+
+// A Python value as JSON, for the wire's readers: what JSON can hold, and nothing else.
+nlohmann::json to_json_value(const py::handle& v, const std::string& what) {
+  if (v.is_none()) return nullptr;
+  if (py::isinstance<py::bool_>(v)) return v.cast<bool>();
+  if (py::isinstance<py::int_>(v)) {
+    try {
+      return v.cast<std::int64_t>();
+    } catch (const py::cast_error&) {
+      throw py::value_error(what + ": integers must fit in 64 bits, signed");
+    }
+  }
+  if (py::isinstance<py::float_>(v)) return v.cast<double>();
+  if (py::isinstance<py::str>(v)) return v.cast<std::string>();
+  if (py::isinstance<py::list>(v) || py::isinstance<py::tuple>(v)) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& item : v) out.push_back(to_json_value(item, what));
+    return out;
+  }
+  throw py::type_error(what + ": " + std::string(py::str(v.get_type().attr("__name__"))) +
+                       " is not str, int, float, bool or a list of str");
+}
+
+}  // namespace
+
+// The wire's reader decides what metadata may hold (one rule for the server, imports and Python).
 Metadata metadata_from_python(const py::handle& value) {
-  Metadata out;
-  if (value.is_none()) return out;
+  if (value.is_none()) return {};
   if (!py::isinstance<py::dict>(value)) throw py::type_error("metadata must be a dict of str to str, int, float, bool or list of str");
+  nlohmann::json object = nlohmann::json::object();
   for (const auto& [k, v] : py::reinterpret_borrow<py::dict>(value)) {
     if (!py::isinstance<py::str>(k)) throw py::type_error("metadata keys must be str");
     const std::string key = k.cast<std::string>();
-    if (py::isinstance<py::bool_>(v)) {
-      out.emplace(key, v.cast<bool>());
-    } else if (py::isinstance<py::int_>(v)) {
-      try {
-        out.emplace(key, v.cast<std::int64_t>());
-      } catch (const py::cast_error&) {
-        throw py::value_error("metadata \"" + key + "\": integers must fit in 64 bits, signed");
-      }
-    } else if (py::isinstance<py::float_>(v)) {
-      out.emplace(key, v.cast<double>());
-    } else if (py::isinstance<py::str>(v)) {
-      out.emplace(key, v.cast<std::string>());
-    } else if (py::isinstance<py::list>(v) || py::isinstance<py::tuple>(v)) {
-      std::vector<std::string> list;
-      for (const auto& item : v) {
-        if (!py::isinstance<py::str>(item)) throw py::type_error("metadata \"" + key + "\": a list may hold str only");
-        list.push_back(item.cast<std::string>());
-      }
-      out.emplace(key, std::move(list));
-    } else {
-      throw py::type_error("metadata \"" + key + "\": " + std::string(py::str(v.get_type().attr("__name__"))) +
-                           " is not str, int, float, bool or a list of str");
-    }
+    if (v.is_none()) throw py::type_error("metadata \"" + key + "\": None is not str, int, float, bool or a list of str");
+    object[key] = to_json_value(v, "metadata \"" + key + "\"");
   }
-  return out;
+  return wire::metadata_from_json(object, ErrorCode::invalid_argument, "metadata");
 }
 
 Where where_from_python(const py::handle& value) {
@@ -68,9 +97,7 @@ Where where_from_python(const py::handle& value) {
 }
 
 py::dict record_to_python(const ImageRecord& record) {
-  // Never destroyed: a static py::object would be released after the interpreter has finalized.
-  static const py::object* loads = new py::object(py::module_::import("json").attr("loads"));
-  return (*loads)(record_to_json(record));
+  return py::reinterpret_borrow<py::dict>(to_python(wire::to_json(record)));
 }
 
 Image image_from_array(const py::array& array) {

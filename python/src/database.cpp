@@ -7,6 +7,7 @@
 #include "imgvec/database.hpp"
 #include "imgvec/encoder/descriptor_encoder.hpp"
 #include "imgvec/error.hpp"
+#include "wire/wire.hpp"
 
 namespace imgvec::python {
 namespace {
@@ -89,28 +90,25 @@ std::vector<PyResult> results(std::vector<SearchResult>&& hits) {
 }
 
 py::dict add_result(const AddResult& r) {
-  py::dict d(py::arg("source") = r.source, py::arg("status") = to_string(r.status), py::arg("id") = r.id);
-  if (r.status == AddStatus::failed) d["error"] = r.error;
-  return d;
+  return py::reinterpret_borrow<py::dict>(to_python(wire::to_json(r)));
 }
 
-std::shared_ptr<PyEncoder> default_encoder(const std::string& directory) {
-  // The CLI remembers a CLIP bundle in the database folder (MODEL); without one, the built-in
-  // encoder. A wrong guess is caught by the fingerprint check when the database opens.
-  const std::string bundle = VectorDatabase::remembered_model_bundle(directory);
+// A database's encoder as a Python Encoder: the one it was opened with, or the one the library
+// chose (loaded now if it was deferred).
+std::shared_ptr<PyEncoder> encoder_of(PyDatabase& self) {
+  if (self.encoder) return self.encoder;
+  const std::shared_ptr<VectorDatabase> db = self.get();
   auto e = std::make_shared<PyEncoder>();
-  if (!bundle.empty()) {
+  {
     py::gil_scoped_release release;
-    e->encoder = open_clip_encoder(bundle, "auto");
-  } else {
-    e->encoder = std::make_shared<DescriptorEncoder>();
+    e->encoder = db->shared_encoder();
   }
+  if (e->encoder->fingerprint().kind == "clip") {
+    e->model_name = clip_model_name(*e->encoder);
+    e->runtime = clip_runtime(*e->encoder);
+  }
+  self.encoder = e;
   return e;
-}
-
-std::shared_ptr<PyEncoder> encoder_or_default(const py::object& encoder, const std::string& directory) {
-  if (encoder.is_none()) return default_encoder(directory);
-  return encoder.cast<std::shared_ptr<PyEncoder>>();
 }
 
 Durability durability_from(const std::string& name) {
@@ -120,15 +118,7 @@ Durability durability_from(const std::string& name) {
 }
 
 py::dict stats_dict(const DatabaseStats& s) {
-  py::dict formats;
-  for (const auto& [name, n] : s.formats) formats[py::str(name)] = n;
-  return py::dict(py::arg("directory") = s.directory, py::arg("count") = s.count, py::arg("dimension") = s.dimension,
-                  py::arg("encoder") = s.encoder.to_string(), py::arg("encoder_kind") = s.encoder.kind,
-                  py::arg("model") = s.encoder.model, py::arg("index") = s.index_kind == IndexKind::flat ? "flat" : "hnsw",
-                  py::arg("storage") = s.storage == VectorStorage::float16 ? "float16" : "float32",
-                  py::arg("memory_bytes") = s.memory_bytes, py::arg("disk_bytes") = s.disk_bytes,
-                  py::arg("generation") = s.generation, py::arg("unsaved_changes") = s.unsaved_changes,
-                  py::arg("formats") = formats, py::arg("decodable_formats") = s.decodable_formats);
+  return py::reinterpret_borrow<py::dict>(to_python(wire::to_json(s)));
 }
 
 std::vector<PyResult> search_image(const VectorDatabase& db, const py::object& image, const SearchOptions& o) {
@@ -179,7 +169,8 @@ void bind_database(py::module_& m) {
   c.def_static("create", [](const std::string& directory, const py::object& encoder, const std::string& index,
                             bool float16, const std::string& durability) {
         auto self = std::make_shared<PyDatabase>();
-        self->encoder = encoder_or_default(encoder, directory);
+        self->encoder = encoder.is_none() ? std::make_shared<PyEncoder>() : encoder.cast<std::shared_ptr<PyEncoder>>();
+        if (!self->encoder->encoder) self->encoder->encoder = std::make_shared<DescriptorEncoder>();
         DatabaseOptions o;
         if (index == "flat") o.index_kind = IndexKind::flat;
         else if (index != "hnsw") throw py::value_error("index must be \"hnsw\" or \"flat\", not \"" + index + "\"");
@@ -196,17 +187,26 @@ void bind_database(py::module_& m) {
       py::arg("float16") = false, py::arg("durability") = "on_save",
       "A new database in `directory` (which must not hold one). encoder: imgvec.DescriptorEncoder() when None. "
       "durability \"on_write\" makes every change durable before it returns.")
-      .def_static("open", [](const std::string& directory, const py::object& encoder, const std::string& durability) {
+      .def_static("open", [](const std::string& directory, const py::object& encoder, const std::string& durability,
+                             const std::string& model) {
         auto self = std::make_shared<PyDatabase>();
-        self->encoder = encoder_or_default(encoder, directory);
         OpenOptions o;
         o.durability = durability_from(durability);
+        ModelChoice choice;
+        choice.bundle = model;
+        if (!encoder.is_none()) {
+          if (!model.empty()) throw py::value_error("give encoder= or model=, not both");
+          self->encoder = encoder.cast<std::shared_ptr<PyEncoder>>();
+        }
         py::gil_scoped_release release;
-        self->db = VectorDatabase::open(directory, self->encoder->encoder, o);
+        self->db = self->encoder ? VectorDatabase::open(directory, self->encoder->encoder, o)
+                                 : VectorDatabase::open(directory, o, choice);
         return self;
       }, py::arg("directory"), py::arg("encoder") = py::none(), py::kw_only(), py::arg("durability") = "on_save",
-      "An existing database. encoder None: the CLIP bundle the CLI remembered for it, else the built-in encoder; "
-      "imgvec.IncompatibleError if it was built with another.")
+      py::arg("model") = "",
+      "An existing database. encoder None: the encoder it was built with, chosen by imgvec: the built-in one, or "
+      "the CLIP bundle it remembers (model= names another place for it), loaded only when something is embedded. "
+      "imgvec.IncompatibleError if an encoder or model given is not the one it was built with.")
       .def_static("exists", &VectorDatabase::exists, py::arg("directory"), "Whether `directory` holds an imgvec database.")
       .def("__enter__", [](const std::shared_ptr<PyDatabase>& self) { return self; })
       .def("__exit__", [](PyDatabase& self, const py::object& type, const py::object&, const py::object&) {
@@ -227,7 +227,7 @@ void bind_database(py::module_& m) {
         self.db.reset();
       }, "Saves and releases the folder; any later call raises ValueError.")
       .def_property_readonly("closed", [](const PyDatabase& self) { return !self.db; })
-      .def_property_readonly("encoder", [](const PyDatabase& self) { return self.encoder; })
+      .def_property_readonly("encoder", [](PyDatabase& self) { return encoder_of(self); })
       .def_property_readonly("directory", [](const PyDatabase& self) { return self.get()->directory(); })
       .def("__len__", [](const PyDatabase& self) { return self.get()->size(); })
       .def("__contains__", [](const PyDatabase& self, std::int64_t id) { return id >= 0 && self.get()->get(static_cast<Id>(id)).has_value(); })
@@ -289,15 +289,7 @@ void bind_database(py::module_& m) {
           r = db->index_directory(dir, o);
         }
         errors.rethrow();  // KeyboardInterrupt: what was embedded is stored and checkpointed
-        py::list failures;
-        for (const AddResult& f : r.failures) failures.append(add_result(f));
-        py::dict skipped;
-        for (const auto& [ext, n] : r.skipped_extensions) skipped[py::str(ext)] = n;
-        return py::dict(py::arg("added") = r.added, py::arg("updated") = r.updated, py::arg("unchanged") = r.unchanged,
-                        py::arg("renamed") = r.renamed, py::arg("removed") = r.removed, py::arg("failed") = r.failed,
-                        py::arg("vanished") = r.vanished, py::arg("skipped") = r.skipped,
-                        py::arg("skipped_extensions") = skipped, py::arg("excluded") = r.excluded,
-                        py::arg("failures") = failures);
+        return py::reinterpret_borrow<py::dict>(to_python(wire::to_json(r)));
       }, py::arg("directory"), py::kw_only(), py::arg("recursive") = true,
       py::arg("exclude") = std::vector<std::string>{}, py::arg("remove_missing") = false,
       py::arg("progress") = py::none(),
@@ -352,16 +344,12 @@ void bind_database(py::module_& m) {
         }
         errors.rethrow();
         py::list out;
-        for (const DuplicateGroup& g : groups) {
-          py::list matched;
-          for (DuplicateMatch how : g.matched_by) matched.append(to_string(how));
-          out.append(py::dict(py::arg("ids") = g.ids, py::arg("keeper") = g.keeper, py::arg("scores") = g.scores,
-                              py::arg("matched_by") = matched, py::arg("exact") = g.exact));
-        }
+        for (const DuplicateGroup& g : groups) out.append(to_python(wire::to_json(g, *db)));
         return out;
       }, py::arg("threshold") = DuplicateOptions().threshold, py::kw_only(), py::arg("verify") = true,
       py::arg("candidate_threshold") = DuplicateOptions().candidate_threshold, py::arg("progress") = py::none(),
-      "Groups of duplicates: dicts of ids, keeper (the largest), scores (cosine to the keeper), matched_by and exact. "
+      "Groups of duplicates: dicts of keeper (the largest image's id), exact, and images: a dict for each with id, "
+      "score (cosine to the keeper), matched_by, keeper (bool) and record. "
       "verify: check near pairs on their pixels (finds crops and captions; reads the files again).")
       .def("get", [](const PyDatabase& self, std::int64_t id) -> py::object {
         if (id < 0) return py::none();

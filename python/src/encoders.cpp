@@ -1,26 +1,13 @@
 // The encoders: the built-in DescriptorEncoder, and ClipEncoder from its module.
 #include "bindings.hpp"
-#include "encoder/clip_plugin_api.hpp"
 #include "imgvec/database.hpp"
+#include "imgvec/encoder/clip_module.hpp"
 #include "imgvec/encoder/descriptor_encoder.hpp"
 #include "imgvec/error.hpp"
 
 namespace imgvec::python {
 
 namespace {
-
-const detail::ClipPluginApi& clip_module() {
-  static const detail::ClipPluginApi* api = [] {
-    std::vector<std::string> candidates;
-    if (const char* env = std::getenv("IMGVEC_CLIP_MODULE")) candidates.push_back(env);
-#ifdef IMGVEC_PY_CLIP_MODULE
-    candidates.push_back(IMGVEC_PY_CLIP_MODULE);            // the build tree
-    candidates.push_back(IMGVEC_PY_CLIP_MODULE_INSTALLED);  // the install tree
-#endif
-    return &detail::load_clip_plugin(candidates);
-  }();
-  return *api;
-}
 
 py::array_t<float> embed_paths(PyEncoder& e, const std::vector<std::string>& paths) {
   std::vector<ImageEmbedding> out;
@@ -39,10 +26,6 @@ py::array_t<float> embed_paths(PyEncoder& e, const std::vector<std::string>& pat
 }
 
 }  // namespace
-
-std::shared_ptr<Encoder> open_clip_encoder(const std::string& bundle, const std::string& device) {
-  return clip_module().open(bundle, device);
-}
 
 void bind_encoders(py::module_& m) {
   py::class_<PyEncoder, std::shared_ptr<PyEncoder>> encoder(m, "Encoder", "Turns images (and, for CLIP, texts) into unit vectors.");
@@ -123,8 +106,8 @@ void bind_encoders(py::module_& m) {
       e->encoder = open_clip_encoder(bundle, device);
     }
     e->bundle = bundle;
-    e->model_name = clip_module().model_name(*e->encoder);
-    e->runtime = clip_module().runtime(*e->encoder);
+    e->model_name = clip_model_name(*e->encoder);
+    e->runtime = clip_runtime(*e->encoder);
     return e;
   }, py::arg("bundle"), py::arg("device") = "auto",
      "A CLIP model from a TorchScript bundle (imgvec model export). device: \"auto\", \"cpu\", \"cuda\", \"cuda:N\". "

@@ -14,7 +14,7 @@ def test_index_directory_and_search(db, photos):
     decodable = len([p for p in os.listdir(photos)]) - len(BROKEN)
     assert len(db) == decodable
     stats = db.get_stats()
-    assert stats["count"] == decodable and stats["encoder_kind"] == "descriptor" and stats["dimension"] == 448
+    assert stats["count"] == decodable and stats["encoder"]["kind"] == "descriptor" and stats["dimension"] == 448
     hits = db.search_by_image(photos / "giphy.gif", k=3)
     assert len(hits) == 3 and hits[0].record["source"].endswith("giphy.gif") and hits[0].score > 0.999
     assert isinstance(hits[0], imgvec.SearchResult) and hits[0].id in db
@@ -133,8 +133,12 @@ def test_duplicates_and_exports(tmp_path, photos):
         db.index_directory(photos)
         groups = db.find_duplicates(verify=False)
         exact = [g for g in groups if g["exact"]]
-        assert len(exact) == 1 and len(exact[0]["ids"]) == 2 and exact[0]["matched_by"] == ["identical"] * 2
-        assert all(set(g) == {"ids", "keeper", "scores", "matched_by", "exact"} for g in groups)
+        assert len(exact) == 1 and len(exact[0]["images"]) == 2
+        assert [m["matched_by"] for m in exact[0]["images"]] == ["identical"] * 2
+        assert all(set(g) == {"keeper", "exact", "images"} for g in groups)
+        assert all(set(m) == {"id", "score", "matched_by", "keeper", "record"} for g in groups for m in g["images"])
+        assert all(sum(m["keeper"] for m in g["images"]) == 1 and
+                   any(m["id"] == g["keeper"] and m["keeper"] for m in g["images"]) for g in groups)
         db.export_metadata(str(tmp_path / "records.jsonl"))
         lines = [json.loads(line) for line in open(tmp_path / "records.jsonl")]
         assert sorted(r["id"] for r in lines) == db.ids()

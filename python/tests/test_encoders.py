@@ -50,3 +50,42 @@ def test_clip_encoder_and_text_search(tmp_path):
     # The bundle is remembered with the database, as the CLI remembers it: open() needs no encoder.
     with imgvec.VectorDatabase.open(str(tmp_path / "db")) as again:
         assert again.encoder.fingerprint == enc.fingerprint and len(again) == 2
+
+
+def test_clip_database_loads_its_model_only_to_embed(tmp_path):
+    """open() without an encoder chooses the database's own; a process that only reads records,
+    stats, exports and duplicates never maps libtorch (issue 20: every open loaded it)."""
+    bundle = os.environ.get("IMGVEC_TINY_BUNDLE")
+    if not bundle:
+        pytest.skip("no CLIP test bundle in this build (libtorch missing)")
+    db_path = str(tmp_path / "db")
+    with imgvec.VectorDatabase.create(db_path, imgvec.ClipEncoder(bundle, "cpu")) as db:
+        db.add_images_batch([str(IMAGES / "giphy.gif"), str(IMAGES / "Iggy.256.ppm")])
+    code = f"""
+import imgvec
+def torch_mapped():
+    return any("libtorch" in line for line in open("/proc/self/maps"))
+with imgvec.VectorDatabase.open({db_path!r}) as db:
+    stats = db.get_stats()
+    db.find_duplicates(verify=False)
+    db.export_metadata({str(tmp_path / "records.jsonl")!r})
+    db.update_metadata(db.ids()[0], {{"album": "x"}})
+    before = torch_mapped()
+    hits = db.search_by_text("a photo of a dog", k=2)
+    print(stats["encoder"]["kind"], before, torch_mapped(), len(hits))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["clip", "False", "True", "2"]
+
+
+def test_metadata_is_checked_by_the_wire_reader(db):
+    first = db.ids()[0]
+    with pytest.raises(imgvec.InvalidArgumentError, match='"tags".*strings'):
+        db.update_metadata(first, {"tags": ["a", 1]})
+    with pytest.raises(TypeError, match='"when".*object'):
+        db.update_metadata(first, {"when": object()})
+    with pytest.raises(ValueError, match="64 bits"):
+        db.update_metadata(first, {"big": 2**70})
+    db.update_metadata(first, {"n": 3, "ok": True, "x": 1.5, "names": ["a", "b"]})
+    assert db.get(first)["metadata"] == {"n": 3, "ok": True, "x": 1.5, "names": ["a", "b"]}

@@ -11,10 +11,10 @@
 #include <fstream>
 #include <set>
 
-#include "cli/clip_loader.hpp"
 #include "cli/interrupt.hpp"
 #include "cli/output.hpp"
 #include "cli/progress.hpp"
+#include "wire/wire.hpp"
 
 namespace imgvec::cli {
 namespace {
@@ -25,7 +25,7 @@ namespace fs = std::filesystem;
 std::shared_ptr<Encoder> make_encoder(const std::string& model, const DbOptions& o) {
   std::shared_ptr<Encoder> encoder;
   if (model.empty()) encoder = std::make_shared<DescriptorEncoder>();
-  else encoder = clip_plugin().open(model, "auto");  // libtorch is loaded here, and only here
+  else encoder = open_clip_encoder(model, "auto");  // libtorch is loaded here
   encoder->set_fast_decode(!o.exact_decode);
   return encoder;
 }
@@ -43,8 +43,13 @@ std::string choose_model(const DbOptions& o, bool creating) {
 
 }  // namespace
 
+// The library chooses the encoder from the database's fingerprint and loads a CLIP model only when
+// the command embeds something: stats, meta, tag, remove, export and search --like never load it.
 std::unique_ptr<VectorDatabase> open_database(const DbOptions& o, const OpenOptions& open) {
-  return VectorDatabase::open(o.db, make_encoder(choose_model(o, false), o), open);
+  ModelChoice model;
+  model.bundle = o.model;
+  model.fast_decode = !o.exact_decode;
+  return VectorDatabase::open(o.db, open, model);
 }
 
 std::unique_ptr<VectorDatabase> open_database(const DbOptions& o) { return open_database(o, OpenOptions{}); }
@@ -112,19 +117,21 @@ int run_index(const IndexOptions& o) {
   }
   if (!fs::is_directory(o.dir, ec))
     throw Error(ErrorCode::not_found, escape_path(o.dir) + ": no such directory");
-  const std::string model = choose_model(o, !exists);
+  const std::string model = exists ? o.model : choose_model(o, true);
+  std::unique_ptr<VectorDatabase> db;
+  if (exists) {
+    db = open_database(o);
+    db->encoder();  // index embeds: a missing or wrong model is said now, before any file is read
+  }
   // Checked before any file is read: a run should not index for an hour and then refuse.
   LabelSet labels;
   if (!o.labels.empty()) {
-    if (model.empty())
+    if (exists ? db->encoder_fingerprint().kind != "clip" : model.empty())
       throw UsageError("--labels needs a CLIP model (--model BUNDLE): the built-in encoder cannot compare images with "
                        "texts");
     labels = label_set(o.labels);
   }
-  std::unique_ptr<VectorDatabase> db;
-  if (exists) {
-    db = VectorDatabase::open(o.db, make_encoder(model, o));
-  } else {
+  if (!exists) {
     DatabaseOptions options;
     options.index_kind = o.flat ? IndexKind::flat : IndexKind::hnsw;
     if (o.float16) options.hnsw.storage = VectorStorage::float16;
@@ -166,30 +173,9 @@ int run_index(const IndexOptions& o) {
     db->save();
   }
   if (o.json) {
-    json failures = json::array();
-    for (const auto& f : r.failures)
-      failures.push_back({{"source", escape_path(f.source)}, {"error", escape_path(f.error)}});
-    print_json({{"added", r.added},
-                {"updated", r.updated},
-                {"unchanged", r.unchanged},
-                {"renamed", r.renamed},
-                {"removed", r.removed},
-                {"failed", r.failed},
-                {"failed_unchanged", r.failed_unchanged},
-                {"vanished", r.vanished},
-                {"interrupted", r.interrupted},
-                {"failures", failures},
-                {"skipped", r.skipped},
-                {"skipped_extensions",
-                 [&] {
-                   json by_ext = json::object();  // names escaped: not every extension is UTF-8
-                   for (const auto& [ext, n] : r.skipped_extensions) by_ext[escape_path(ext)] = n;
-                   return by_ext;
-                 }()},
-                {"excluded", r.excluded},
-                {"refreshed", r.refreshed},
-                {"without_facts", r.without_facts},
-                {"count", db->size()}});
+    json out = wire::to_json(r);
+    out["count"] = db->size();
+    print_json(out);
   } else {
     for (const auto& f : r.failures) {
       std::fprintf(stderr, "skipped: %s%s\n", escape_path(f.error).c_str(),
@@ -286,11 +272,7 @@ int run_search(const SearchCommand& o) {
   }
   if (o.json) {
     json out = json::array();
-    for (const auto& h : hits) {
-      json r = record_json(h.record);
-      r["score"] = h.score;
-      out.push_back(r);
-    }
+    for (const auto& h : hits) out.push_back(wire::to_json(h));
     print_json(out);
     return kOk;
   }
@@ -320,16 +302,7 @@ int run_dups(const DupsOptions& o) {
   const bool verified = d.verify && photo_matching_available();
   if (o.json) {
     json out = json::array();
-    for (const auto& g : groups) {
-      json members = json::array();
-      for (std::size_t i = 0; i < g.ids.size(); ++i) {
-        json m = record_json(*db->get(g.ids[i]));
-        m["score"] = g.scores[i];
-        m["matched_by"] = to_string(g.matched_by[i]);
-        members.push_back(m);
-      }
-      out.push_back({{"keeper", g.keeper}, {"exact", g.exact}, {"images", members}});  // "keeper", as the server and Python say
-    }
+    for (const auto& g : groups) out.push_back(wire::to_json(g, *db));
     print_json(out);
     return kOk;
   }
@@ -459,19 +432,7 @@ int run_stats(const DbOptions& o) {
   const auto db = open_database(o);
   const DatabaseStats s = db->get_stats();
   if (o.json) {
-    print_json({{"directory", s.directory},
-                {"count", s.count},
-                {"dimension", s.dimension},
-                {"encoder", s.encoder.to_string()},
-                {"index", to_string(s.index_kind)},
-                {"storage", to_string(s.storage)},
-                {"memory_bytes", s.memory_bytes},
-                {"disk_bytes", s.disk_bytes},
-                {"generation", s.generation},
-                {"formats", s.formats},
-                {"decodable_formats", s.decodable_formats},
-                {"replayed_changes", s.replayed_changes},
-                {"dropped_log_bytes", s.dropped_log_bytes}});
+    print_json(wire::to_json(s));
     return kOk;
   }
   std::string formats, decodable;
@@ -586,7 +547,7 @@ int run_meta(const MetaOptions& o) {
     for (const auto& [k, v] : set) m[k] = v;
     for (const auto& k : o.unset) m.erase(k);
     if (!set.empty() || !o.unset.empty()) db->update_metadata(id, m);
-    json shown = record_json(*db->get(id))["metadata"];
+    const json shown = wire::to_json(db->get(id)->metadata);
     std::printf("%llu  %s\n", static_cast<unsigned long long>(id), shown.dump().c_str());
   }
   if (!set.empty() || !o.unset.empty()) db->save();

@@ -1,9 +1,9 @@
 // The commands that run a CLIP bundle directly: embed and tokenize (through the CLIP module).
 #include <cstdio>
 
-#include "cli/clip_loader.hpp"
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
+#include "imgvec/encoder/clip_module.hpp"
 
 namespace imgvec::cli {
 
@@ -11,10 +11,9 @@ using nlohmann::json;
 
 int run_embed(const EmbedOptions& o) {
   if (o.images.empty() == o.text.empty()) throw UsageError("embed needs --text or --image");
-  const auto& clip = clip_plugin();
-  const auto encoder = clip.open(o.model, o.device);
-  json out = {{"model", clip.model_name(*encoder)},
-              {"runtime", clip.runtime(*encoder)},
+  const auto encoder = open_clip_encoder(o.model, o.device);
+  json out = {{"model", clip_model_name(*encoder)},
+              {"runtime", clip_runtime(*encoder)},
               {"dimension", encoder->dimension()}};
   if (!o.text.empty()) {
     out["text"] = o.text;
@@ -44,8 +43,7 @@ int run_tokenize(const TokenizeOptions& o) {
   if (!o.vocab.empty()) {
     ids = ClipTokenizer::from_file(o.vocab).encode(o.text);
   } else {
-    const auto& clip = clip_plugin();
-    ids = clip.tokenize(*clip.open(o.model, "cpu"), o.text);
+    ids = clip_tokenize(*open_clip_encoder(o.model, "cpu"), o.text);
   }
   std::printf("%s\n", json({{"text", escape_path(o.text)}, {"tokens", ids}}).dump().c_str());
   return kOk;

@@ -1,14 +1,9 @@
 #include "cli/output.hpp"
 
-
 #include <fstream>
 #include <iostream>
 
 namespace imgvec::cli {
-
-nlohmann::json record_json(const ImageRecord& record) {
-  return nlohmann::json::parse(record_to_json(record));
-}
 
 std::string display_name(const ImageRecord& r) {
   if (!r.source.empty()) return escape_path(r.source);

@@ -25,8 +25,6 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// A record as JSON, the same object the exports write (record_to_json).
-nlohmann::json record_json(const ImageRecord& record);
 /// A readable name for an image: its path (escaped if not UTF-8), else its "name" metadata.
 std::string display_name(const ImageRecord& record);
 

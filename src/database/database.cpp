@@ -22,6 +22,7 @@
 #include "text/near_names.hpp"
 #include "database/imported_files.hpp"
 #include "database/manifest.hpp"
+#include "database/model_choice.hpp"
 #include "metadata/glob.hpp"
 #include "imgvec/detail/rw_lock.hpp"
 #include "imgvec/error.hpp"
@@ -80,7 +81,7 @@ void truncate_log(const std::string& path, std::uint64_t valid_bytes) {
 // acknowledged changes silently: refused, unless `accept_damage` (imgvec repair), which stops at
 // the damage and numbers new logs past every log present, so the next save deletes them all.
 void replay_logs(VectorDatabase::Impl& impl, bool accept_damage) {
-  const auto dim = static_cast<std::uint32_t>(impl.encoder->dimension());
+  const auto dim = static_cast<std::uint32_t>(impl.encoder.dimension());
   std::map<std::uint64_t, std::uint64_t> present;  // number -> bytes
   {
     std::error_code ec;
@@ -202,14 +203,14 @@ std::unique_ptr<VectorDatabase> VectorDatabase::create(const std::string& direct
   if (exists(directory)) {
     throw Error(ErrorCode::invalid_argument, directory + ": already holds an imgvec database; open it instead");
   }
-  impl->encoder = std::move(encoder);
+  impl->encoder.hold(std::move(encoder));
   impl->durability = options.durability;
   impl->manifest.database_id = detail::make_database_id();
-  impl->log = std::make_unique<detail::WriteAheadLog>(directory, 0, impl->encoder->dimension(),
+  impl->log = std::make_unique<detail::WriteAheadLog>(directory, 0, impl->encoder.dimension(),
                                                       impl->manifest.database_id);
-  impl->index = make_index(options.index_kind, impl->encoder->dimension(), options.hnsw);
+  impl->index = make_index(options.index_kind, impl->encoder.dimension(), options.hnsw);
   impl->manifest.index_kind = options.index_kind;
-  impl->manifest.encoder = impl->encoder->fingerprint();
+  impl->manifest.encoder = impl->encoder.fingerprint();
   impl->manifest.created_ms = detail::now_ms();
   std::unique_ptr<VectorDatabase> db(new VectorDatabase(std::move(impl)));
   db->save();
@@ -242,9 +243,10 @@ std::unique_ptr<VectorDatabase> VectorDatabase::open_or_create(const std::string
   return create(directory, std::move(encoder), options);
 }
 
-std::unique_ptr<VectorDatabase> VectorDatabase::open(const std::string& directory, std::shared_ptr<Encoder> encoder,
-                                                     const OpenOptions& options) {
-  if (!encoder) throw Error(ErrorCode::invalid_argument, "open: no encoder given");
+// open() but for the encoder, which `attach` gives the database once its manifest is read (and
+// before the log is replayed, whose entries are checked against the encoder's dimension).
+std::unique_ptr<VectorDatabase> VectorDatabase::open_with(const std::string& directory, const OpenOptions& options,
+                                                          const std::function<void(Impl&)>& attach) {
   if (!fs::is_directory(directory)) throw Error(ErrorCode::not_found, directory + ": no such directory");
   auto impl = std::make_unique<Impl>();
   impl->dir = directory;
@@ -252,15 +254,9 @@ std::unique_ptr<VectorDatabase> VectorDatabase::open(const std::string& director
   if (!exists(directory)) throw Error(ErrorCode::not_found, directory + ": no imgvec database here (no MANIFEST)");
   impl->lock_fd = lock_directory(directory);
   impl->manifest = detail::read_manifest(directory);
-  const EncoderFingerprint& have = impl->manifest.encoder;
-  if (have != encoder->fingerprint()) {
-    throw Error(ErrorCode::incompatible,
-                directory + ": built with encoder [" + have.to_string() + "], but the given encoder is [" +
-                    encoder->fingerprint().to_string() + "]; open it with the encoder it was built with");
-  }
-  impl->encoder = std::move(encoder);
+  attach(*impl);
   const std::uint64_t g = impl->manifest.generation;
-  impl->index = Index::load(detail::index_path(directory, g), impl->encoder->dimension());
+  impl->index = Index::load(detail::index_path(directory, g), impl->encoder.dimension());
   if (impl->index->kind() != impl->manifest.index_kind || impl->index->metric() != Metric::cosine) {
     throw Error(ErrorCode::corrupt_file, detail::index_path(directory, g) + ": not the index the manifest names");
   }
@@ -275,6 +271,25 @@ std::unique_ptr<VectorDatabase> VectorDatabase::open(const std::string& director
   detail::remove_leftovers(directory, g);
   detail::remove_logs_before(directory, impl->manifest.log_start);
   return std::unique_ptr<VectorDatabase>(new VectorDatabase(std::move(impl)));
+}
+
+std::unique_ptr<VectorDatabase> VectorDatabase::open(const std::string& directory, std::shared_ptr<Encoder> encoder,
+                                                     const OpenOptions& options) {
+  if (!encoder) throw Error(ErrorCode::invalid_argument, "open: no encoder given");
+  return open_with(directory, options, [&](Impl& impl) {
+    const EncoderFingerprint& have = impl.manifest.encoder;
+    if (have != encoder->fingerprint()) {
+      throw Error(ErrorCode::incompatible,
+                  directory + ": built with encoder [" + have.to_string() + "], but the given encoder is [" +
+                      encoder->fingerprint().to_string() + "]; open it with the encoder it was built with");
+    }
+    impl.encoder.hold(std::move(encoder));
+  });
+}
+
+std::unique_ptr<VectorDatabase> VectorDatabase::open(const std::string& directory, const OpenOptions& options,
+                                                     const ModelChoice& model) {
+  return open_with(directory, options, [&](Impl& impl) { detail::choose_encoder(impl, model); });
 }
 
 Id VectorDatabase::add_image(const std::string& path, const Metadata& metadata, const std::vector<std::string>& tags) {
@@ -292,9 +307,9 @@ Id VectorDatabase::add_image(const std::string& path, const Metadata& metadata, 
 
 Id VectorDatabase::add_image_bytes(const void* data, std::size_t size, const std::string& name,
                                    const Metadata& metadata, const std::vector<std::string>& tags) {
-  const Image image = decode_image(data, size, name, impl_->encoder->decode_options());
+  const Image image = decode_image(data, size, name, impl_->encoder.get().decode_options());
   ImageEmbedding e;
-  e.vector = impl_->encoder->embed_image(image);
+  e.vector = impl_->encoder.get().embed_image(image);
   e.width = image.file_width();
   e.height = image.file_height();
   e.photo = read_photo_facts(data, size);
@@ -389,7 +404,7 @@ std::vector<AddResult> VectorDatabase::add_paths(const std::vector<std::string>&
         (*progress)(done + (end - first - todo.size()) + d, paths.size());
       };
     }
-    const auto embedded = impl_->encoder->embed_image_files(todo_paths, options);
+    const auto embedded = impl_->encoder.get().embed_image_files(todo_paths, options);
     std::uint64_t logged = 0;
     {
       std::lock_guard<detail::RwLock> guard(impl_->lock);
@@ -464,26 +479,26 @@ SortOrder parse_sort_order(const std::string& text) {
 }
 
 std::vector<SearchResult> VectorDatabase::search_by_image(const std::string& path, const SearchOptions& options) const {
-  return search_by_image(decode_image_file(path, impl_->encoder->decode_options()), options);
+  return search_by_image(decode_image_file(path, impl_->encoder.get().decode_options()), options);
 }
 
 std::vector<SearchResult> VectorDatabase::search_by_image(const Image& image, const SearchOptions& options) const {
-  const auto v = impl_->encoder->embed_image(image);
+  const auto v = impl_->encoder.get().embed_image(image);
   return impl_->search(VectorView(v.data(), v.size()), options);
 }
 
 std::vector<SearchResult> VectorDatabase::search_by_image_bytes(const void* data, std::size_t size,
                                                                 const SearchOptions& options) const {
-  return search_by_image(decode_image(data, size, "query image", impl_->encoder->decode_options()), options);
+  return search_by_image(decode_image(data, size, "query image", impl_->encoder.get().decode_options()), options);
 }
 
 std::vector<SearchResult> VectorDatabase::search_by_image_base64(std::string_view base64,
                                                                  const SearchOptions& options) const {
-  return search_by_image(decode_image_base64(base64, impl_->encoder->decode_options()), options);
+  return search_by_image(decode_image_base64(base64, impl_->encoder.get().decode_options()), options);
 }
 
 std::vector<SearchResult> VectorDatabase::search_by_text(const std::string& text, const SearchOptions& options) const {
-  const auto v = impl_->encoder->embed_text(text);
+  const auto v = impl_->encoder.get().embed_text(text);
   return impl_->search(VectorView(v.data(), v.size()), options);
 }
 
@@ -493,11 +508,11 @@ std::vector<SearchResult> VectorDatabase::search_by_colour(const std::vector<Rgb
 }
 
 std::vector<float> VectorDatabase::embed_text(const std::string& text) const {
-  return impl_->encoder->embed_text(text);
+  return impl_->encoder.get().embed_text(text);
 }
 
 std::vector<float> VectorDatabase::embed_image(const Image& image) const {
-  return impl_->encoder->embed_image(image);
+  return impl_->encoder.get().embed_image(image);
 }
 
 std::vector<SearchResult> VectorDatabase::search_by_vector(VectorView vector, const SearchOptions& options) const {
@@ -607,8 +622,8 @@ DatabaseStats VectorDatabase::get_stats() const {
   DatabaseStats s;
   s.directory = impl_->dir;
   s.count = impl_->store.size();
-  s.dimension = impl_->encoder->dimension();
-  s.encoder = impl_->encoder->fingerprint();
+  s.dimension = impl_->encoder.dimension();
+  s.encoder = impl_->encoder.fingerprint();
   s.index_kind = impl_->index->kind();
   s.storage = impl_->index->storage();
   s.memory_bytes = impl_->index->memory_bytes() + impl_->store.size() * sizeof(ImageRecord);
@@ -638,9 +653,12 @@ std::size_t VectorDatabase::size() const {
   Impl::Shared guard(impl_->lock);
   return impl_->store.size();
 }
-std::size_t VectorDatabase::dimension() const { return impl_->encoder->dimension(); }
+std::size_t VectorDatabase::dimension() const { return impl_->encoder.dimension(); }
 const std::string& VectorDatabase::directory() const { return impl_->dir; }
-const Encoder& VectorDatabase::encoder() const { return *impl_->encoder; }
+const Encoder& VectorDatabase::encoder() const { return impl_->encoder.get(); }
+std::shared_ptr<Encoder> VectorDatabase::shared_encoder() const { return impl_->encoder.shared(); }
+const EncoderFingerprint& VectorDatabase::encoder_fingerprint() const { return impl_->encoder.fingerprint(); }
+bool VectorDatabase::encoder_loaded() const { return impl_->encoder.loaded(); }
 
 // A new generation's index and records are written (each atomically) before the manifest
 // switches to them; the previous generation's files are deleted only after the switch. A crash

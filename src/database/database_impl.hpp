@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "database/encoder_slot.hpp"
 #include "database/failed_files.hpp"
 #include "database/manifest.hpp"
 #include "database/write_ahead_log.hpp"
@@ -55,7 +56,7 @@ struct VectorDatabase::Impl {
   std::string dir;
   /// The database's files/ folder as records hold it in memory and as files and logs write it.
   SourcePrefix files_prefix;
-  std::shared_ptr<Encoder> encoder;
+  detail::EncoderSlot encoder;  // loaded when first needed (encoder_slot.hpp)
   std::unique_ptr<Index> index;
   MetadataStore store;
   detail::Manifest manifest;

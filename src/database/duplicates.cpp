@@ -148,7 +148,7 @@ std::optional<SearchResult> VectorDatabase::find_duplicate_of(const Image& image
 }
 
 std::optional<SearchResult> VectorDatabase::find_duplicate_of(const std::string& path, float threshold) const {
-  return find_duplicate_of(decode_image_file(path, impl_->encoder->decode_options()), threshold);
+  return find_duplicate_of(decode_image_file(path, impl_->encoder.get().decode_options()), threshold);
 }
 
 }  // namespace imgvec

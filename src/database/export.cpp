@@ -9,32 +9,12 @@
 #include "database/database_impl.hpp"
 #include "imgvec/path_text.hpp"
 #include "io/binary_io.hpp"
+#include "wire/wire.hpp"
 
 namespace imgvec {
 namespace {
 
 using nlohmann::json;
-
-// A string as JSON text must be UTF-8; bytes that are not are escaped reversibly (path_text.hpp).
-json text(const std::string& s) { return escape_path(s); }
-
-// A stored float as the shortest decimal that reads back as the same float (0.468, not
-// 0.46799999475479126): readable, and record_from_json gets the same bits back.
-json shortest(float v) {
-  char buf[32];
-  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  return std::strtod(std::string(buf, end).c_str(), nullptr);
-}
-
-json value_json(const MetadataValue& v) {
-  if (const auto* s = std::get_if<std::string>(&v)) return text(*s);
-  if (const auto* i = std::get_if<std::int64_t>(&v)) return *i;
-  if (const auto* d = std::get_if<double>(&v)) return std::isfinite(*d) ? json(*d) : json(nullptr);
-  if (const auto* b = std::get_if<bool>(&v)) return *b;
-  json list = json::array();
-  for (const auto& item : std::get<std::vector<std::string>>(v)) list.push_back(text(item));
-  return list;
-}
 
 // Where exported bytes go: an atomic file, or a stream.
 class Sink {
@@ -78,7 +58,7 @@ void write_records(const MetadataStore& store, ExportFormat format, Sink& out) {
   store.for_each([&](const ImageRecord& r) {
     if (format == ExportFormat::json && !first) chunk += ",\n";
     first = false;
-    chunk += record_to_json(r);
+    chunk += wire::to_json(r).dump();
     if (format == ExportFormat::jsonl) chunk += '\n';
     if (chunk.size() > (1 << 20)) {
       out.write(chunk.data(), chunk.size());
@@ -103,60 +83,6 @@ void write_vectors(const Index& index, const std::vector<Id>& ids, Sink& vectors
 }
 
 }  // namespace
-
-std::string record_to_json(const ImageRecord& r) {
-  json meta = json::object();
-  for (const auto& [k, v] : r.metadata) meta[escape_path(k)] = value_json(v);
-  json tags = json::array();
-  for (const auto& t : r.tags) tags.push_back(text(t));
-  json o = {{"id", r.id},
-            {"source", text(r.source)},
-            {"content_hash", detail::to_hex(r.content_hash)},
-            {"file_size", r.file_size},
-            {"mtime_ns", r.mtime_ns},
-            {"width", r.width},
-            {"height", r.height},
-            {"format", to_string(r.format)},
-            {"added_ms", r.added_ms},
-            {"metadata", std::move(meta)},
-            {"tags", std::move(tags)}};
-  // Only what is known: most files have a date, fewer a camera, few a position.
-  json photo = json::object();
-  const PhotoFacts& f = r.photo;
-  if (f.taken_ms) {
-    photo["taken"] = f.taken_text();
-    photo["taken_ms"] = *f.taken_ms;
-    photo["taken_source"] = to_string(f.taken_source);
-  }
-  if (!f.camera().empty()) photo["camera"] = text(f.camera());
-  if (!f.camera_make.empty()) photo["camera_make"] = text(f.camera_make);
-  if (!f.camera_model.empty()) photo["camera_model"] = text(f.camera_model);
-  if (!f.lens.empty()) photo["lens"] = text(f.lens);
-  if (f.latitude && f.longitude) {
-    photo["latitude"] = *f.latitude;
-    photo["longitude"] = *f.longitude;
-  }
-  o["photo"] = std::move(photo);
-  if (r.analysis.analysed()) {
-    const ImageAnalysis& a = r.analysis;
-    json colours = json::array();
-    for (const DominantColour& c : a.colours)
-      colours.push_back({{"hex", to_hex(c.rgb)}, {"share", shortest(c.share)}, {"name", to_string(c.name)}});
-    o["analysis"] = {{"colours", std::move(colours)},
-                     {"brightness", shortest(a.brightness)},
-                     {"saturation", shortest(a.saturation)},
-                     {"colourfulness", shortest(a.colourfulness)},
-                     {"warmth", shortest(a.warmth)},
-                     {"tone", to_string(a.tone)}};
-  }
-  if (!r.labels.empty()) {
-    json labels = json::array();
-    for (const Label& l : r.labels) labels.push_back({{"name", text(l.name)}, {"score", shortest(l.score)}});
-    o["labels"] = std::move(labels);
-  }
-  if (!is_valid_utf8(r.source)) o["source_escaped"] = true;
-  return o.dump();
-}
 
 void VectorDatabase::export_metadata(const std::string& path, ExportFormat format) const {
   Impl::Shared guard(impl_->lock);

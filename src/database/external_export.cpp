@@ -13,6 +13,7 @@
 
 #include "database/collection_name.hpp"
 #include "database/database_impl.hpp"
+#include "wire/wire.hpp"
 #include "imgvec/index/hnsw_index.hpp"
 #include "imgvec/path_text.hpp"
 #include "io/binary_io.hpp"
@@ -270,19 +271,14 @@ ExternalExportReport VectorDatabase::export_external(const std::string& director
                   hnsw.ef_construction, name.c_str());
     folder.write_file("load.sql", sql);
   }
-  const EncoderFingerprint& f = impl_->encoder->fingerprint();
+  const EncoderFingerprint& f = impl_->encoder.fingerprint();
   folder.write_file("imgvec-export.json",
                     json{{"format", to_string(options.format)},
                          {"collection", name},
                          {"images", ids.size()},
                          {"dimension", d},
                          {"metric", "cosine"},
-                         {"encoder",
-                          {{"kind", f.kind},
-                           {"model", f.model},
-                           {"model_hash", f.model_hash},
-                           {"dimension", f.dimension},
-                           {"preprocessing", f.preprocessing}}},
+                         {"encoder", wire::to_json(f)},
                          {"hnsw", {{"M", hnsw.M}, {"ef_construction", hnsw.ef_construction}}}}
                             .dump(1) + "\n");
   report.images = ids.size();

@@ -12,6 +12,7 @@
 
 #include "database/collection_name.hpp"
 #include "database/database_impl.hpp"
+#include "wire/wire.hpp"
 #include "imgvec/detail/json_nesting.hpp"
 
 namespace imgvec {
@@ -262,14 +263,10 @@ ImportReport VectorDatabase::import_export(const std::string& directory, const I
   const json manifest = read_json_file(dir / "imgvec-export.json");
   ImportReport report;
   report.format = manifest.value("format", "");
-  const json& e = manifest.value("encoder", json::object());
-  const EncoderFingerprint& mine = impl_->encoder->fingerprint();
-  EncoderFingerprint theirs;
-  theirs.kind = e.value("kind", "");
-  theirs.model = e.value("model", "");
-  theirs.model_hash = e.value("model_hash", "");
-  theirs.dimension = e.value("dimension", 0u);
-  theirs.preprocessing = e.value("preprocessing", "");
+  const EncoderFingerprint& mine = impl_->encoder.fingerprint();
+  const auto e = manifest.find("encoder");
+  const EncoderFingerprint theirs =
+      wire::fingerprint_from_json(e == manifest.end() ? json() : *e, (dir / "imgvec-export.json").string());
   if (theirs != mine)
     throw Error(ErrorCode::incompatible, directory + ": exported from a database of another encoder (" +
                                              theirs.to_string() + "); this one uses " + mine.to_string());
@@ -306,7 +303,7 @@ ImportReport VectorDatabase::import_export(const std::string& directory, const I
         const std::string what = file.string() + ": point " + std::to_string(++n);
         if (!p.is_object() || !p.contains("payload") || !p.contains("vector"))
           throw Error(ErrorCode::corrupt_file, what + ": not a point with a vector and a payload");
-        add({record_from_json(p["payload"].dump(), what), vector_from_json(p["vector"], what)});
+        add({wire::record_from_json(p["payload"], what), vector_from_json(p["vector"], what)});
       }
     }
   } else if (report.format == "milvus") {
@@ -318,7 +315,7 @@ ImportReport VectorDatabase::import_export(const std::string& directory, const I
         const std::string what = file.string() + ": row " + std::to_string(++n);
         if (!row.is_object() || !row.contains("record") || !row.contains("vector"))
           throw Error(ErrorCode::corrupt_file, what + ": not a row with a vector and a record");
-        add({record_from_json(row["record"].dump(), what), vector_from_json(row["vector"], what)});
+        add({wire::record_from_json(row["record"], what), vector_from_json(row["vector"], what)});
       }
     }
   } else if (report.format == "pgvector") {

@@ -82,16 +82,16 @@ std::size_t VectorDatabase::label_images(const LabelOptions& options) {
   if (set.names.empty() || set.names.size() != set.prompts.size()) {
     throw Error(ErrorCode::invalid_argument, "label_images: every label needs a name and a prompt");
   }
-  if (!impl_->encoder->supports_text()) {
+  if (!impl_->encoder.get().supports_text()) {
     throw Error(ErrorCode::unsupported,
                 "zero-shot labels compare images with texts, so they need a CLIP model; this database's encoder (" +
-                    impl_->encoder->fingerprint().kind + ") has no text model");
+                    impl_->encoder.fingerprint().kind + ") has no text model");
   }
   if (!(options.logit_scale > 0) || !(options.min_score >= 0 && options.min_score <= 1) || options.top == 0) {
     throw Error(ErrorCode::invalid_argument, "label_images: logit_scale must be > 0, min_score in 0..1, top >= 1");
   }
   const std::size_t dim = dimension(), n = set.names.size();
-  const std::vector<float> texts = impl_->encoder->embed_texts(set.prompts);
+  const std::vector<float> texts = impl_->encoder.get().embed_texts(set.prompts);
   std::vector<Id> ids = options.ids.empty() ? this->ids() : options.ids;
   std::size_t labelled = 0;
   std::vector<double> logits(n);

@@ -76,9 +76,9 @@ std::vector<float> VectorDatabase::query_vector(const Query& query) const {
       switch (e.kind) {
         case QueryExample::Kind::text: v = embed_text(e.text); break;
         case QueryExample::Kind::image_file:
-          v = impl_->encoder->embed_image(decode_image_file(e.text, impl_->encoder->decode_options()));
+          v = impl_->encoder.get().embed_image(decode_image_file(e.text, impl_->encoder.get().decode_options()));
           break;
-        case QueryExample::Kind::image: v = impl_->encoder->embed_image(e.image); break;
+        case QueryExample::Kind::image: v = impl_->encoder.get().embed_image(e.image); break;
         case QueryExample::Kind::id: v = get_vector(e.id); break;
         case QueryExample::Kind::vector: v = e.vector; break;
       }

@@ -19,8 +19,8 @@ std::size_t VectorDatabase::refresh_photo_facts(const std::vector<Id>& ids) {
     PhotoFacts photo;
     ImageAnalysis analysis;
     try {
-      const std::vector<std::uint8_t> bytes = read_image_file(source, impl_->encoder->decode_options());
-      const Image image = decode_image(bytes.data(), bytes.size(), source, impl_->encoder->decode_options());
+      const std::vector<std::uint8_t> bytes = read_image_file(source, impl_->encoder.get().decode_options());
+      const Image image = decode_image(bytes.data(), bytes.size(), source, impl_->encoder.get().decode_options());
       photo = read_photo_facts(bytes.data(), bytes.size());
       analysis = analyze_image(image);
     } catch (const Error&) {

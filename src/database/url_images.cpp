@@ -19,7 +19,7 @@ AddResult VectorDatabase::add_image_url(const std::string& url, const Metadata& 
 std::vector<SearchResult> VectorDatabase::search_by_image_url(const std::string& url, const SearchOptions& options,
                                                               const UrlFetchOptions& fetch) const {
   const std::vector<std::uint8_t> bytes = fetch_url(url, fetch);
-  return search_by_image(decode_image(bytes.data(), bytes.size(), redact_url(url), impl_->encoder->decode_options()),
+  return search_by_image(decode_image(bytes.data(), bytes.size(), redact_url(url), impl_->encoder.get().decode_options()),
                          options);
 }
 

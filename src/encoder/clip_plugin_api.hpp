@@ -2,7 +2,7 @@
 // The CLIP encoder as a loadable module (imgvec_clip.so), for programs that should not pay for
 // libtorch unless a model is used: the imgvec CLI starts in milliseconds and ~10 MB for `--help`,
 // a search with the built-in encoder, or any command without a CLIP model, and loads libtorch
-// only when it opens a bundle (src/cli/clip_loader.cpp). The module and its loader are built
+// only when it opens a bundle (src/encoder/clip_module.cpp). The module and its loader are built
 // together from one tree with one compiler, so C++ types cross the boundary; kClipPluginAbi
 // guards against a mismatched pair.
 
@@ -33,11 +33,3 @@ struct ClipPluginApi {
 
 /// The module's one exported symbol.
 extern "C" const imgvec::detail::ClipPluginApi* imgvec_clip_plugin_api();
-
-namespace imgvec::detail {
-
-/// The first of `candidates` that is this imgvec's CLIP module (io/module_loader.hpp); throws
-/// Error(unsupported) listing why each was not, with the environment variable that names one.
-const ClipPluginApi& load_clip_plugin(const std::vector<std::string>& candidates);
-
-}  // namespace imgvec::detail

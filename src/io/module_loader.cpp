@@ -1,7 +1,5 @@
 #include "io/module_loader.hpp"
 
-#include "encoder/clip_plugin_api.hpp"
-#include "imgvec/error.hpp"
 
 #include <dlfcn.h>
 #include <unistd.h>
@@ -33,19 +31,6 @@ const void* load_module(const std::vector<std::string>& paths, const char* entry
     return api;
   }
   return nullptr;
-}
-
-const ClipPluginApi& load_clip_plugin(const std::vector<std::string>& candidates) {
-  std::string tried;
-  const void* api = load_module(
-      candidates, "imgvec_clip_plugin_api",
-      [](void* entry) -> const void* {
-        const ClipPluginApi* a = reinterpret_cast<decltype(&imgvec_clip_plugin_api)>(entry)();
-        return a && a->abi == kClipPluginAbi ? a : nullptr;
-      },
-      tried);
-  if (!api) throw Error(ErrorCode::unsupported, "cannot load imgvec's CLIP module (set IMGVEC_CLIP_MODULE to its path):" + tried);
-  return *static_cast<const ClipPluginApi*>(api);  // never unloaded: its encoders live until exit
 }
 
 }  // namespace imgvec::detail

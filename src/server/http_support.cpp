@@ -1,4 +1,5 @@
 #include "server/http_support.hpp"
+#include "wire/wire.hpp"
 
 #include <cerrno>
 #include <cstdlib>
@@ -184,37 +185,7 @@ bool bool_field(const json& body, const char* key, bool fallback) {
 }
 
 Metadata metadata_from_json(const json& value) {
-  if (!value.is_object())
-    fail(400, "invalid_argument", "\"metadata\" must be a JSON object of key: value");
-  Metadata out;
-  for (const auto& [key, v] : value.items()) {
-    if (v.is_string()) {
-      out.emplace(key, v.get<std::string>());
-    } else if (v.is_boolean()) {
-      out.emplace(key, v.get<bool>());
-    } else if (v.is_number_integer()) {
-      if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
-        fail(400, "invalid_argument",
-             "metadata \"" + key + "\": integers must fit in 64 bits, signed");
-      out.emplace(key, v.get<std::int64_t>());
-    } else if (v.is_number_float()) {
-      out.emplace(key, v.get<double>());
-    } else if (v.is_array()) {
-      std::vector<std::string> list;
-      for (const auto& s : v) {
-        if (!s.is_string())
-          fail(400, "invalid_argument", "metadata \"" + key + "\": a list may hold strings only");
-        list.push_back(s.get<std::string>());
-      }
-      out.emplace(key, std::move(list));
-    } else {
-      fail(400, "invalid_argument",
-           "metadata \"" + key +
-               "\": values are strings, numbers, true/false or lists of strings, not " +
-               std::string(v.type_name()));
-    }
-  }
-  return out;
+  return wire::metadata_from_json(value, ErrorCode::invalid_argument, "metadata");  // invalid_argument: 400
 }
 
 std::vector<std::string> tags_from_json(const json& value) {

@@ -90,11 +90,11 @@ void Server::Impl::upload(const httplib::Request& req, httplib::Response& res) {
   send_json(res, r.status == AddStatus::added ? 201 : 200,
             {{"id", r.id},
              {"status", to_string(r.status)},
-             {"record", json::parse(record_json(record_or_404(db, r.id)))}});
+             {"record", record_json(record_or_404(db, r.id))}});
 }
 
 void Server::Impl::get_record(const httplib::Request& req, httplib::Response& res) {
-  send_json(res, 200, json::parse(record_json(record_or_404(database(), id_in_path(req)))));
+  send_json(res, 200, record_json(record_or_404(database(), id_in_path(req))));
 }
 
 // Files are served by id only, from the database's own records (no path ever comes from a URL),
@@ -157,7 +157,7 @@ void Server::Impl::patch(const httplib::Request& req, httplib::Response& res) {
   // One step in the library, so two PATCHes of one image at once both keep their keys.
   const ImageRecord rec = db.patch_metadata(id, set, unset, t != body.end() ? &tags : nullptr);
   if (saver) saver->changed();
-  send_json(res, 200, json::parse(record_json(rec)));
+  send_json(res, 200, record_json(rec));
 }
 
 void Server::Impl::remove(const httplib::Request& req, httplib::Response& res) {

@@ -9,6 +9,7 @@
 #include "imgvec/detail/assert.hpp"
 #include "imgvec/error.hpp"
 #include "server/server_impl.hpp"
+#include "wire/wire.hpp"
 #include "server/web_assets.hpp"
 
 namespace imgvec::server {
@@ -60,12 +61,8 @@ void check_exposure(const ServerOptions& o) {
   }
 }
 
-std::string Server::Impl::record_json(const ImageRecord& record) const {
-  const std::string shown = database().portable_source(record.source);
-  if (shown == record.source) return record_to_json(record);
-  ImageRecord copy = record;
-  copy.source = shown;
-  return record_to_json(copy);
+nlohmann::json Server::Impl::record_json(const ImageRecord& record) const {
+  return wire::to_json(record, &database());
 }
 
 std::string Server::Impl::without_database_folder(std::string text) const {

@@ -104,9 +104,9 @@ struct Server::Impl {
     return database().encoder().decode_options(o);
   }
   void routes();
-  /// A record as the API shows it: record_to_json, with a file in the database's own files/
+  /// A record as the API shows it: the wire's record, with a file in the database's own files/
   /// folder as "$DB/files/NAME" rather than the server's absolute path.
-  std::string record_json(const ImageRecord& record) const;
+  nlohmann::json record_json(const ImageRecord& record) const;
   /// `text` with the database folder's absolute path replaced by "$DB" (error messages, stats):
   /// no answer says where the server keeps its files.
   std::string without_database_folder(std::string text) const;

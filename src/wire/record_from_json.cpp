@@ -1,4 +1,4 @@
-// Records read back from the JSON that record_to_json writes (exports, imports).
+// Records read back from the JSON that wire::to_json(ImageRecord) writes (exports, imports).
 #include <cstdlib>
 #include <string_view>
 
@@ -8,6 +8,7 @@
 #include "imgvec/database.hpp"
 #include "imgvec/error.hpp"
 #include "imgvec/path_text.hpp"
+#include "wire/wire.hpp"
 
 namespace imgvec {
 namespace {
@@ -57,26 +58,6 @@ class Reader {
   std::string what_;
 };
 
-MetadataValue metadata_value(const Reader& in, const std::string& key, const json& v) {
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_boolean()) return v.get<bool>();
-  if (v.is_number_integer()) {
-    if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
-      in.fail("metadata." + key, "does not fit a signed 64-bit integer");
-    return v.get<std::int64_t>();
-  }
-  if (v.is_number_float()) return v.get<double>();
-  if (v.is_array()) {
-    std::vector<std::string> list;
-    for (const json& item : v) {
-      if (!item.is_string()) in.fail("metadata." + key, "is a list holding something other than strings");
-      list.push_back(item.get<std::string>());
-    }
-    return list;
-  }
-  in.fail("metadata." + key, "is not a string, number, boolean or list of strings");
-}
-
 // "+02:00" or "-05:30" at the end of an ISO 8601 time: the offset in minutes.
 std::optional<std::int16_t> offset_of(const std::string& taken) {
   if (taken.size() < 6) return std::nullopt;
@@ -92,10 +73,16 @@ std::optional<std::int16_t> offset_of(const std::string& taken) {
 }  // namespace
 
 ImageRecord record_from_json(std::string_view json_text, const std::string& what) {
-  const Reader in(what);
   detail::check_json_nesting(json_text, what, ErrorCode::corrupt_file);
   const json o = json::parse(json_text.begin(), json_text.end(), nullptr, /*allow_exceptions=*/false);
   if (o.is_discarded()) throw Error(ErrorCode::corrupt_file, what + ": not valid JSON");
+  return wire::record_from_json(o, what);
+}
+
+std::string record_to_json(const ImageRecord& record) { return wire::to_json(record).dump(); }
+
+ImageRecord wire::record_from_json(const json& o, const std::string& what) {
+  const Reader in(what);
   if (!o.is_object()) throw Error(ErrorCode::corrupt_file, what + ": not a JSON object");
   ImageRecord r;
   r.id = in.number<Id>(o, "id");
@@ -113,12 +100,9 @@ ImageRecord record_from_json(std::string_view json_text, const std::string& what
   r.height = in.number<std::uint32_t>(o, "height");
   r.format = in.named<ImageFormat>(o, "format", static_cast<int>(ImageFormat::avif));
   r.added_ms = in.number<std::int64_t>(o, "added_ms");
-  const json& meta = in.member(o, "metadata");
-  if (!meta.is_object()) in.fail("metadata", "is not an object");
-  for (const auto& [key, value] : meta.items()) {
-    if (value.is_null()) continue;  // a non-finite number, written as null
-    r.metadata.emplace(key, metadata_value(in, key, value));
-  }
+  // A non-finite number is written as null, and skipped.
+  r.metadata = wire::metadata_from_json(in.member(o, "metadata"), ErrorCode::corrupt_file, what + ": metadata",
+                                        /*skip_nulls=*/true);
   const json& tags = in.member(o, "tags");
   if (!tags.is_array()) in.fail("tags", "is not a list");
   for (const json& t : tags) {
