@@ -244,6 +244,7 @@ for method, path, body, raw, want, text in errors:
     check(status == want and text in message + err.get("error", {}).get("code", ""),
           f"{method} {path} {str(body if body is not None else (raw or b'')[:20])[:60]} -> {want}: {message[:90]}")
 
+kept_files = sorted(p.name for p in (db / "files").iterdir())
 for broken in BROKEN:
     data = (images / broken).read_bytes()
     status, err = s.json("POST", "/v1/search", {"image": base64.b64encode(data).decode()})
@@ -256,6 +257,8 @@ big_pixels = io.BytesIO()
 Image.new("RGB", (9000, 6000)).save(big_pixels, format="PNG")
 status, err = s.upload("huge.png", big_pixels.getvalue())
 check(status == 413 and err["error"]["code"] == "too_large" and "pixels" in err["error"]["message"], f"an image over --max-megapixels: {err['error']['message'][:90]}")
+check(sorted(p.name for p in (db / "files").iterdir()) == kept_files,
+      "refused uploads (broken, too many pixels) leave no file in files/")
 status, health = s.json("GET", "/v1/health")
 status, stats = s.json("GET", "/v1/stats")
 check(status == 200 and stats["count"] == GOOD + 2,

@@ -673,12 +673,13 @@ TEST_CASE("index_directory stops between batches when cancelled, with what it di
   for (const std::size_t chunk : {std::size_t{3}, std::size_t{512}}) {
     INFO("chunk " << chunk);
     fs::remove_all(s.db());
-    // Cancel is asked before each chunk and before each batch of embedding; with batches of one
-    // image, the sixth question comes after five files were looked at whatever the chunking.
-    std::size_t asked = 0;
+    // Ctrl-C comes once five files have been through (as progress reports them, batches of one):
+    // the run stops there, whatever the chunking, and keeps exactly those five.
+    std::size_t through = 0;
     IndexDirectoryOptions o;
     o.chunk = chunk;
-    o.cancel = [&] { return ++asked > (chunk == 3 ? 7 : 6); };
+    o.progress = [&](std::size_t done, std::size_t) { through = std::max(through, done); };
+    o.cancel = [&] { return through >= 5; };
     auto encoder = std::make_shared<DescriptorEncoder>();
     encoder->set_batch_size(1);
     IndexDirectoryReport r;

@@ -16,20 +16,6 @@ namespace {
 
 const std::string kImages = IMGVEC_TEST_DATA_DIR "/images";
 
-// Search by a stored image: its vector, no model.
-std::vector<SearchResult> like(const VectorDatabase& db, Id id, std::size_t k) {
-  Query q;
-  q.positive = {QueryExample::of_id(id)};
-  return db.search(q, SearchOptions(k));
-}
-
-std::string read_model_file(const std::string& db) {
-  std::ifstream in(db + "/MODEL");
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
-
 }  // namespace
 
 TEST_CASE("open(directory) gives a built-in-encoder database its encoder", "[db][model]") {
@@ -50,6 +36,24 @@ TEST_CASE("open(directory) gives a built-in-encoder database its encoder", "[db]
 }
 
 #ifdef IMGVEC_TINY_BUNDLE
+namespace {
+
+// Search by a stored image: its vector, no model.
+std::vector<SearchResult> like(const VectorDatabase& db, Id id, std::size_t k) {
+  Query q;
+  q.positive = {QueryExample::of_id(id)};
+  return db.search(q, SearchOptions(k));
+}
+
+std::string read_model_file(const std::string& db) {
+  std::ifstream in(db + "/MODEL");
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+}  // namespace
+
 TEST_CASE("open(directory) loads a CLIP model only when something is embedded", "[db][model][clip]") {
   testing::TempDir tmp;
   const std::string dir = tmp.file("db");

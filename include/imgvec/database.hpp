@@ -396,9 +396,12 @@ class VectorDatabase {
   /// upload to a service should. The same bytes again are the same image: status unchanged and
   /// its id (or updated, when the metadata or tags given differ from its own; none given keeps
   /// them). `name` is stored as the metadata value "name" of a new image. Files no record uses
-  /// any more (removed images) are deleted by the next save(). Errors name `name`.
+  /// any more (removed images) are deleted by the next save(). Errors name `name`. `limits`
+  /// (pixels, bytes) apply to its one decode: a service passes its own, and need not decode the
+  /// upload first to check them (the file is removed again when they refuse it).
   AddResult import_image_bytes(const void* data, std::size_t size, const std::string& name,
-                               const Metadata& metadata = {}, const std::vector<std::string>& tags = {});
+                               const Metadata& metadata = {}, const std::vector<std::string>& tags = {},
+                               const DecodeOptions& limits = {});
   /// Downloads the image at an http(s) URL (fetch_url: size cap, timeouts, redirects limited) and
   /// imports it as import_image_bytes does: its bytes are kept under files/, the URL is stored as
   /// the metadata values "url" and "name". Whether it is an image is judged by its bytes, not by
@@ -569,6 +572,9 @@ class VectorDatabase {
     bool checkpoint = false;
     bool remember_failures = false;  // skip files that failed before and have not changed
     std::size_t chunk = 512;
+    const void* held_data = nullptr;  // the one path's bytes, in memory: not read from the file
+    std::size_t held_size = 0;
+    DecodeOptions limits;  // for reading and decoding (min_side: the encoder's)
   };
   std::vector<AddResult> add_paths(const std::vector<std::string>& paths, const AddInputs& inputs);
   std::unique_ptr<Impl> impl_;

@@ -21,6 +21,7 @@
 #include "database/database_impl.hpp"
 #include "text/near_names.hpp"
 #include "database/imported_files.hpp"
+#include "database/ingest.hpp"
 #include "database/manifest.hpp"
 #include "database/model_choice.hpp"
 #include "metadata/glob.hpp"
@@ -308,13 +309,13 @@ Id VectorDatabase::add_image(const std::string& path, const Metadata& metadata, 
 Id VectorDatabase::add_image_bytes(const void* data, std::size_t size, const std::string& name,
                                    const Metadata& metadata, const std::vector<std::string>& tags) {
   const Image image = decode_image(data, size, name, impl_->encoder.get().decode_options());
-  ImageEmbedding e;
-  e.vector = impl_->encoder.get().embed_image(image);
-  e.width = image.file_width();
-  e.height = image.file_height();
+  detail::IngestedImage e;
+  e.embedding.vector = impl_->encoder.get().embed_image(image);
+  e.embedding.width = image.file_width();
+  e.embedding.height = image.file_height();
+  e.embedding.format = image.format;
   e.photo = read_photo_facts(data, size);
   e.analysis = analyze_image(image);
-  e.format = image.format;
   const std::uint64_t hash = XXH3_64bits(data, size);
   // No source path: the name goes into the metadata, so it can never pass for a file's path.
   Metadata m = metadata;
@@ -339,28 +340,88 @@ std::vector<AddResult> VectorDatabase::add_images_batch(const std::vector<std::s
   return add_paths(paths, in);
 }
 
+namespace {
+
+// Bytes of new files held between their one read (which hashes them) and their one decode: at
+// most this many at a time, so a chunk of large photos does not hold them all in memory.
+constexpr std::size_t kHeldBytes = std::size_t{256} << 20;
+
+}  // namespace
+
+// Each new or changed file is read once: its bytes are hashed (for renames and the record), then
+// decoded once by the ingest stage, which also reads its photo facts and analyses its pixels.
 std::vector<AddResult> VectorDatabase::add_paths(const std::vector<std::string>& paths, const AddInputs& in) {
   if (in.chunk == 0) throw Error(ErrorCode::invalid_argument, "index_directory: chunk must be at least 1");
   if (in.metadata && in.metadata->size() != paths.size()) {
     throw Error(ErrorCode::invalid_argument, "add_images_batch: " + std::to_string(in.metadata->size()) +
                                                  " metadata entries for " + std::to_string(paths.size()) + " paths");
   }
+  if (in.held_data && paths.size() != 1) throw Error(ErrorCode::invalid_argument, "add_paths: held bytes for one path only");
   const auto* progress = in.progress && *in.progress ? in.progress : nullptr;
+  const auto cancelled = [&] { return in.cancelled && (*in.cancelled)(); };
   std::vector<AddResult> results(paths.size());
   std::size_t done = 0;
   for (std::size_t first = 0; first < paths.size(); first += in.chunk) {
-    if (in.cancelled && (*in.cancelled)()) break;
+    if (cancelled()) break;
     const std::size_t end = std::min(paths.size(), first + in.chunk);
     auto metadata_of = [&](std::size_t i) { return in.metadata ? &(*in.metadata)[i] : nullptr; };
     auto tags_of = [&](std::size_t i) { return in.tags ? &(*in.tags)[i] : nullptr; };
-    // Unchanged files (same path, size and modification time) are not read at all.
-    std::vector<std::size_t> todo;
     std::vector<detail::FileFacts> facts(end - first);
     std::vector<std::uint64_t> hashes(end - first);
     bool changed = false;
+    std::size_t settled = 0;  // files of this chunk with their outcome, for progress
+
+    // New and changed files wait here, bytes held, until the group is embedded and stored.
+    std::vector<std::size_t> group;
+    std::vector<detail::HeldImage> held;
+    std::size_t held_bytes = 0;
+    auto store_group = [&] {
+      if (group.empty()) return;
+      EmbedFilesOptions options;
+      options.decode = in.limits;
+      if (in.cancelled) options.cancel = *in.cancelled;  // stops between batches
+      if (progress) options.progress = [&](std::size_t d, std::size_t) { (*progress)(done + settled + d, paths.size()); };
+      const std::vector<detail::IngestedImage> ingested = detail::ingest_images(impl_->encoder.get(), held, options);
+      std::uint64_t logged = 0;
+      {
+        std::lock_guard<detail::RwLock> guard(impl_->lock);
+        for (std::size_t g = 0; g < group.size(); ++g) {
+          const std::size_t i = group[g];
+          const ImageEmbedding& e = ingested[g].embedding;
+          if (e.cancelled) {
+            results[i].status = AddStatus::interrupted;
+            continue;
+          }
+          if (!e.ok()) {
+            results[i].code = e.code;
+            results[i].error = e.error;
+            if (in.remember_failures && detail::lasting_failure(e.code)) {
+              impl_->failed[paths[i]] = {facts[i - first].size, facts[i - first].mtime_ns, e.code, e.error};
+              changed = true;
+            }
+            continue;
+          }
+          results[i] = impl_->insert(paths[i], &facts[i - first], hashes[i - first], ingested[g], metadata_of(i),
+                                     tags_of(i));
+          changed = true;
+        }
+        logged = impl_->logged;
+      }
+      impl_->sync_log(logged);
+      settled += group.size();
+      group.clear();
+      held.clear();
+      held_bytes = 0;
+    };
+
     for (std::size_t i = first; i < end; ++i) {
       AddResult& r = results[i];
       r.source = paths[i];
+      if (cancelled()) {  // Ctrl-C: the files not yet read are left for the next run
+        r.status = AddStatus::interrupted;
+        ++settled;
+        continue;
+      }
       try {
         facts[i - first] = detail::stat_file(paths[i]);
         {
@@ -372,62 +433,49 @@ std::vector<AddResult> VectorDatabase::add_paths(const std::vector<std::string>&
               r.code = f->second.code;
               r.error = f->second.error;
               r.remembered = true;
+              ++settled;
               continue;
             }
           }
+          // Unchanged files (same path, size and modification time) are not read at all.
           const auto id = impl_->store.find_source(paths[i]);
           const ImageRecord* rec = id ? impl_->store.get(*id) : nullptr;
           if (rec && rec->file_size == facts[i - first].size && rec->mtime_ns == facts[i - first].mtime_ns) {
             r.status = AddStatus::unchanged;
             r.id = *id;
+            ++settled;
             continue;
           }
         }
-        hashes[i - first] = detail::hash_file(paths[i]);
+        detail::HeldImage image;
+        image.name = paths[i];
+        if (in.held_data) {
+          image.data = static_cast<const std::uint8_t*>(in.held_data);
+          image.size = in.held_size;
+        } else {
+          image.hold(read_image_file(paths[i], in.limits));
+        }
+        hashes[i - first] = XXH3_64bits(image.data, image.size);
         if (in.detect_renames &&
             impl_->move_record(paths[i], facts[i - first], hashes[i - first], metadata_of(i), tags_of(i), r)) {
           changed = true;
+          ++settled;
           continue;
         }
-        todo.push_back(i);
+        held_bytes += image.size;
+        held.push_back(std::move(image));
+        group.push_back(i);
+        if (held_bytes >= kHeldBytes) store_group();
       } catch (const Error& e) {
         r.code = e.code();
         r.error = e.what();
+        ++settled;
       }
     }
-    std::vector<std::string> todo_paths;
-    for (std::size_t i : todo) todo_paths.push_back(paths[i]);
-    EmbedFilesOptions options;
-    if (in.cancelled) options.cancel = *in.cancelled;  // stops between batches, inside the chunk
-    if (progress) {
-      options.progress = [&](std::size_t d, std::size_t) {
-        (*progress)(done + (end - first - todo.size()) + d, paths.size());
-      };
-    }
-    const auto embedded = impl_->encoder.get().embed_image_files(todo_paths, options);
+    store_group();
     std::uint64_t logged = 0;
     {
       std::lock_guard<detail::RwLock> guard(impl_->lock);
-      for (std::size_t t = 0; t < todo.size(); ++t) {
-        const std::size_t i = todo[t];
-        if (embedded[t].cancelled) {
-          results[i].status = AddStatus::interrupted;
-          continue;
-        }
-        if (!embedded[t].ok()) {
-          results[i].code = embedded[t].code;
-          results[i].error = embedded[t].error;
-          if (in.remember_failures && detail::lasting_failure(embedded[t].code)) {
-            impl_->failed[paths[i]] = {facts[i - first].size, facts[i - first].mtime_ns, embedded[t].code,
-                                       embedded[t].error};
-            changed = true;
-          }
-          continue;
-        }
-        results[i] = impl_->insert(paths[i], &facts[i - first], hashes[i - first], embedded[t], metadata_of(i),
-                                   tags_of(i));
-        changed = true;
-      }
       // A file that now indexes (fixed, or replaced) is no longer a failure.
       for (std::size_t i = first; i < end; ++i) {
         const AddStatus st = results[i].status;
@@ -451,7 +499,7 @@ std::vector<AddResult> VectorDatabase::add_paths(const std::vector<std::string>&
     impl_->sync_log(logged);
     done = end;
     if (in.checkpoint && changed) save();
-    if (progress && todo.empty()) (*progress)(done, paths.size());
+    if (progress) (*progress)(done, paths.size());
   }
   for (std::size_t i = done; i < paths.size(); ++i) {
     results[i].source = paths[i];

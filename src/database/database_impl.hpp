@@ -18,6 +18,7 @@
 
 #include "database/encoder_slot.hpp"
 #include "database/failed_files.hpp"
+#include "database/ingest.hpp"
 #include "database/manifest.hpp"
 #include "database/write_ahead_log.hpp"
 #include "imgvec/database.hpp"
@@ -127,7 +128,8 @@ struct VectorDatabase::Impl {
 
   // Under the write lock: stores one embedded image, reusing the id of its source if known.
   AddResult insert(const std::string& source, const detail::FileFacts* facts, std::uint64_t hash,
-                   const ImageEmbedding& e, const Metadata* metadata, const std::vector<std::string>* tags) {
+                   const detail::IngestedImage& image, const Metadata* metadata, const std::vector<std::string>* tags) {
+    const ImageEmbedding& e = image.embedding;
     AddResult r;
     r.source = source;
     ImageRecord rec;
@@ -147,8 +149,8 @@ struct VectorDatabase::Impl {
     rec.width = e.width;
     rec.height = e.height;
     rec.format = e.format;
-    rec.photo = e.photo;
-    rec.analysis = e.analysis;
+    rec.photo = image.photo;
+    rec.analysis = image.analysis;
     // No date in its EXIF: the file's modification time is the best guess left, and says so.
     if (!rec.photo.taken_ms && facts) set_taken_from_file_time(rec.photo, facts->mtime_ns);
     if (metadata) rec.metadata = *metadata;

@@ -77,7 +77,8 @@ void remove_unused_files(const std::string& dir, const std::function<bool(const 
 
 AddResult VectorDatabase::import_image_bytes(const void* data, std::size_t size,
                                              const std::string& name, const Metadata& metadata,
-                                             const std::vector<std::string>& tags) {
+                                             const std::vector<std::string>& tags,
+                                             const DecodeOptions& limits) {
   const std::string label = name.empty() ? "image" : name;
   const char* ext = detail::extension_of(detect_image_format(data, size));
   if (!ext) decode_image(data, size, label);  // throws, with the reason (unsupported, empty, ...)
@@ -121,6 +122,9 @@ AddResult VectorDatabase::import_image_bytes(const void* data, std::size_t size,
   if (!existing || !metadata.empty()) in.metadata = &ms;
   if (!tags.empty()) in.tags = &ts;
   in.detect_renames = false;
+  in.held_data = data;  // the bytes just written: hashed and decoded from memory, not read back
+  in.held_size = size;
+  in.limits = limits;
   AddResult r = add_paths({path}, in).front();
   if (r.status == AddStatus::failed) {
     if (wrote && !existing) fs::remove(path, ec);

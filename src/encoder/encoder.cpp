@@ -92,10 +92,23 @@ std::vector<float> Encoder::embed_texts(const std::vector<std::string>& texts) {
   return out;
 }
 
-// Decode workers claim files in order and fill the slot of the file's batch; the calling thread
-// runs the model on each batch once all its files are in, then hands the slot to the batch
-// kSlots further on. Workers wait only when they are kSlots batches ahead of the model.
 std::vector<ImageEmbedding> Encoder::embed_image_files(const std::vector<std::string>& paths,
+                                                       const EmbedFilesOptions& options) {
+  const DecodeOptions decode = decode_options(options.decode);
+  return embed_made_images(
+      paths,
+      [&](std::size_t i, Image& image) {
+        const std::vector<std::uint8_t> bytes = read_image_file(paths[i], decode);
+        image = decode_image(bytes.data(), bytes.size(), paths[i], decode);
+      },
+      options);
+}
+
+// Decode workers claim images in order and fill the slot of the image's batch; the calling thread
+// runs the model on each batch once all its images are in, then hands the slot to the batch
+// kSlots further on. Workers wait only when they are kSlots batches ahead of the model.
+std::vector<ImageEmbedding> Encoder::embed_made_images(const std::vector<std::string>& paths,
+                                                       const std::function<void(std::size_t, Image&)>& make,
                                                        const EmbedFilesOptions& options) {
   constexpr std::size_t kSlots = 3;
   const std::size_t total = paths.size(), bs = batch_size_, dim = dimension();
@@ -115,7 +128,6 @@ std::vector<ImageEmbedding> Encoder::embed_image_files(const std::vector<std::st
   std::condition_variable changed;
   std::atomic<std::size_t> next{0};
   bool stop = false;
-  const DecodeOptions decode = decode_options(options.decode);
 
   auto worker = [&] {
     lower_thread_priority();
@@ -132,13 +144,11 @@ std::vector<ImageEmbedding> Encoder::embed_image_files(const std::vector<std::st
       ImageEmbedding& failure = slot.failures[pos];
       failure = ImageEmbedding{};
       try {
-        const std::vector<std::uint8_t> bytes = read_image_file(paths[i], decode);
-        const Image image = decode_image(bytes.data(), bytes.size(), paths[i], decode);
+        Image image;
+        make(i, image);
         failure.width = image.file_width();
         failure.height = image.file_height();
         failure.format = image.format;
-        failure.photo = read_photo_facts(bytes.data(), bytes.size());
-        failure.analysis = analyze_image(image);
         prepare_image(image, &slot.inputs[pos * input_floats_]);
       } catch (const Error& e) {
         failure.code = e.code();
@@ -209,8 +219,6 @@ std::vector<ImageEmbedding> Encoder::embed_image_files(const std::vector<std::st
           r.width = decoded.width;
           r.height = decoded.height;
           r.format = decoded.format;
-          r.photo = decoded.photo;
-          r.analysis = decoded.analysis;
           r.vector.assign(&out[g * dim], &out[(g + 1) * dim]);
         }
       } catch (const std::exception& e) {

@@ -9,6 +9,7 @@
 #include "image/decoders.hpp"
 #include "imgvec/error.hpp"
 #include "imgvec/image/image.hpp"
+#include "io/read_counters.hpp"
 
 namespace imgvec {
 namespace {
@@ -154,6 +155,7 @@ ImageFormat detect_image_format(const void* data, std::size_t n) {
 Image decode_image(const void* data, std::size_t size, const std::string& name,
                    const DecodeOptions& options) {
   const auto* d = static_cast<const std::uint8_t*>(data);
+  detail::read_counters().decodes.fetch_add(1, std::memory_order_relaxed);
   if (size == 0 || d == nullptr) fail(ErrorCode::corrupt_file, name, "empty, not an image");
   if (size > options.max_file_bytes) {
     fail(ErrorCode::too_large, name,
@@ -238,6 +240,7 @@ std::vector<std::uint8_t> read_image_file(const std::string& path, const DecodeO
   if (static_cast<std::size_t>(in.gcount()) != bytes.size()) {
     fail(ErrorCode::io, path, "read error (the file changed size while being read?)");
   }
+  detail::read_counters().file_bytes.fetch_add(bytes.size(), std::memory_order_relaxed);
   return bytes;
 }
 

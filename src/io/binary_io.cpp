@@ -1,4 +1,5 @@
 #include "io/binary_io.hpp"
+#include "io/read_counters.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -202,6 +203,11 @@ void CheckedFileReader::fail(const std::string& message) const {
   throw Error(ErrorCode::corrupt_file, path_ + ": " + message);
 }
 
+ReadCounters& read_counters() {
+  static ReadCounters counters;
+  return counters;
+}
+
 std::uint64_t hash_file(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -221,6 +227,7 @@ std::uint64_t hash_file(const std::string& path) {
       throw Error(ErrorCode::io, path + ": read failed: " + std::strerror(err));
     }
     if (n == 0) break;
+    read_counters().file_bytes.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
     XXH3_64bits_update(state, buf.data(), static_cast<std::size_t>(n));
   }
   const std::uint64_t h = XXH3_64bits_digest(state);

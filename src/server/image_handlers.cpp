@@ -82,10 +82,8 @@ void Server::Impl::upload(const httplib::Request& req, httplib::Response& res) {
   }
   if (bytes.empty()) fail(400, "invalid_argument", "the uploaded file is empty");
   if (name.size() > 1024) fail(400, "invalid_argument", "\"name\" is longer than 1024 bytes");
-  // Checked here against the server's pixel limit before anything is stored.
-  decode_image(bytes.data(), bytes.size(), name.empty() ? "uploaded image" : name,
-               decode_options());
-  const AddResult r = db.import_image_bytes(bytes.data(), bytes.size(), name, metadata, tags);
+  // Decoded once, by the import, under the server's pixel and byte limits.
+  const AddResult r = db.import_image_bytes(bytes.data(), bytes.size(), name, metadata, tags, decode_options());
   if (saver) saver->changed();
   send_json(res, r.status == AddStatus::added ? 201 : 200,
             {{"id", r.id},

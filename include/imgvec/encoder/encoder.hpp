@@ -7,9 +7,7 @@
 #include <vector>
 
 #include "imgvec/error.hpp"
-#include "imgvec/image/analysis.hpp"
 #include "imgvec/image/image.hpp"
-#include "imgvec/image/photo_facts.hpp"
 
 namespace imgvec {
 
@@ -39,8 +37,6 @@ struct ImageEmbedding {
   std::string error;          ///< names the file and what is wrong; empty on success
   std::uint32_t width = 0, height = 0;          ///< the decoded image's size (files only)
   ImageFormat format = ImageFormat::unknown;    ///< its container format (files only)
-  PhotoFacts photo;  ///< what its EXIF data says (files only; no file-time fallback here)
-  ImageAnalysis analysis;  ///< its colours and tone (files only)
   /// Not embedded because EmbedFilesOptions::cancel stopped the run first (error says so too).
   bool cancelled = false;
   bool ok() const noexcept { return error.empty(); }
@@ -85,6 +81,14 @@ class Encoder {
   /// (or a batch the model fails on) gets an error naming it; the others are embedded. Results
   /// are in the order of `paths`.
   std::vector<ImageEmbedding> embed_image_files(const std::vector<std::string>& paths,
+                                                const EmbedFilesOptions& options = {});
+  /// The same pipeline for images the caller makes: `make(i, image)` runs on the workers, for
+  /// each i in any order, and decodes image i however the caller likes (from bytes it holds,
+  /// taking whatever else it needs from them on the same thread), or throws imgvec::Error, which
+  /// fails that image. `names` (one per image) name them in messages. `options.decode` is the
+  /// caller's to apply (decode_options() gives the encoder's).
+  std::vector<ImageEmbedding> embed_made_images(const std::vector<std::string>& names,
+                                                const std::function<void(std::size_t, Image&)>& make,
                                                 const EmbedFilesOptions& options = {});
 
   /// Embeds UTF-8 texts. Throws imgvec::Error (unsupported) if the encoder has no text model.
