@@ -3,6 +3,7 @@
 #include <jconfig.h>  // libjpeg-turbo's version
 #include <spng.h>
 
+#include "imgvec/encoder/clip_module.hpp"
 #include "imgvec/image/photo_match.hpp"
 #include "simd/kernels.hpp"
 
@@ -66,6 +67,7 @@ std::string build_features() {
 #else
   out += "Image URLs: not built (no libcurl4-openssl-dev when configured)\n";
 #endif
+  out += clip_module_summary() + "\n";
   if (photo_matching_available()) {
     out += "Duplicate verification (ORB, RANSAC): " + photo_matching_library() + ", a module loaded when used\n";
   } else {

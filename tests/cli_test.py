@@ -176,6 +176,13 @@ check(not any(name in libs for name in ("torch", "gomp", "openblas")),
       "the CLI does not link libtorch (it loads the CLIP module only when a model is used)")
 version = run("--version").stdout
 check(version.startswith("imgvec 0.") and "SIMD kernels" in version and "JPEG" in version, "--version")
+check(("CLIP encoder: imgvec_clip.so" in version) == (bundle is not None),
+      f"--version says whether this build runs CLIP bundles: {version.splitlines()[-2:]}")
+# The version text loads the OpenCV module to describe it; no other command may pay for that.
+loaded = subprocess.run([BIN, "stats", "--db", str(db)], capture_output=True, text=True,
+                        env={**os.environ, "LD_DEBUG": "files"}).stderr
+check("imgvec_photo_match" not in loaded and "libopencv" not in loaded,
+      "stats does not load the OpenCV module (it did, for the --version text, at every start)")
 
 shutil.copy(photos / "baboon.256.pgm", photos / "baboon-copy.pgm")
 run("index", photos, "--db", db, expect=3)

@@ -18,7 +18,7 @@
 #include "imgvec/index/flat_index.hpp"
 #include "imgvec/index/hnsw_index.hpp"
 #include "io/binary_io.hpp"
-#include "io/index_file.hpp"
+#include "index/index_file.hpp"
 #include "temp_dir.hpp"
 
 using namespace imgvec;

@@ -3,6 +3,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "imgvec/export.hpp"
+IMGVEC_API_BEGIN
+
 namespace imgvec {
 
 /// What went wrong, for programs that react to failures. Values are stable.
@@ -30,3 +33,4 @@ class Error : public std::runtime_error {
 };
 
 }  // namespace imgvec
+IMGVEC_API_END

@@ -3,6 +3,7 @@
 
 #include "imgvec/database.hpp"
 #include "imgvec/error.hpp"
+#include "imgvec/export.hpp"
 #include "imgvec/image/image.hpp"
 #include "imgvec/image/photo_match.hpp"
 #include "imgvec/image/preprocess.hpp"

@@ -1,19 +1,18 @@
 #pragma once
+// Zero-shot labelling, a database operation (VectorDatabase::label_images): the label sets and
+// options. The Label a record holds is metadata (imgvec/metadata/label.hpp).
 
 #include <cstddef>
 #include <string>
 #include <vector>
 
+#include "imgvec/metadata/label.hpp"
 #include "imgvec/types.hpp"
 
-namespace imgvec {
+#include "imgvec/export.hpp"
+IMGVEC_API_BEGIN
 
-/// A content type an image was given by zero-shot classification, with its probability.
-struct Label {
-  std::string name;
-  float score = 0;  ///< softmax probability among the label set, 0..1
-  bool operator==(const Label& o) const { return name == o.name && score == o.score; }
-};
+namespace imgvec {
 
 /// Labels and the text prompts CLIP compares images with (one per label).
 struct LabelSet {
@@ -47,3 +46,4 @@ struct LabelOptions {
 };
 
 }  // namespace imgvec
+IMGVEC_API_END

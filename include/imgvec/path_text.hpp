@@ -5,6 +5,9 @@
 #include <string>
 #include <string_view>
 
+#include "imgvec/export.hpp"
+IMGVEC_API_BEGIN
+
 namespace imgvec {
 
 /// True when `bytes` is well-formed UTF-8 (no overlong forms, surrogates or values past U+10FFFF).
@@ -21,3 +24,4 @@ std::string escape_path(std::string_view bytes);
 std::string unescape_path(std::string_view text);
 
 }  // namespace imgvec
+IMGVEC_API_END

@@ -6,6 +6,9 @@
 #include "imgvec/image/image.hpp"
 #include "imgvec/types.hpp"
 
+#include "imgvec/export.hpp"
+IMGVEC_API_BEGIN
+
 namespace imgvec {
 
 /// One example of what to find (or to avoid): a text, an image (a file or decoded), a stored
@@ -40,3 +43,4 @@ struct Query {
 };
 
 }  // namespace imgvec
+IMGVEC_API_END

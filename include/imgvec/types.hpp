@@ -4,6 +4,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "imgvec/export.hpp"
+IMGVEC_API_BEGIN
+
 namespace imgvec {
 
 /// A user's key for one vector. Any 64-bit value is valid.
@@ -69,3 +72,4 @@ struct MatrixView {
 };
 
 }  // namespace imgvec
+IMGVEC_API_END

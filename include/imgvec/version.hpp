@@ -7,6 +7,9 @@
 
 #include <string>
 
+#include "imgvec/export.hpp"
+IMGVEC_API_BEGIN
+
 namespace imgvec {
 
 #define IMGVEC_VERSION_TEXT_(x) #x
@@ -24,3 +27,4 @@ constexpr const char* version_string() {
 std::string build_features();
 
 }  // namespace imgvec
+IMGVEC_API_END

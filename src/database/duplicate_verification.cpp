@@ -14,6 +14,7 @@
 #include "imgvec/error.hpp"
 #include "imgvec/image/image.hpp"
 #include "imgvec/image/photo_match.hpp"
+#include "parallel/parallel.hpp"
 
 namespace imgvec::detail {
 namespace {
@@ -27,16 +28,12 @@ constexpr std::size_t kCachedImages = 256;
 // 12 MP photo (bench_decode: several times faster than a full decode).
 constexpr std::uint32_t kDecodeMinSide = 360;
 
-void parallel_for(std::size_t n, const std::function<void(std::size_t)>& work) {
-  const std::size_t threads = std::min<std::size_t>(n, std::max(1u, std::thread::hardware_concurrency()));
-  std::atomic<std::size_t> next{0};
-  auto run = [&] {
-    for (std::size_t i = next++; i < n; i = next++) work(i);
-  };
-  std::vector<std::thread> pool;
-  for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(run);
-  run();
-  for (std::thread& t : pool) t.join();
+// work(i) for every i < n, on every core (the library's one thread team, parallel/parallel.hpp).
+void each_in_parallel(std::size_t n, const std::function<void(std::size_t)>& work) {
+  detail::parallel_for(n, std::max(1u, std::thread::hardware_concurrency()), 1,
+                       [&](std::size_t begin, std::size_t end, std::size_t) {
+                         for (std::size_t i = begin; i < end; ++i) work(i);
+                       });
 }
 
 // Nothing when the file cannot be verified: gone, changed, undecodable.
@@ -111,7 +108,7 @@ void verify_pairs(std::vector<PairToVerify> pairs, const std::map<Id, FileToVeri
       }
     }
     std::vector<std::shared_ptr<const PhotoFeatures>> computed(missing.size());
-    parallel_for(missing.size(), [&](std::size_t i) {
+    each_in_parallel(missing.size(), [&](std::size_t i) {
       const auto file = files.find(missing[i]);
       if (file != files.end()) computed[i] = features_of(file->second);
     });
@@ -120,7 +117,7 @@ void verify_pairs(std::vector<PairToVerify> pairs, const std::map<Id, FileToVeri
     for (const PairToVerify* p : batch) work.emplace_back(cache.get(p->a), cache.get(p->b));
     // Bytes, not vector<bool>'s shared bits: written from several threads.
     std::vector<char> same(batch.size(), 0);
-    parallel_for(batch.size(), [&](std::size_t i) {
+    each_in_parallel(batch.size(), [&](std::size_t i) {
       if (work[i].first && work[i].second) same[i] = match_photos(*work[i].first, *work[i].second).same_photo ? 1 : 0;
     });
     for (std::size_t i = 0; i < batch.size(); ++i) {

@@ -1,36 +1,29 @@
 // Image files embedded outside a database, into the records a database would store: for
 // embedding on a cluster and importing the results. The same ingest stage as the database's: each
 // file read once and decoded once.
-#include "io/binary_io.hpp"  // XXH3, header-only
-
-#include "database/database_impl.hpp"
+#include "database/file_facts.hpp"
 #include "database/ingest.hpp"
+#include "imgvec/database.hpp"
 
 namespace imgvec {
 
 std::vector<EmbeddedFile> embed_files_as_records(Encoder& encoder, const std::vector<std::string>& paths) {
   std::vector<EmbeddedFile> out(paths.size());
   std::vector<detail::FileFacts> facts;
-  std::vector<std::uint64_t> hashes;
-  std::vector<detail::HeldImage> held;
+  std::vector<detail::IngestItem> items;
   std::vector<std::size_t> where;
   for (std::size_t i = 0; i < paths.size(); ++i) {
     out[i].record.source = paths[i];  // failures name their file too
     try {
-      const detail::FileFacts f = detail::stat_file(paths[i]);
-      detail::HeldImage image;
-      image.name = paths[i];
-      image.hold(read_image_file(paths[i], DecodeOptions{}));
-      hashes.push_back(XXH3_64bits(image.data, image.size));
-      facts.push_back(f);
-      held.push_back(std::move(image));
+      facts.push_back(detail::stat_file(paths[i]));
+      items.push_back({paths[i]});
       where.push_back(i);
     } catch (const Error& e) {
       out[i].code = e.code();
       out[i].error = e.what();
     }
   }
-  std::vector<detail::IngestedImage> ingested = detail::ingest_images(encoder, held, EmbedFilesOptions{});
+  std::vector<detail::IngestedImage> ingested = detail::ingest_images(encoder, items, EmbedFilesOptions{});
   for (std::size_t t = 0; t < where.size(); ++t) {
     EmbeddedFile& f = out[where[t]];
     detail::IngestedImage& in = ingested[t];
@@ -40,9 +33,9 @@ std::vector<EmbeddedFile> embed_files_as_records(Encoder& encoder, const std::ve
       f.error = e.error;
       continue;
     }
-    // As VectorDatabase's insert makes a record (database_impl.hpp).
+    // As VectorDatabase's insert makes a record (database_impl.cpp).
     ImageRecord& r = f.record;
-    r.content_hash = hashes[t];
+    r.content_hash = in.hash;
     r.file_size = facts[t].size;
     r.mtime_ns = facts[t].mtime_ns;
     r.width = e.width;

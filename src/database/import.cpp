@@ -12,6 +12,7 @@
 
 #include "database/collection_name.hpp"
 #include "database/database_impl.hpp"
+#include "database/write_transaction.hpp"
 #include "wire/wire.hpp"
 #include "imgvec/detail/json_nesting.hpp"
 
@@ -156,19 +157,19 @@ struct ImportTransaction {
   void rollback() noexcept {
     std::uint64_t logged = 0;
     {
-      std::lock_guard<detail::RwLock> guard(impl.lock);
+      detail::WriteTransaction tx(impl);
       for (auto it = stored.rbegin(); it != stored.rend(); ++it) {
         try {
-          impl.log_remove(*it);
+          tx.remove(*it);
         } catch (const Error&) {
           // The log refuses appends after a failed sync until the next save, which then writes
-          // the state restored here.
+          // the state restored here: removed all the same.
+          impl.store.remove(*it);
+          impl.index->remove(*it);
         }
-        impl.store.remove(*it);
-        impl.index->remove(*it);
       }
       impl.manifest.next_id = next_id;
-      logged = impl.logged;
+      logged = tx.commit_unsynced();
     }
     try {
       impl.sync_log(logged);
@@ -210,10 +211,9 @@ static fs::path source_root_of(const ImportOptions& options) {
 static std::size_t store_batch(ImportTransaction& tx, std::vector<Pending>& batch, const ImportOptions& options,
                                std::size_t& skipped) {
   VectorDatabase::Impl& impl = tx.impl;
-  std::uint64_t logged = 0;
   std::size_t stored = 0;
   {
-    std::lock_guard<detail::RwLock> guard(impl.lock);
+    detail::WriteTransaction write(impl);
     const std::size_t d = impl.index->dimension();
     for (const Pending& p : batch) {
       const std::string id = std::to_string(p.record.id);
@@ -244,16 +244,14 @@ static std::size_t store_batch(ImportTransaction& tx, std::vector<Pending>& batc
         continue;
       }
       if (options.new_ids) p.record.id = impl.take_id();
-      impl.log_put(p.record, &p.vector);
-      impl.index->add(p.record.id, VectorView(p.vector.data(), p.vector.size()));
-      impl.manifest.next_id = std::max(impl.manifest.next_id, p.record.id + 1);
-      tx.stored.push_back(p.record.id);
-      impl.store.put(std::move(p.record));
+      const Id id = p.record.id;
+      write.put(std::move(p.record), &p.vector);
+      impl.manifest.next_id = std::max(impl.manifest.next_id, id + 1);
+      tx.stored.push_back(id);
       ++stored;
     }
-    logged = impl.logged;
+    write.commit();
   }
-  impl.sync_log(logged);
   batch.clear();
   return stored;
 }

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "database/add_inputs.hpp"
 #include "database/database_impl.hpp"
 #include "imgvec/database.hpp"
 #include "imgvec/error.hpp"

@@ -4,6 +4,7 @@
 // EXIF facts and analysed its colours, so the encoder alone paid for them).
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -13,32 +14,32 @@
 
 namespace imgvec::detail {
 
-/// The bytes of an image to ingest: a file's, read once into `owned`, or a caller's in memory.
-struct HeldImage {
-  std::string name;  ///< the file's path, or a label for bytes from memory (for messages)
-  std::vector<std::uint8_t> owned;
+/// An image to ingest: a file, read by the worker that decodes it, or bytes the caller holds.
+struct IngestItem {
+  std::string name;  ///< the file's path (read when `data` is null), or a label for messages
   const std::uint8_t* data = nullptr;
   std::size_t size = 0;
-
-  void hold(std::vector<std::uint8_t> bytes) {
-    owned = std::move(bytes);
-    data = owned.data();
-    size = owned.size();
-  }
 };
 
-/// An image ingested: its embedding (vector, decoded size and format, or the error), and the
-/// photo facts and analysis read from the same bytes and pixels.
+/// An image ingested: its embedding (vector, decoded size and format, or the error), the hash of
+/// its bytes, and the photo facts and analysis read from the same bytes and pixels.
 struct IngestedImage {
   ImageEmbedding embedding;
+  std::uint64_t hash = 0;  ///< XXH3-64 of its bytes (0 when they could not be read)
   PhotoFacts photo;  ///< no file-time fallback here: the record's maker knows the file
   ImageAnalysis analysis;
+  /// `screen` said not to embed it: read and hashed, never decoded (embedding holds no vector).
+  bool set_aside = false;
 };
 
-/// Decodes each image once on the encoder's pipeline workers, which read its photo facts and
-/// analyse its pixels on the same thread while the model runs on the previous batch. Owned bytes
-/// are released as soon as they are decoded.
-std::vector<IngestedImage> ingest_images(Encoder& encoder, std::vector<HeldImage>& images,
-                                         const EmbedFilesOptions& options);
+/// Whether to go on with image i, whose bytes hash to `hash`; runs on a worker, concurrently.
+using IngestScreen = std::function<bool(std::size_t i, std::uint64_t hash)>;
+
+/// Reads (when it is a file), hashes and decodes each image once on the encoder's pipeline
+/// workers, which also read its photo facts and analyse its pixels on the same thread while the
+/// model runs on the previous batch; a file's bytes are held only while it is decoded. With
+/// `screen`, an image it refuses after hashing is set aside, not decoded (a file that moved).
+std::vector<IngestedImage> ingest_images(Encoder& encoder, const std::vector<IngestItem>& items,
+                                         const EmbedFilesOptions& options, const IngestScreen& screen = {});
 
 }  // namespace imgvec::detail

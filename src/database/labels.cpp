@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "database/database_impl.hpp"
+#include "database/write_transaction.hpp"
 #include "imgvec/database.hpp"
 #include "imgvec/labels.hpp"
 
@@ -129,22 +130,17 @@ std::size_t VectorDatabase::label_images(const LabelOptions& options) {
         results.emplace_back(ids[i], std::move(kept));
       }
     }
-    std::uint64_t logged = 0;
-    {
-      std::lock_guard<detail::RwLock> guard(impl_->lock);
-      for (auto& [id, labels] : results) {
-        const ImageRecord* r = impl_->store.get(id);
-        if (!r) continue;  // removed meanwhile
-        ++labelled;
-        if (r->labels == labels) continue;
-        ImageRecord copy = *r;
-        copy.labels = std::move(labels);
-        impl_->log_put(copy, nullptr);
-        impl_->store.put(std::move(copy));
-      }
-      logged = impl_->logged;
+    detail::WriteTransaction tx(*impl_);
+    for (auto& [id, labels] : results) {
+      const ImageRecord* r = impl_->store.get(id);
+      if (!r) continue;  // removed meanwhile
+      ++labelled;
+      if (r->labels == labels) continue;
+      ImageRecord copy = *r;
+      copy.labels = std::move(labels);
+      tx.put(std::move(copy));
     }
-    impl_->sync_log(logged);
+    tx.commit();
   }
   return labelled;
 }

@@ -2,6 +2,7 @@
 // never read again by index_directory, so without this an upgraded database would never learn
 // when its photos were taken. The file is decoded (at reduced scale) but not embedded again.
 #include "database/database_impl.hpp"
+#include "database/write_transaction.hpp"
 #include "imgvec/database.hpp"
 
 namespace imgvec {
@@ -26,20 +27,15 @@ std::size_t VectorDatabase::refresh_photo_facts(const std::vector<Id>& ids) {
     } catch (const Error&) {
       continue;  // gone or changed since: the next index run handles it as such
     }
-    std::uint64_t logged = 0;
-    {
-      std::lock_guard<detail::RwLock> guard(impl_->lock);
-      const ImageRecord* r = impl_->store.get(id);
-      if (!r || r->source != source || r->analysis.analysed()) continue;
-      ImageRecord copy = *r;
-      if (!photo.taken_ms) set_taken_from_file_time(photo, copy.mtime_ns);
-      copy.photo = std::move(photo);
-      copy.analysis = std::move(analysis);
-      impl_->log_put(copy, nullptr);
-      impl_->store.put(std::move(copy));
-      logged = impl_->logged;
-    }
-    impl_->sync_log(logged);
+    detail::WriteTransaction tx(*impl_);
+    const ImageRecord* r = impl_->store.get(id);
+    if (!r || r->source != source || r->analysis.analysed()) continue;
+    ImageRecord copy = *r;
+    if (!photo.taken_ms) set_taken_from_file_time(photo, copy.mtime_ns);
+    copy.photo = std::move(photo);
+    copy.analysis = std::move(analysis);
+    tx.put(std::move(copy));
+    tx.commit();
     ++refreshed;
   }
   return refreshed;

@@ -80,6 +80,14 @@ auto checked(Call call) -> decltype(call()) {
 
 }  // namespace
 
+std::string clip_module_summary() {
+#ifdef IMGVEC_CLIP_MODULE
+  return "CLIP encoder: " IMGVEC_CLIP_MODULE_NAME " (libtorch), a module loaded when a CLIP model is used";
+#else
+  return "CLIP encoder: not built (no libtorch); the built-in descriptor encoder only";
+#endif
+}
+
 std::shared_ptr<Encoder> open_clip_encoder(const std::string& bundle, const std::string& device) {
   return module().open(bundle, device);
 }

@@ -29,7 +29,7 @@ std::vector<std::int32_t> tokenize(const imgvec::Encoder& e, const std::string& 
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) const imgvec::detail::ClipPluginApi*
+extern "C" IMGVEC_API const imgvec::detail::ClipPluginApi*
 imgvec_clip_plugin_api() {
   static const imgvec::detail::ClipPluginApi api{imgvec::detail::kClipPluginAbi, &open, &model_name,
                                                  &runtime, &tokenize};

@@ -14,6 +14,7 @@
 #endif
 
 #include "encoder/normalize.hpp"
+#include "parallel/parallel.hpp"
 
 namespace imgvec {
 namespace {
@@ -162,23 +163,20 @@ std::vector<ImageEmbedding> Encoder::embed_made_images(const std::vector<std::st
     }
   };
 
-  std::vector<std::thread> workers;
   const std::size_t nthreads = std::min(pipeline_threads_, total);
-  struct Joiner {  // stops and joins the workers on every way out, exceptions included
-    std::vector<std::thread>& threads;
+  detail::ThreadTeam team(nthreads, 0, [&](std::size_t) { worker(); });
+  struct Stopper {  // on every way out, exceptions included, before the team joins its workers
     std::mutex& mutex;
     std::condition_variable& changed;
     bool& stop;
-    ~Joiner() {
+    ~Stopper() {
       {
         std::lock_guard<std::mutex> lock(mutex);
         stop = true;
       }
       changed.notify_all();
-      for (std::thread& t : threads) t.join();
     }
-  } joiner{workers, mutex, changed, stop};
-  for (std::size_t t = 0; t < nthreads; ++t) workers.emplace_back(worker);
+  } stopper{mutex, changed, stop};
 
   std::vector<float> out(bs * dim);
   for (std::size_t b = 0; b < batches; ++b) {
@@ -188,7 +186,7 @@ std::vector<ImageEmbedding> Encoder::embed_made_images(const std::vector<std::st
         results[i].code = ErrorCode::io;
         results[i].error = paths[i] + ": not embedded, the run was cancelled";
       }
-      break;  // the joiner stops the workers
+      break;  // the stopper stops the workers
     }
     Slot& slot = slots[b % kSlots];
     {

@@ -315,6 +315,7 @@ void match(const void* pa_, const void* pb_, PhotoMatchResult* out) {
 }  // namespace
 }  // namespace imgvec::detail
 
+// Its one export (the module is built with hidden visibility and sees no imgvec header).
 extern "C" __attribute__((visibility("default"))) const imgvec::detail::PhotoMatchApi* imgvec_photo_match_api() {
   using namespace imgvec::detail;
   // imgvec runs one comparison per core itself; OpenCV's own threads on top only contend.

@@ -7,7 +7,7 @@
 #include "imgvec/error.hpp"
 #include "index/hits.hpp"
 #include "index/index_io.hpp"
-#include "index/parallel.hpp"
+#include "parallel/parallel.hpp"
 #include "index/topk.hpp"
 #include "simd/kernels.hpp"
 

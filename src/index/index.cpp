@@ -8,8 +8,8 @@
 
 #include "imgvec/error.hpp"
 #include "index/index_io.hpp"
-#include "index/parallel.hpp"
-#include "io/index_file.hpp"
+#include "parallel/parallel.hpp"
+#include "index/index_file.hpp"
 #include "simd/kernels.hpp"
 
 namespace imgvec {

@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "imgvec/index/index.hpp"
-#include "io/index_file.hpp"
+#include "index/index_file.hpp"
 
 namespace imgvec::detail {
 

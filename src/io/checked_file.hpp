@@ -16,7 +16,7 @@ void write_checked_file(const std::string& path, const char (&magic)[9], std::ui
 /// newer format may checksum differently, so a newer file must say "newer", not "damaged"):
 /// throws Error(unsupported) "PATH: written by a newer imgvec (KIND format M.m); this build reads
 /// up to format S.x: update imgvec" when `major` > `supported`. Used by the checked container
-/// below and by the index file's own header (io/index_file.cpp).
+/// below and by the index file's own header (index/index_file.cpp).
 void refuse_newer_format(const std::string& path, const std::string& kind, std::uint16_t major, std::uint16_t minor,
                          std::uint16_t supported);
 

@@ -24,6 +24,17 @@ if(MODE STREQUAL "core_with_hnswlib")
       -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=${WORK}/install)
   run(${CMAKE_COMMAND} --build ${WORK}/build)
   run(${WORK}/build/consumer_core)
+  # The same program built without CMake, from imgvec.pc (the static library, so --static).
+  file(GLOB pc_dir ${WORK}/install/lib*/pkgconfig ${WORK}/install/lib/*/pkgconfig)
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env PKG_CONFIG_PATH=${pc_dir}
+      pkg-config --cflags --libs --static imgvec
+    OUTPUT_VARIABLE pc_flags OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE rc ERROR_VARIABLE pc_error)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "pkg-config imgvec failed in ${pc_dir}: ${pc_error}")
+  endif()
+  separate_arguments(pc_flags UNIX_COMMAND "${pc_flags}")
+  run(c++ ${CMAKE_CURRENT_LIST_DIR}/consumer_core/main.cpp ${pc_flags} -o ${WORK}/consumer_pkg_config)
+  run(${WORK}/consumer_pkg_config)
   return()
 endif()
 if(MODE STREQUAL "python")
@@ -43,12 +54,53 @@ if(MODE STREQUAL "find_package")
   run(${CMAKE_COMMAND} --install ${IMGVEC_BUILD} --prefix ${WORK}/install)
   set(configure -DCMAKE_PREFIX_PATH=${WORK}/install -DCONSUMER_MODE=find_package)
 else()
-  # Without libtorch here: quicker, and it checks imgvec::imgvec's torch-less form.
+  # Without libtorch here: quicker, and it checks imgvec::imgvec's torch-less form. Built shared,
+  # to check what libimgvec_core.so exports.
   set(configure -DCONSUMER_MODE=add_subdirectory -DIMGVEC_SOURCE_DIR=${IMGVEC_SOURCE}
-      -DIMGVEC_WITH_TORCH=OFF)
+      -DIMGVEC_WITH_TORCH=OFF -DBUILD_SHARED_LIBS=ON)
 endif()
 run(${CMAKE_COMMAND} -S ${CMAKE_CURRENT_LIST_DIR}/consumer -B ${WORK}/build -G ${GENERATOR}
     -DCMAKE_BUILD_TYPE=Release ${configure})
 run(${CMAKE_COMMAND} --build ${WORK}/build)
+if(MODE STREQUAL "add_subdirectory")
+  # Only imgvec's public API is exported (include/imgvec/export.hpp): every symbol the library
+  # defines in its dynamic table is imgvec::'s, or the standard library's templates that its
+  # public functions instantiate (weak, and the same in every program that uses them). Nothing of
+  # hnswlib, stb, xxHash, nlohmann or libjpeg, which a program's own copy would otherwise bind to.
+  file(GLOB core_so ${WORK}/build/imgvec/libimgvec_core.so.*.*.*)
+  if(NOT core_so)
+    message(FATAL_ERROR "no shared libimgvec_core in ${WORK}/build/imgvec")
+  endif()
+  execute_process(COMMAND nm -D -C --defined-only ${core_so} OUTPUT_VARIABLE symbols RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "nm -D failed on ${core_so}")
+  endif()
+  string(REPLACE "\n" ";" symbols "${symbols}")
+  set(imgvec_count 0)
+  set(foreign "")
+  foreach(line ${symbols})
+    if(NOT line MATCHES "^[0-9a-f]+ ([A-Za-z]) (.*)$")
+      continue()
+    endif()
+    set(type ${CMAKE_MATCH_1})
+    set(name "${CMAKE_MATCH_2}")
+    # typeinfo, vtables, guard variables and thunks of imgvec's own types count as imgvec's.
+    string(REGEX REPLACE "^(typeinfo name for |typeinfo for |vtable for |VTT for |guard variable for |non-virtual thunk to |virtual thunk to )" "" bare "${name}")
+    if(bare MATCHES "^imgvec::")
+      math(EXPR imgvec_count "${imgvec_count} + 1")
+    elseif(type MATCHES "^[WVu]$" AND bare MATCHES "^(std::|__gnu_cxx::|void std::|bool std::)")
+      # a standard template instantiated for imgvec's API
+    else()
+      string(APPEND foreign "\n  ${type} ${name}")
+    endif()
+  endforeach()
+  if(foreign)
+    message(FATAL_ERROR "${core_so} exports symbols that are not imgvec's:${foreign}")
+  endif()
+  if(imgvec_count LESS 100)
+    message(FATAL_ERROR "${core_so} exports only ${imgvec_count} imgvec:: symbols: the public API is missing")
+  endif()
+  message(STATUS "${core_so}: ${imgvec_count} imgvec:: symbols, nothing else of its own")
+endif()
 run(${WORK}/build/consumer ${WORK}/index.imgvec ${IMGVEC_SOURCE}/tests/data/bpe_simple_vocab_16e6.txt.gz
     ${IMGVEC_SOURCE}/tests/data/images/ukbench01380.jpg ${BUNDLE})

@@ -11,6 +11,9 @@
 
 #include "imgvec/error.hpp"
 
+#include "imgvec/export.hpp"
+IMGVEC_API_BEGIN
+
 namespace imgvec::detail {
 
 inline constexpr std::size_t kMaxJsonDepth = 64;
@@ -26,3 +29,4 @@ void check_json_nesting(std::string_view text, const std::string& what,
                         ErrorCode code = ErrorCode::invalid_argument);
 
 }  // namespace imgvec::detail
+IMGVEC_API_END

@@ -4,6 +4,9 @@
 #include <mutex>
 #include <shared_mutex>
 
+#include "imgvec/export.hpp"
+IMGVEC_API_BEGIN
+
 namespace imgvec::detail {
 
 /// A reader-writer lock that lets a waiting writer in. glibc's shared_mutex prefers readers, so
@@ -38,3 +41,4 @@ class RwLock {
 };
 
 }  // namespace imgvec::detail
+IMGVEC_API_END

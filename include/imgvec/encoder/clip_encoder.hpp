@@ -10,6 +10,9 @@
 #include "imgvec/image/preprocess.hpp"
 #include "imgvec/text/clip_tokenizer.hpp"
 
+#include "imgvec/export.hpp"
+IMGVEC_API_BEGIN
+
 namespace imgvec {
 
 /// What a model bundle says about itself (its imgvec/config.json).
@@ -95,3 +98,4 @@ class ClipEncoder final : public Encoder {
 };
 
 }  // namespace imgvec
+IMGVEC_API_END

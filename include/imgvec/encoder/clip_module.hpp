@@ -10,6 +10,9 @@
 
 #include "imgvec/encoder/encoder.hpp"
 
+#include "imgvec/export.hpp"
+IMGVEC_API_BEGIN
+
 namespace imgvec {
 
 /// Opens a CLIP model bundle on `device` ("auto", "cpu", "cuda", "cuda:N"), loading the CLIP
@@ -19,6 +22,10 @@ namespace imgvec {
 /// imgvec was built without libtorch), and the bundle's own errors (ClipEncoder) otherwise.
 std::shared_ptr<Encoder> open_clip_encoder(const std::string& bundle, const std::string& device = "auto");
 
+/// One line for build_features(): whether this imgvec can run CLIP bundles, and through which
+/// module (not loaded to say so).
+std::string clip_module_summary();
+
 /// What an encoder from open_clip_encoder says of itself: its model's name, and how it runs
 /// ("cpu, 2 threads, frozen, ..."). Error(invalid_argument) for another kind of encoder.
 std::string clip_model_name(const Encoder& clip);
@@ -27,3 +34,4 @@ std::string clip_runtime(const Encoder& clip);
 std::vector<std::int32_t> clip_tokenize(const Encoder& clip, const std::string& text);
 
 }  // namespace imgvec
+IMGVEC_API_END

@@ -2,6 +2,9 @@
 
 #include "imgvec/encoder/encoder.hpp"
 
+#include "imgvec/export.hpp"
+IMGVEC_API_BEGIN
+
 namespace imgvec {
 
 /// The built-in, model-free image encoder: image-to-image search and duplicate detection out of
@@ -28,3 +31,4 @@ class DescriptorEncoder final : public Encoder {
 };
 
 }  // namespace imgvec
+IMGVEC_API_END

@@ -9,6 +9,9 @@
 #include "imgvec/error.hpp"
 #include "imgvec/image/image.hpp"
 
+#include "imgvec/export.hpp"
+IMGVEC_API_BEGIN
+
 namespace imgvec {
 
 /// What an encoder's vectors mean. Two encoders with equal fingerprints give the same vector for
@@ -137,3 +140,4 @@ class Encoder {
 };
 
 }  // namespace imgvec
+IMGVEC_API_END

@@ -7,6 +7,9 @@
 
 #include "imgvec/image/image.hpp"
 
+#include "imgvec/export.hpp"
+IMGVEC_API_BEGIN
+
 namespace imgvec {
 
 /// The fixed palette dominant colours are named from.
@@ -69,3 +72,4 @@ ImageAnalysis analyze_image(const Image& image);
 float palette_similarity(const ImageAnalysis& analysis, const std::vector<Rgb>& wanted);
 
 }  // namespace imgvec
+IMGVEC_API_END

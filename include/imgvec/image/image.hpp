@@ -6,6 +6,9 @@
 #include <string_view>
 #include <vector>
 
+#include "imgvec/export.hpp"
+IMGVEC_API_BEGIN
+
 namespace imgvec {
 
 /// Image container formats, as detected from a file's first bytes (never from its name).
@@ -81,3 +84,4 @@ std::vector<std::string> supported_image_formats();
 ImageFormat detect_image_format(const void* data, std::size_t size);
 
 }  // namespace imgvec
+IMGVEC_API_END

@@ -6,6 +6,9 @@
 #include <string>
 #include <utility>
 
+#include "imgvec/export.hpp"
+IMGVEC_API_BEGIN
+
 namespace imgvec {
 
 /// Where PhotoFacts::taken_ms came from.
@@ -60,3 +63,4 @@ void set_taken_from_file_time(PhotoFacts& facts, std::int64_t mtime_ns);
 std::optional<std::pair<std::int64_t, std::int64_t>> parse_date_period(const std::string& text);
 
 }  // namespace imgvec
+IMGVEC_API_END

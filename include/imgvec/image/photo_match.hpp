@@ -6,6 +6,9 @@
 
 #include "imgvec/image/image.hpp"
 
+#include "imgvec/export.hpp"
+IMGVEC_API_BEGIN
+
 namespace imgvec {
 
 /// Whether this build can verify that two images are copies of one photo. It needs OpenCV's
@@ -63,3 +66,4 @@ struct PhotoMatch {
 PhotoMatch match_photos(const PhotoFeatures& a, const PhotoFeatures& b);
 
 }  // namespace imgvec
+IMGVEC_API_END

@@ -6,6 +6,9 @@
 
 #include "imgvec/image/image.hpp"
 
+#include "imgvec/export.hpp"
+IMGVEC_API_BEGIN
+
 namespace imgvec {
 
 /// How a CLIP model wants its pixels; a model bundle carries its own values.
@@ -47,3 +50,4 @@ void preprocess_clip(const Image& image, const PreprocessConfig& config, float* 
 std::vector<float> preprocess_clip(const Image& image, const PreprocessConfig& config);
 
 }  // namespace imgvec
+IMGVEC_API_END

@@ -4,6 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "imgvec/export.hpp"
+IMGVEC_API_BEGIN
+
 namespace imgvec {
 
 /// Limits on downloading an image from a URL.
@@ -46,3 +49,4 @@ std::vector<std::uint8_t> fetch_url(const std::string& url, const UrlFetchOption
 bool url_fetch_supported();
 
 }  // namespace imgvec
+IMGVEC_API_END

@@ -7,6 +7,9 @@
 
 #include "imgvec/types.hpp"
 
+#include "imgvec/export.hpp"
+IMGVEC_API_BEGIN
+
 namespace imgvec {
 
 /// Restricts a search to some ids. Two forms:
@@ -60,3 +63,4 @@ struct SearchParams {
 };
 
 }  // namespace imgvec
+IMGVEC_API_END

@@ -7,6 +7,9 @@
 
 #include "imgvec/index/index.hpp"
 
+#include "imgvec/export.hpp"
+IMGVEC_API_BEGIN
+
 namespace imgvec {
 
 namespace detail {
@@ -56,3 +59,4 @@ class FlatIndex final : public Index {
 };
 
 }  // namespace imgvec
+IMGVEC_API_END

@@ -6,6 +6,9 @@
 
 #include "imgvec/index/index.hpp"
 
+#include "imgvec/export.hpp"
+IMGVEC_API_BEGIN
+
 namespace imgvec {
 
 namespace detail {
@@ -85,3 +88,4 @@ class HnswIndex final : public Index {
 };
 
 }  // namespace imgvec
+IMGVEC_API_END

@@ -11,6 +11,9 @@
 #include "imgvec/index/filter.hpp"
 #include "imgvec/types.hpp"
 
+#include "imgvec/export.hpp"
+IMGVEC_API_BEGIN
+
 namespace imgvec {
 
 namespace detail {
@@ -128,3 +131,4 @@ class Index {
 };
 
 }  // namespace imgvec
+IMGVEC_API_END

@@ -11,8 +11,11 @@
 #include "imgvec/image/analysis.hpp"
 #include "imgvec/image/image.hpp"
 #include "imgvec/image/photo_facts.hpp"
-#include "imgvec/labels.hpp"
+#include "imgvec/metadata/label.hpp"
 #include "imgvec/types.hpp"
+
+#include "imgvec/export.hpp"
+IMGVEC_API_BEGIN
 
 namespace imgvec {
 
@@ -104,3 +107,4 @@ class MetadataStore {
 };
 
 }  // namespace imgvec
+IMGVEC_API_END

@@ -7,6 +7,9 @@
 
 #include "imgvec/metadata/metadata_store.hpp"
 
+#include "imgvec/export.hpp"
+IMGVEC_API_BEGIN
+
 namespace imgvec {
 
 /// A value as text typed the way filters and the CLI type it: an integer, else a number, else
@@ -89,3 +92,4 @@ class Where {
 };
 
 }  // namespace imgvec
+IMGVEC_API_END

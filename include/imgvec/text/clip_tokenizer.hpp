@@ -6,6 +6,9 @@
 #include <string_view>
 #include <vector>
 
+#include "imgvec/export.hpp"
+IMGVEC_API_BEGIN
+
 namespace imgvec {
 
 /// OpenAI CLIP's byte-level BPE tokenizer, as open_clip uses it: the same text cleaning (ftfy's
@@ -51,3 +54,4 @@ class ClipTokenizer {
 };
 
 }  // namespace imgvec
+IMGVEC_API_END

@@ -1,4 +1,7 @@
 #pragma once
+// The index file: its 64-byte header and the payload writer, on io's atomic writer and checked
+// reader. It lives with the index, which alone knows index kinds and vector storage (it was in
+// io, which then had to know the index; issue 20, layer rules in docs/design.md).
 
 #include <cstdint>
 #include <string>

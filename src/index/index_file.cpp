@@ -1,4 +1,4 @@
-#include "io/index_file.hpp"
+#include "index/index_file.hpp"
 
 #include <cstring>
 

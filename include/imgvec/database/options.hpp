@@ -1,0 +1,63 @@
+#pragma once
+// How a database is created and opened: durability, the index it builds, the model it uses.
+// Part of imgvec/database.hpp.
+
+#include <string>
+
+#include "imgvec/index/hnsw_index.hpp"
+#include "imgvec/index/index.hpp"
+
+#include "imgvec/export.hpp"
+IMGVEC_API_BEGIN
+
+namespace imgvec {
+
+/// When a change (add, update, remove, metadata) is safe from a crash.
+enum class Durability {
+  /// Once save() returns. The fastest, for bulk indexing with checkpoints.
+  on_save,
+  /// Before the call that made it returns: each change is appended to a write-ahead log in the
+  /// database folder and flushed to the disk (fdatasync) first; calls on several threads share
+  /// one flush (group commit). open() replays the log; save() starts a fresh one. For services
+  /// that acknowledge each upload.
+  on_write,
+};
+
+/// How a process uses a database it opens.
+struct OpenOptions {
+  Durability durability = Durability::on_save;
+  /// A write-ahead log damaged in the middle (intact entries after a bad one), a log missing
+  /// between two present ones, or a log cut short before the next: open() refuses these with
+  /// Error(corrupt_file) naming the log, since replaying would lose acknowledged changes
+  /// silently. With this set it replays up to the damage, drops the rest (counted in
+  /// DatabaseStats::dropped_log_bytes), and the next save deletes the damaged logs (`imgvec
+  /// repair`).
+  bool accept_log_damage = false;
+};
+
+/// For open(directory, options, model), which chooses the encoder from the database's
+/// fingerprint: the built-in encoder, or the CLIP bundle the database remembers, loaded the first
+/// time something is embedded (a call that embeds nothing never loads libtorch or the model).
+struct ModelChoice {
+  /// A bundle to use instead of the remembered one (a moved file, another copy); it must have the
+  /// database's fingerprint, which is checked when it loads (Error incompatible). A relative path
+  /// is resolved against the current folder now.
+  std::string bundle;
+  /// Store `bundle` as the one the database remembers once it has loaded and matched. Done
+  /// without asking when the remembered bundle is missing, so one command with the right --model
+  /// repairs a database whose model file moved.
+  bool remember = false;
+  std::string device = "auto";  ///< where a CLIP model runs: "auto", "cpu", "cuda", "cuda:N"
+  bool fast_decode = true;      ///< Encoder::set_fast_decode for the encoder it makes
+};
+
+struct DatabaseOptions {
+  /// hnsw for large collections (approximate, fast), flat for exact search.
+  IndexKind index_kind = IndexKind::hnsw;
+  HnswParams hnsw;
+  /// For the process that creates it (open() takes its own).
+  Durability durability = Durability::on_save;
+};
+
+}  // namespace imgvec
+IMGVEC_API_END
