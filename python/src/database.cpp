@@ -1,5 +1,8 @@
 // VectorDatabase for Python, with the names of the Python class it replaces: add_image,
 // add_images_batch, search_by_text, search_by_image, get_stats, index_directory, ...
+// Over 400 lines because it is one pybind11 class: its methods and their docstrings are one
+// chained definition, which reads as the Python class's page; each method body is a few lines
+// that convert arguments and call the library.
 #include <fstream>
 #include <optional>
 

@@ -1,16 +1,19 @@
-#include <tuple>
-#include <cmath>
+// The CLI's commands that add and find images: index, search, dups (the others are in
+// exchange_commands.cpp, record_commands.cpp, model_commands.cpp and serve_command.cpp).
 #include "cli/commands.hpp"
 
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <tuple>
 
+#include "cli/command_support.hpp"
 #include "cli/interrupt.hpp"
 #include "cli/output.hpp"
 #include "cli/progress.hpp"
@@ -21,47 +24,6 @@ namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
-
-std::shared_ptr<Encoder> make_encoder(const std::string& model, const DbOptions& o) {
-  std::shared_ptr<Encoder> encoder;
-  if (model.empty()) encoder = std::make_shared<DescriptorEncoder>();
-  else encoder = open_clip_encoder(model, "auto");  // libtorch is loaded here
-  encoder->set_fast_decode(!o.exact_decode);
-  return encoder;
-}
-
-// The model a database uses: --model, else the one it remembers, else $IMGVEC_MODEL for new ones.
-std::string choose_model(const DbOptions& o, bool creating) {
-  if (!o.model.empty()) return o.model;
-  const std::string remembered = VectorDatabase::remembered_model_bundle(o.db);
-  if (!remembered.empty() || !creating) return remembered;
-  const char* env = std::getenv("IMGVEC_MODEL");
-  return env ? env : "";
-}
-
-
-
-}  // namespace
-
-// The library chooses the encoder from the database's fingerprint and loads a CLIP model only when
-// the command embeds something: stats, meta, tag, remove, export and search --like never load it.
-std::unique_ptr<VectorDatabase> open_database(const DbOptions& o, const OpenOptions& open) {
-  ModelChoice model;
-  model.bundle = o.model;
-  model.fast_decode = !o.exact_decode;
-  return VectorDatabase::open(o.db, open, model);
-}
-
-std::unique_ptr<VectorDatabase> open_database(const DbOptions& o) { return open_database(o, OpenOptions{}); }
-
-namespace {
-
-void print_json(const json& j) {
-  std::printf("%s\n", j.dump(1).c_str());
-}
-
-// --labels: "default", or a label file.
-LabelSet label_set(const std::string& arg) { return arg == "default" ? default_labels() : read_label_file(arg); }
 
 // "photo.jpg:0.5" is photo.jpg at weight 0.5, unless a file is named so; a weight is a positive
 // number.
@@ -77,33 +39,18 @@ std::pair<std::string, float> weighted(const std::string& arg) {
   return {arg.substr(0, colon), weight};
 }
 
-// An id (unsigned 64-bit decimal) or a path of an indexed file.
-Id resolve(const VectorDatabase& db, const std::string& target) {
-  if (!target.empty() && target.find_first_not_of("0123456789") == std::string::npos) {
-    errno = 0;
-    char* end = nullptr;
-    const unsigned long long id = std::strtoull(target.c_str(), &end, 10);
-    if (errno == ERANGE || *end != '\0')
-      throw UsageError("\"" + target + "\" is not an unsigned 64-bit id");
-    if (!db.get(id)) throw Error(ErrorCode::not_found, "no image with id " + target);
-    return id;
-  }
-  for (const std::string& candidate : {target, fs::absolute(target).lexically_normal().string()}) {
-    if (const auto id = db.find_source(candidate)) return *id;
-  }
-  throw Error(ErrorCode::not_found,
-              escape_path(target) + ": no indexed image has this path (or id)");
-}
-
-// KEY=VALUE, the value typed as filters type it (parse_metadata_value).
-std::pair<std::string, MetadataValue> metadata_entry(const std::string& text) {
-  const auto eq = text.find('=');
-  if (eq == std::string::npos || eq == 0)
-    throw UsageError("--set takes KEY=VALUE, got \"" + text + "\"");
-  return {text.substr(0, eq), parse_metadata_value(text.substr(eq + 1))};
-}
-
 }  // namespace
+
+// The library chooses the encoder from the database's fingerprint and loads a CLIP model only when
+// the command embeds something: stats, meta, tag, remove, export and search --like never load it.
+std::unique_ptr<VectorDatabase> open_database(const DbOptions& o, const OpenOptions& open) {
+  ModelChoice model;
+  model.bundle = o.model;
+  model.fast_decode = !o.exact_decode;
+  return VectorDatabase::open(o.db, open, model);
+}
+
+std::unique_ptr<VectorDatabase> open_database(const DbOptions& o) { return open_database(o, OpenOptions{}); }
 
 int run_index(const IndexOptions& o) {
   const bool exists = VectorDatabase::exists(o.db);
@@ -326,231 +273,6 @@ int run_dups(const DupsOptions& o) {
   } else {
     std::printf("; vectors only)\n");
   }
-  return kOk;
-}
-
-int run_export(const ExportOptions& o) {
-  const bool external = o.format == "qdrant" || o.format == "milvus" || o.format == "pgvector";
-  if (external != !o.out.empty()) throw UsageError("--out and --format qdrant|milvus|pgvector go together");
-  if (external) {
-    if (!o.metadata.empty() || !o.vectors.empty()) throw UsageError("--out writes everything: no --metadata or --vectors");
-    ExternalExportOptions options;
-    options.format = o.format == "qdrant" ? ExternalFormat::qdrant
-                     : o.format == "milvus" ? ExternalFormat::milvus : ExternalFormat::pgvector;
-    options.collection = o.collection;
-    options.points_per_file = o.points_per_file;
-    options.max_file_bytes = std::uint64_t{o.max_file_mb} << 20;
-    const auto db = open_database(o);
-    const ExternalExportReport r = db->export_external(o.out, options);
-    std::printf("wrote %zu images for %s to %s (%zu files); docs/scale-out.md says how to load them\n", r.images,
-                o.format.c_str(), o.out.c_str(), r.files.size());
-    return kOk;
-  }
-  if (o.metadata.empty() && o.vectors.empty())
-    throw UsageError("export needs --metadata or --vectors (or --format qdrant|milvus|pgvector --out DIR)");
-  if (o.vectors.empty() != o.ids.empty()) throw UsageError("--vectors and --ids go together");
-  if (!o.vectors.empty() && o.vectors == "-" && o.ids == "-")
-    throw UsageError("--vectors and --ids cannot both be -");
-  const auto db = open_database(o);
-  // Messages go to stderr when data goes to standard output.
-  FILE* info = (o.metadata == "-" || o.vectors == "-" || o.ids == "-") ? stderr : stdout;
-  if (!o.metadata.empty()) {
-    const bool array =
-        o.format.empty()
-            ? (o.metadata.size() >= 5 && o.metadata.compare(o.metadata.size() - 5, 5, ".json") == 0)
-            : o.format == "json";
-    const ExportFormat format = array ? ExportFormat::json : ExportFormat::jsonl;
-    Output out(o.metadata);
-    if (out.atomic)
-      db->export_metadata(o.metadata, format);
-    else
-      db->export_metadata(out.stream(), format);
-    std::fprintf(info, "wrote %zu records to %s\n", db->size(), o.metadata.c_str());
-  }
-  if (!o.vectors.empty()) {
-    Output v(o.vectors), i(o.ids);
-    if (v.atomic && i.atomic)
-      db->export_vectors(o.vectors, o.ids);
-    else
-      db->export_vectors(v.stream(), i.stream());
-    std::fprintf(info, "wrote %zu x %zu vectors to %s, ids to %s\n", db->size(), db->dimension(),
-                 o.vectors.c_str(), o.ids.c_str());
-  }
-  return kOk;
-}
-
-int run_import(const ImportCommand& o) {
-  const bool pair = !o.vectors.empty() || !o.ids.empty() || !o.metadata.empty();
-  if (pair == !o.from.empty()) throw UsageError("import reads an export FOLDER, or --vectors, --ids and --metadata");
-  if (pair && (o.vectors.empty() || o.ids.empty() || o.metadata.empty()))
-    throw UsageError("--vectors, --ids and --metadata go together");
-  std::unique_ptr<VectorDatabase> db;
-  const bool created = !VectorDatabase::exists(o.db);
-  std::error_code ec;
-  const bool folder_existed = fs::exists(o.db, ec);
-  std::string model;
-  if (!created) {
-    db = open_database(o);
-  } else {
-    // A new database: the encoder must be the export's (checked against imgvec-export.json).
-    DatabaseOptions options;
-    options.index_kind = o.flat ? IndexKind::flat : IndexKind::hnsw;
-    if (o.float16) options.hnsw.storage = VectorStorage::float16;
-    model = choose_model(o, true);
-    db = VectorDatabase::create(o.db, make_encoder(model, o), options);
-  }
-  ImportOptions options;
-  options.new_ids = o.new_ids;
-  options.source_root = o.source_root;
-  ProgressBar bar("importing");
-  options.progress = [&](std::size_t done, std::size_t total) { bar.update(done, total); };
-  ImportReport r;
-  try {
-    r = pair ? db->import_vectors(o.vectors, o.ids, o.metadata, options) : db->import_export(o.from, options);
-  } catch (...) {
-    // Nothing was saved: an existing database is as it was; a database made for this import goes.
-    db.reset();
-    if (created) {
-      VectorDatabase::destroy(o.db);
-      if (!folder_existed) fs::remove(o.db, ec);  // the folder too, when this command made it (and it is empty)
-    }
-    throw;
-  }
-  db->save();
-  if (created) db->remember_model_bundle(model);
-  if (o.json) {
-    print_json({{"format", r.format}, {"imported", r.imported}, {"skipped", r.skipped}, {"count", db->size()}});
-  } else {
-    std::printf("imported %zu images (%s)%s; %zu images in %s\n", r.imported, r.format.c_str(),
-                r.skipped ? (", skipped " + std::to_string(r.skipped) + " whose files it already had").c_str() : "",
-                db->size(), o.db.c_str());
-  }
-  return kOk;
-}
-
-int run_stats(const DbOptions& o) {
-  const auto db = open_database(o);
-  const DatabaseStats s = db->get_stats();
-  if (o.json) {
-    print_json(wire::to_json(s));
-    return kOk;
-  }
-  std::string formats, decodable;
-  for (const auto& [name, n] : s.formats) formats += (formats.empty() ? "" : ", ") + name + " " + std::to_string(n);
-  for (const auto& name : s.decodable_formats) decodable += (decodable.empty() ? "" : ", ") + name;
-  std::printf(
-      "database    %s\nimages      %zu%s%s%s\ndimension   %zu\nencoder     %s\nindex       %s, %s\n"
-      "memory      %.1f MB\ndisk        %.1f MB\nsaves       %llu\ndecodes     %s\n",
-      s.directory.c_str(), s.count, formats.empty() ? "" : " (", formats.c_str(), formats.empty() ? "" : ")",
-      s.dimension, s.encoder.to_string().c_str(), to_string(s.index_kind), to_string(s.storage),
-      static_cast<double>(s.memory_bytes) / 1e6, static_cast<double>(s.disk_bytes) / 1e6,
-      static_cast<unsigned long long>(s.generation), decodable.c_str());
-  if (s.replayed_changes || s.dropped_log_bytes) {
-    std::printf("log         %zu unsaved changes replayed%s\n", s.replayed_changes,
-                s.dropped_log_bytes
-                    ? (", " + std::to_string(s.dropped_log_bytes) +
-                       " bytes of an unfinished last write dropped (never acknowledged)").c_str()
-                    : "");
-  }
-  return kOk;
-}
-
-// Opens with log damage accepted, saves (which deletes the damaged logs) and says what was lost.
-int run_repair(const DbOptions& o) {
-  OpenOptions open;
-  open.accept_log_damage = true;
-  const auto db = open_database(o, open);
-  const DatabaseStats s = db->get_stats();
-  db->save();
-  if (s.dropped_log_bytes == 0) {
-    std::printf("%s: nothing to repair (%zu logged changes replayed and saved)\n", o.db.c_str(),
-                s.replayed_changes);
-  } else {
-    std::printf("%s: kept %zu logged changes; dropped %zu bytes of damaged or unreachable log; saved. "
-                "%zu images.\n",
-                o.db.c_str(), s.replayed_changes, s.dropped_log_bytes, s.count);
-  }
-  return kOk;
-}
-
-int run_remove(const TargetsOptions& o) {
-  const auto db = open_database(o);
-  int missing = 0;
-  bool changed = false;
-  std::vector<std::string> done;
-  for (const auto& target : o.targets) {
-    try {
-      const Id id = resolve(*db, target);
-      changed = db->remove(id) || changed;
-      done.push_back("removed " + std::to_string(id) + " (" + escape_path(target) + ")");
-    } catch (const Error& e) {
-      if (e.code() != ErrorCode::not_found) throw;
-      std::fprintf(stderr, "imgvec remove: %s\n", e.what());
-      ++missing;
-    }
-  }
-  // Said only once saved: a save that fails (a full disk) removed nothing, and says so instead.
-  if (changed) db->save();
-  for (const std::string& line : done) std::printf("%s\n", line.c_str());
-  return missing ? kFailure : kOk;
-}
-
-int run_tag(const TagOptions& o) {
-  if (!o.labels.empty()) {
-    if (!o.add.empty() || !o.remove.empty()) throw UsageError("tag takes --labels, or --add and --remove, not both");
-    const auto db = open_database(o);
-    LabelOptions options;
-    options.labels = label_set(o.labels);
-    options.top = o.top;
-    options.min_score = static_cast<float>(o.min_score);
-    for (const auto& t : o.targets) options.ids.push_back(resolve(*db, t));
-    const std::size_t n = db->label_images(options);
-    db->save();
-    std::printf("labelled %zu images with %zu labels\n", n, options.labels.names.size());
-    return kOk;
-  }
-  if (o.add.empty() && o.remove.empty()) throw UsageError("tag needs --add or --remove (or --labels)");
-  if (o.targets.empty()) throw UsageError("tag --add and --remove need the images (ids or paths)");
-  const auto db = open_database(o);
-  std::vector<Id> ids;
-  for (const auto& t : o.targets) ids.push_back(resolve(*db, t));
-  bool changed = false;
-  for (Id id : ids) {
-    const auto r = *db->get(id);
-    std::vector<std::string> tags = r.tags;
-    for (const auto& t : o.add) {
-      if (std::find(tags.begin(), tags.end(), t) == tags.end()) tags.push_back(t);
-    }
-    for (const auto& t : o.remove) tags.erase(std::remove(tags.begin(), tags.end(), t), tags.end());
-    if (tags != r.tags) {
-      db->update_metadata(id, r.metadata, &tags);
-      changed = true;
-    }
-    std::string all;
-    for (const auto& t : tags) all += (all.empty() ? "" : ", ") + t;
-    std::printf("%llu  tags: %s\n", static_cast<unsigned long long>(id),
-                all.empty() ? "(none)" : all.c_str());
-  }
-  if (changed) db->save();
-  return kOk;
-}
-
-int run_meta(const MetaOptions& o) {
-  const auto db = open_database(o);
-  std::vector<std::pair<std::string, MetadataValue>> set;
-  for (const auto& s : o.set) set.push_back(metadata_entry(s));
-  std::vector<Id> ids;
-  for (const auto& t : o.targets) ids.push_back(resolve(*db, t));
-  for (Id id : ids) {
-    const auto r = *db->get(id);
-    Metadata m = r.metadata;
-    for (const auto& [k, v] : set) m[k] = v;
-    for (const auto& k : o.unset) m.erase(k);
-    if (!set.empty() || !o.unset.empty()) db->update_metadata(id, m);
-    const json shown = wire::to_json(db->get(id)->metadata);
-    std::printf("%llu  %s\n", static_cast<unsigned long long>(id), shown.dump().c_str());
-  }
-  if (!set.empty() || !o.unset.empty()) db->save();
   return kOk;
 }
 

@@ -1,3 +1,7 @@
+// Where, the filter a search takes: building conditions, parsing the text form ("key>=3",
+// "taken=2023-06"), and judging records, whose fields (photo facts, analysis, labels, metadata)
+// are looked up here too. About 400 lines in one file because building, parsing and judging share
+// the field lookups and the value comparisons; split apart they would drift.
 #include "imgvec/metadata/where.hpp"
 
 #include <algorithm>
