@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <string>
+#include <unordered_map>
 
 #include "imgvec/error.hpp"
 #include "index/hits.hpp"
@@ -29,7 +30,23 @@ constexpr std::size_t kBlockBytes = std::size_t{256} << 10;
 
 }  // namespace
 
-FlatIndex::FlatIndex(std::size_t dimension, Metric metric) : Index(dimension, metric) {}
+struct FlatIndex::Impl {
+  explicit Impl(std::size_t d) : dimension(d) {}
+  std::size_t dimension;         // the index's, kept here for row(), which scans call per row
+  std::vector<float> vectors;    // row r at vectors[r * dimension]
+  std::vector<Id> ids;           // id of row r
+  std::vector<float> sq_norms;   // |row r|^2, kept for L2 batch search only
+  std::unordered_map<Id, std::size_t> row_of;
+  const float* row(std::size_t r) const { return vectors.data() + r * dimension; }
+};
+
+FlatIndex::FlatIndex(std::size_t dimension, Metric metric)
+    : Index(dimension, metric), impl_(std::make_unique<Impl>(dimension)) {}
+FlatIndex::~FlatIndex() = default;
+
+std::size_t FlatIndex::do_size() const { return impl_->ids.size(); }
+bool FlatIndex::do_contains(Id id) const { return impl_->row_of.count(id) != 0; }
+void FlatIndex::do_ids(std::vector<Id>& out) const { out = impl_->ids; }
 
 std::unique_ptr<FlatIndex> FlatIndex::load(const std::string& path, std::size_t expected_dimension) {
   const IndexKind kind = IndexKind::flat;
@@ -41,52 +58,52 @@ void FlatIndex::do_add(const Id* ids, const float* vectors, std::size_t n) {
   const std::size_t d = dimension();
   for (std::size_t i = 0; i < n; ++i) {
     const float* v = vectors + i * d;
-    auto [it, inserted] = row_of_.try_emplace(ids[i], ids_.size());
+    auto [it, inserted] = impl_->row_of.try_emplace(ids[i], impl_->ids.size());
     const std::size_t r = it->second;
     if (inserted) {
-      ids_.push_back(ids[i]);
-      vectors_.insert(vectors_.end(), v, v + d);
-      if (metric() == Metric::l2) sq_norms_.push_back(0.0f);
+      impl_->ids.push_back(ids[i]);
+      impl_->vectors.insert(impl_->vectors.end(), v, v + d);
+      if (metric() == Metric::l2) impl_->sq_norms.push_back(0.0f);
     } else {
-      std::copy(v, v + d, vectors_.begin() + static_cast<std::ptrdiff_t>(r * d));
+      std::copy(v, v + d, impl_->vectors.begin() + static_cast<std::ptrdiff_t>(r * d));
     }
-    if (metric() == Metric::l2) sq_norms_[r] = detail::simd::active().dot(v, v, d);
+    if (metric() == Metric::l2) impl_->sq_norms[r] = detail::simd::active().dot(v, v, d);
   }
 }
 
 void FlatIndex::do_reserve(std::size_t n) {
-  const std::size_t rows = ids_.size() + n;
-  vectors_.reserve(rows * dimension());
-  ids_.reserve(rows);
-  row_of_.reserve(rows);
-  if (metric() == Metric::l2) sq_norms_.reserve(rows);
+  const std::size_t rows = impl_->ids.size() + n;
+  impl_->vectors.reserve(rows * dimension());
+  impl_->ids.reserve(rows);
+  impl_->row_of.reserve(rows);
+  if (metric() == Metric::l2) impl_->sq_norms.reserve(rows);
 }
 
 bool FlatIndex::do_remove(Id id) {
-  auto it = row_of_.find(id);
-  if (it == row_of_.end()) return false;
+  auto it = impl_->row_of.find(id);
+  if (it == impl_->row_of.end()) return false;
   // Move the last row into the hole: O(d), and rows stay contiguous for the scan.
   const std::size_t r = it->second;
-  const std::size_t last = ids_.size() - 1;
+  const std::size_t last = impl_->ids.size() - 1;
   const std::size_t d = dimension();
-  row_of_.erase(it);
+  impl_->row_of.erase(it);
   if (r != last) {
-    std::copy(vectors_.begin() + static_cast<std::ptrdiff_t>(last * d), vectors_.end(),
-              vectors_.begin() + static_cast<std::ptrdiff_t>(r * d));
-    ids_[r] = ids_[last];
-    row_of_[ids_[r]] = r;
-    if (!sq_norms_.empty()) sq_norms_[r] = sq_norms_[last];
+    std::copy(impl_->vectors.begin() + static_cast<std::ptrdiff_t>(last * d), impl_->vectors.end(),
+              impl_->vectors.begin() + static_cast<std::ptrdiff_t>(r * d));
+    impl_->ids[r] = impl_->ids[last];
+    impl_->row_of[impl_->ids[r]] = r;
+    if (!impl_->sq_norms.empty()) impl_->sq_norms[r] = impl_->sq_norms[last];
   }
-  ids_.pop_back();
-  vectors_.resize(last * d);
-  if (!sq_norms_.empty()) sq_norms_.pop_back();
+  impl_->ids.pop_back();
+  impl_->vectors.resize(last * d);
+  if (!impl_->sq_norms.empty()) impl_->sq_norms.pop_back();
   return true;
 }
 
 bool FlatIndex::do_get_vector(Id id, float* out) const {
-  auto it = row_of_.find(id);
-  if (it == row_of_.end()) return false;
-  std::copy(row(it->second), row(it->second) + dimension(), out);
+  auto it = impl_->row_of.find(id);
+  if (it == impl_->row_of.end()) return false;
+  std::copy(impl_->row(it->second), impl_->row(it->second) + dimension(), out);
   return true;
 }
 
@@ -99,20 +116,20 @@ void FlatIndex::scan(const float* query, std::size_t begin, std::size_t end, voi
   for (std::size_t b = begin; b < end; b += kScanBlock) {
     const std::size_t n = std::min(kScanBlock, end - b);
     if (l2) {
-      k.l2sq_rows(query, row(b), n, d, scores);
-      for (std::size_t i = 0; i < n; ++i) top.push(-scores[i], ids_[b + i]);
+      k.l2sq_rows(query, impl_->row(b), n, d, scores);
+      for (std::size_t i = 0; i < n; ++i) top.push(-scores[i], impl_->ids[b + i]);
     } else {
-      k.dot_rows(query, row(b), n, d, scores);
+      k.dot_rows(query, impl_->row(b), n, d, scores);
       for (std::size_t i = k.first_at_least(scores, n, top.admission()); i < n;
            i = i + 1 + k.first_at_least(scores + i + 1, n - i - 1, top.admission())) {
-        top.push(scores[i], ids_[b + i]);
+        top.push(scores[i], impl_->ids[b + i]);
       }
     }
   }
 }
 
 std::vector<SearchHit> FlatIndex::do_search(const float* query, const SearchParams& params) const {
-  const std::size_t n = ids_.size();
+  const std::size_t n = impl_->ids.size();
   const std::size_t d = dimension();
   const std::size_t k = std::min(params.k, n);
   const float min_score = params.min_score.value_or(-std::numeric_limits<float>::infinity());
@@ -121,18 +138,18 @@ std::vector<SearchHit> FlatIndex::do_search(const float* query, const SearchPara
   const auto& kernels = detail::simd::active();
   const bool l2 = metric() == Metric::l2;
   auto score_of = [&](std::size_t r) {
-    return l2 ? -kernels.l2sq(query, row(r), d) : kernels.dot(query, row(r), d);
+    return l2 ? -kernels.l2sq(query, impl_->row(r), d) : kernels.dot(query, impl_->row(r), d);
   };
 
   if (params.filter) {
     if (const std::vector<Id>* allow = params.filter->allow_list()) {
       for (Id id : *allow) {
-        auto it = row_of_.find(id);
-        if (it != row_of_.end()) top.push(score_of(it->second), id);
+        auto it = impl_->row_of.find(id);
+        if (it != impl_->row_of.end()) top.push(score_of(it->second), id);
       }
     } else {
       for (std::size_t r = 0; r < n; ++r) {
-        if (params.filter->matches(ids_[r])) top.push(score_of(r), ids_[r]);
+        if (params.filter->matches(impl_->ids[r])) top.push(score_of(r), impl_->ids[r]);
       }
     }
     return detail::to_hits(top, metric());
@@ -154,7 +171,7 @@ std::vector<SearchHit> FlatIndex::do_search(const float* query, const SearchPara
 
 std::vector<std::vector<SearchHit>> FlatIndex::do_search_batch(const float* queries, std::size_t nq,
                                                                const SearchParams& params) const {
-  const std::size_t n = ids_.size();
+  const std::size_t n = impl_->ids.size();
   if (params.filter || nq < kMinBlockQueries || n == 0) {
     return Index::do_search_batch(queries, nq, params);
   }
@@ -180,21 +197,21 @@ std::vector<std::vector<SearchHit>> FlatIndex::do_search_batch(const float* quer
     std::vector<TopK>& top = tops[w];
     for (std::size_t r = begin; r < end; r += block) {
       const std::size_t rows = std::min(block, end - r);
-      kernels.dot_block(queries, nq, d, row(r), rows, d, d, scores.data(), block);
+      kernels.dot_block(queries, nq, d, impl_->row(r), rows, d, d, scores.data(), block);
       for (std::size_t i = 0; i < nq; ++i) {
         const float* s = scores.data() + i * block;
         TopK& t = top[i];
         if (l2) {
           // -|q - x|^2 = 2<q, x> - |x|^2 - |q|^2
           for (std::size_t j = 0; j < rows; ++j) {
-            t.push(2.0f * s[j] - sq_norms_[r + j] - query_sq[i], ids_[r + j]);
+            t.push(2.0f * s[j] - impl_->sq_norms[r + j] - query_sq[i], impl_->ids[r + j]);
           }
         } else {
           // Most scores fall below the admission bar once the top-k fills; skip them a vector
           // at a time (measured: the selection went from 12% to ~2% of a batch-64 search).
           for (std::size_t j = kernels.first_at_least(s, rows, t.admission()); j < rows;
                j = j + 1 + kernels.first_at_least(s + j + 1, rows - j - 1, t.admission())) {
-            t.push(s[j], ids_[r + j]);
+            t.push(s[j], impl_->ids[r + j]);
           }
         }
       }
@@ -209,15 +226,15 @@ std::vector<std::vector<SearchHit>> FlatIndex::do_search_batch(const float* quer
 }
 
 void FlatIndex::do_save(detail::AtomicFileWriter& out) const {
-  out.write(ids_.data(), ids_.size() * sizeof(Id));
-  out.write(vectors_.data(), vectors_.size() * sizeof(float));
+  out.write(impl_->ids.data(), impl_->ids.size() * sizeof(Id));
+  out.write(impl_->vectors.data(), impl_->vectors.size() * sizeof(float));
 }
 
 std::size_t FlatIndex::do_memory_bytes() const {
   // The hash map costs about a node (key, value, next pointer, allocator overhead) plus a bucket.
-  return vectors_.capacity() * sizeof(float) + ids_.capacity() * sizeof(Id) +
-         sq_norms_.capacity() * sizeof(float) + row_of_.size() * 40 +
-         row_of_.bucket_count() * sizeof(void*);
+  return impl_->vectors.capacity() * sizeof(float) + impl_->ids.capacity() * sizeof(Id) +
+         impl_->sq_norms.capacity() * sizeof(float) + impl_->row_of.size() * 40 +
+         impl_->row_of.bucket_count() * sizeof(void*);
 }
 
 namespace detail {
@@ -238,21 +255,21 @@ std::unique_ptr<Index> load_flat_payload(CheckedFileReader& reader, const IndexF
   }
   auto index = std::make_unique<FlatIndex>(d, header.metric);
   const std::size_t n = header.count;
-  index->ids_.resize(n);
-  index->vectors_.resize(n * d);
-  reader.read(index->ids_.data(), n * sizeof(Id), "ids");
-  reader.read(index->vectors_.data(), n * d * sizeof(float), "vectors");
+  index->impl_->ids.resize(n);
+  index->impl_->vectors.resize(n * d);
+  reader.read(index->impl_->ids.data(), n * sizeof(Id), "ids");
+  reader.read(index->impl_->vectors.data(), n * d * sizeof(float), "vectors");
   verify_payload_checksum(reader, header);
-  index->row_of_.reserve(n);
+  index->impl_->row_of.reserve(n);
   for (std::size_t r = 0; r < n; ++r) {
-    if (!index->row_of_.emplace(index->ids_[r], r).second) {
-      reader.fail("id " + std::to_string(index->ids_[r]) + " appears twice");
+    if (!index->impl_->row_of.emplace(index->impl_->ids[r], r).second) {
+      reader.fail("id " + std::to_string(index->impl_->ids[r]) + " appears twice");
     }
   }
   if (header.metric == Metric::l2) {
-    index->sq_norms_.resize(n);
+    index->impl_->sq_norms.resize(n);
     for (std::size_t r = 0; r < n; ++r) {
-      index->sq_norms_[r] = simd::active().dot(index->row(r), index->row(r), d);
+      index->impl_->sq_norms[r] = simd::active().dot(index->impl_->row(r), index->impl_->row(r), d);
     }
   }
   return index;

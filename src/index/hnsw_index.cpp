@@ -38,6 +38,7 @@ namespace {
 }  // namespace
 
 #include "imgvec/index/hnsw_index.hpp"
+#include "imgvec/detail/rw_lock.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -323,7 +324,7 @@ void HnswIndex::set_ef_search(std::size_t ef) {
 }
 
 std::size_t HnswIndex::tombstones() const {
-  std::shared_lock<detail::RwLock> lock(mutex_);
+  std::shared_lock<detail::RwLock> lock(state_lock());
   return impl_->graph->num_deleted_;
 }
 
@@ -410,19 +411,20 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
   const std::size_t ef = params.ef ? params.ef : impl_->ef_search.load(std::memory_order_relaxed);
   const Filter* filter = params.filter;
   const Query q{query, impl_->space->query_distance()};
+  const Metric measure = metric();  // once: the scans below would call it per vector
 
   auto exact_scan = [&](TopK& top) {
     if (const std::vector<Id>* allow = filter->allow_list()) {
       for (Id id : *allow) {
         auto it = g.label_lookup_.find(id);
         if (it == g.label_lookup_.end() || is_deleted(g, it->second)) continue;
-        top.push(detail::score_from_distance(metric(), distance(g, q, it->second)), id);
+        top.push(detail::score_from_distance(measure, distance(g, q, it->second)), id);
       }
     } else {
       const std::vector<Id>& labels = impl_->labels;
       for (tableint i = 0; i < g.cur_element_count; ++i) {
         if (!filter->matches(labels[i]) || is_deleted(g, i)) continue;
-        top.push(detail::score_from_distance(metric(), distance(g, q, i)), labels[i]);
+        top.push(detail::score_from_distance(measure, distance(g, q, i)), labels[i]);
       }
     }
   };
@@ -483,11 +485,11 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
 }
 
 void HnswIndex::compact() {
-  std::lock_guard<std::mutex> writer(write_mutex_);
+  std::lock_guard<std::mutex> writer(writer_lock());
   std::unique_ptr<Graph> fresh;
   {
     // Readers keep searching the old graph while the new one is built from it.
-    std::shared_lock<detail::RwLock> read(mutex_);
+    std::shared_lock<detail::RwLock> read(state_lock());
     const Graph& old = *impl_->graph;
     std::vector<tableint> live;
     live.reserve(impl_->live());
@@ -502,7 +504,7 @@ void HnswIndex::compact() {
       }
     });
   }
-  std::unique_lock<detail::RwLock> lock(mutex_);
+  std::unique_lock<detail::RwLock> lock(state_lock());
   impl_->graph = std::move(fresh);
   impl_->refresh_labels(0);
 }

@@ -1,6 +1,9 @@
 #include "imgvec/index/index.hpp"
 
+#include "imgvec/detail/rw_lock.hpp"
+
 #include <algorithm>
+#include <shared_mutex>
 #include <cmath>
 #include <string>
 #include <thread>
@@ -99,8 +102,24 @@ const char* to_string(IndexKind kind) {
   return "unknown";
 }
 
+struct Index::State {
+  State(std::size_t d, Metric m, std::size_t t) : dimension(d), metric(m), threads(t) {}
+  std::size_t dimension;
+  Metric metric;
+  std::size_t threads;
+  mutable detail::RwLock lock;
+  std::mutex writer;
+};
+
+Index::~Index() = default;
+std::size_t Index::dimension() const { return state_->dimension; }
+Metric Index::metric() const { return state_->metric; }
+std::size_t Index::threads() const { return state_->threads; }
+detail::RwLock& Index::state_lock() const { return state_->lock; }
+std::mutex& Index::writer_lock() const { return state_->writer; }
+
 Index::Index(std::size_t dimension, Metric metric)
-    : dimension_(dimension), metric_(metric), threads_(default_threads()) {
+    : state_(std::make_unique<State>(dimension, metric, default_threads())) {
   if (dimension == 0 || dimension > (1u << 20)) {
     throw Error(ErrorCode::invalid_argument,
                 "index dimension " + std::to_string(dimension) + " is outside [1, 1048576]");
@@ -111,22 +130,22 @@ Index::Index(std::size_t dimension, Metric metric)
   }
 }
 
-void Index::set_threads(std::size_t n) { threads_ = n == 0 ? default_threads() : n; }
+void Index::set_threads(std::size_t n) { state_->threads = n == 0 ? default_threads() : n; }
 
 std::size_t Index::size() const {
-  std::shared_lock<detail::RwLock> lock(mutex_);
+  std::shared_lock<detail::RwLock> lock(state_->lock);
   return do_size();
 }
 
 bool Index::contains(Id id) const {
-  std::shared_lock<detail::RwLock> lock(mutex_);
+  std::shared_lock<detail::RwLock> lock(state_->lock);
   return do_contains(id);
 }
 
 std::vector<Id> Index::ids() const {
   std::vector<Id> out;
   {
-    std::shared_lock<detail::RwLock> lock(mutex_);
+    std::shared_lock<detail::RwLock> lock(state_->lock);
     do_ids(out);
   }
   std::sort(out.begin(), out.end());
@@ -134,7 +153,7 @@ std::vector<Id> Index::ids() const {
 }
 
 std::size_t Index::memory_bytes() const {
-  std::shared_lock<detail::RwLock> lock(mutex_);
+  std::shared_lock<detail::RwLock> lock(state_->lock);
   return do_memory_bytes();
 }
 
@@ -151,23 +170,23 @@ void Index::add_batch(const std::vector<Id>& ids, MatrixView vectors) {
 
 void Index::add_batch(const Id* ids, MatrixView vectors) {
   if (vectors.rows == 0) return;
-  if (vectors.cols != dimension_) {
+  if (vectors.cols != state_->dimension) {
     throw Error(ErrorCode::invalid_argument,
                 "vector for id " + std::to_string(ids[0]) + " has dimension " +
                     std::to_string(vectors.cols) + ", the index holds " +
-                    std::to_string(dimension_) + "-d vectors");
+                    std::to_string(state_->dimension) + "-d vectors");
   }
   if (vectors.data == nullptr || ids == nullptr) {
     throw Error(ErrorCode::invalid_argument, "add_batch: null ids or vector data");
   }
-  const std::size_t d = dimension_;
+  const std::size_t d = state_->dimension;
   // Validate everything before storing anything, so a bad row cannot leave half a batch behind.
   for (std::size_t r = 0; r < vectors.rows; ++r) {
     check_finite(vectors.data + r * d, d, "vector", ids[r]);
   }
   // Normalized vectors always fit float16; raw ones must be in its range, or they would be stored
   // as infinities.
-  if (storage() == VectorStorage::float16 && metric_ != Metric::cosine) {
+  if (storage() == VectorStorage::float16 && state_->metric != Metric::cosine) {
     for (std::size_t r = 0; r < vectors.rows; ++r) check_half_range(vectors.data + r * d, d, ids[r]);
   }
   // When an id repeats, its last row wins: keep the rows that are the last of their id.
@@ -185,15 +204,15 @@ void Index::add_batch(const Id* ids, MatrixView vectors) {
   std::vector<Id> chunk_ids;
   // Cosine: the norms are checked here, before anything is stored, and reused to normalize.
   std::vector<float> inv_norm;
-  if (metric_ == Metric::cosine) {
+  if (state_->metric == Metric::cosine) {
     inv_norm.resize(vectors.rows);
     for (std::size_t r : rows) {
       inv_norm[r] = unit_scale(check_norm(vectors.data + r * d, d, "vector", ids[r]));
     }
   }
-  std::lock_guard<std::mutex> writer(write_mutex_);
+  std::lock_guard<std::mutex> writer(state_->writer);
   if (rows.size() > kWriteChunk) {
-    std::unique_lock<detail::RwLock> lock(mutex_);
+    std::unique_lock<detail::RwLock> lock(state_->lock);
     do_reserve(rows.size());
   }
   for (std::size_t begin = 0; begin < rows.size(); begin += kWriteChunk) {
@@ -202,27 +221,27 @@ void Index::add_batch(const Id* ids, MatrixView vectors) {
     for (std::size_t i = begin; i < end; ++i) {
       const std::size_t r = rows[i];
       float* dst = buffer.data() + (i - begin) * d;
-      if (metric_ == Metric::cosine) {
+      if (state_->metric == Metric::cosine) {
         for (std::size_t i = 0; i < d; ++i) dst[i] = vectors.data[r * d + i] * inv_norm[r];
       } else {
         std::copy(vectors.data + r * d, vectors.data + (r + 1) * d, dst);
       }
       chunk_ids.push_back(ids[r]);
     }
-    std::unique_lock<detail::RwLock> lock(mutex_);
+    std::unique_lock<detail::RwLock> lock(state_->lock);
     do_add(chunk_ids.data(), buffer.data(), chunk_ids.size());
   }
 }
 
 bool Index::remove(Id id) {
-  std::lock_guard<std::mutex> writer(write_mutex_);
-  std::unique_lock<detail::RwLock> lock(mutex_);
+  std::lock_guard<std::mutex> writer(state_->writer);
+  std::unique_lock<detail::RwLock> lock(state_->lock);
   return do_remove(id);
 }
 
 std::vector<float> Index::get_vector(Id id) const {
-  std::vector<float> out(dimension_);
-  std::shared_lock<detail::RwLock> lock(mutex_);
+  std::vector<float> out(state_->dimension);
+  std::shared_lock<detail::RwLock> lock(state_->lock);
   if (!do_get_vector(id, out.data())) {
     throw Error(ErrorCode::not_found, "id " + std::to_string(id) + " is not in the index");
   }
@@ -230,10 +249,10 @@ std::vector<float> Index::get_vector(Id id) const {
 }
 
 void Index::check_query(VectorView query, const SearchParams& params) const {
-  if (query.size != dimension_) {
+  if (query.size != state_->dimension) {
     throw Error(ErrorCode::invalid_argument,
                 "query has dimension " + std::to_string(query.size) + ", the index holds " +
-                    std::to_string(dimension_) + "-d vectors");
+                    std::to_string(state_->dimension) + "-d vectors");
   }
   if (query.data == nullptr) throw Error(ErrorCode::invalid_argument, "query: null data");
   if (params.k == 0) throw Error(ErrorCode::invalid_argument, "search: k must be at least 1");
@@ -244,15 +263,15 @@ void Index::check_query(VectorView query, const SearchParams& params) const {
 
 std::vector<SearchHit> Index::search(VectorView query, const SearchParams& params) const {
   check_query(query, params);
-  check_finite(query.data, dimension_, "query", 0);
+  check_finite(query.data, state_->dimension, "query", 0);
   std::vector<float> normalized;
   const float* q = query.data;
-  if (metric_ == Metric::cosine) {
-    normalized.resize(dimension_);
-    normalize_into(query.data, dimension_, normalized.data(), "query", 0);
+  if (state_->metric == Metric::cosine) {
+    normalized.resize(state_->dimension);
+    normalize_into(query.data, state_->dimension, normalized.data(), "query", 0);
     q = normalized.data();
   }
-  std::shared_lock<detail::RwLock> lock(mutex_);
+  std::shared_lock<detail::RwLock> lock(state_->lock);
   return do_search(q, params);
 }
 
@@ -260,26 +279,26 @@ std::vector<std::vector<SearchHit>> Index::search_batch(MatrixView queries,
                                                         const SearchParams& params) const {
   if (queries.rows == 0) return {};
   check_query(VectorView(queries.data, queries.cols), params);
-  const std::size_t d = dimension_;
+  const std::size_t d = state_->dimension;
   std::vector<float> normalized;
   const float* q = queries.data;
   for (std::size_t r = 0; r < queries.rows; ++r) check_finite(q + r * d, d, "query", r);
-  if (metric_ == Metric::cosine) {
+  if (state_->metric == Metric::cosine) {
     normalized.resize(queries.rows * d);
     for (std::size_t r = 0; r < queries.rows; ++r) {
       normalize_into(q + r * d, d, normalized.data() + r * d, "query", r);
     }
     q = normalized.data();
   }
-  std::shared_lock<detail::RwLock> lock(mutex_);
+  std::shared_lock<detail::RwLock> lock(state_->lock);
   return do_search_batch(q, queries.rows, params);
 }
 
 std::vector<std::vector<SearchHit>> Index::do_search_batch(const float* queries, std::size_t n,
                                                            const SearchParams& params) const {
   std::vector<std::vector<SearchHit>> out(n);
-  detail::parallel_for(n, threads_, 8, [&](std::size_t begin, std::size_t end, std::size_t) {
-    for (std::size_t i = begin; i < end; ++i) out[i] = do_search(queries + i * dimension_, params);
+  detail::parallel_for(n, state_->threads, 8, [&](std::size_t begin, std::size_t end, std::size_t) {
+    for (std::size_t i = begin; i < end; ++i) out[i] = do_search(queries + i * state_->dimension, params);
   });
   return out;
 }
@@ -294,12 +313,12 @@ std::vector<SearchHit> Index::search_threshold(VectorView query, float min_score
 }
 
 void Index::save(const std::string& path) const {
-  std::shared_lock<detail::RwLock> lock(mutex_);
+  std::shared_lock<detail::RwLock> lock(state_->lock);
   detail::IndexFileHeader header;
   header.kind = kind();
-  header.metric = metric_;
+  header.metric = state_->metric;
   header.scalar = static_cast<std::uint8_t>(storage());
-  header.dimension = static_cast<std::uint32_t>(dimension_);
+  header.dimension = static_cast<std::uint32_t>(state_->dimension);
   header.count = do_size();
   detail::write_index_file(path, header, [&](detail::AtomicFileWriter& out) { do_save(out); });
 }

@@ -2,7 +2,6 @@
 
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "imgvec/index/index.hpp"
@@ -33,13 +32,14 @@ class FlatIndex final : public Index {
                                          std::size_t expected_dimension = 0);
 
   IndexKind kind() const override { return IndexKind::flat; }
+  ~FlatIndex() override;
 
  private:
   friend std::unique_ptr<Index> detail::load_flat_payload(detail::CheckedFileReader&,
                                                           const detail::IndexFileHeader&);
-  std::size_t do_size() const override { return ids_.size(); }
-  bool do_contains(Id id) const override { return row_of_.count(id) != 0; }
-  void do_ids(std::vector<Id>& out) const override { out = ids_; }
+  std::size_t do_size() const override;
+  bool do_contains(Id id) const override;
+  void do_ids(std::vector<Id>& out) const override;
   void do_add(const Id* ids, const float* vectors, std::size_t n) override;
   void do_reserve(std::size_t n) override;
   bool do_remove(Id id) override;
@@ -49,13 +49,11 @@ class FlatIndex final : public Index {
                                                       const SearchParams& params) const override;
   void do_save(detail::AtomicFileWriter& out) const override;
   std::size_t do_memory_bytes() const override;
-  const float* row(std::size_t r) const { return vectors_.data() + r * dimension(); }
   void scan(const float* query, std::size_t begin, std::size_t end, void* topk) const;
 
-  std::vector<float> vectors_;  // row r at vectors_[r * dimension]
-  std::vector<Id> ids_;         // id of row r
-  std::vector<float> sq_norms_; // |row r|^2, kept for L2 batch search only
-  std::unordered_map<Id, std::size_t> row_of_;
+  // The rows, behind a pointer (flat_index.cpp), so the class's layout never changes.
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace imgvec

@@ -3,11 +3,9 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
-#include "imgvec/detail/rw_lock.hpp"
 #include "imgvec/index/filter.hpp"
 #include "imgvec/types.hpp"
 
@@ -18,6 +16,7 @@ namespace imgvec {
 
 namespace detail {
 class AtomicFileWriter;
+class RwLock;
 }
 
 /// Which index implementation a file or object holds. Values are written to disk.
@@ -40,16 +39,16 @@ const char* to_string(IndexKind kind);
 /// k == 0 and file problems; nothing already stored is changed by a call that throws.
 class Index {
  public:
-  virtual ~Index() = default;
+  virtual ~Index();
   Index(const Index&) = delete;
   Index& operator=(const Index&) = delete;
 
   /// The implementation kind.
   virtual IndexKind kind() const = 0;
   /// The dimension every vector must have.
-  std::size_t dimension() const { return dimension_; }
+  std::size_t dimension() const;
   /// The similarity metric.
-  Metric metric() const { return metric_; }
+  Metric metric() const;
   /// How vectors are stored (HnswParams::storage; FlatIndex stores float32).
   virtual VectorStorage storage() const { return VectorStorage::float32; }
   /// How many ids are stored (removed ids excluded).
@@ -92,7 +91,7 @@ class Index {
   static std::unique_ptr<Index> load(const std::string& path, std::size_t expected_dimension = 0);
 
   /// Threads used by batch operations (search_batch, add_batch on HNSW, large flat scans).
-  std::size_t threads() const { return threads_; }
+  std::size_t threads() const;
   /// Sets the thread count for batch operations; 0 means one per hardware thread.
   void set_threads(std::size_t n);
 
@@ -118,16 +117,17 @@ class Index {
   virtual std::size_t do_memory_bytes() const = 0;
 
   /// Guards all state: searches hold it shared, writes exclusive.
-  mutable detail::RwLock mutex_;
-  /// Serializes writers, so a batch add or a compaction can release mutex_ for searches between
-  /// steps without another writer slipping in.
-  std::mutex write_mutex_;
+  detail::RwLock& state_lock() const;
+  /// Serializes writers, so a batch add or a compaction can release state_lock() for searches
+  /// between steps without another writer slipping in.
+  std::mutex& writer_lock() const;
 
  private:
   void check_query(VectorView query, const SearchParams& params) const;
-  std::size_t dimension_;
-  Metric metric_;
-  std::size_t threads_;
+  // Dimension, metric, threads and the locks, behind a pointer: members added later do not
+  // change Index's layout, which every implementation and every program built on imgvec sees.
+  struct State;
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace imgvec
