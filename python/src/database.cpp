@@ -78,10 +78,7 @@ SearchOptions search_options(std::size_t k, std::size_t offset, const py::object
   o.offset = offset;
   o.where = where_from_python(where);
   if (!min_score.is_none()) o.min_score = min_score.cast<float>();
-  if (sort == "score") o.sort = SortOrder::score;
-  else if (sort == "newest" || sort == "taken") o.sort = SortOrder::newest;
-  else if (sort == "oldest") o.sort = SortOrder::oldest;
-  else throw py::value_error("sort must be \"score\", \"newest\" (or \"taken\") or \"oldest\", not \"" + sort + "\"");
+  o.sort = parse_sort_order(sort);
   return o;
 }
 
@@ -114,11 +111,6 @@ std::shared_ptr<PyEncoder> encoder_of(PyDatabase& self) {
   return e;
 }
 
-Durability durability_from(const std::string& name) {
-  if (name == "on_save") return Durability::on_save;
-  if (name == "on_write") return Durability::on_write;
-  throw py::value_error("durability must be \"on_save\" or \"on_write\", not \"" + name + "\"");
-}
 
 py::dict stats_dict(const DatabaseStats& s) {
   return py::reinterpret_borrow<py::dict>(to_python(wire::to_json(s)));
@@ -175,10 +167,9 @@ void bind_database(py::module_& m) {
         self->encoder = encoder.is_none() ? std::make_shared<PyEncoder>() : encoder.cast<std::shared_ptr<PyEncoder>>();
         if (!self->encoder->encoder) self->encoder->encoder = std::make_shared<DescriptorEncoder>();
         DatabaseOptions o;
-        if (index == "flat") o.index_kind = IndexKind::flat;
-        else if (index != "hnsw") throw py::value_error("index must be \"hnsw\" or \"flat\", not \"" + index + "\"");
+        o.index_kind = parse_index_kind(index);
         if (float16) o.hnsw.storage = VectorStorage::float16;
-        o.durability = durability_from(durability);
+        o.durability = parse_durability(durability);
         {
           py::gil_scoped_release release;
           self->db = VectorDatabase::create(directory, self->encoder->encoder, o);
@@ -194,7 +185,7 @@ void bind_database(py::module_& m) {
                              const std::string& model) {
         auto self = std::make_shared<PyDatabase>();
         OpenOptions o;
-        o.durability = durability_from(durability);
+        o.durability = parse_durability(durability);
         ModelChoice choice;
         choice.bundle = model;
         if (!encoder.is_none()) {
@@ -385,9 +376,7 @@ void bind_database(py::module_& m) {
       .def("get_stats", [](const PyDatabase& self) { return stats_dict(self.get()->get_stats()); },
            "Counts, sizes, the encoder, the index and the formats held, as a dict.")
       .def("export_metadata", [](const PyDatabase& self, const std::string& path, const std::string& format) {
-        ExportFormat f = ExportFormat::jsonl;
-        if (format == "json") f = ExportFormat::json;
-        else if (format != "jsonl") throw py::value_error("format must be \"jsonl\" or \"json\", not \"" + format + "\"");
+        const ExportFormat f = parse_export_format(format);
         auto db = self.get();
         py::gil_scoped_release release;
         db->export_metadata(path, f);
@@ -400,10 +389,7 @@ void bind_database(py::module_& m) {
       .def("export_external", [](const PyDatabase& self, const std::string& directory, const std::string& format,
                                  const std::string& collection, std::size_t points_per_file, std::uint64_t max_file_bytes) {
         ExternalExportOptions o;
-        if (format == "qdrant") o.format = ExternalFormat::qdrant;
-        else if (format == "milvus") o.format = ExternalFormat::milvus;
-        else if (format == "pgvector") o.format = ExternalFormat::pgvector;
-        else throw py::value_error("format must be \"qdrant\", \"milvus\" or \"pgvector\", not \"" + format + "\"");
+        o.format = parse_external_format(format);
         o.collection = collection;
         o.points_per_file = points_per_file;
         o.max_file_bytes = max_file_bytes;

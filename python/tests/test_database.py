@@ -43,6 +43,23 @@ def test_index_directory_and_search(db, photos):
     assert db.search_by_vector(vec, k=1)[0].score == 1.0  # a stored vector against itself
 
 
+def test_option_names_are_the_librarys(tmp_path):
+    # The library reads the names, as for the CLI and the server: a wrong one is a ValueError
+    # that quotes it and lists the right ones, and nothing is created.
+    with pytest.raises(ValueError, match='index "hsnw": expected hnsw or flat'):
+        imgvec.VectorDatabase.create(str(tmp_path / "db"), index="hsnw")
+    with pytest.raises(ValueError, match='durability "always"'):
+        imgvec.VectorDatabase.create(str(tmp_path / "db"), durability="always")
+    assert not (tmp_path / "db").exists()
+    with imgvec.VectorDatabase.create(str(tmp_path / "db"), index="flat") as db:
+        with pytest.raises(ValueError, match='sort order "date"'):
+            db.search_by_vector([1.0] * db.get_stats()["dimension"], sort="date")
+        with pytest.raises(ValueError, match='format "csv": expected jsonl or json'):
+            db.export_metadata(str(tmp_path / "m.csv"), format="csv")
+        with pytest.raises(ValueError, match='format "faiss": expected qdrant, milvus or pgvector'):
+            db.export_external(str(tmp_path / "out"), format="faiss")
+
+
 def test_add_metadata_tags_and_get(tmp_path):
     with imgvec.VectorDatabase.create(str(tmp_path / "db"), imgvec.DescriptorEncoder(), index="flat") as db:
         i = db.add_image(str(IMAGES / "baboon.256.pgm"), {"album": "zoo", "year": 2021, "rating": 4.5, "ok": True,

@@ -24,13 +24,12 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 int run_export(const ExportOptions& o) {
-  const bool external = o.format == "qdrant" || o.format == "milvus" || o.format == "pgvector";
+  const bool external = is_external_format(o.format);
   if (external != !o.out.empty()) throw UsageError("--out and --format qdrant|milvus|pgvector go together");
   if (external) {
     if (!o.metadata.empty() || !o.vectors.empty()) throw UsageError("--out writes everything: no --metadata or --vectors");
     ExternalExportOptions options;
-    options.format = o.format == "qdrant" ? ExternalFormat::qdrant
-                     : o.format == "milvus" ? ExternalFormat::milvus : ExternalFormat::pgvector;
+    options.format = parse_external_format(o.format);
     options.collection = o.collection;
     options.points_per_file = o.points_per_file;
     options.max_file_bytes = std::uint64_t{o.max_file_mb} << 20;
@@ -52,7 +51,7 @@ int run_export(const ExportOptions& o) {
     const bool array =
         o.format.empty()
             ? (o.metadata.size() >= 5 && o.metadata.compare(o.metadata.size() - 5, 5, ".json") == 0)
-            : o.format == "json";
+            : parse_export_format(o.format) == ExportFormat::json;
     const ExportFormat format = array ? ExportFormat::json : ExportFormat::jsonl;
     Output out(o.metadata);
     if (out.atomic)

@@ -145,6 +145,20 @@ const char* to_string(ExternalFormat format) {
   return "?";
 }
 
+bool is_external_format(const std::string& text) {
+  for (const ExternalFormat f : {ExternalFormat::qdrant, ExternalFormat::milvus, ExternalFormat::pgvector}) {
+    if (text == to_string(f)) return true;
+  }
+  return false;
+}
+
+ExternalFormat parse_external_format(const std::string& text) {
+  for (const ExternalFormat f : {ExternalFormat::qdrant, ExternalFormat::milvus, ExternalFormat::pgvector}) {
+    if (text == to_string(f)) return f;
+  }
+  throw Error(ErrorCode::invalid_argument, "format \"" + text + "\": expected qdrant, milvus or pgvector");
+}
+
 ExternalExportReport VectorDatabase::export_external(const std::string& directory,
                                                      const ExternalExportOptions& options) const {
   detail::check_collection_name(options.collection, "export");

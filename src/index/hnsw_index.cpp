@@ -1,5 +1,7 @@
 // The only translation unit that includes hnswlib: Debian's hnswlib 0.6.2 defines non-inline
-// functions in its headers, so a second includer would break linking.
+// functions in its headers, so a second includer would break linking. That is also why this file
+// is long (about 700 lines): everything that touches hnswlib's graph (search, filtered walks,
+// float16 storage, saving, loading and checking a graph) has to live here.
 // hnswlib 0.6.2 prefetches one link past the end of each list while inserting, reading up to 4 bytes
 // beyond a 1-byte-padded allocation (found by ASan). Turning off its manual vectorization removes
 // those reads; imgvec supplies all distances itself, so nothing else changes.

@@ -102,6 +102,13 @@ const char* to_string(IndexKind kind) {
   return "unknown";
 }
 
+IndexKind parse_index_kind(const std::string& text) {
+  for (const IndexKind k : {IndexKind::hnsw, IndexKind::flat}) {
+    if (text == to_string(k)) return k;
+  }
+  throw Error(ErrorCode::invalid_argument, "index \"" + text + "\": expected hnsw or flat");
+}
+
 struct Index::State {
   State(std::size_t d, Metric m, std::size_t t) : dimension(d), metric(m), threads(t) {}
   std::size_t dimension;

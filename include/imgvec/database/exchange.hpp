@@ -17,6 +17,10 @@ IMGVEC_API_BEGIN
 namespace imgvec {
 
 enum class ExportFormat { json, jsonl };
+/// "json", "jsonl".
+const char* to_string(ExportFormat format);
+/// The inverse of to_string; Error(invalid_argument) naming the text otherwise.
+ExportFormat parse_export_format(const std::string& text);
 
 /// Vector databases that imgvec exports to (docs/scale-out.md says when and how to move).
 enum class ExternalFormat {
@@ -26,6 +30,10 @@ enum class ExternalFormat {
 };
 /// "qdrant", "milvus", "pgvector".
 const char* to_string(ExternalFormat format);
+/// The inverse of to_string; Error(invalid_argument) naming the text otherwise.
+ExternalFormat parse_external_format(const std::string& text);
+/// Whether `text` names an ExternalFormat.
+bool is_external_format(const std::string& text);
 
 struct ExternalExportOptions {
   ExternalFormat format = ExternalFormat::qdrant;

@@ -23,6 +23,11 @@ enum class Durability {
   on_write,
 };
 
+/// "on_save", "on_write".
+const char* to_string(Durability durability);
+/// The inverse of to_string; Error(invalid_argument) naming the text otherwise.
+Durability parse_durability(const std::string& text);
+
 /// How a process uses a database it opens.
 struct OpenOptions {
   Durability durability = Durability::on_save;

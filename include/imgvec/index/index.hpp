@@ -27,6 +27,8 @@ enum class IndexKind : std::uint8_t {
 
 /// The index's name: "flat" or "hnsw".
 const char* to_string(IndexKind kind);
+/// The inverse of to_string; Error(invalid_argument) naming the text otherwise.
+IndexKind parse_index_kind(const std::string& text);
 
 /// A set of vectors under 64-bit ids, searchable by similarity.
 ///
