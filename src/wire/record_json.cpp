@@ -43,7 +43,10 @@ json to_json(const Metadata& metadata) {
 Metadata metadata_from_json(const json& value, ErrorCode code, const std::string& what, bool skip_nulls) {
   if (!value.is_object()) throw Error(code, what + ": must be a JSON object of key: value");
   Metadata out;
-  for (const auto& [key, v] : value.items()) {
+  for (const auto& item : value.items()) {
+    // Named, not a structured binding: a lambda cannot capture one in C++17 (clang refuses).
+    const std::string& key = item.key();
+    const json& v = item.value();
     const auto fail = [&](const std::string& why) { throw Error(code, what + " \"" + key + "\": " + why); };
     if (v.is_string()) {
       out.emplace(key, v.get<std::string>());
