@@ -28,7 +28,7 @@ set(_rules
   # (and its "did you mean" hints for field names, one rule with the library's filters).
   "cli|src/cli|imgvec/|wire/|cli/|server/server\\.hpp"
   "server|src/server|imgvec/|wire/|server/|text/near_names\\.hpp"
-  "python|python/src|imgvec/|wire/|bindings\\.hpp|convert\\.hpp")
+  "python|python/src|imgvec/|wire/|bindings\\.hpp")
 
 set(_broken "")
 foreach(_rule ${_rules})

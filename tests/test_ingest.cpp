@@ -69,6 +69,24 @@ TEST_CASE("index_directory reads each new file once and decodes it once", "[db][
     CHECK(rename.bytes == fs::file_size(photos / "renamed.gif"));
     CHECK(rename.decodes == 0);
   }
+  SECTION("a moved file copied twice: one copy takes the record, the other is a new image") {
+    // Both copies hash to the image whose file is gone; the first takes its record, and the
+    // second, set aside as a move too, is then embedded as an image of its own.
+    const Id original = *db->find_source((photos / "giphy.gif").string());
+    fs::copy_file(photos / "giphy.gif", photos / "copy-a.gif");
+    fs::rename(photos / "giphy.gif", photos / "copy-b.gif");
+    before = now();
+    const IndexDirectoryReport moved = db->index_directory(photos.string());
+    CHECK(moved.renamed == 1);
+    CHECK(moved.added == 1);
+    CHECK(since(before).decodes == 1);
+    const auto a = db->find_source((photos / "copy-a.gif").string());
+    const auto b = db->find_source((photos / "copy-b.gif").string());
+    REQUIRE((a && b));
+    CHECK((*a == original || *b == original));
+    CHECK(*a != *b);
+    CHECK(db->index_directory(photos.string()).unchanged == r.added + 1);
+  }
   SECTION("bytes from memory (an upload) are decoded once and not read back from the disk") {
     std::vector<std::uint8_t> changed = file_bytes(photos / "Iggy.256.ppm");
     REQUIRE(changed.size() > 1000);

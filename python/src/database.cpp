@@ -111,7 +111,6 @@ std::shared_ptr<PyEncoder> encoder_of(PyDatabase& self) {
   return e;
 }
 
-
 py::dict stats_dict(const DatabaseStats& s) {
   return py::reinterpret_borrow<py::dict>(to_python(wire::to_json(s)));
 }

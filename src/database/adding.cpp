@@ -1,7 +1,5 @@
 // Images in: files (read once, hashed, renames recognised, then ingested: ingest.hpp) and bytes
 // from memory.
-#include <sys/stat.h>
-
 #include <algorithm>
 
 #include "database/add_inputs.hpp"
@@ -9,7 +7,6 @@
 #include "database/ingest.hpp"
 #include "database/write_transaction.hpp"
 #include "imgvec/error.hpp"
-#include "io/binary_io.hpp"  // XXH3, header-only
 
 namespace imgvec {
 
@@ -41,20 +38,15 @@ Id VectorDatabase::add_image(const std::string& path, const Metadata& metadata, 
 
 Id VectorDatabase::add_image_bytes(const void* data, std::size_t size, const std::string& name,
                                    const Metadata& metadata, const std::vector<std::string>& tags) {
-  const Image image = decode_image(data, size, name, impl_->encoder.get().decode_options());
-  detail::IngestedImage e;
-  e.embedding.vector = impl_->encoder.get().embed_image(image);
-  e.embedding.width = image.file_width();
-  e.embedding.height = image.file_height();
-  e.embedding.format = image.format;
-  e.photo = read_photo_facts(data, size);
-  e.analysis = analyze_image(image);
-  const std::uint64_t hash = XXH3_64bits(data, size);
+  // The ingest stage, as for files: one decode, the photo facts and analysis from the same bytes.
+  const detail::IngestItem item{name.empty() ? "image" : name, static_cast<const std::uint8_t*>(data), size};
+  const detail::IngestedImage e = detail::ingest_images(impl_->encoder.get(), {item}, EmbedFilesOptions{}).front();
+  if (!e.embedding.ok()) throw Error(e.embedding.code, e.embedding.error);
   // No source path: the name goes into the metadata, so it can never pass for a file's path.
   Metadata m = metadata;
   if (!name.empty()) m.emplace("name", name);
   detail::WriteTransaction tx(*impl_);
-  const Id id = impl_->insert(tx, "", nullptr, hash, e, &m, &tags).id;
+  const Id id = impl_->insert(tx, "", nullptr, e.hash, e, &m, &tags).id;
   tx.commit();
   return id;
 }
@@ -140,13 +132,7 @@ std::vector<AddResult> VectorDatabase::add_paths(const std::vector<std::string>&
     if (in.detect_renames) {
       moved_file = [&](std::size_t g, std::uint64_t hash) {
         Impl::Shared guard(impl_->lock);
-        if (impl_->store.find_source(paths[group[g]])) return true;  // its own record: changed, not moved
-        for (Id id : impl_->store.find_hash(hash)) {
-          const ImageRecord* rec = impl_->store.get(id);
-          struct stat st {};
-          if (!rec->source.empty() && ::stat(rec->source.c_str(), &st) != 0) return false;
-        }
-        return true;
+        return !impl_->moved_image(paths[group[g]], hash);
       };
     }
     std::vector<detail::IngestedImage> ingested = detail::ingest_images(impl_->encoder.get(), items, options, moved_file);

@@ -103,24 +103,29 @@ bool VectorDatabase::Impl::move_record(detail::WriteTransaction& tx, const std::
                                        const detail::FileFacts& facts, std::uint64_t hash,
                                        const Metadata* metadata, const std::vector<std::string>* tags,
                                        AddResult& result) {
-  if (store.find_source(path)) return false;
+  const std::optional<Id> id = moved_image(path, hash);
+  if (!id) return false;
+  ImageRecord moved = *store.get(*id);
+  moved.source = path;
+  moved.file_size = facts.size;
+  moved.mtime_ns = facts.mtime_ns;
+  if (moved.photo.taken_source == TakenSource::file_time) set_taken_from_file_time(moved.photo, facts.mtime_ns);
+  if (metadata) moved.metadata = *metadata;
+  if (tags) moved.tags = *tags;
+  tx.put(std::move(moved));
+  result.status = AddStatus::renamed;
+  result.id = *id;
+  return true;
+}
+
+std::optional<Id> VectorDatabase::Impl::moved_image(const std::string& path, std::uint64_t hash) const {
+  if (store.find_source(path)) return std::nullopt;  // its own record: a changed file, not a moved one
   for (Id id : store.find_hash(hash)) {
     const ImageRecord* rec = store.get(id);
     struct stat st {};
-    if (rec->source.empty() || ::stat(rec->source.c_str(), &st) == 0) continue;
-    ImageRecord moved = *rec;
-    moved.source = path;
-    moved.file_size = facts.size;
-    moved.mtime_ns = facts.mtime_ns;
-    if (moved.photo.taken_source == TakenSource::file_time) set_taken_from_file_time(moved.photo, facts.mtime_ns);
-    if (metadata) moved.metadata = *metadata;
-    if (tags) moved.tags = *tags;
-    tx.put(std::move(moved));
-    result.status = AddStatus::renamed;
-    result.id = id;
-    return true;
+    if (!rec->source.empty() && ::stat(rec->source.c_str(), &st) != 0) return id;
   }
-  return false;
+  return std::nullopt;
 }
 
 }  // namespace imgvec

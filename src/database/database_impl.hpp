@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -71,6 +72,9 @@ struct VectorDatabase::Impl {
   /// Replaces a record's metadata and tags where given. False if nothing changed.
   bool apply_metadata(detail::WriteTransaction& tx, const ImageRecord& rec, const Metadata* metadata,
                       const std::vector<std::string>* tags);
+  /// The image that `path`, a path no record has, with bytes hashing to `hash`, is: one with those
+  /// bytes whose own file is gone (the file moved). Under the lock, shared or not.
+  std::optional<Id> moved_image(const std::string& path, std::uint64_t hash) const;
   /// A new path whose bytes match an image whose own file is gone is that image, moved: its
   /// record takes the new path (and the metadata and tags given, if any), and its vector stays.
   bool move_record(detail::WriteTransaction& tx, const std::string& path, const detail::FileFacts& facts,

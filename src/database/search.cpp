@@ -206,7 +206,6 @@ std::vector<std::string> VectorDatabase::filter_warnings(const Where& where) con
 
 std::vector<float> VectorDatabase::get_vector(Id id) const { return impl_->index->get_vector(id); }
 
-
 std::vector<Id> VectorDatabase::ids() const {
   Impl::Shared guard(impl_->lock);
   return impl_->store.ids();
