@@ -84,9 +84,16 @@ canon = every["ukbench01380.jpg"]["photo"]
 check(canon == {"taken": "2005-08-14T01:08:49", "taken_ms": canon["taken_ms"], "taken_source": "exif",
                 "camera": "Canon PowerShot S230", "camera_make": "Canon", "camera_model": "Canon PowerShot S230"},
       f"a camera JPEG's date and camera show in --json: {canon}")
-check(every["ukbench09060.jpg"]["photo"]["taken_source"] == "file_time" and
-      every["ukbench09060.jpg"]["photo"]["camera"] == "NIKON E5700",
-      "a zero EXIF date falls back to the file's time, and says so")
+check("taken" not in every["ukbench09060.jpg"]["photo"] and every["ukbench09060.jpg"]["photo"]["camera"] == "NIKON E5700",
+      "a zero EXIF date leaves the photo undated: a file's time is not when it was taken")
+undated = [n for n, r in every.items() if "taken" not in r["photo"]]
+newest = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "50", "--sort", "newest",
+                        "--json").stdout)
+order = [Path(h["record"]["source"]).name for h in newest]
+check(undated and set(order[-len(undated):]) == set(undated), f"--sort newest puts the undated photos last: {order}")
+recent = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "50", "--where",
+                        "modified>=2000", "--json").stdout)
+check(len(recent) == len(every), "the file's time is filtered under `modified`")
 canons = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "50", "--where", "camera=canon*",
                         "--json").stdout)
 check(sorted(Path(h["record"]["source"]).name for h in canons) ==

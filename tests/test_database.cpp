@@ -899,9 +899,9 @@ TEST_CASE("patch_metadata changes keys in one step, so concurrent patches keep e
 TEST_CASE("photo facts are stored with each image and kept through saves and the log", "[db][photo]") {
   Scratch s("photo-facts");
   const std::string dir = (s.root / "photos").string();
-  // The Nikon file's EXIF date is zeros: its date comes from the file, set here to a known time.
-  const auto mtime = fs::file_time_type::clock::now() - std::chrono::hours(24 * 400);
-  fs::last_write_time(s.photo("ukbench09060.jpg"), mtime);
+  // The Nikon file's EXIF date is zeros, and its file was written today: it stays undated. A
+  // phone's file name dates a copy of a photo without EXIF.
+  fs::copy_file(s.photo("ukbench00120_gray.jpg"), fs::path(dir) / "IMG_20230601_142233.jpg");
   {
     auto db = VectorDatabase::create(s.db(), descriptor());
     db->index_directory(dir);
@@ -911,15 +911,14 @@ TEST_CASE("photo facts are stored with each image and kept through saves and the
     CHECK(canon.photo.camera() == "Canon PowerShot S230");
     const ImageRecord nikon = *db->get(*db->find_source(s.photo("ukbench09060.jpg")));
     CHECK(nikon.photo.camera() == "NIKON E5700");
-    CHECK(nikon.photo.taken_source == TakenSource::file_time);
-    REQUIRE(nikon.photo.taken_ms);
-    REQUIRE(nikon.photo.taken_offset_min);
-    // Wall-clock time minus the offset is the file's time (to the millisecond).
-    const std::int64_t utc_ms = *nikon.photo.taken_ms - std::int64_t{*nikon.photo.taken_offset_min} * 60000;
-    CHECK(utc_ms == nikon.mtime_ns / 1000000);
+    CHECK(nikon.photo.taken_source == TakenSource::none);
+    CHECK_FALSE(nikon.photo.taken_ms);
     const ImageRecord gif = *db->get(*db->find_source(s.photo("giphy.gif")));
-    CHECK(gif.photo.taken_source == TakenSource::file_time);
+    CHECK_FALSE(gif.photo.taken_ms);
     CHECK(gif.photo.camera().empty());
+    const ImageRecord phone = *db->get(*db->find_source((fs::path(dir) / "IMG_20230601_142233.jpg").string()));
+    CHECK(phone.photo.taken_source == TakenSource::file_name);
+    CHECK(phone.photo.taken_text() == "2023-06-01T14:22:33");
     // Filters and sorting see them.
     SearchOptions o(50);
     o.where = Where::parse("camera=canon*");
@@ -932,7 +931,13 @@ TEST_CASE("photo facts are stored with each image and kept through saves and the
     o.sort = SortOrder::newest;
     o.where = Where();
     const auto newest = db->search_by_image(s.photo("giphy.gif"), o);
-    CHECK(*newest.front().record.photo.taken_ms >= *dated.back().record.photo.taken_ms);
+    CHECK(newest.front().record.source == phone.source);
+    CHECK_FALSE(newest.back().record.photo.taken_ms);  // undated last
+    for (std::size_t i = 1; i < newest.size(); ++i) {
+      if (newest[i].record.photo.taken_ms) CHECK(newest[i - 1].record.photo.taken_ms);
+    }
+    o.where = Where::parse("modified>=2000");  // the file's own time, under its own key
+    CHECK(db->search_by_image(s.photo("giphy.gif"), o).size() == newest.size());
     // From memory: what the EXIF says, and no file time to fall back on.
     const auto bytes = [](const std::string& path) {
       std::ifstream in(path, std::ios::binary);

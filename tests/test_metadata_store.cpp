@@ -274,14 +274,26 @@ TEST_CASE("photo facts survive a save, and records of format 2.0 read without th
   full.analysis.tone = Tone::cool;
   full.labels = {{"beach", 0.625f}, {"sunset", 0.25f}};
   s.put(full);
-  ImageRecord filed = record(2, "/b", 2);
+  ImageRecord named = record(2, "/b", 2);
+  named.photo.taken_ms = 1685628202120;
+  named.photo.taken_source = TakenSource::file_name;
+  s.put(named);
+  // Databases before 0.2 dated photos without EXIF by the file's time: the date goes as it is read.
+  ImageRecord filed = record(4, "/d", 4);
   filed.photo.taken_ms = 1;
+  filed.photo.taken_offset_min = 60;
   filed.photo.taken_source = TakenSource::file_time;
+  filed.photo.camera_make = "NIKON";
   s.put(filed);
   s.save(path);
   const MetadataStore loaded = MetadataStore::load(path);
   CHECK(*loaded.get(1) == full);
-  CHECK(*loaded.get(2) == filed);
+  CHECK(*loaded.get(2) == named);
+  ImageRecord undated = filed;
+  undated.photo.taken_ms.reset();
+  undated.photo.taken_offset_min.reset();
+  undated.photo.taken_source = TakenSource::none;
+  CHECK(*loaded.get(4) == undated);
 
   // As imgvec 2.0 wrote them: each record without the facts (53 bytes when its strings are empty),
   // the analysis (18 bytes when it has no colours) and the labels (4 bytes when there are none).

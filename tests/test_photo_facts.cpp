@@ -160,19 +160,71 @@ TEST_CASE("every EXIF field is read in either byte order", "[photo]") {
   }
 }
 
-TEST_CASE("a file's time is the fallback date, in the machine's zone", "[photo]") {
+TEST_CASE("a camera's file name dates a photo without EXIF; a file time never does", "[photo]") {
+  struct Case {
+    const char* name;
+    const char* taken;  // "" when the name holds no date
+  };
+  for (const Case c : {Case{"IMG_20230601_142233.jpg", "2023-06-01T14:22:33"},
+                       Case{"/photos/2023/PXL_20230601_142233123.jpg", "2023-06-01T14:22:33.123"},
+                       Case{"Screenshot_20230601-142233.png", "2023-06-01T14:22:33"},
+                       Case{"VID_20230601_142233~2.jpg", "2023-06-01T14:22:33"},
+                       Case{"signal-2023-06-01-142233.jpeg", "2023-06-01T14:22:33"},
+                       Case{"2023-06-01 14.22.33.jpg", "2023-06-01T14:22:33"},
+                       Case{"C:\\Users\\me\\2023-06-01 14-22-33.heic", "2023-06-01T14:22:33"},
+                       Case{"IMG-20230601-WA0001.jpg", ""},          // WhatsApp: a day, no time of day
+                       Case{"ukbench00906.jpg", ""},                 // a number, not a date
+                       Case{"IMG_20230231_142233.jpg", ""},          // February 31st
+                       Case{"IMG_20230601_252233.jpg", ""},          // 25 o'clock
+                       Case{"IMG_19000601_142233.jpg", ""},          // before digital cameras
+                       Case{"120230601_142233.jpg", ""},             // nine digits: not a date
+                       Case{"IMG_20230601_1422334567.jpg", ""},      // ten digits after it
+                       Case{"2023-06-01 14.22-33.jpg", ""},          // mixed separators
+                       Case{"20230601_142233/photo.jpg", ""}}) {     // a folder's name is not the file's
+    INFO(c.name);
+    PhotoFacts f;
+    const bool dated = set_taken_from_file_name(f, c.name);
+    CHECK(dated == (c.taken[0] != 0));
+    CHECK(f.taken_text() == c.taken);
+    CHECK(f.taken_source == (dated ? TakenSource::file_name : TakenSource::none));
+    CHECK_FALSE(f.taken_offset_min);  // a name does not say the zone
+  }
+  // EXIF wins over the name; a name's date follows a rename; a file-time date (databases before
+  // 0.2) is dropped.
+  PhotoFacts exif;
+  exif.taken_ms = parse_date_period("2005-08-14T01:08:49")->first;
+  exif.taken_source = TakenSource::exif;
+  complete_taken(exif, "IMG_20230601_142233.jpg");
+  CHECK(exif.taken_text() == "2005-08-14T01:08:49");
+  PhotoFacts named;
+  complete_taken(named, "IMG_20230601_142233.jpg");
+  CHECK(named.taken_source == TakenSource::file_name);
+  complete_taken(named, "holiday.jpg");
+  CHECK_FALSE(named.taken_ms);
+  CHECK(named.taken_source == TakenSource::none);
+  PhotoFacts file_time;
+  file_time.taken_ms = 1;
+  file_time.taken_source = TakenSource::file_time;
+  complete_taken(file_time, "copy.jpg");
+  CHECK_FALSE(file_time.taken_ms);
+}
+
+TEST_CASE("a file's time is filtered under `modified`, in the machine's zone", "[photo][where]") {
   const char* old = std::getenv("TZ");
   const std::string saved = old ? old : "";
   // A POSIX rule, so no zone database is needed: Central European time with summer time.
   setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3", 1);
   tzset();
-  PhotoFacts f;
   const std::int64_t summer = parse_date_period("2023-06-01T12:00")->first;  // as UTC
-  set_taken_from_file_time(f, summer * 1000000);
-  CHECK(f.taken_source == TakenSource::file_time);
-  CHECK(f.taken_text() == "2023-06-01T14:00:00+02:00");
-  set_taken_from_file_time(f, parse_date_period("2023-01-01T12:00")->first * 1000000);
-  CHECK(f.taken_text() == "2023-01-01T13:00:00+01:00");
+  CHECK(file_time_wall_ms(summer * 1000000) == parse_date_period("2023-06-01T14:00")->first);
+  CHECK(file_time_wall_ms(parse_date_period("2023-01-01T12:00")->first * 1000000) ==
+        parse_date_period("2023-01-01T13:00")->first);
+  ImageRecord r;
+  r.mtime_ns = parse_date_period("2023-05-31T23:30")->first * 1000000;  // June 1st, 01:30 in Berlin
+  CHECK(Where::parse("modified=2023-06-01").matches(r));
+  CHECK(Where::from_json(R"({"must": [{"key": "modified", "range": {"gte": "2023-06"}}]})").matches(r));
+  CHECK_FALSE(Where::parse("taken>=1970").matches(r));  // a file time is not a date taken
+  CHECK_FALSE(Where::parse("modified>=1970").matches(ImageRecord{}));  // no file: no time
   if (old) setenv("TZ", saved.c_str(), 1);
   else unsetenv("TZ");
   tzset();

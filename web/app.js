@@ -109,7 +109,7 @@ function resultItem(hit) {
   const photo = hit.record.photo || {};
   const when = photo.taken ? photo.taken.slice(0, 10) : "";
   facts.textContent = [when, photo.camera || ""].filter(Boolean).join(" · ");
-  if (photo.taken_source === "file_time") facts.title = "date from the file, not from the camera";
+  if (photo.taken_source === "file_name") facts.title = "date from the file's name, not from the camera";
   for (const c of (hit.record.analysis && hit.record.analysis.colours) || []) {
     const swatch = document.createElement("span");
     swatch.className = "swatch";

@@ -80,8 +80,7 @@ AddResult VectorDatabase::Impl::insert(detail::WriteTransaction& tx, const std::
   rec.format = e.format;
   rec.photo = image.photo;
   rec.analysis = image.analysis;
-  // No date in its EXIF: the file's modification time is the best guess left, and says so.
-  if (!rec.photo.taken_ms && facts) set_taken_from_file_time(rec.photo, facts->mtime_ns);
+  complete_taken(rec.photo, source);
   if (metadata) rec.metadata = *metadata;
   if (tags) rec.tags = *tags;
   r.id = rec.id;
@@ -109,7 +108,7 @@ bool VectorDatabase::Impl::move_record(detail::WriteTransaction& tx, const std::
   moved.source = path;
   moved.file_size = facts.size;
   moved.mtime_ns = facts.mtime_ns;
-  if (moved.photo.taken_source == TakenSource::file_time) set_taken_from_file_time(moved.photo, facts.mtime_ns);
+  complete_taken(moved.photo, path);
   if (metadata) moved.metadata = *metadata;
   if (tags) moved.tags = *tags;
   tx.put(std::move(moved));

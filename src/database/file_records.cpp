@@ -43,7 +43,7 @@ std::vector<EmbeddedFile> embed_files_as_records(Encoder& encoder, const std::ve
     r.format = e.format;
     r.photo = std::move(in.photo);
     r.analysis = std::move(in.analysis);
-    if (!r.photo.taken_ms) set_taken_from_file_time(r.photo, facts[t].mtime_ns);
+    complete_taken(r.photo, r.source);
     r.added_ms = detail::now_ms();
     f.vector = std::move(e.vector);
   }

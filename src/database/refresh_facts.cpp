@@ -31,7 +31,7 @@ std::size_t VectorDatabase::refresh_photo_facts(const std::vector<Id>& ids) {
     const ImageRecord* r = impl_->store.get(id);
     if (!r || r->source != source || r->analysis.analysed()) continue;
     ImageRecord copy = *r;
-    if (!photo.taken_ms) set_taken_from_file_time(photo, copy.mtime_ns);
+    complete_taken(photo, source);
     copy.photo = std::move(photo);
     copy.analysis = std::move(analysis);
     tx.put(std::move(copy));

@@ -140,6 +140,7 @@ const char* to_string(TakenSource source) {
   switch (source) {
     case TakenSource::exif: return "exif";
     case TakenSource::file_time: return "file_time";
+    case TakenSource::file_name: return "file_name";
     case TakenSource::none: break;
   }
   return "none";
@@ -222,14 +223,12 @@ std::optional<std::pair<std::int64_t, std::int64_t>> parse_date_period(const std
   return std::pair{first, first + length_days * kMsPerDay + length_ms};
 }
 
-void set_taken_from_file_time(PhotoFacts& facts, std::int64_t mtime_ns) {
+std::int64_t file_time_wall_ms(std::int64_t mtime_ns) {
   const std::int64_t ms = mtime_ns >= 0 ? mtime_ns / 1000000 : -((-mtime_ns + 999999) / 1000000);
   const std::time_t seconds = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
   std::tm local{};
-  if (!localtime_r(&seconds, &local)) return;
-  facts.taken_offset_min = static_cast<std::int16_t>(local.tm_gmtoff / 60);
-  facts.taken_ms = ms + static_cast<std::int64_t>(local.tm_gmtoff) * 1000;
-  facts.taken_source = TakenSource::file_time;
+  if (!localtime_r(&seconds, &local)) return ms;
+  return ms + static_cast<std::int64_t>(local.tm_gmtoff) * 1000;
 }
 
 PhotoFacts read_photo_facts(const void* data, std::size_t size) {

@@ -216,7 +216,7 @@ ImageRecord RecordReader::framed_record() {
 
 void RecordReader::photo_facts(PhotoFacts& f) {
   const std::uint8_t source = u8();
-  if (source > static_cast<std::uint8_t>(TakenSource::file_time)) fail("unknown date source " + std::to_string(source));
+  if (source > static_cast<std::uint8_t>(TakenSource::file_name)) fail("unknown date source " + std::to_string(source));
   f.taken_source = static_cast<TakenSource>(source);
   const auto taken = static_cast<std::int64_t>(u64());
   if (f.taken_source != TakenSource::none) f.taken_ms = taken;
@@ -227,6 +227,13 @@ void RecordReader::photo_facts(PhotoFacts& f) {
   at_ += 2;
   if (has_offset > 1 || offset < -18 * 60 || offset > 18 * 60) fail("a malformed UTC offset");
   if (has_offset) f.taken_offset_min = offset;
+  // Databases before 0.2 dated photos without EXIF by their file time, which says when a file
+  // was copied, not when the photo was taken: such a date is dropped as the record is read.
+  if (f.taken_source == TakenSource::file_time) {
+    f.taken_ms.reset();
+    f.taken_offset_min.reset();
+    f.taken_source = TakenSource::none;
+  }
   f.camera_make = string();
   f.camera_model = string();
   f.lens = string();

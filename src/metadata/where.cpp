@@ -97,6 +97,10 @@ std::optional<MetadataValue> lookup(const ImageRecord& r, const std::string& key
   if (key == "source") return r.source;
   if (key == "file_size") return static_cast<std::int64_t>(r.file_size);
   if (key == "mtime_ns") return r.mtime_ns;
+  if (key == "modified") {
+    if (r.mtime_ns == 0) return std::nullopt;  // bytes added from memory: no file
+    return file_time_wall_ms(r.mtime_ns);
+  }
   if (key == "added_ms") return r.added_ms;
   if (key == "id") return static_cast<std::int64_t>(r.id);
   std::optional<MetadataValue> value;
@@ -307,7 +311,7 @@ std::vector<std::string> Where::keys() const {
 }
 
 bool Where::is_record_field(const std::string& key) {
-  for (const char* f : {"width", "height", "format", "source", "file_size", "mtime_ns", "added_ms", "id", "taken",
+  for (const char* f : {"width", "height", "format", "source", "file_size", "mtime_ns", "modified", "added_ms", "id", "taken",
                         "taken_source", "camera", "camera_make", "camera_model", "lens", "latitude", "longitude", "colour",
                         "color", "brightness", "saturation", "colourfulness", "colorfulness", "warmth", "tone", "label"}) {
     if (key == f) return true;
@@ -329,7 +333,7 @@ Where Where::condition(const std::string& e) {
     if (key.find_first_of("!<>= \t") != std::string::npos) bad("the key \"" + key + "\" holds an operator or a space");
     if (rhs.empty()) bad(o + " needs a value after it");
     // Dates: a year, month, day, minute or second names a period; "taken" compares against it.
-    const bool dated = key == "taken";
+    const bool dated = is_date_key(key);
     auto period = [&](const std::string& text) {
       const auto p = parse_date_period(text);
       if (!p) bad("\"" + text + "\" is not a date (YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS])");

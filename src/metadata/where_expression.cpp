@@ -166,7 +166,7 @@ class ExpressionParser {
     if (op != "=" && op != "!=") return Where::condition(key + op + value);
     Where w;
     if (key == "tag") w = Where::tag(value);
-    else if (key == "taken" || key == "colour" || key == "color") w = Where::condition(key + "=" + value);
+    else if (Where::is_date_key(key) || key == "colour" || key == "color") w = Where::condition(key + "=" + value);
     else w = Where::eq(key, parse_metadata_value(value));
     return op == "=" ? w : !w;
   }

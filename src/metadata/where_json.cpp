@@ -59,7 +59,7 @@ Where equals(const std::string& key, const MetadataValue& value) {
     if (!s) throw Error(ErrorCode::invalid_argument, "filter: a tag is a string");
     return Where::tag(*s);
   }
-  if (key == "taken" || key == "colour" || key == "color") return Where::condition(key + "=" + text_of(value));
+  if (Where::is_date_key(key) || key == "colour" || key == "color") return Where::condition(key + "=" + text_of(value));
   return Where::eq(key, value);
 }
 
@@ -76,17 +76,17 @@ Where any_of(const std::string& key, const json& list, const std::string& where)
   return w;
 }
 
-// A bound of a range: a number, or for `taken` a date naming a period (RFC 3339's "Z" allowed).
+// A bound of a range: a number, or for `taken` and `modified` a date naming a period (RFC 3339's "Z" allowed).
 std::pair<double, double> bound_of(const std::string& key, const json& v, const std::string& where) {
   if (v.is_number()) return {v.get<double>(), v.get<double>()};
-  if (key == "taken" && v.is_string()) {
+  if (Where::is_date_key(key) && v.is_string()) {
     std::string text = v.get<std::string>();
     if (!text.empty() && text.back() == 'Z') text.pop_back();
     const auto p = parse_date_period(text);
     if (!p) bad(where, "\"" + text.substr(0, 40) + "\" is not a date (YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS])");
     return {static_cast<double>(p->first), static_cast<double>(p->second - 1)};
   }
-  bad(where, std::string("a bound must be a number") + (key == "taken" ? " or a date" : ""));
+  bad(where, std::string("a bound must be a number") + (Where::is_date_key(key) ? " or a date" : ""));
 }
 
 Where range_of(const std::string& key, const json& r, const std::string& where) {

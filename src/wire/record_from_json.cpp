@@ -114,7 +114,10 @@ ImageRecord wire::record_from_json(const json& o, const std::string& what) {
     if (p->contains("taken_ms")) {
       f.taken_ms = in.number<std::int64_t>(*p, "taken_ms");
       f.taken_offset_min = offset_of(in.text(*p, "taken"));
-      f.taken_source = in.named<TakenSource>(*p, "taken_source", static_cast<int>(TakenSource::file_time));
+      f.taken_source = in.named<TakenSource>(*p, "taken_source", static_cast<int>(TakenSource::file_name));
+      if (f.taken_source == TakenSource::file_time || f.taken_source == TakenSource::none) {
+        f = PhotoFacts{};  // an export before 0.2 dated by file time: not a date taken (photo_facts.hpp)
+      }
     }
     if (p->contains("camera_make")) f.camera_make = in.text(*p, "camera_make");
     if (p->contains("camera_model")) f.camera_model = in.text(*p, "camera_model");

@@ -13,11 +13,15 @@ namespace imgvec {
 
 /// Where PhotoFacts::taken_ms came from.
 enum class TakenSource : std::uint8_t {
-  none = 0,       ///< not known
-  exif = 1,       ///< the camera's DateTimeOriginal (or DateTimeDigitized when that is missing)
-  file_time = 2,  ///< the file's modification time, in the indexing machine's time zone
+  none = 0,  ///< not known
+  exif = 1,  ///< the camera's DateTimeOriginal (or DateTimeDigitized when that is missing)
+  /// Retired: the file's modification time. A copy's file time is the day it was copied, so a
+  /// date from it is not when the photo was taken; records that had it lose the date when read,
+  /// and the file time has its own filter key, `modified`.
+  file_time = 2,
+  file_name = 3,  ///< a camera's or phone's file name pattern, such as IMG_20230601_142233.jpg
 };
-/// "none", "exif", "file_time".
+/// "none", "exif", "file_time", "file_name".
 const char* to_string(TakenSource source);
 
 /// What a photo's EXIF data (and its file) say about it, read when it is added.
@@ -51,9 +55,23 @@ struct PhotoFacts {
 /// 00:00:00", as some cameras write before their clock is set) count as unknown.
 PhotoFacts read_photo_facts(const void* data, std::size_t size);
 
-/// A file modification time (ns since the Unix epoch) as a fallback PhotoFacts date: the local
-/// time of this machine's zone then, with its offset, TakenSource::file_time.
-void set_taken_from_file_time(PhotoFacts& facts, std::int64_t mtime_ns);
+/// The date a camera or phone wrote into a file's name, when the name (the last part of `path`)
+/// holds one: "IMG_20230601_142233.jpg", "PXL_20230601_142233123.jpg", "Screenshot_20230601-142233.png",
+/// "signal-2023-06-01-142233.jpg", "2023-06-01 14.22.33.jpg" (Dropbox's camera uploads). A date
+/// and a time of day are both needed (a date alone says no time), in years 1980-2099. Sets
+/// taken_ms (no offset: the name does not say the zone) and TakenSource::file_name, and returns
+/// true; leaves `facts` alone and returns false otherwise.
+bool set_taken_from_file_name(PhotoFacts& facts, const std::string& path);
+
+/// Completes a record's date for the file at `path`: EXIF's when it has one, else the file name's
+/// (above; taken again from a renamed file's new name), else none. A file's modification time is
+/// never a date taken (it is when the file was last written): a TakenSource::file_time date is
+/// dropped.
+void complete_taken(PhotoFacts& facts, const std::string& path);
+
+/// A file modification time (ns since the Unix epoch) as wall-clock ms in this machine's zone, the
+/// scale of PhotoFacts::taken_ms, so that `modified>=2023-06-01` reads as `taken` does.
+std::int64_t file_time_wall_ms(std::int64_t mtime_ns);
 
 /// Parses a date or date-time as filters and the CLI write it: "2023", "2023-06", "2023-06-01",
 /// "2023-06-01T14:03", "2023-06-01 14:03:22" (also with ':' between the date's fields, as EXIF

@@ -19,8 +19,10 @@ MetadataValue parse_metadata_value(const std::string& text);
 /// A condition on image records, for filtered search: equality, numeric ranges, set membership
 /// and tags, combined with and, or, not. A default-constructed Where matches everything.
 ///
-/// Keys name a record field (width, height, format, source, file_size, mtime_ns, added_ms, id),
-/// a photo fact (taken: wall-clock ms, see PhotoFacts; taken_source; camera: make and model as
+/// Keys name a record field (width, height, format, source, file_size, mtime_ns, added_ms, id;
+/// modified: the file's modification time as wall-clock ms, a date like taken), a photo fact
+/// (taken: wall-clock ms, see PhotoFacts, only from the photo's metadata or a camera's file name;
+/// taken_source: exif or file_name; camera: make and model as
 /// PhotoFacts::camera() says them; camera_make; camera_model; lens; latitude; longitude), an
 /// image analysis value (colour, or color: the names of its dominant colours, so colour=blue
 /// matches any blue in the palette; brightness; saturation; colourfulness; warmth; tone: warm,
@@ -43,7 +45,7 @@ class Where {
   static Where glob(std::string key, std::string pattern);
   /// Parses one condition: KEY=VALUE, KEY!=VALUE, KEY>=N, KEY<=N, KEY>N, KEY<N,
   /// KEY=A|B|C (any of), KEY=LO..HI (a closed range of numbers), KEY=PATTERN with * or ? (glob),
-  /// tag=T. VALUE is an integer, a number, true/false, or else a string. For `taken` the values
+  /// tag=T. VALUE is an integer, a number, true/false, or else a string. For `taken` and `modified` the values
   /// are dates naming periods (parse_date_period): taken=2023-06 is all of June, taken>=2023-06-01
   /// from that day on, taken<=2023 to the end of 2023, taken=2023-06-01..2023-06-15 both days and
   /// those between.
@@ -83,6 +85,8 @@ class Where {
   std::vector<std::string> keys() const;
   /// Whether `key` names a record field (width, height, ...) rather than user metadata.
   static bool is_record_field(const std::string& key);
+  /// Whether `key`'s values are dates naming periods: `taken` and `modified`.
+  static bool is_date_key(const std::string& key) { return key == "taken" || key == "modified"; }
 
   struct Node;
 
