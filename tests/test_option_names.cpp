@@ -24,7 +24,7 @@ void refuses(Parse parse, const std::string& listed) {
 
 TEST_CASE("option names read back as themselves, and wrong ones are refused by name", "[wire]") {
   for (const IndexKind k : {IndexKind::hnsw, IndexKind::flat}) CHECK(parse_index_kind(to_string(k)) == k);
-  for (const ExportFormat f : {ExportFormat::json, ExportFormat::jsonl}) CHECK(parse_export_format(to_string(f)) == f);
+  for (const ExportFormat f : {ExportFormat::json, ExportFormat::jsonl, ExportFormat::csv}) CHECK(parse_export_format(to_string(f)) == f);
   for (const ExternalFormat f : {ExternalFormat::qdrant, ExternalFormat::milvus, ExternalFormat::pgvector}) {
     CHECK(parse_external_format(to_string(f)) == f);
     CHECK(is_external_format(to_string(f)));
@@ -35,7 +35,7 @@ TEST_CASE("option names read back as themselves, and wrong ones are refused by n
   CHECK(parse_sort_order("taken") == SortOrder::newest);
 
   refuses([](const std::string& t) { return parse_index_kind(t); }, "hnsw or flat");
-  refuses([](const std::string& t) { return parse_export_format(t); }, "jsonl or json");
+  refuses([](const std::string& t) { return parse_export_format(t); }, "jsonl, json or csv");
   refuses([](const std::string& t) { return parse_external_format(t); }, "qdrant, milvus or pgvector");
   refuses([](const std::string& t) { return parse_durability(t); }, "on_save or on_write");
   refuses([](const std::string& t) { return parse_sort_order(t); }, "oldest");

@@ -81,6 +81,11 @@ class VectorDatabase {
   /// resolved against the current folder now, so later commands from other folders find it),
   /// written atomically; empty forgets it. destroy() removes it. Throws Error(io).
   void remember_model_bundle(const std::string& bundle);
+  /// Says what holds the database open ("imgvec serve at http://127.0.0.1:8080/"), for the
+  /// message another process gets when it finds the database locked. Throws Error(io).
+  void describe_holder(const std::string& text);
+  /// Whether this handle was opened with OpenOptions::read_only.
+  bool read_only() const;
   ~VectorDatabase();
   VectorDatabase(const VectorDatabase&) = delete;
   VectorDatabase& operator=(const VectorDatabase&) = delete;
@@ -166,7 +171,9 @@ class VectorDatabase {
   std::optional<SearchResult> find_duplicate_of(const std::string& path, float threshold = 0.945f) const;
 
   /// Writes every record (id, source, size, format, hash, times, metadata, tags) as one JSON
-  /// array or as JSON lines, atomically. For moving data to Python, Qdrant, Milvus or pgvector.
+  /// array, as JSON lines or as CSV (ExportFormat), atomically. For moving data to Python,
+  /// Qdrant, Milvus or pgvector, or to a spreadsheet. export_format_for_path(path) chooses the
+  /// format from a file's name.
   void export_metadata(const std::string& path, ExportFormat format = ExportFormat::jsonl) const;
   /// Writes the vectors as a float32 .npy matrix (one row per image, ascending id) and the ids
   /// as a uint64 .npy vector alongside, atomically (numpy.load reads both).
@@ -206,7 +213,9 @@ class VectorDatabase {
   std::vector<std::string> metadata_keys() const;
   /// What a filter asks for that no image has: one message per key that is neither a record
   /// field nor any record's metadata key (`no image has the key "camra"; did you mean
-  /// "camera"?`), for the CLI's warnings and the server's "warnings". Costs the number of keys.
+  /// "camera"?`), per tag no image has (with "did you mean"), and for `label` while no image is
+  /// labelled; for the CLI's warnings and the server's "warnings". Costs the number of keys and
+  /// tags.
   std::vector<std::string> filter_warnings(const Where& where) const;
   bool remove(Id id);
   /// Replaces an image's user metadata, and its tags when `tags` is given. Throws Error(not_found).
@@ -257,12 +266,15 @@ class VectorDatabase {
   std::string portable_source(const std::string& source) const;
 
   /// Writes the current state as a new generation (see the class comment). Throws Error(io).
+  /// Does nothing on a database opened read-only (it cannot have changed).
   void save();
 
   struct Impl;
 
  private:
   explicit VectorDatabase(std::unique_ptr<Impl> impl);
+  static std::unique_ptr<VectorDatabase> open_read_only(const std::string& directory, const OpenOptions& options,
+                                                        const std::function<void(Impl&)>& attach);
   static std::unique_ptr<VectorDatabase> open_with(const std::string& directory, const OpenOptions& options,
                                                    const std::function<void(Impl&)>& attach);
   struct AddInputs;  // src/database/add_inputs.hpp

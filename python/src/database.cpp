@@ -374,12 +374,14 @@ void bind_database(py::module_& m) {
       "Replaces an image's metadata (and its tags, when given).")
       .def("get_stats", [](const PyDatabase& self) { return stats_dict(self.get()->get_stats()); },
            "Counts, sizes, the encoder, the index and the formats held, as a dict.")
-      .def("export_metadata", [](const PyDatabase& self, const std::string& path, const std::string& format) {
-        const ExportFormat f = parse_export_format(format);
+      .def("export_metadata", [](const PyDatabase& self, const std::string& path, const std::optional<std::string>& format) {
+        const ExportFormat f = format ? parse_export_format(*format) : export_format_for_path(path);
         auto db = self.get();
         py::gil_scoped_release release;
         db->export_metadata(path, f);
-      }, py::arg("path"), py::arg("format") = "jsonl", "Every record as JSON lines (or one JSON array), written atomically.")
+      }, py::arg("path"), py::arg("format") = py::none(),
+      "Every record, written atomically: JSON lines, one JSON array or CSV, as the file's name says (.jsonl, .json, "
+      ".csv) or format= does; ValueError for a name of another format.")
       .def("export_vectors", [](const PyDatabase& self, const std::string& vectors, const std::string& ids) {
         auto db = self.get();
         py::gil_scoped_release release;

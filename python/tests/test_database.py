@@ -54,8 +54,15 @@ def test_option_names_are_the_librarys(tmp_path):
     with imgvec.VectorDatabase.create(str(tmp_path / "db"), index="flat") as db:
         with pytest.raises(ValueError, match='sort order "date"'):
             db.search_by_vector([1.0] * db.get_stats()["dimension"], sort="date")
-        with pytest.raises(ValueError, match='format "csv": expected jsonl or json'):
-            db.export_metadata(str(tmp_path / "m.csv"), format="csv")
+        with pytest.raises(ValueError, match='format "xlsx": expected jsonl, json or csv'):
+            db.export_metadata(str(tmp_path / "m.csv"), format="xlsx")
+        with pytest.raises(ValueError, match=r"m\.xlsx: records are written as \.jsonl"):
+            db.export_metadata(str(tmp_path / "m.xlsx"))
+        assert not (tmp_path / "m.xlsx").exists()
+        db.export_metadata(str(tmp_path / "m.csv"))
+        assert (tmp_path / "m.csv").read_text().startswith("id,source,format,")
+        db.export_metadata(str(tmp_path / "m.json"))
+        assert json.loads((tmp_path / "m.json").read_text()) == []
         with pytest.raises(ValueError, match='format "faiss": expected qdrant, milvus or pgvector'):
             db.export_external(str(tmp_path / "out"), format="faiss")
 

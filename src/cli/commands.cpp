@@ -52,6 +52,14 @@ std::unique_ptr<VectorDatabase> open_database(const DbOptions& o, const OpenOpti
 
 std::unique_ptr<VectorDatabase> open_database(const DbOptions& o) { return open_database(o, OpenOptions{}); }
 
+// Commands that only read work while `imgvec serve` or an index run holds the database: then they
+// open it read-only, and see what that process saved and logged up to now.
+std::unique_ptr<VectorDatabase> open_database_to_read(const DbOptions& o) {
+  OpenOptions open;
+  open.read_only_if_held = true;
+  return open_database(o, open);
+}
+
 int run_index(const IndexOptions& o) {
   const bool exists = VectorDatabase::exists(o.db);
   std::error_code ec;
@@ -124,9 +132,21 @@ int run_index(const IndexOptions& o) {
     out["count"] = db->size();
     print_json(out);
   } else {
+    // New failures in full; those of earlier runs (unchanged files, not read again) in one note,
+    // so that a cron job's mail says what changed rather than the same broken file every night.
+    std::vector<std::string> known;
     for (const auto& f : r.failures) {
-      std::fprintf(stderr, "skipped: %s%s\n", escape_path(f.error).c_str(),
-                   f.remembered ? " (as in an earlier run; unchanged since, not read again)" : "");
+      if (f.remembered) known.push_back(escape_path(f.source));
+      else std::fprintf(stderr, "skipped: %s\n", escape_path(f.error).c_str());
+    }
+    if (!known.empty()) {
+      std::string names;
+      for (std::size_t i = 0; i < known.size() && i < 3; ++i) names += (i ? ", " : "") + known[i];
+      if (known.size() > 3) names += ", ...";
+      std::fprintf(stderr,
+                   "note: %zu files failed as in an earlier run and are unchanged since, so were not read again "
+                   "(%s); --json lists them with their reasons%s\n",
+                   known.size(), names.c_str(), o.strict ? "" : "; they do not make the exit code 3 (--strict)");
     }
     std::printf(
         "%zu added, %zu updated, %zu unchanged, %zu moved, %zu removed, %zu failed; %zu images in "
@@ -161,7 +181,8 @@ int run_index(const IndexOptions& o) {
       std::printf("interrupted: what was indexed is saved; run the same command to continue\n");
   }
   if (r.interrupted) return kInterrupted;
-  return r.failed ? kSomeFailed : kOk;
+  const std::size_t new_failures = r.failed - r.failed_unchanged;
+  return (o.strict ? r.failed : new_failures) ? kSomeFailed : kOk;
 }
 
 int run_search(const SearchCommand& o) {
@@ -183,7 +204,7 @@ int run_search(const SearchCommand& o) {
   if (o.min_score) s.min_score = static_cast<float>(*o.min_score);
   for (const auto& w : o.where) s.where = s.where && Where::parse(w);
   s.sort = parse_sort_order(o.sort);
-  const auto db = open_database(o);
+  const auto db = open_database_to_read(o);
   // A misspelt key matches nothing; say so instead of answering "no matches".
   for (const std::string& warning : db->filter_warnings(s.where))
     std::fprintf(stderr, "imgvec search: warning: %s\n", warning.c_str());
@@ -242,7 +263,7 @@ int run_dups(const DupsOptions& o) {
   d.threshold = static_cast<float>(o.threshold);
   d.candidate_threshold = static_cast<float>(o.candidate_threshold);
   d.verify = !o.no_verify;
-  const auto db = open_database(o);
+  const auto db = open_database_to_read(o);
   ProgressBar bar("verifying");
   d.progress = [&](std::size_t done, std::size_t total) { bar.update(done, total); };
   const auto groups = db->find_duplicates(d);

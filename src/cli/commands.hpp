@@ -31,6 +31,7 @@ struct IndexOptions : DbOptions {
   std::vector<std::string> exclude;
   std::string labels;  ///< "default" or a label file: label new images (CLIP)
   bool refresh = false;  ///< read photo facts and analysis of images indexed by an older imgvec
+  bool strict = false;   ///< exit 3 for files that failed before too
 };
 int run_index(const IndexOptions& o);
 
@@ -82,6 +83,8 @@ struct TargetsOptions : DbOptions {
   std::vector<std::string> targets;
 };
 int run_remove(const TargetsOptions& o);
+/// Prints each image's whole record (a table, or JSON: the record, or a list for several).
+int run_show(const TargetsOptions& o);
 
 struct TagOptions : TargetsOptions {
   std::vector<std::string> add, remove;
@@ -116,6 +119,8 @@ int run_serve(const ServeOptions& o);
 /// Opens the database named by --db with its model (shared by the commands and the server).
 std::unique_ptr<VectorDatabase> open_database(const DbOptions& o, const OpenOptions& open);
 std::unique_ptr<VectorDatabase> open_database(const DbOptions& o);
+/// Opens it read-only (OpenOptions::read_only), for the commands that only read.
+std::unique_ptr<VectorDatabase> open_database_to_read(const DbOptions& o);
 
 struct EmbedOptions {
   std::string model, text, device = "auto";

@@ -33,7 +33,7 @@ int run_export(const ExportOptions& o) {
     options.collection = o.collection;
     options.points_per_file = o.points_per_file;
     options.max_file_bytes = std::uint64_t{o.max_file_mb} << 20;
-    const auto db = open_database(o);
+    const auto db = open_database_to_read(o);
     const ExternalExportReport r = db->export_external(o.out, options);
     std::printf("wrote %zu images for %s to %s (%zu files); docs/scale-out.md says how to load them\n", r.images,
                 o.format.c_str(), o.out.c_str(), r.files.size());
@@ -44,15 +44,11 @@ int run_export(const ExportOptions& o) {
   if (o.vectors.empty() != o.ids.empty()) throw UsageError("--vectors and --ids go together");
   if (!o.vectors.empty() && o.vectors == "-" && o.ids == "-")
     throw UsageError("--vectors and --ids cannot both be -");
-  const auto db = open_database(o);
+  const auto db = open_database_to_read(o);
   // Messages go to stderr when data goes to standard output.
   FILE* info = (o.metadata == "-" || o.vectors == "-" || o.ids == "-") ? stderr : stdout;
   if (!o.metadata.empty()) {
-    const bool array =
-        o.format.empty()
-            ? (o.metadata.size() >= 5 && o.metadata.compare(o.metadata.size() - 5, 5, ".json") == 0)
-            : parse_export_format(o.format) == ExportFormat::json;
-    const ExportFormat format = array ? ExportFormat::json : ExportFormat::jsonl;
+    const ExportFormat format = o.format.empty() ? export_format_for_path(o.metadata) : parse_export_format(o.format);
     Output out(o.metadata);
     if (out.atomic)
       db->export_metadata(o.metadata, format);

@@ -16,29 +16,61 @@ using namespace imgvec::cli;
 
 const char* const kFooter = R"(
 Exit codes: 0 success; 1 failure (the message names the input and why); 2 usage error;
-3 index: some files could not be indexed (the others were, and are saved); 130 index:
-interrupted by Ctrl-C after saving what was done (a second Ctrl-C stops at once).
+3 index: files failed that had not failed before (the others were indexed, and are saved);
+130 index: interrupted by Ctrl-C after saving what was done.
 Run `imgvec COMMAND --help` for a command's options.)";
+
+// Each command's help lists its own exit codes (CLI11 gives a subcommand its parent's footer).
+const char* const kCommandFooter = R"(
+Exit codes: 0 success; 1 failure (the message names the input and why); 2 usage error.)";
+const char* const kIndexFooter = R"(
+Exit codes: 0 success (files that failed in an earlier run and are unchanged since are counted
+in a note, not failed again: see --strict); 1 failure (the message names the input and why);
+2 usage error; 3 files failed that had not failed before (the others were indexed, and are
+saved); 130 interrupted by Ctrl-C after saving what was done (a second Ctrl-C stops at once).)";
+const char* const kTargetsFooter = R"(
+Exit codes: 0 success; 1 failure, or a TARGET that names no image (the others are done);
+2 usage error.)";
+
+// Every key family --where knows, for its help (Where's class comment is the reference).
+const char* const kWhereHelp =
+    "conditions KEY=V, KEY!=V, KEY>=N, KEY<=N, KEY>N, KEY<N, KEY=A|B (any of), KEY=LO..HI, KEY=PATTERN* (any "
+    "case), tag=T, joined by and, or, not and parentheses (\"format=jpeg and (camera=canon* or tag=best)\"), "
+    "KEY=\"literal text\"; repeatable (all must hold). Keys: the file: source, format, width, height, file_size, "
+    "modified (the file's time: modified>=2024-01), added_ms, id; the photo: taken (taken>=2023-06-01, "
+    "taken=2023-06, taken=2023-06-01..2023-06-15), taken_source (exif, file_name), camera, camera_make, "
+    "camera_model, lens, latitude, longitude (latitude=40.5..41); its look: colour (colour=blue|red), tone "
+    "(warm, cool, neutral), brightness, saturation, colourfulness, warmth (0..1 except warmth); label (zero-shot "
+    "labels: label=beach); tag=T; any other key is user metadata (meta.KEY when a name clashes)";
+
+// Which of the shared options a command takes.
+enum DbOption : unsigned { kJson = 1, kModel = 2, kDecode = 4 };
 
 std::string version_text() {
   return std::string("imgvec ") + imgvec::version_string() + "\n" + imgvec::build_features();
 }
 
-void db_options(CLI::App* cmd, DbOptions& o, bool json = true) {
+void db_options(CLI::App* cmd, DbOptions& o, unsigned which, const char* footer = kCommandFooter) {
+  cmd->footer(footer);
   cmd->add_option("--db", o.db, "the database folder")->required();
-  cmd->add_option("--model", o.model,
-                  "a CLIP bundle (tools/export_openclip.py); default: the one the database remembers, "
-                  "else the built-in encoder");
-  if (json) cmd->add_flag("--json", o.json, "print JSON instead of a table");
-  cmd->add_flag("--exact-decode", o.exact_decode,
-                "decode every pixel of big JPEGs, as open_clip does (default: at 1/2 to 1/8 scale in "
-                "the DCT domain when that keeps twice the model's input size; several times faster)");
+  if (which & kModel) {
+    cmd->add_option("--model", o.model,
+                    "a CLIP bundle (tools/export_openclip.py); default: the one the database remembers, "
+                    "else the built-in encoder");
+  }
+  if (which & kJson) cmd->add_flag("--json", o.json, "print JSON instead of a table");
+  if (which & kDecode) {
+    cmd->add_flag("--exact-decode", o.exact_decode,
+                  "decode every pixel of big JPEGs, as open_clip does (default: at 1/2 to 1/8 scale in "
+                  "the DCT domain when that keeps twice the model's input size; several times faster)");
+  }
 }
 
-// A command over images named by id or path: --db, --model, TARGET...
-CLI::App* targets_command(CLI::App& app, const char* name, const char* description, TargetsOptions& o) {
+// A command over images named by id or path: --db, TARGET...
+CLI::App* targets_command(CLI::App& app, const char* name, const char* description, TargetsOptions& o,
+                          unsigned which = 0) {
   auto* cmd = app.add_subcommand(name, description);
-  db_options(cmd, o, false);
+  db_options(cmd, o, which, kTargetsFooter);
   cmd->add_option("TARGET", o.targets, "ids or paths")->required();
   return cmd;
 }
@@ -57,7 +89,9 @@ int main(int argc, char** argv) {
   auto* c_index = app.add_subcommand("index", "add a folder's images to a database (created if missing), update "
                                               "changed ones, skip unchanged ones, recognise moved ones");
   c_index->add_option("DIR", index.dir, "the folder of images")->required();
-  db_options(c_index, index);
+  db_options(c_index, index, kJson | kModel | kDecode, kIndexFooter);
+  c_index->add_flag("--strict", index.strict,
+                    "exit 3 when any file failed, also those that failed in an earlier run and are unchanged since");
   c_index->add_flag("--flat", index.flat, "exact index instead of HNSW (new databases only)");
   c_index->add_flag("--float16", index.float16, "HNSW vectors in half precision: half the memory, ~1.5x faster, "
                                                 "scores within ~1e-3 (new databases only)")
@@ -76,7 +110,7 @@ int main(int argc, char** argv) {
 
   SearchCommand search;
   auto* c_search = app.add_subcommand("search", "the images most like an image, or matching a text (CLIP)");
-  db_options(c_search, search);
+  db_options(c_search, search, kJson | kModel | kDecode);
   c_search->add_option("--image", search.images, "an image file to search by (FILE or FILE:WEIGHT); repeatable")
       ->allow_extra_args(false);
   c_search->add_option("--image-url", search.image_urls,
@@ -104,15 +138,10 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);
   c_search->add_option("-k", search.k, "how many results (1-100000)")->check(CLI::Range(1, 100000));
   c_search->add_option("--offset", search.offset, "skip this many results first (paging)")->check(CLI::Range(0, 1000000));
-  c_search->add_option("--where", search.where,
-                       "KEY=V, KEY!=V, KEY>=N, KEY<=N, KEY>N, KEY<N, KEY=A|B, KEY=LO..HI, KEY=PATTERN* (any case), "
-                       "tag=T; keys: width, height, format, source, file_size, taken (dates: taken>=2023-06-01, "
-                       "taken=2023-06), camera, camera_make, camera_model, lens, latitude, longitude, or metadata; "
-                       "joined by and, or, not and parentheses (\"format=jpeg and (camera=canon* or tag=best)\"), "
-                       "KEY=\"literal text\"; repeatable (all must hold)");
+  c_search->add_option("--where", search.where, kWhereHelp);
   c_search->add_option("--sort", search.sort,
                        "score (most similar first), newest or taken (the newest photo first), oldest; "
-                       "orders the results found")
+                       "orders the results found; undated photos last")
       ->check(CLI::IsMember({"score", "newest", "taken", "oldest"}));
   c_search->add_option("--min-score", search.min_score, "only results at least this similar (cosine, -1..1)")
       ->check(CLI::Range(-1.0, 1.0));
@@ -120,7 +149,7 @@ int main(int argc, char** argv) {
   DupsOptions dups;
   auto* c_dups = app.add_subcommand("dups", "groups of duplicate images, each with the one to keep and each "
                                             "member's similarity to it");
-  db_options(c_dups, dups);
+  db_options(c_dups, dups, kJson);
   c_dups->add_option("--threshold", dups.threshold,
                      "cosine similarity that makes a duplicate (default 0.945: precision >= 0.99 for the built-in "
                      "encoder in bench/bench_duplicates.cpp; lower finds more, and more wrongly)")
@@ -137,12 +166,13 @@ int main(int argc, char** argv) {
   auto* c_export = app.add_subcommand("export", "records as JSON lines (or one JSON array), vectors for numpy; "
                                                 "- writes to standard output; or everything for Qdrant, Milvus or "
                                                 "pgvector (--format, --out; docs/scale-out.md)");
-  db_options(c_export, exp, false);
-  c_export->add_option("--metadata", exp.metadata, "FILE.jsonl, FILE.json or -");
+  db_options(c_export, exp, 0);
+  c_export->add_option("--metadata", exp.metadata,
+                       "FILE.jsonl, FILE.json (one array), FILE.csv (a spreadsheet's columns) or - (JSON lines)");
   c_export->add_option("--format", exp.format,
-                       "json (one array) or jsonl for --metadata (default: from the file name); qdrant, milvus or "
+                       "jsonl, json or csv for --metadata (default: from the file name); qdrant, milvus or "
                        "pgvector for --out")
-      ->check(CLI::IsMember({"json", "jsonl", "qdrant", "milvus", "pgvector"}));
+      ->check(CLI::IsMember({"json", "jsonl", "csv", "qdrant", "milvus", "pgvector"}));
   c_export->add_option("--vectors", exp.vectors, "FILE.npy: float32, one row per image, ascending id");
   c_export->add_option("--ids", exp.ids, "FILE.npy: the ids of those rows (uint64)");
   c_export->add_option("--out", exp.out, "a new folder for --format qdrant|milvus|pgvector (must not exist)");
@@ -156,7 +186,7 @@ int main(int argc, char** argv) {
   auto* c_import = app.add_subcommand("import", "images back from an export: a Qdrant, Milvus or pgvector folder "
                                                 "(imgvec export --out), or --vectors/--ids/--metadata; ids, vectors "
                                                 "and records as they were (docs/scale-out.md)");
-  db_options(c_import, imp);
+  db_options(c_import, imp, kJson | kModel);
   c_import->add_option("FOLDER", imp.from, "an export folder");
   c_import->add_option("--vectors", imp.vectors, "FILE.npy from imgvec export --vectors");
   c_import->add_option("--ids", imp.ids, "FILE.npy from imgvec export --ids");
@@ -170,18 +200,22 @@ int main(int argc, char** argv) {
 
   DbOptions stats;
   auto* c_stats = app.add_subcommand("stats", "count, dimension, encoder, index kind, memory and disk use");
-  db_options(c_stats, stats);
+  db_options(c_stats, stats, kJson);
+
+  TargetsOptions show;
+  targets_command(app, "show", "everything known about images (by id or path): file, dates, camera, GPS, colours, "
+                               "labels, tags, metadata", show, kJson);
 
   DbOptions repair;
   auto* c_repair = app.add_subcommand(
       "repair", "open a database whose write-ahead log is damaged: keep the changes logged before the damage, drop "
                 "the rest, and save (copy the folder first if the dropped changes matter)");
-  db_options(c_repair, repair, false);
+  db_options(c_repair, repair, 0);
 
   TargetsOptions remove;
   targets_command(app, "remove", "remove images by id or by file path", remove);
   TagOptions tag;
-  auto* c_tag = targets_command(app, "tag", "add or remove tags of images (by id or path)", tag);
+  auto* c_tag = targets_command(app, "tag", "add or remove tags of images (by id or path)", tag, kModel);
   c_tag->add_option("--add", tag.add, "a tag to add; repeatable");
   c_tag->add_option("--remove", tag.remove, "a tag to remove; repeatable");
   c_tag->get_option("TARGET")->required(false);
@@ -200,7 +234,7 @@ int main(int argc, char** argv) {
   ServeOptions serve;
   auto* c_serve = app.add_subcommand("serve", "an HTTP JSON API and a web page over a database: search by image, "
                                               "text, vector or id; uploads, metadata changes, deletes; duplicates");
-  db_options(c_serve, serve, false);
+  db_options(c_serve, serve, kModel | kDecode);
   c_serve->add_option("--host", serve.host, "address to listen on (default 127.0.0.1, this machine only)");
   c_serve->add_option("--port", serve.port, "port (0: any free port, printed at start)")->check(CLI::Range(0, 65535));
   c_serve->add_option("--api-key", serve.api_key,
@@ -226,6 +260,7 @@ int main(int argc, char** argv) {
 
   EmbedOptions embed;
   auto* c_embed = app.add_subcommand("embed", "embeddings from a CLIP bundle, as JSON");
+  c_embed->footer(kCommandFooter);
   c_embed->add_option("--model", embed.model, "the CLIP bundle")->required();
   auto* text = c_embed->add_option("--text", embed.text, "a text");
   c_embed->add_option("--image", embed.images, "image files")->excludes(text);
@@ -233,6 +268,7 @@ int main(int argc, char** argv) {
 
   TokenizeOptions tok;
   auto* c_tokenize = app.add_subcommand("tokenize", "CLIP token ids of a text, as JSON");
+  c_tokenize->footer(kCommandFooter);
   c_tokenize->add_option("TEXT", tok.text, "the text")->required();
   c_tokenize->add_option("--model", tok.model, "a CLIP bundle (its vocabulary)");
   c_tokenize->add_option("--vocab", tok.vocab, "a CLIP merges file (bpe_simple_vocab_16e6.txt.gz)");
@@ -261,6 +297,7 @@ int main(int argc, char** argv) {
     if (command == "export") return run_export(exp);
     if (command == "import") return run_import(imp);
     if (command == "stats") return run_stats(stats);
+    if (command == "show") return run_show(show);
     if (command == "repair") return run_repair(repair);
     if (command == "remove") return run_remove(remove);
     if (command == "tag") return run_tag(tag);

@@ -67,6 +67,9 @@ int run_serve(const ServeOptions& o) {
     OpenOptions open;
     open.durability = o.read_only ? Durability::on_save : Durability::on_write;
     db = open_database(o, open);
+    // So that `imgvec index` (refused while this runs) can say where the server is.
+    db->describe_holder("imgvec serve at http://" + std::string(v6 ? "[" : "") + o.host + (v6 ? "]" : "") + ":" +
+                        std::to_string(server.port()) + "/");
     // Loaded now, not at the first text or image search: a server's first answer should not wait
     // a second for libtorch, and a missing model is said at start.
     db->encoder();

@@ -9,6 +9,13 @@
 
 namespace imgvec {
 
+void VectorDatabase::Impl::refuse_if_read_only(const char* what) const {
+  if (!read_only) return;
+  throw Error(ErrorCode::invalid_argument,
+              dir + ": opened read-only (another process may hold it), so it cannot " + what +
+                  "; open it without read_only once that process has ended");
+}
+
 VectorDatabase::Impl::~Impl() {
   if (lock_fd >= 0) ::close(lock_fd);
 }

@@ -42,6 +42,7 @@ struct VectorDatabase::Impl {
   std::mutex save_mutex;
   std::shared_mutex files_mutex;  // imported files (imported_files.hpp): imports share it, a save's cleanup excludes them
   int lock_fd = -1;
+  bool read_only = false;  // OpenOptions::read_only: no lock held, every write refused
   Durability durability = Durability::on_save;
   std::unique_ptr<detail::WriteAheadLog> log;  // always there: open() may have replayed one
   std::uint64_t logged = 0;  // log position after the last logged change (under the write lock)
@@ -49,6 +50,9 @@ struct VectorDatabase::Impl {
   std::size_t replayed = 0, dropped_log_bytes = 0;  // what open() found in the log
 
   ~Impl();
+
+  /// Throws Error(invalid_argument) naming `what` when the database was opened read-only.
+  void refuse_if_read_only(const char* what) const;
 
   /// A shared (read) hold of `lock`, for code that only reads.
   struct Shared {

@@ -39,6 +39,8 @@ std::size_t VectorDatabase::unsaved_changes() const {
   return impl_->changes - impl_->changes_at_save;
 }
 
+bool VectorDatabase::read_only() const { return impl_->read_only; }
+
 std::size_t VectorDatabase::size() const {
   Impl::Shared guard(impl_->lock);
   return impl_->store.size();

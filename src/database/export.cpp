@@ -54,11 +54,20 @@ void npy_header(Sink& out, const char* descr, const std::string& shape) {
 
 void write_records(const MetadataStore& store, ExportFormat format, Sink& out) {
   std::string chunk = format == ExportFormat::json ? "[\n" : "";
+  std::vector<std::string> columns;
+  if (format == ExportFormat::csv) {
+    columns = wire::csv_columns(store.metadata_keys());
+    chunk = wire::csv_line(columns);
+  }
   bool first = true;
   store.for_each([&](const ImageRecord& r) {
     if (format == ExportFormat::json && !first) chunk += ",\n";
     first = false;
-    chunk += wire::to_json(r).dump();
+    if (format == ExportFormat::csv) {
+      chunk += wire::to_csv_line(wire::to_json(r), columns);
+    } else {
+      chunk += wire::to_json(r).dump();
+    }
     if (format == ExportFormat::jsonl) chunk += '\n';
     if (chunk.size() > (1 << 20)) {
       out.write(chunk.data(), chunk.size());

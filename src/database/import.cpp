@@ -224,7 +224,7 @@ static std::size_t store_batch(ImportTransaction& tx, std::vector<Pending>& batc
       if (!options.new_ids && p.record.id > kMaxId)
         throw Error(ErrorCode::invalid_argument, "import: image id " + id +
                                                      " is larger than any id imgvec gives (2^64-2); nothing was "
-                                                     "imported (import with new ids to renumber)");
+                                                     "imported (import with new ids, --new-ids, to renumber)");
       if (!options.new_ids && !tx.seen.insert(p.record.id).second)
         throw Error(ErrorCode::invalid_argument, "import: id " + id +
                                                      " appears twice in the export; nothing was imported (import "
@@ -265,9 +265,23 @@ ImportReport VectorDatabase::import_export(const std::string& directory, const I
   const auto e = manifest.find("encoder");
   const EncoderFingerprint theirs =
       wire::fingerprint_from_json(e == manifest.end() ? json() : *e, (dir / "imgvec-export.json").string());
-  if (theirs != mine)
-    throw Error(ErrorCode::incompatible, directory + ": exported from a database of another encoder (" +
-                                             theirs.to_string() + "); this one uses " + mine.to_string());
+  if (theirs != mine) {
+    // Said as what to do: the usual cause is a CLIP export imported without its model.
+    auto name = [](const EncoderFingerprint& f) {
+      if (f.kind == "clip") return "the CLIP model " + f.model;
+      if (f.kind == "descriptor") return std::string("the built-in encoder");
+      return "the encoder " + f.kind;
+    };
+    const std::string fix =
+        theirs.kind == "clip"
+            ? "import it with that model's bundle (--model BUNDLE, or model= in Python) into a new database or one "
+              "made with that model"
+            : theirs.kind == "descriptor" ? "import it into a database of the built-in encoder (without --model)"
+                                          : "import it into a database of that encoder";
+    throw Error(ErrorCode::incompatible, directory + ": exported with " + name(theirs) + ", but this database uses " +
+                                             name(mine) + "; " + fix + ". (Exported: " + theirs.to_string() +
+                                             "; here: " + mine.to_string() + ")");
+  }
   const std::size_t total = manifest.value("images", std::size_t{0});
   std::vector<Pending> batch;
   ImportTransaction tx(*impl_);

@@ -27,14 +27,38 @@ std::unique_ptr<Index> make_index(IndexKind kind, std::size_t dim, const HnswPar
   return std::make_unique<HnswIndex>(dim, Metric::cosine, hnsw);
 }
 
-// One process per database: an exclusive flock on <dir>/LOCK, held while open.
-int lock_directory(const std::string& dir) {
+// What the process holding <dir>/LOCK wrote there (describe_holder), for the message of a
+// process that finds it locked: one short line, printable characters only.
+std::string lock_holder(const std::string& dir) {
+  char buf[512];
+  const int fd = ::open((dir + "/LOCK").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  std::string text;
+  for (ssize_t i = 0; i < n && buf[i] != '\n'; ++i) text += (buf[i] >= 32 && buf[i] < 127) ? buf[i] : '?';
+  return text;
+}
+
+// One process per database: an exclusive flock on <dir>/LOCK, held while open. The holder's pid
+// is written into it, and describe_holder() adds what it is. -1 when another process holds it
+// and `or_none`; else that is an Error.
+int lock_directory(const std::string& dir, bool or_none = false) {
   const std::string path = dir + "/LOCK";
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) throw Error(ErrorCode::io, path + ": cannot create the lock file: " + std::strerror(errno));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
-    throw Error(ErrorCode::io, dir + ": the database is open in another process");
+    if (or_none) return -1;
+    const std::string holder = lock_holder(dir);
+    throw Error(ErrorCode::io, dir + ": the database is open in another process" +
+                                   (holder.empty() ? std::string() : " (" + holder + ")") +
+                                   "; commands that only read work meanwhile (they open it read-only); stop that "
+                                   "process to change it");
+  }
+  const std::string pid = "pid " + std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    // Only a courtesy for the message above: the lock itself is what counts.
   }
   return fd;
 }
@@ -120,34 +144,77 @@ std::unique_ptr<VectorDatabase> VectorDatabase::open_or_create(const std::string
   return create(directory, std::move(encoder), options);
 }
 
+// The saved generation the manifest names, and the changes logged since: what an open reads,
+// with or without the lock.
+static void load_state(VectorDatabase::Impl& impl, const OpenOptions& options,
+                const std::function<void(VectorDatabase::Impl&)>& attach) {
+  const std::string& directory = impl.dir;
+  impl.files_prefix = detail::imported_files_prefix(directory);
+  impl.manifest = detail::read_manifest(directory);
+  attach(impl);
+  const std::uint64_t g = impl.manifest.generation;
+  impl.index = Index::load(detail::index_path(directory, g), impl.encoder.dimension());
+  if (impl.index->kind() != impl.manifest.index_kind || impl.index->metric() != Metric::cosine) {
+    throw Error(ErrorCode::corrupt_file, detail::index_path(directory, g) + ": not the index the manifest names");
+  }
+  impl.store = MetadataStore::load(detail::metadata_path(directory, g), &impl.files_prefix);
+  if (impl.index->ids() != impl.store.ids()) {
+    throw Error(ErrorCode::corrupt_file, directory + ": generation " + std::to_string(g) +
+                                             ": the index and the records hold different ids");
+  }
+  impl.failed = detail::load_failed_files(detail::failed_path(directory, g));
+  impl.durability = options.durability;
+  detail::replay_logs(impl, options.accept_log_damage);
+}
+
 // open() but for the encoder, which `attach` gives the database once its manifest is read (and
 // before the log is replayed, whose entries are checked against the encoder's dimension).
 std::unique_ptr<VectorDatabase> VectorDatabase::open_with(const std::string& directory, const OpenOptions& options,
                                                           const std::function<void(Impl&)>& attach) {
   if (!fs::is_directory(directory)) throw Error(ErrorCode::not_found, directory + ": no such directory");
+  if (!exists(directory)) throw Error(ErrorCode::not_found, directory + ": no imgvec database here (no MANIFEST)");
+  if (options.read_only) return open_read_only(directory, options, attach);
   auto impl = std::make_unique<Impl>();
   impl->dir = directory;
-  impl->files_prefix = detail::imported_files_prefix(directory);
-  if (!exists(directory)) throw Error(ErrorCode::not_found, directory + ": no imgvec database here (no MANIFEST)");
-  impl->lock_fd = lock_directory(directory);
-  impl->manifest = detail::read_manifest(directory);
-  attach(*impl);
-  const std::uint64_t g = impl->manifest.generation;
-  impl->index = Index::load(detail::index_path(directory, g), impl->encoder.dimension());
-  if (impl->index->kind() != impl->manifest.index_kind || impl->index->metric() != Metric::cosine) {
-    throw Error(ErrorCode::corrupt_file, detail::index_path(directory, g) + ": not the index the manifest names");
-  }
-  impl->store = MetadataStore::load(detail::metadata_path(directory, g), &impl->files_prefix);
-  if (impl->index->ids() != impl->store.ids()) {
-    throw Error(ErrorCode::corrupt_file, directory + ": generation " + std::to_string(g) +
-                                             ": the index and the records hold different ids");
-  }
-  impl->failed = detail::load_failed_files(detail::failed_path(directory, g));
-  impl->durability = options.durability;
-  detail::replay_logs(*impl, options.accept_log_damage);
-  detail::remove_leftovers(directory, g);
+  impl->lock_fd = lock_directory(directory, options.read_only_if_held);
+  if (impl->lock_fd < 0) return open_read_only(directory, options, attach);
+  load_state(*impl, options, attach);
+  detail::remove_leftovers(directory, impl->manifest.generation);
   detail::remove_logs_before(directory, impl->manifest.log_start);
   return std::unique_ptr<VectorDatabase>(new VectorDatabase(std::move(impl)));
+}
+
+// Without the lock, the holder may save meanwhile: its new manifest names new files and the old
+// ones (or the logs they follow) are deleted under this reader, which then fails to find a file
+// or finds the index and records of two generations. Read again from the new manifest; a holder
+// that saves on every change could keep this busy, so after a few tries the error stands.
+std::unique_ptr<VectorDatabase> VectorDatabase::open_read_only(const std::string& directory,
+                                                               const OpenOptions& options,
+                                                               const std::function<void(Impl&)>& attach) {
+  constexpr int kTries = 5;
+  for (int attempt = 1;; ++attempt) {
+    const std::uint64_t before = detail::read_manifest(directory).generation;
+    try {
+      auto impl = std::make_unique<Impl>();
+      impl->dir = directory;
+      impl->read_only = true;
+      load_state(*impl, options, attach);
+      return std::unique_ptr<VectorDatabase>(new VectorDatabase(std::move(impl)));
+    } catch (const Error& e) {
+      const bool saved_meanwhile = detail::read_manifest(directory).generation != before;
+      if (!saved_meanwhile || attempt == kTries || e.code() == ErrorCode::incompatible) throw;
+    }
+  }
+}
+
+void VectorDatabase::describe_holder(const std::string& text) {
+  impl_->refuse_if_read_only("describe its holder");
+  std::string line = "pid " + std::to_string(::getpid()) + ": ";
+  for (const char c : text.substr(0, 400)) line += (c >= 32 && c < 127) ? c : '?';
+  line += "\n";
+  if (::ftruncate(impl_->lock_fd, 0) != 0 || ::pwrite(impl_->lock_fd, line.data(), line.size(), 0) < 0) {
+    throw Error(ErrorCode::io, impl_->dir + "/LOCK: cannot write: " + std::strerror(errno));
+  }
 }
 
 std::unique_ptr<VectorDatabase> VectorDatabase::open(const std::string& directory, std::shared_ptr<Encoder> encoder,
@@ -173,6 +240,7 @@ std::unique_ptr<VectorDatabase> VectorDatabase::open(const std::string& director
 // switches to them; the previous generation's files are deleted only after the switch. A crash
 // before the switch leaves the old manifest naming old, complete files; after, the new ones.
 void VectorDatabase::save() {
+  if (impl_->read_only) return;  // nothing to save: every change was refused
   std::lock_guard<std::mutex> saving(impl_->save_mutex);
   detail::Manifest next;
   std::uint64_t changes_in_snapshot = 0;

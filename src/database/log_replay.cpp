@@ -86,7 +86,8 @@ void replay_logs(VectorDatabase::Impl& impl, bool accept_damage) {
     }
     // The last log cut short by a crash: its torn tail was never acknowledged. It is cut off, so
     // that the logs appended after this open do not follow a log that looks damaged.
-    if (log.dropped_bytes > 0 && !present.count(n + 1)) truncate_log(path, log.valid_bytes);
+    // Read-only: the tail may be an entry the holder is writing now; it is left alone.
+    if (log.dropped_bytes > 0 && !present.count(n + 1) && !impl.read_only) truncate_log(path, log.valid_bytes);
   }
   // Logs numbered past the last one replayed: a gap (a log deleted or lost), or what repair drops.
   const auto later = present.upper_bound(n);

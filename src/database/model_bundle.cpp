@@ -41,6 +41,7 @@ std::string VectorDatabase::remembered_model_bundle(const std::string& directory
 }
 
 void VectorDatabase::remember_model_bundle(const std::string& bundle) {
+  impl_->refuse_if_read_only("remember a model bundle");
   detail::write_model_bundle(impl_->dir, bundle);
 }
 
@@ -86,14 +87,14 @@ void detail::choose_encoder(VectorDatabase::Impl& impl, const ModelChoice& choic
   if (!remembered.empty() && fs::path(remembered).is_relative() && is_file(remembered)) {
     remembered = fs::absolute(remembered).lexically_normal().string();
     try {
-      write_model_bundle(dir, remembered);
+      if (!impl.read_only) write_model_bundle(dir, remembered);
     } catch (const Error&) {
       // A read-only folder: it stays as it was, and works from this folder as before.
     }
   }
   const std::string bundle =
       choice.bundle.empty() ? remembered : fs::absolute(choice.bundle).lexically_normal().string();
-  const bool remember = !choice.bundle.empty() && (choice.remember || !is_file(remembered));
+  const bool remember = !impl.read_only && !choice.bundle.empty() && (choice.remember || !is_file(remembered));
   const std::string device = choice.device;
   const bool fast_decode = choice.fast_decode;
   impl.encoder.defer(

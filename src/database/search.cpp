@@ -183,22 +183,48 @@ std::vector<std::string> VectorDatabase::metadata_keys() const {
 
 std::vector<std::string> VectorDatabase::filter_warnings(const Where& where) const {
   std::vector<std::string> out;
-  const std::vector<std::string> keys = where.matches_all() ? std::vector<std::string>() : metadata_keys();
+  if (where.matches_all()) return out;
+  std::vector<std::string> keys, tags;
+  std::size_t labelled = 0;
+  {
+    Impl::Shared guard(impl_->lock);
+    keys = impl_->store.metadata_keys();
+    tags = impl_->store.tags();
+    labelled = impl_->store.labelled_count();
+  }
+  // "did you mean" and at most 20 names, so a database of many keys or tags gives a short line.
+  auto listed = [](const std::vector<std::string>& names) {
+    std::string text;
+    for (std::size_t i = 0; i < names.size() && i < 20; ++i) text += (i ? ", " : "") + names[i];
+    if (names.size() > 20) text += ", ... (" + std::to_string(names.size()) + " in all)";
+    return names.empty() ? std::string("none") : text;
+  };
   for (const std::string& key : where.keys()) {
     const bool meta = key.rfind("meta.", 0) == 0;
     const std::string bare = meta ? key.substr(5) : key;
+    if (!meta && key == "label" && labelled == 0) {
+      out.push_back("no image has labels yet, so label=... matches nothing; label them first (imgvec tag --labels "
+                    "default, or imgvec index --labels default; label_images in the library)");
+      continue;
+    }
     if ((!meta && Where::is_record_field(key)) || std::binary_search(keys.begin(), keys.end(), bare)) continue;
     std::vector<std::string_view> known(keys.begin(), keys.end());
     if (!meta) {
-      for (const char* f : {"width", "height", "format", "source", "camera", "lens", "taken", "colour", "label", "tone"})
+      for (const char* f : {"width", "height", "format", "source", "camera", "lens", "taken", "modified", "colour",
+                            "label", "tone", "brightness", "tag"})
         known.emplace_back(f);
     }
     std::string message = "no image has the key \"" + key + "\"";
     if (const std::string hint = detail::did_you_mean(bare, known); !hint.empty()) message += "; " + hint;
-    std::string listed;
-    for (std::size_t i = 0; i < keys.size() && i < 20; ++i) listed += (i ? ", " : "") + keys[i];
-    if (keys.size() > 20) listed += ", ... (" + std::to_string(keys.size()) + " in all)";
-    message += " (metadata keys: " + (keys.empty() ? std::string("none") : listed) + ")";
+    message += " (metadata keys: " + listed(keys) + ")";
+    out.push_back(std::move(message));
+  }
+  for (const std::string& tag : where.tags()) {
+    if (std::binary_search(tags.begin(), tags.end(), tag)) continue;
+    std::string message = "no image has the tag \"" + tag + "\"";
+    const std::vector<std::string_view> known(tags.begin(), tags.end());
+    if (const std::string hint = detail::did_you_mean(tag, known); !hint.empty()) message += "; " + hint;
+    message += " (tags: " + listed(tags) + ")";
     out.push_back(std::move(message));
   }
   return out;

@@ -2,7 +2,9 @@
 
 namespace imgvec::detail {
 
-WriteTransaction::WriteTransaction(VectorDatabase::Impl& database) : db(database), lock_(database.lock) {}
+WriteTransaction::WriteTransaction(VectorDatabase::Impl& database) : db(database), lock_(database.lock) {
+  db.refuse_if_read_only("change");
+}
 
 WriteTransaction::~WriteTransaction() = default;
 

@@ -31,12 +31,18 @@ struct MetadataStore::Impl {
   std::unordered_map<std::string, Id> by_source;
   std::unordered_multimap<std::uint64_t, Id> by_hash;
   std::map<std::string, std::size_t> key_counts;  // user metadata keys, by how many records hold them
+  std::map<std::string, std::size_t> tag_counts;  // tags, likewise
+  std::size_t labelled = 0;                       // records with zero-shot labels
+
+  static void drop(std::map<std::string, std::size_t>& counts, const std::string& key) {
+    const auto it = counts.find(key);
+    if (it != counts.end() && --it->second == 0) counts.erase(it);
+  }
 
   void unindex(const ImageRecord& r) {
-    for (const auto& [key, value] : r.metadata) {
-      const auto it = key_counts.find(key);
-      if (it != key_counts.end() && --it->second == 0) key_counts.erase(it);
-    }
+    for (const auto& [key, value] : r.metadata) drop(key_counts, key);
+    for (const auto& tag : r.tags) drop(tag_counts, tag);
+    labelled -= r.labels.empty() ? 0 : 1;
     if (!r.source.empty()) {
       const auto it = by_source.find(r.source);
       if (it != by_source.end() && it->second == r.id) by_source.erase(it);
@@ -51,6 +57,8 @@ struct MetadataStore::Impl {
   }
   void index(const ImageRecord& r) {
     for (const auto& [key, value] : r.metadata) ++key_counts[key];
+    for (const auto& tag : r.tags) ++tag_counts[tag];
+    labelled += r.labels.empty() ? 0 : 1;
     if (!r.source.empty()) by_source[r.source] = r.id;
     if (r.content_hash != 0) by_hash.emplace(r.content_hash, r.id);
   }
@@ -104,6 +112,15 @@ std::vector<std::string> MetadataStore::metadata_keys() const {
   for (const auto& [key, count] : impl_->key_counts) out.push_back(key);
   return out;
 }
+
+std::vector<std::string> MetadataStore::tags() const {
+  std::vector<std::string> out;
+  out.reserve(impl_->tag_counts.size());
+  for (const auto& [tag, count] : impl_->tag_counts) out.push_back(tag);
+  return out;
+}
+
+std::size_t MetadataStore::labelled_count() const { return impl_->labelled; }
 
 std::optional<Id> MetadataStore::find_source(const std::string& source) const {
   const auto it = impl_->by_source.find(source);

@@ -302,7 +302,20 @@ void collect_keys(const Node& n, std::vector<std::string>& out) {
   if (!n.key.empty() && std::find(out.begin(), out.end(), n.key) == out.end()) out.push_back(n.key);
   for (const auto& c : n.children) collect_keys(*c, out);
 }
+void collect_tags(const Node& n, std::vector<std::string>& out) {
+  if (n.kind == Node::Kind::tag && !n.values.empty()) {
+    if (const auto* t = std::get_if<std::string>(&n.values[0]); t && std::find(out.begin(), out.end(), *t) == out.end())
+      out.push_back(*t);
+  }
+  for (const auto& c : n.children) collect_tags(*c, out);
+}
 }  // namespace
+
+std::vector<std::string> Where::tags() const {
+  std::vector<std::string> out;
+  if (node_) collect_tags(*node_, out);
+  return out;
+}
 
 std::vector<std::string> Where::keys() const {
   std::vector<std::string> out;

@@ -47,6 +47,14 @@ json to_json(const SearchResult& hit, const VectorDatabase* portable_in = nullpt
 /// records from `db` (an image removed meanwhile is left out), portable sources if `portable`.
 json to_json(const DuplicateGroup& group, const VectorDatabase& db, bool portable = false);
 
+/// Records as CSV: the columns (the record's fields, its photo facts and look, then "meta.KEY"
+/// for each user metadata key), a header or any line of cells, and one record's line from its
+/// to_json form. Lists are joined by ';' (labels as name:score); RFC 4180 quoting, CRLF line ends;
+/// a text cell starting with = + - or @ gets a leading ' so a spreadsheet does not run it.
+std::vector<std::string> csv_columns(const std::vector<std::string>& metadata_keys);
+std::string csv_line(const std::vector<std::string>& cells);
+std::string to_csv_line(const json& record, const std::vector<std::string>& columns);
+
 /// A record from to_json's output; Error(corrupt_file) naming `what` and the field.
 ImageRecord record_from_json(const json& value, const std::string& what);
 

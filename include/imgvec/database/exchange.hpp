@@ -16,11 +16,19 @@ IMGVEC_API_BEGIN
 
 namespace imgvec {
 
-enum class ExportFormat { json, jsonl };
-/// "json", "jsonl".
+enum class ExportFormat {
+  json,   ///< one JSON array of records
+  jsonl,  ///< one JSON record per line
+  csv,    ///< one row per record, flattened columns (a spreadsheet's; lists joined by ';')
+};
+/// "json", "jsonl", "csv".
 const char* to_string(ExportFormat format);
 /// The inverse of to_string; Error(invalid_argument) naming the text otherwise.
 ExportFormat parse_export_format(const std::string& text);
+/// The format a file's name asks for: .json, .jsonl (or .ndjson), .csv; JSON lines for a name
+/// without an extension ("-", /dev/stdout). Error(invalid_argument) naming the file for any other
+/// extension, rather than JSON lines under a name that says otherwise.
+ExportFormat export_format_for_path(const std::string& path);
 
 /// Vector databases that imgvec exports to (docs/scale-out.md says when and how to move).
 enum class ExternalFormat {

@@ -38,6 +38,17 @@ struct OpenOptions {
   /// DatabaseStats::dropped_log_bytes), and the next save deletes the damaged logs (`imgvec
   /// repair`).
   bool accept_log_damage = false;
+  /// Opens the state on the disk without taking the database's lock, so it works while another
+  /// process (`imgvec serve`, an `imgvec index` run) holds the database: the last saved
+  /// generation plus the changes that process has logged (Durability::on_write) up to now. Every
+  /// write, save() included, throws Error(invalid_argument); nothing in the folder is changed
+  /// (no leftover cleanup, no log repair, no MODEL update). A save by the other process during
+  /// the open is retried. Changes made by that process later are not seen: open again.
+  bool read_only = false;
+  /// Opens as usual, but read_only (above) when another process holds the database, instead of
+  /// throwing Error(io); VectorDatabase::read_only() says which it got. For programs that only
+  /// read: they work beside a server, and still tidy up and remember a moved model when alone.
+  bool read_only_if_held = false;
 };
 
 /// For open(directory, options, model), which chooses the encoder from the database's

@@ -36,8 +36,8 @@ struct ImageRecord {
   std::int64_t added_ms = 0;       ///< when it was added, ms since the Unix epoch
   Metadata metadata;
   std::vector<std::string> tags;
-  /// Date taken, camera, lens and GPS from its EXIF data; the date falls back to the file's
-  /// modification time (PhotoFacts::taken_source says which).
+  /// Date taken, camera, lens and GPS from its EXIF data; the date may come from a camera's file
+  /// name pattern instead (PhotoFacts::taken_source says which), never from the file's time.
   PhotoFacts photo;
   /// Dominant colours, brightness, saturation, colourfulness and tone, measured when it was
   /// added (empty for images added by imgvec before 0.2).
@@ -85,6 +85,10 @@ class MetadataStore {
   /// Every user metadata key some record holds, sorted; kept as records change, so asking costs
   /// the number of keys, not of records.
   std::vector<std::string> metadata_keys() const;
+  /// Every tag some record holds, sorted.
+  std::vector<std::string> tags() const;
+  /// How many records hold zero-shot labels.
+  std::size_t labelled_count() const;
   /// The record added from `source` (a path), if any.
   std::optional<Id> find_source(const std::string& source) const;
   /// Records whose file had these bytes.

@@ -83,6 +83,8 @@ class Where {
   /// The keys the condition reads (record fields and metadata keys, "meta." kept), in order of
   /// appearance, without duplicates; tags are not keys.
   std::vector<std::string> keys() const;
+  /// The tags its tag=T conditions name, in order of appearance, without duplicates.
+  std::vector<std::string> tags() const;
   /// Whether `key` names a record field (width, height, ...) rather than user metadata.
   static bool is_record_field(const std::string& key);
   /// Whether `key`'s values are dates naming periods: `taken` and `modified`.
