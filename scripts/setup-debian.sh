@@ -29,6 +29,7 @@ packages=(
   catch2 libbenchmark-dev
   chromium chromium-driver python3-selenium python3-pil   # the page's browser test; the server tests
   curl                 # the server tests run the curl commands of docs/server.md as written
+  postgresql-15 postgresql-server-dev-15   # the pgvector test: a real PostgreSQL, and pgvector built for it
 )
 for arg in "$@"; do
   case "$arg" in
@@ -53,5 +54,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# pgvector is not packaged by Debian 12: the test of docs/scale-out.md (tests/pgvector_test.py) builds
+# the vendored source (third_party/pgvector) and installs it into PostgreSQL 15's folders, once.
+# OPTFLAGS="" drops pgvector's default -march=native, as for anything this project builds.
+pg_config=/usr/lib/postgresql/15/bin/pg_config
+if [ ! -f "$("$pg_config" --sharedir)/extension/vector--0.8.6.sql" ]; then
+  work=$(mktemp -d)
+  tar xzf "$(dirname "$0")/../third_party/pgvector/pgvector-0.8.6.tar.gz" -C "$work"
+  make -s -C "$work/pgvector-0.8.6" PG_CONFIG="$pg_config" OPTFLAGS="" -j2
+  $sudo make -s -C "$work/pgvector-0.8.6" PG_CONFIG="$pg_config" OPTFLAGS="" install
+  rm -rf "$work"
 fi
 echo "imgvec build dependencies are installed."
