@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -48,9 +49,9 @@ if not Path(sharedir, "extension", "vector--0.8.6.sql").exists():
 shutil.rmtree(SCRATCH, ignore_errors=True)
 SCRATCH.mkdir(parents=True)
 # initdb refuses to run as root: the cluster belongs to Debian's postgres user then.
+# Its folder is under /tmp, which that user can reach (a checkout under /root it cannot).
 owner = "postgres" if os.geteuid() == 0 else None
-cluster = SCRATCH / "cluster"
-cluster.mkdir()
+cluster = Path(tempfile.mkdtemp(prefix="imgvec-pg-"))
 if owner:
     shutil.chown(cluster, owner, owner)
 run(PG_BIN / "initdb", "-D", cluster / "data", "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8",
@@ -148,5 +149,6 @@ finally:
     subprocess.run((["runuser", "-u", owner, "--"] if owner else []) +
                    [str(PG_BIN / "pg_ctl"), "-D", str(cluster / "data"), "-m", "immediate", "-w", "stop"],
                    capture_output=True, timeout=120)
+    shutil.rmtree(cluster, ignore_errors=True)
 
 sys.exit(1 if failures else 0)
