@@ -94,7 +94,7 @@ exported = [json.loads(line) for line in
                            text=True, check=True).stdout.splitlines()]
 check(next(r for r in exported if r["id"] == like_id) == py_record, "and the export writes that same record")
 
-check(cli_groups and all(set(g) == {"keeper", "exact", "images"} for g in cli_groups) and
+check(cli_groups and all(set(g) == {"keeper", "exact", "paths", "images"} for g in cli_groups) and
       all(set(m) == {"id", "score", "matched_by", "keeper", "record"} for g in cli_groups for m in g["images"]),
       "a duplicate group is keeper, exact, images (id, score, matched_by, keeper, record)")
 check(py_groups == cli_groups, "Python's duplicate groups are the CLI's")

@@ -10,13 +10,9 @@ import imgvec
 
 
 def main(photos, db_path, bundle=None):
-    # The built-in encoder needs no model file; a CLIP bundle (imgvec model export) adds text search.
+    # The built-in encoder needs no model file; a CLIP bundle (tools/export_openclip.py) adds text search.
     encoder = imgvec.ClipEncoder(bundle) if bundle else imgvec.DescriptorEncoder()
-    if imgvec.VectorDatabase.exists(db_path):
-        db = imgvec.VectorDatabase.open(db_path, encoder)
-    else:
-        db = imgvec.VectorDatabase.create(db_path, encoder)
-    with db:
+    with imgvec.VectorDatabase(db_path, encoder) as db:  # opened, or created the first time
         report = db.index_directory(photos, progress=lambda done, total: print(f"\r{done}/{total}", end=""))
         print(f"\nadded {report['added']}, unchanged {report['unchanged']}, failed {report['failed']}")
         for failure in report["failures"]:
@@ -25,16 +21,15 @@ def main(photos, db_path, bundle=None):
         first = db.get(db.ids()[0])
         print("images like", first["source"])
         for r in db.search_by_image(first["source"], k=3):
-            print(f"  {r.score:.3f}  {r.record['source']}")
+            print(f"  {r.score:.3f}  {r.path}")
 
         if encoder.supports_text:
             print("images matching 'a photo of a dog'")
             for r in db.search_by_text("a photo of a dog", k=3):
-                print(f"  {r.score:.3f}  {r.record['source']}")
+                print(f"  {r.score:.3f}  {r.path}")
 
         for group in db.find_duplicates():
-            keeper = db.get(group["keeper"])["source"]
-            print(f"{len(group['images'])} duplicates, keep {keeper}")
+            print(f"{len(group['images'])} duplicates, keep {group['paths'][0]}")
 
         stats = db.get_stats()
         print(f"{stats['count']} images, {stats['dimension']}-d vectors, {stats['disk_bytes']} bytes on disk")

@@ -42,7 +42,7 @@ def _write_atomically(path, write):
     os.replace(tmp, path)
 
 
-def embed_shard(paths, out_dir, shard, bundle=None, device="cpu"):
+def embed_shard(paths, out_dir, shard, bundle=None, device="auto"):
     """Embeds `paths` and writes shard number `shard` into out_dir; returns (images, failures).
     Runs on a worker; also usable without Dask."""
     vectors, records, failures = _imgvec._embed_file_records(_encoder(bundle, device), list(paths))
@@ -55,7 +55,7 @@ def embed_shard(paths, out_dir, shard, bundle=None, device="cpu"):
     return len(records), failures
 
 
-def embed_files(paths, out_dir, *, client=None, bundle=None, device="cpu", files_per_task=256):
+def embed_files(paths, out_dir, *, client=None, bundle=None, device="auto", files_per_task=256):
     """Spreads embedding of `paths` over a Dask cluster's workers, files_per_task files per task,
     and writes one shard per task into out_dir (created if missing; shards already there from an
     earlier run of the same list are kept, so a failed run can be resumed). client: a

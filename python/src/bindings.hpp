@@ -41,8 +41,13 @@ Where where_from_python(const py::handle& value);
 py::object to_python(const nlohmann::json& value);
 /// A record as a dict: the wire's record (what exports write).
 py::dict record_to_python(const ImageRecord& record);
-/// An HxWx3 (or HxW gray) uint8 array as an Image.
+/// A uint8 array as an Image: HxW gray, HxWx2 gray and alpha, HxWx3 RGB, HxWx4 RGBA (alpha onto
+/// white, as for files: image_from_pixels).
 Image image_from_array(const py::array& array);
+/// Whether `value` is a PIL image (duck-typed: PIL is not needed to import imgvec).
+bool is_pil_image(const py::handle& value);
+/// A PIL image (any mode) or a uint8 array as an Image; TypeError otherwise.
+Image image_from_python(const py::handle& value);
 
 /// An encoder as Python sees it: a handle that databases share. Embedding is thread-safe
 /// (Encoder's contract), so calls run concurrently with the GIL released.

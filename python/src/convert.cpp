@@ -102,23 +102,29 @@ py::dict record_to_python(const ImageRecord& record) {
 
 Image image_from_array(const py::array& array) {
   if (array.dtype().kind() != 'u' || array.itemsize() != 1)
-    throw py::type_error("an image array must be uint8, HxWx3 (RGB) or HxW (gray)");
+    throw py::type_error("an image array must be uint8: HxW (gray), HxWx2 (gray, alpha), HxWx3 (RGB) or HxWx4 (RGBA)");
   const auto contiguous = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast>::ensure(array);
-  const bool rgb = contiguous.ndim() == 3 && contiguous.shape(2) == 3;
-  if (!(rgb || contiguous.ndim() == 2)) throw py::value_error("an image array must be HxWx3 (RGB) or HxW (gray)");
-  if (contiguous.shape(0) == 0 || contiguous.shape(1) == 0) throw py::value_error("an image array must not be empty");
-  Image im;
-  im.height = static_cast<std::uint32_t>(contiguous.shape(0));
-  im.width = static_cast<std::uint32_t>(contiguous.shape(1));
-  const std::size_t pixels = std::size_t{im.width} * im.height;
-  im.rgb.resize(pixels * 3);
-  const std::uint8_t* src = contiguous.data();
-  if (rgb) {
-    std::memcpy(im.rgb.data(), src, pixels * 3);
-  } else {
-    for (std::size_t i = 0; i < pixels; ++i) im.rgb[i * 3] = im.rgb[i * 3 + 1] = im.rgb[i * 3 + 2] = src[i];
+  const int channels = contiguous.ndim() == 2 ? 1 : contiguous.ndim() == 3 ? static_cast<int>(contiguous.shape(2)) : 0;
+  if (channels < 1 || channels > 4)
+    throw py::value_error("an image array must be HxW (gray), HxWx2 (gray, alpha), HxWx3 (RGB) or HxWx4 (RGBA)");
+  // Rows first: shape (height, width[, channels]).
+  return image_from_pixels(contiguous.data(), static_cast<std::uint32_t>(contiguous.shape(1)),
+                           static_cast<std::uint32_t>(contiguous.shape(0)), channels);
+}
+
+bool is_pil_image(const py::handle& value) { return py::hasattr(value, "getbands") && py::hasattr(value, "mode"); }
+
+Image image_from_python(const py::handle& value) {
+  if (is_pil_image(value)) {
+    // PIL's own modes as arrays: L, LA, RGB and RGBA directly; palette, 1-bit, CMYK, 16-bit and
+    // the rest through PIL's conversion to RGBA (a palette's transparency kept).
+    const std::string mode = value.attr("mode").cast<std::string>();
+    py::object image = py::reinterpret_borrow<py::object>(value);
+    if (mode != "L" && mode != "LA" && mode != "RGB" && mode != "RGBA") image = image.attr("convert")("RGBA");
+    return image_from_array(py::module_::import("numpy").attr("asarray")(image).cast<py::array>());
   }
-  return im;
+  if (py::isinstance<py::array>(value)) return image_from_array(value.cast<py::array>());
+  throw py::type_error("an image is a path, encoded bytes, a uint8 array or a PIL image");
 }
 
 }  // namespace imgvec::python

@@ -3,6 +3,8 @@
 // Over 400 lines because it is one pybind11 class: its methods and their docstrings are one
 // chained definition, which reads as the Python class's page; each method body is a few lines
 // that convert arguments and call the library.
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <optional>
 
@@ -10,15 +12,27 @@
 #include "imgvec/database.hpp"
 #include "imgvec/encoder/descriptor_encoder.hpp"
 #include "imgvec/error.hpp"
+#include "imgvec/image/analysis.hpp"
 #include "wire/wire.hpp"
 
 namespace imgvec::python {
 namespace {
 
+// A hit as Python sees it: id, score and the record, with the names scripts use for them
+// (path, metadata, distance) and the wire's dict form.
 struct PyResult {
   Id id = 0;
   float score = 0;
   py::dict record;
+
+  py::object path() const {
+    const py::object source = record.contains("source") ? py::object(record["source"]) : py::object(py::none());
+    return source.is_none() || source.cast<std::string>().empty() ? py::object(py::none()) : source;
+  }
+  py::dict to_dict() const {
+    return py::dict(py::arg("id") = id, py::arg("score") = score, py::arg("distance") = 1.0f - score,
+                    py::arg("path") = path(), py::arg("record") = record);
+  }
 };
 
 // The database and the encoder it was opened with; close() drops both, and every call takes its
@@ -31,7 +45,28 @@ struct PyDatabase {
     if (!db) throw py::value_error("this database is closed");
     return db;
   }
+  // A database dropped without close() or `with` (a script that just ends): changes not yet
+  // saved are saved, with a warning. With durability "on_write" (Python's default) they are in
+  // the log already and nothing is lost either way; with "on_save" this is what keeps them.
+  ~PyDatabase() {
+    if (!db || db->read_only() || !Py_IsInitialized()) return;
+    try {
+      const std::size_t unsaved = db->get_stats().unsaved_changes;
+      if (unsaved == 0) return;
+      db->save();
+      const std::string message = "imgvec: " + db->directory() + " was not closed; its " + std::to_string(unsaved) +
+                                  " unsaved changes were saved as it was dropped (use `with` or close())";
+      if (PyErr_WarnEx(PyExc_ResourceWarning, message.c_str(), 1) != 0) PyErr_Clear();
+    } catch (...) {
+      // A destructor must not throw; the log (on_write) still holds what was acknowledged.
+    }
+  }
 };
+
+// What seed-era scripts type: str paths, pathlib paths.
+std::string path_of(const py::handle& value) {
+  return py::str(py::module_::import("os").attr("fspath")(value)).cast<std::string>();
+}
 
 // Errors raised by a Python callback inside a C++ call: kept, the call is cancelled, and the
 // error is raised again once it returns.
@@ -89,6 +124,18 @@ std::vector<PyResult> results(std::vector<SearchResult>&& hits) {
   return out;
 }
 
+// Runs a search without the GIL (searches run in parallel) and turns its hits into SearchResults.
+template <typename Search>
+std::vector<PyResult> searched(const PyDatabase& self, Search&& search) {
+  auto db = self.get();
+  std::vector<SearchResult> hits;
+  {
+    py::gil_scoped_release release;
+    hits = search(*db);
+  }
+  return results(std::move(hits));
+}
+
 py::dict add_result(const AddResult& r) {
   return py::reinterpret_borrow<py::dict>(to_python(wire::to_json(r)));
 }
@@ -127,8 +174,8 @@ std::vector<PyResult> search_image(const VectorDatabase& db, const py::object& i
     }
     return results(std::move(hits));
   }
-  if (py::isinstance<py::array>(image)) {
-    const Image im = image_from_array(image.cast<py::array>());
+  if (py::isinstance<py::array>(image) || is_pil_image(image)) {
+    const Image im = image_from_python(image);
     std::vector<SearchResult> hits;
     {
       py::gil_scoped_release release;
@@ -145,57 +192,200 @@ std::vector<PyResult> search_image(const VectorDatabase& db, const py::object& i
   return results(std::move(hits));
 }
 
+// One example of a combined query: "text", a path (pathlib), an id (int), a float vector, encoded
+// bytes, a uint8 array or a PIL image; (example, weight) for a weight.
+QueryExample query_example(const py::handle& item) {
+  if (py::isinstance<py::tuple>(item) && py::len(item) == 2 && !py::isinstance<py::str>(item)) {
+    QueryExample e = query_example(item[py::int_(0)]);
+    e.weight = item[py::int_(1)].cast<float>();
+    return e;
+  }
+  if (py::isinstance<py::str>(item)) return QueryExample::of_text(item.cast<std::string>());
+  if (py::isinstance<py::bool_>(item)) throw py::type_error("a query example is not a bool");
+  if (py::isinstance<py::int_>(item)) {
+    const auto id = item.cast<std::int64_t>();
+    if (id < 0) throw Error(ErrorCode::not_found, "no image with id " + std::to_string(id));
+    return QueryExample::of_id(static_cast<Id>(id));
+  }
+  if (py::isinstance<py::bytes>(item)) {
+    const std::string bytes = item.cast<std::string>();
+    return QueryExample::of_image(decode_image(bytes.data(), bytes.size(), "query image"));
+  }
+  if (py::isinstance<py::array>(item) && item.cast<py::array>().dtype().kind() == 'f') {
+    const FloatArray v = FloatArray::ensure(item);
+    if (v.ndim() != 1) throw py::value_error("a query vector must be 1-d");
+    return QueryExample::of_vector(std::vector<float>(v.data(), v.data() + v.shape(0)));
+  }
+  if (is_pil_image(item) || py::isinstance<py::array>(item)) return QueryExample::of_image(image_from_python(item));
+  if (py::hasattr(item, "__fspath__")) return QueryExample::of_image_file(path_of(item));
+  throw py::type_error("a query example is a text (str), an image path (pathlib.Path), a stored id (int), a float "
+                       "vector, encoded image bytes, a uint8 array or a PIL image, or (example, weight)");
+}
+
+std::vector<QueryExample> query_examples(const py::handle& items) {
+  std::vector<QueryExample> out;
+  if (items.is_none()) return out;
+  const bool one = py::isinstance<py::str>(items) || py::isinstance<py::bytes>(items) || py::isinstance<py::int_>(items) ||
+                   py::isinstance<py::array>(items) || is_pil_image(items) || py::hasattr(items, "__fspath__") ||
+                   (py::isinstance<py::tuple>(items) && py::len(items) == 2);  // (example, weight); lists for several
+  if (one) {
+    out.push_back(query_example(items));
+    return out;
+  }
+  for (const auto& item : items) out.push_back(query_example(item));
+  return out;
+}
+
+// Colours as "#2a6fdb", "#abc", a name ("blue") or an (r, g, b) tuple; one or a list.
+std::vector<Rgb> colours_from_python(const py::handle& value) {
+  auto one = [](const py::handle& c) {
+    if (py::isinstance<py::str>(c)) {
+      const std::string text = c.cast<std::string>();
+      const auto rgb = parse_colour(text);
+      if (!rgb) throw Error(ErrorCode::invalid_argument, "colour \"" + text + "\": expected #rrggbb, #rgb or a name (red, blue, ...)");
+      return *rgb;
+    }
+    const auto t = c.cast<std::vector<int>>();
+    if (t.size() != 3 || std::any_of(t.begin(), t.end(), [](int v) { return v < 0 || v > 255; }))
+      throw Error(ErrorCode::invalid_argument, "a colour tuple is (r, g, b), each 0-255");
+    return Rgb{static_cast<std::uint8_t>(t[0]), static_cast<std::uint8_t>(t[1]), static_cast<std::uint8_t>(t[2])};
+  };
+  std::vector<Rgb> out;
+  const bool single = py::isinstance<py::str>(value) ||
+                      (py::isinstance<py::tuple>(value) && py::len(value) == 3 && py::isinstance<py::int_>(value[py::int_(0)]));
+  if (single) {
+    out.push_back(one(value));
+  } else {
+    for (const auto& c : value) out.push_back(one(c));
+  }
+  if (out.empty()) throw Error(ErrorCode::invalid_argument, "search_by_colour: no colour given");
+  return out;
+}
+
+// Labels: "default", a label file's path, a list of names, or {name: prompt}.
+LabelSet label_set_from_python(const py::handle& value) {
+  if (py::isinstance<py::str>(value)) {
+    const std::string text = value.cast<std::string>();
+    return text == "default" ? default_labels() : read_label_file(text);
+  }
+  if (py::hasattr(value, "__fspath__")) return read_label_file(path_of(value));
+  LabelSet set;
+  if (py::isinstance<py::dict>(value)) {
+    for (const auto& [name, prompt] : value.cast<py::dict>()) {
+      set.names.push_back(name.cast<std::string>());
+      set.prompts.push_back(prompt.cast<std::string>());
+    }
+  } else {
+    for (const auto& name : value) {
+      set.names.push_back(name.cast<std::string>());
+      set.prompts.push_back("a photo of a " + set.names.back());
+    }
+  }
+  if (set.names.empty()) throw Error(ErrorCode::invalid_argument, "label_images: no labels given");
+  return set;
+}
+
+UrlFetchOptions fetch_options(bool allow_private) {
+  UrlFetchOptions o;
+  o.allow_private_addresses = allow_private;
+  return o;
+}
+
+// VectorDatabase.create, .open and the constructor (which opens or creates).
+std::shared_ptr<PyDatabase> create_database(const std::string& directory, const py::object& encoder,
+                                            const std::string& model, const std::string& index, bool float16,
+                                            const std::string& durability) {
+  auto self = std::make_shared<PyDatabase>();
+  if (!encoder.is_none() && !model.empty()) throw py::value_error("give encoder= or model=, not both");
+  if (!model.empty()) {
+    self->encoder = py::module_::import("imgvec").attr("ClipEncoder")(model).cast<std::shared_ptr<PyEncoder>>();
+  } else {
+    self->encoder = encoder.is_none() ? std::make_shared<PyEncoder>() : encoder.cast<std::shared_ptr<PyEncoder>>();
+  }
+  if (!self->encoder->encoder) self->encoder->encoder = std::make_shared<DescriptorEncoder>();
+  DatabaseOptions o;
+  o.index_kind = parse_index_kind(index);
+  if (float16) o.hnsw.storage = VectorStorage::float16;
+  o.durability = parse_durability(durability);
+  {
+    py::gil_scoped_release release;
+    self->db = VectorDatabase::create(directory, self->encoder->encoder, o);
+  }
+  // Remembered as the CLI remembers it, so open() and `imgvec search` find the bundle again.
+  self->db->remember_model_bundle(self->encoder->bundle);
+  return self;
+}
+
+std::shared_ptr<PyDatabase> open_database(const std::string& directory, const py::object& encoder,
+                                          const std::string& durability, const std::string& model) {
+  auto self = std::make_shared<PyDatabase>();
+  OpenOptions o;
+  o.durability = parse_durability(durability);
+  ModelChoice choice;
+  choice.bundle = model;
+  if (!encoder.is_none()) {
+    if (!model.empty()) throw py::value_error("give encoder= or model=, not both");
+    self->encoder = encoder.cast<std::shared_ptr<PyEncoder>>();
+  }
+  py::gil_scoped_release release;
+  self->db = self->encoder ? VectorDatabase::open(directory, self->encoder->encoder, o)
+                           : VectorDatabase::open(directory, o, choice);
+  return self;
+}
+
 }  // namespace
 
 void bind_database(py::module_& m) {
-  py::class_<PyResult>(m, "SearchResult", "One result: id, score (cosine similarity) and record (a dict).")
+  py::class_<PyResult>(m, "SearchResult",
+                       "One result: id, score (cosine similarity), distance (1 - score), path (its file, or None), "
+                       "metadata, tags and record (the whole record, a dict); to_dict() and r[\"key\"] give them as a dict.")
       .def_readonly("id", &PyResult::id)
       .def_readonly("score", &PyResult::score)
       .def_readonly("record", &PyResult::record)
+      .def_property_readonly("distance", [](const PyResult& r) { return 1.0f - r.score; })
+      .def_property_readonly("path", &PyResult::path)
+      .def_property_readonly("metadata", [](const PyResult& r) { return r.record["metadata"]; })
+      .def_property_readonly("tags", [](const PyResult& r) { return r.record["tags"]; })
+      .def("to_dict", &PyResult::to_dict, "{id, score, distance, path, record}")
+      .def("__getitem__", [](const PyResult& r, const std::string& key) -> py::object {
+        const py::dict d = r.to_dict();
+        if (d.contains(key)) return d[py::str(key)];
+        if (key == "metadata" || key == "tags") return r.record[py::str(key)];
+        throw py::key_error(key);
+      })
       .def("__repr__", [](const PyResult& r) {
-        return "<SearchResult id=" + std::to_string(r.id) + " score=" + std::to_string(r.score) + " " +
-               py::repr(r.record.contains("source") ? r.record["source"] : py::none()).cast<std::string>() + ">";
+        char score[32];
+        std::snprintf(score, sizeof score, "%.4f", r.score);
+        return "SearchResult(id=" + std::to_string(r.id) + ", score=" + score + ", path=" +
+               py::repr(r.path()).cast<std::string>() + ")";
       });
 
   py::class_<PyDatabase, std::shared_ptr<PyDatabase>> c(m, "VectorDatabase",
       "Images, their vectors and their records in one folder, searched by image, text or vector. Thread-safe: "
       "searches run in parallel with the GIL released.");
-  c.def_static("create", [](const std::string& directory, const py::object& encoder, const std::string& index,
-                            bool float16, const std::string& durability) {
-        auto self = std::make_shared<PyDatabase>();
-        self->encoder = encoder.is_none() ? std::make_shared<PyEncoder>() : encoder.cast<std::shared_ptr<PyEncoder>>();
-        if (!self->encoder->encoder) self->encoder->encoder = std::make_shared<DescriptorEncoder>();
-        DatabaseOptions o;
-        o.index_kind = parse_index_kind(index);
-        if (float16) o.hnsw.storage = VectorStorage::float16;
-        o.durability = parse_durability(durability);
-        {
-          py::gil_scoped_release release;
-          self->db = VectorDatabase::create(directory, self->encoder->encoder, o);
-        }
-        // Remembered as the CLI remembers it, so open() and `imgvec search` find the bundle again.
-        self->db->remember_model_bundle(self->encoder->bundle);
-        return self;
+  c.def(py::init([](const py::object& directory, const py::object& encoder, const std::string& model,
+                     const std::string& index, bool float16, const std::string& durability) {
+        const std::string dir = path_of(directory);
+        if (VectorDatabase::exists(dir)) return open_database(dir, encoder, durability, model);
+        return create_database(dir, encoder, model, index, float16, durability);
+      }), py::arg("directory"), py::arg("encoder") = py::none(), py::kw_only(), py::arg("model") = "",
+      py::arg("index") = "hnsw", py::arg("float16") = false, py::arg("durability") = "on_write",
+      "Opens the database in `directory`, or creates it there (a new or empty folder) when there is none. "
+      "encoder: an imgvec.Encoder; model: a CLIP bundle's path instead; neither: the one the database was built with, "
+      "or the built-in encoder for a new one. durability \"on_write\" (the default in Python): every change is in "
+      "the write-ahead log before it returns, so a script that ends without close() loses nothing.")
+      .def_static("create", [](const py::object& directory, const py::object& encoder, const std::string& index,
+                               bool float16, const std::string& durability, const std::string& model) {
+        return create_database(path_of(directory), encoder, model, index, float16, durability);
       }, py::arg("directory"), py::arg("encoder") = py::none(), py::kw_only(), py::arg("index") = "hnsw",
-      py::arg("float16") = false, py::arg("durability") = "on_save",
-      "A new database in `directory` (which must not hold one). encoder: imgvec.DescriptorEncoder() when None. "
-      "durability \"on_write\" makes every change durable before it returns.")
-      .def_static("open", [](const std::string& directory, const py::object& encoder, const std::string& durability,
+      py::arg("float16") = false, py::arg("durability") = "on_write", py::arg("model") = "",
+      "A new database in `directory` (which must not hold one). encoder: imgvec.DescriptorEncoder() when None "
+      "(or the CLIP bundle model= names). durability \"on_write\" (the default in Python) makes every change durable "
+      "before it returns; \"on_save\" only at save() or close(), faster for many small changes.")
+      .def_static("open", [](const py::object& directory, const py::object& encoder, const std::string& durability,
                              const std::string& model) {
-        auto self = std::make_shared<PyDatabase>();
-        OpenOptions o;
-        o.durability = parse_durability(durability);
-        ModelChoice choice;
-        choice.bundle = model;
-        if (!encoder.is_none()) {
-          if (!model.empty()) throw py::value_error("give encoder= or model=, not both");
-          self->encoder = encoder.cast<std::shared_ptr<PyEncoder>>();
-        }
-        py::gil_scoped_release release;
-        self->db = self->encoder ? VectorDatabase::open(directory, self->encoder->encoder, o)
-                                 : VectorDatabase::open(directory, o, choice);
-        return self;
-      }, py::arg("directory"), py::arg("encoder") = py::none(), py::kw_only(), py::arg("durability") = "on_save",
+        return open_database(path_of(directory), encoder, durability, model);
+      }, py::arg("directory"), py::arg("encoder") = py::none(), py::kw_only(), py::arg("durability") = "on_write",
       py::arg("model") = "",
       "An existing database. encoder None: the encoder it was built with, chosen by imgvec: the built-in one, or "
       "the CLIP bundle it remembers (model= names another place for it), loaded only when something is embedded. "
@@ -291,13 +481,7 @@ void bind_database(py::module_& m) {
       .def("search_by_text", [](const PyDatabase& self, const std::string& text, std::size_t k, const py::object& where,
                                 const py::object& min_score, std::size_t offset, const std::string& sort) {
         const SearchOptions o = search_options(k, offset, where, min_score, sort);
-        auto db = self.get();
-        std::vector<SearchResult> hits;
-        {
-          py::gil_scoped_release release;
-          hits = db->search_by_text(text, o);
-        }
-        return results(std::move(hits));
+        return searched(self, [&](const VectorDatabase& db) { return db.search_by_text(text, o); });
       }, py::arg("text"), py::arg("k") = 10, py::kw_only(), py::arg("where") = py::none(), py::arg("min_score") = py::none(),
       py::arg("offset") = 0, py::arg("sort") = "score",
       "The k images most like a text (CLIP encoders only). where: a filter such as \"camera=canon*\" or a list of them.")
@@ -306,21 +490,85 @@ void bind_database(py::module_& m) {
         return search_image(*self.get(), image, search_options(k, offset, where, min_score, sort));
       }, py::arg("image"), py::arg("k") = 10, py::kw_only(), py::arg("where") = py::none(), py::arg("min_score") = py::none(),
       py::arg("offset") = 0, py::arg("sort") = "score",
-      "The k images most like an image: a path, encoded bytes, or an HxWx3 uint8 array.")
+      "The k images most like an image: a path, encoded bytes, a uint8 array (gray, RGB or with alpha) or a PIL "
+      "image.")
       .def("search_by_vector", [](const PyDatabase& self, const FloatArray& vector, std::size_t k, const py::object& where,
                                   const py::object& min_score, std::size_t offset, const std::string& sort) {
         if (vector.ndim() != 1) throw py::value_error("search_by_vector: a 1-d vector is needed");
         const SearchOptions o = search_options(k, offset, where, min_score, sort);
-        auto db = self.get();
-        std::vector<SearchResult> hits;
-        {
-          py::gil_scoped_release release;
-          hits = db->search_by_vector(VectorView(vector.data(), static_cast<std::size_t>(vector.shape(0))), o);
-        }
-        return results(std::move(hits));
+        const VectorView q(vector.data(), static_cast<std::size_t>(vector.shape(0)));
+        return searched(self, [&](const VectorDatabase& db) { return db.search_by_vector(q, o); });
       }, py::arg("vector"), py::arg("k") = 10, py::kw_only(), py::arg("where") = py::none(),
       py::arg("min_score") = py::none(), py::arg("offset") = 0, py::arg("sort") = "score",
       "The k images nearest a vector of the database's dimension.")
+      .def("search", [](const PyDatabase& self, const py::object& query, std::size_t k, const py::object& negative,
+                        const py::object& where, const py::object& min_score, std::size_t offset, const std::string& sort) {
+        Query q;
+        if (py::hasattr(query, "positive") && py::hasattr(query, "negative")) {  // an imgvec.Query
+          q.positive = query_examples(query.attr("positive"));
+          q.negative = query_examples(query.attr("negative"));
+        } else {
+          q.positive = query_examples(query);
+        }
+        for (auto& e : query_examples(negative)) q.negative.push_back(std::move(e));
+        const SearchOptions o = search_options(k, offset, where, min_score, sort);
+        return searched(self, [&](const VectorDatabase& db) { return db.search(q, o); });
+      }, py::arg("query"), py::arg("k") = 10, py::kw_only(), py::arg("negative") = py::none(),
+      py::arg("where") = py::none(), py::arg("min_score") = py::none(), py::arg("offset") = 0, py::arg("sort") = "score",
+      "Images like every example of `query` and unlike every example of `negative`: an imgvec.Query, one example "
+      "or a list of them. An example is a text (str), an image path (pathlib.Path), a stored image's id (int, left "
+      "out of the results), a float vector, encoded bytes, a uint8 array or a PIL image; (example, weight) weighs it.")
+      .def("search_by_colour", [](const PyDatabase& self, const py::object& colours, std::size_t k, const py::object& where,
+                                  const py::object& min_score, std::size_t offset, const std::string& sort) {
+        const std::vector<Rgb> wanted = colours_from_python(colours);
+        const SearchOptions o = search_options(k, offset, where, min_score, sort);
+        return searched(self, [&](const VectorDatabase& db) { return db.search_by_colour(wanted, o); });
+      }, py::arg("colours"), py::arg("k") = 10, py::kw_only(), py::arg("where") = py::none(),
+      py::arg("min_score") = py::none(), py::arg("offset") = 0, py::arg("sort") = "score",
+      "Images whose dominant colours are closest: \"#2a6fdb\", \"#abc\", a name (\"blue\") or (r, g, b), or a list "
+      "of them (images holding all). The score is the share of the image that looks like it (0..1).")
+      .def("search_by_image_url", [](const PyDatabase& self, const std::string& url, std::size_t k, const py::object& where,
+                                     const py::object& min_score, std::size_t offset, const std::string& sort,
+                                     bool allow_private) {
+        const SearchOptions o = search_options(k, offset, where, min_score, sort);
+        const UrlFetchOptions fetch = fetch_options(allow_private);
+        return searched(self, [&](const VectorDatabase& db) { return db.search_by_image_url(url, o, fetch); });
+      }, py::arg("url"), py::arg("k") = 10, py::kw_only(), py::arg("where") = py::none(),
+      py::arg("min_score") = py::none(), py::arg("offset") = 0, py::arg("sort") = "score",
+      py::arg("allow_private_urls") = false,
+      "The k images most like the image at an http(s) URL (at most 64 MB, 30 s; public addresses only unless "
+      "allow_private_urls).")
+      .def("add_image_url", [](const PyDatabase& self, const std::string& url, const py::object& metadata,
+                               const std::vector<std::string>& tags, bool allow_private) {
+        const Metadata md = metadata_from_python(metadata);
+        auto db = self.get();
+        AddResult r;
+        {
+          py::gil_scoped_release release;
+          r = db->add_image_url(url, md, tags, fetch_options(allow_private));
+        }
+        if (r.status == AddStatus::failed) throw Error(r.code, r.error);
+        return r.id;
+      }, py::arg("url"), py::arg("metadata") = py::none(), py::arg("tags") = std::vector<std::string>{}, py::kw_only(),
+      py::arg("allow_private_urls") = false,
+      "Downloads the image at an http(s) URL, keeps its bytes in the database's folder and returns its id; the URL "
+      "is stored as metadata \"url\".")
+      .def("label_images", [](const PyDatabase& self, const py::object& labels, std::size_t top, float min_score,
+                              const py::object& ids, bool only_unlabelled) {
+        LabelOptions o;
+        o.labels = label_set_from_python(labels);
+        o.top = top;
+        o.min_score = min_score;
+        o.only_unlabelled = only_unlabelled;
+        if (!ids.is_none()) o.ids = ids.cast<std::vector<Id>>();
+        auto db = self.get();
+        py::gil_scoped_release release;
+        return db->label_images(o);
+      }, py::arg("labels") = "default", py::kw_only(), py::arg("top") = 3, py::arg("min_score") = 0.1f,
+      py::arg("ids") = py::none(), py::arg("only_unlabelled") = false,
+      "Zero-shot content labels (CLIP models only): \"default\" (photo, screenshot, receipt, beach, food, ...), a "
+      "label file, a list of names or {name: prompt}. Each image keeps its `top` most probable labels (record "
+      "\"labels\"; filter with where=\"label=beach\"). Returns how many images were labelled.")
       .def("find_duplicates", [](const PyDatabase& self, float threshold, bool verify, float candidate_threshold,
                                  const py::object& progress) {
         DuplicateOptions o;
@@ -341,8 +589,8 @@ void bind_database(py::module_& m) {
         return out;
       }, py::arg("threshold") = DuplicateOptions().threshold, py::kw_only(), py::arg("verify") = true,
       py::arg("candidate_threshold") = DuplicateOptions().candidate_threshold, py::arg("progress") = py::none(),
-      "Groups of duplicates: dicts of keeper (the largest image's id), exact, and images: a dict for each with id, "
-      "score (cosine to the keeper), matched_by, keeper (bool) and record. "
+      "Groups of duplicates: dicts of keeper (the largest image's id), exact, paths (the members' files, keeper "
+      "first) and images: a dict for each with id, score (cosine to the keeper), matched_by, keeper (bool) and record. "
       "verify: check near pairs on their pixels (finds crops and captions; reads the files again).")
       .def("get", [](const PyDatabase& self, std::int64_t id) -> py::object {
         if (id < 0) return py::none();
@@ -362,16 +610,32 @@ void bind_database(py::module_& m) {
         py::gil_scoped_release release;
         return db->remove(static_cast<Id>(id));
       }, py::arg("id"), "Removes an image; False if there was none.")
-      .def("update_metadata", [](const PyDatabase& self, std::int64_t id, const py::object& metadata, const py::object& tags) {
+      .def("update_metadata", [](const PyDatabase& self, std::int64_t id, const py::object& metadata, const py::object& tags,
+                                 bool replace) {
         if (id < 0) throw Error(ErrorCode::not_found, "no image with id " + std::to_string(id));
-        const Metadata md = metadata_from_python(metadata);
+        // Merged by default: keys given are set, a None value removes its key, the rest stay.
+        py::dict set;
+        std::vector<std::string> unset;
+        if (!metadata.is_none()) {
+          for (const auto& [key, value] : metadata.cast<py::dict>()) {
+            if (value.is_none()) unset.push_back(key.cast<std::string>());
+            else set[key] = value;
+          }
+        }
+        if (replace && !unset.empty()) throw py::value_error("update_metadata(replace=True): a value is None; leave the key out instead");
+        const Metadata md = metadata_from_python(set);
         std::optional<std::vector<std::string>> t;
         if (!tags.is_none()) t = tags.cast<std::vector<std::string>>();
         auto db = self.get();
         py::gil_scoped_release release;
-        db->update_metadata(static_cast<Id>(id), md, t ? &*t : nullptr);
-      }, py::arg("id"), py::arg("metadata"), py::arg("tags") = py::none(),
-      "Replaces an image's metadata (and its tags, when given).")
+        if (replace) {
+          db->update_metadata(static_cast<Id>(id), md, t ? &*t : nullptr);
+        } else {
+          db->patch_metadata(static_cast<Id>(id), md, unset, t ? &*t : nullptr);
+        }
+      }, py::arg("id"), py::arg("metadata"), py::arg("tags") = py::none(), py::kw_only(), py::arg("replace") = false,
+      "Merges `metadata` into an image's metadata: its keys are set (a None value removes the key), the others stay; "
+      "replace=True replaces the whole metadata instead. tags, when given, replace the image's tags.")
       .def("get_stats", [](const PyDatabase& self) { return stats_dict(self.get()->get_stats()); },
            "Counts, sizes, the encoder, the index and the formats held, as a dict.")
       .def("export_metadata", [](const PyDatabase& self, const std::string& path, const std::optional<std::string>& format) {

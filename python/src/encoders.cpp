@@ -41,8 +41,8 @@ void bind_encoders(py::module_& m) {
            py::arg("paths"),
            "Vectors of image files, (n, dimension) float32, unit length. Raises on the first file that cannot be "
            "read or decoded, naming it. The GIL is released while embedding.")
-      .def("embed_image", [](PyEncoder& e, const py::array& image) {
-        const Image im = image_from_array(image);
+      .def("embed_image", [](PyEncoder& e, const py::object& image) {
+        const Image im = image_from_python(image);
         std::vector<float> v;
         {
           py::gil_scoped_release release;
@@ -50,7 +50,9 @@ void bind_encoders(py::module_& m) {
         }
         const std::size_t d = v.size();
         return to_array(std::move(v), 1, d).attr("reshape")(d);
-      }, py::arg("image"), "The vector of an HxWx3 (RGB) or HxW (gray) uint8 array.")
+      }, py::arg("image"),
+      "The vector of a PIL image or a uint8 array (HxW gray, HxWx2 gray and alpha, HxWx3 RGB, HxWx4 RGBA; alpha onto "
+      "white, as for files).")
       .def("embed_texts", [](PyEncoder& e, const std::vector<std::string>& texts) {
         if (!e.encoder->supports_text())
           throw Error(ErrorCode::unsupported, "this encoder embeds images only; texts need a CLIP model (imgvec.ClipEncoder)");
@@ -110,7 +112,7 @@ void bind_encoders(py::module_& m) {
     e->runtime = clip_runtime(*e->encoder);
     return e;
   }, py::arg("bundle"), py::arg("device") = "auto",
-     "A CLIP model from a TorchScript bundle (imgvec model export). device: \"auto\", \"cpu\", \"cuda\", \"cuda:N\". "
+     "A CLIP model from a TorchScript bundle (tools/export_openclip.py makes one from open_clip). device: \"auto\", \"cpu\", \"cuda\", \"cuda:N\". "
      "libtorch is loaded now, not when imgvec is imported.");
 }
 

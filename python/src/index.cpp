@@ -75,6 +75,11 @@ void bind_common(py::class_<T>& c) {
   c.def_property_readonly("dimension", &T::dimension, "Values per vector.")
       .def_property_readonly("ntotal", &T::size, "Vectors held (Faiss's name).")
       .def("__len__", &T::size)
+      .def("__repr__", [](const T& index) {
+        return std::string("<imgvec.") + (index.kind() == IndexKind::flat ? "FlatIndex " : "HnswIndex ") +
+               std::to_string(index.dimension()) + "-d " + to_string(index.metric()) + ", " +
+               std::to_string(index.size()) + " vectors>";
+      })
       .def("__contains__", [](const T& index, std::int64_t id) { return id >= 0 && index.contains(static_cast<Id>(id)); })
       .def(
           "add",

@@ -79,7 +79,7 @@ def test_add_metadata_tags_and_get(tmp_path):
         assert db.get(j)["metadata"]["from"] == "web"
         assert [h.id for h in db.search_by_image(IMAGES / "baboon.256.pgm", k=1, where="album=zoo")] == [i]
         assert db.search_by_image(IMAGES / "baboon.256.pgm", k=5, where="tag=animal")[0].id == i
-        db.update_metadata(i, {"album": "safari"}, tags=["wild"])
+        db.update_metadata(i, {"album": "safari"}, tags=["wild"], replace=True)
         assert db.get(i)["metadata"] == {"album": "safari"} and db.get(i)["tags"] == ["wild"]
         assert db.remove(j) and not db.remove(j) and len(db) == 1
         assert db.ids() == [i]
@@ -159,7 +159,7 @@ def test_duplicates_and_exports(tmp_path, photos):
         exact = [g for g in groups if g["exact"]]
         assert len(exact) == 1 and len(exact[0]["images"]) == 2
         assert [m["matched_by"] for m in exact[0]["images"]] == ["identical"] * 2
-        assert all(set(g) == {"keeper", "exact", "images"} for g in groups)
+        assert all(set(g) == {"keeper", "exact", "images", "paths"} for g in groups)
         assert all(set(m) == {"id", "score", "matched_by", "keeper", "record"} for g in groups for m in g["images"])
         assert all(sum(m["keeper"] for m in g["images"]) == 1 and
                    any(m["id"] == g["keeper"] and m["keeper"] for m in g["images"]) for g in groups)

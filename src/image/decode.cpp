@@ -193,17 +193,8 @@ Image decode_image(const void* data, std::size_t size, const std::string& name,
     image.full_width = raw.full_width;
     image.full_height = raw.full_height;
   }
-  const std::uint64_t pixels = std::uint64_t{raw.width} * raw.height;
   if (raw.alpha) {
-    // Composite onto white: transparent regions look white, as in viewers and web pages.
-    image.rgb.resize(pixels * 3);
-    for (std::uint64_t p = 0; p < pixels; ++p) {
-      const std::uint8_t* s = &raw.pixels[p * 4];
-      const unsigned a = s[3];
-      for (int c = 0; c < 3; ++c) {
-        image.rgb[p * 3 + c] = static_cast<std::uint8_t>((s[c] * a + 255u * (255u - a) + 127u) / 255u);
-      }
-    }
+    image.rgb = image_from_pixels(raw.pixels.data(), raw.width, raw.height, 4).rgb;  // onto white
   } else {
     image.rgb = std::move(raw.pixels);
   }

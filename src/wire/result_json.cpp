@@ -86,16 +86,24 @@ json to_json(const SearchResult& hit, const VectorDatabase* portable_in) {
 
 json to_json(const DuplicateGroup& group, const VectorDatabase& db, bool portable) {
   json images = json::array();
+  // The members' files, the keeper's first: what a script or a page acts on ("keep the first").
+  json paths = json::array();
   for (std::size_t i = 0; i < group.ids.size(); ++i) {
     const auto record = db.get(group.ids[i]);
     if (!record) continue;  // removed meanwhile
+    json r = to_json(*record, portable ? &db : nullptr);
+    const bool keeper = group.ids[i] == group.keeper;
+    if (!record->source.empty()) {
+      if (keeper) paths.insert(paths.begin(), r["source"]);
+      else paths.push_back(r["source"]);
+    }
     images.push_back({{"id", group.ids[i]},
                       {"score", group.scores[i]},
                       {"matched_by", to_string(group.matched_by[i])},
-                      {"keeper", group.ids[i] == group.keeper},
-                      {"record", to_json(*record, portable ? &db : nullptr)}});
+                      {"keeper", keeper},
+                      {"record", std::move(r)}});
   }
-  return {{"keeper", group.keeper}, {"exact", group.exact}, {"images", std::move(images)}};
+  return {{"keeper", group.keeper}, {"exact", group.exact}, {"paths", std::move(paths)}, {"images", std::move(images)}};
 }
 
 }  // namespace imgvec::wire

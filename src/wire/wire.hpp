@@ -43,7 +43,8 @@ json to_json(const IndexDirectoryReport& report);
 json to_json(const DatabaseStats& stats);
 /// A search hit: {id, score, record}.
 json to_json(const SearchResult& hit, const VectorDatabase* portable_in = nullptr);
-/// A duplicate group: {keeper, exact, images: [{id, score, matched_by, keeper, record}]}, with
+/// A duplicate group: {keeper, exact, paths (the members' files, the keeper's first), images:
+/// [{id, score, matched_by, keeper, record}]}, with
 /// records from `db` (an image removed meanwhile is left out), portable sources if `portable`.
 json to_json(const DuplicateGroup& group, const VectorDatabase& db, bool portable = false);
 

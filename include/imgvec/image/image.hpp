@@ -58,6 +58,10 @@ struct DecodeOptions {
 /// AVIF, ASCII or 1-bit PNM, ...), damaged data, too many pixels.
 Image decode_image(const void* data, std::size_t size, const std::string& name = "image",
                    const DecodeOptions& options = {});
+/// Pixels in memory, row by row, `channels` bytes each: 1 gray, 2 gray and alpha, 3 RGB, 4 RGBA.
+/// Gray becomes RGB and alpha is composited onto white, as decode_image does for files.
+/// Throws Error(invalid_argument) for another channel count or an empty image.
+Image image_from_pixels(const std::uint8_t* pixels, std::uint32_t width, std::uint32_t height, int channels);
 /// Reads and decodes a file; errors name the path.
 Image decode_image_file(const std::string& path, const DecodeOptions& options = {});
 /// Reads a file's bytes as decode_image_file does: a regular file of at most
