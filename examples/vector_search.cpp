@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <string>
 
+#include <unistd.h>
+
 #include "datasets.hpp"
 #include "imgvec/imgvec.hpp"
 
@@ -33,7 +35,8 @@ int usage(const char* argv0) {
 
 int main(int argc, char** argv) {
   std::string base_path, query_path, kind = "hnsw";
-  std::string index_path = (std::filesystem::temp_directory_path() / "imgvec-vector-search.imgvec").string();
+  std::string index_path;  // --index PATH keeps the saved index there; else a temporary file, removed
+  bool keep_index = false;
   std::size_t n = 20000, dim = 512, k = 5;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -41,13 +44,25 @@ int main(int argc, char** argv) {
     if (arg == "--base" && has_value) base_path = argv[++i];
     else if (arg == "--queries" && has_value) query_path = argv[++i];
     else if (arg == "--kind" && has_value) kind = argv[++i];
-    else if (arg == "--index" && has_value) index_path = argv[++i];
+    else if (arg == "--index" && has_value) index_path = argv[++i], keep_index = true;
     else if (arg == "--n" && has_value) n = std::strtoull(argv[++i], nullptr, 10);
     else if (arg == "--dim" && has_value) dim = std::strtoull(argv[++i], nullptr, 10);
     else if (arg == "--k" && has_value) k = std::strtoull(argv[++i], nullptr, 10);
     else return usage(argv[0]);
   }
   if ((kind != "flat" && kind != "hnsw") || k == 0 || n == 0 || dim == 0) return usage(argv[0]);
+  if (!keep_index) {
+    index_path = (std::filesystem::temp_directory_path() / ("imgvec-vector-search-" + std::to_string(::getpid()) + ".imgvec")).string();
+  }
+  // The temporary index (tens of MB at the default size) goes when the program ends, however it ends.
+  struct RemoveAtExit {
+    const std::string& path;
+    bool keep;
+    ~RemoveAtExit() {
+      std::error_code ignored;
+      if (!keep) std::filesystem::remove(path, ignored);
+    }
+  } remove_at_exit{index_path, keep_index};
 
   try {
     using namespace imgvec;
@@ -71,9 +86,10 @@ int main(int argc, char** argv) {
     t0 = std::chrono::steady_clock::now();
     index->save(index_path);
     auto reopened = Index::load(index_path, base.dim);
-    std::printf("saved to %s and reopened in %.2f s (%zu vectors, %.1f MiB in memory)\n",
-                index_path.c_str(), seconds_since(t0), reopened->size(),
-                reopened->memory_bytes() / 1048576.0);
+    std::printf("saved to %s (%.1f MiB%s) and reopened in %.2f s (%zu vectors, %.1f MiB in memory)\n",
+                index_path.c_str(), std::filesystem::file_size(index_path) / 1048576.0,
+                keep_index ? "" : "; a temporary file, removed at the end; --index PATH keeps it",
+                seconds_since(t0), reopened->size(), reopened->memory_bytes() / 1048576.0);
 
     FlatIndex exact(base.dim, Metric::cosine);
     exact.add_batch(testing::iota_ids(base.rows), base.view());

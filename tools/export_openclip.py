@@ -101,7 +101,12 @@ def main():
     p.add_argument("-o", "--output", required=True)
     args = p.parse_args()
 
-    import open_clip
+    try:
+        import open_clip
+    except ImportError:
+        fail("open_clip is not installed for this Python (" + sys.executable + "). Debian does not package it: "
+             "pip install open_clip_torch (in a virtual environment with torch), then run this script with that "
+             "environment's python")
     model, _, preprocess = open_clip.create_model_and_transforms(
         args.model, pretrained=args.pretrained, device="cpu", precision="fp32")
     model = model.eval()

@@ -37,6 +37,12 @@ def main():
     out_dir, imgvec, image = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
     out_dir.mkdir(parents=True, exist_ok=True)
     bundle = out_dir / "exported.pt"
+    # Without open_clip: a sentence saying what to install, not a traceback.
+    bare = subprocess.run([sys.executable, str(ROOT / "tools" / "export_openclip.py"), "ViT-B-32", "openai", "-o",
+                           str(out_dir / "none.pt")], capture_output=True, text=True,
+                          env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    check(bare.returncode != 0 and "open_clip is not installed" in bare.stderr and "Traceback" not in bare.stderr
+          and not (out_dir / "none.pt").exists(), f"no open_clip: a clear message ({bare.stderr.strip()[-300:]})")
     r = export("Fake-ViT", bundle)
     check(r.returncode == 0, f"export succeeds ({r.stderr.strip()})")
     extra = {"imgvec/config.json": "", "imgvec/vocab.txt.gz": ""}
