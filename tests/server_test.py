@@ -311,6 +311,42 @@ r = subprocess.run([BIN, "serve", "--db", str(scratch / "missing"), "--port", "0
                    timeout=30)
 check(r.returncode != 0 and "missing" in r.stderr, f"a mistyped --db: {r.stderr.strip()[:100]}")
 
+# --- the library: listing, facets, views, "not duplicates" --------------------------------------
+s = start("--db", db)
+status, listing = s.json("GET", "/v1/images?limit=3")
+dates = [h["record"]["photo"].get("taken", "") for h in listing["result"]]
+check(status == 200 and len(listing["result"]) == 3 and listing["total"] >= 3 and dates == sorted(dates, reverse=True)
+      and all(h["view"].endswith("/view") for h in listing["result"]), f"GET /v1/images: newest first, paged ({dates})")
+status, page2 = s.json("GET", "/v1/images?limit=3&offset=3")
+check(not {h["id"] for h in page2["result"]} & {h["id"] for h in listing["result"]}, "the next page holds other images")
+for bad in ("limit=abc", "limit=0", "offset=-1", "sort=best", "filter=taken>=june", "top_k=3"):
+    status, err = s.json("GET", f"/v1/images?{bad}")
+    check(status == 400 and err["error"]["message"], f"GET /v1/images?{bad} is a 400 naming it: {err['error']['message'][:80]}")
+status, facets = s.json("GET", "/v1/facets")
+check(status == 200 and facets["count"] == listing["total"] and facets["colours"], f"GET /v1/facets: {facets['count']}")
+tiff = next((h for h in s.json("GET", "/v1/images?limit=100")[1]["result"] if h["record"]["format"] == "tiff"), None)
+if tiff:
+    status, headers, body = s.call("GET", tiff["view"])
+    check(status == 200 and headers["Content-Type"] == "image/jpeg" and body[:2] == b"\xff\xd8",
+          "a TIFF's view is a JPEG a browser shows")
+jpeg = next(h for h in listing["result"] if h["record"]["format"] == "jpeg") if any(
+    h["record"]["format"] == "jpeg" for h in listing["result"]) else None
+if jpeg:
+    status, headers, body = s.call("GET", jpeg["view"])
+    check(status == 200 and headers["Content-Type"] == "image/jpeg" and len(body) == jpeg["record"]["file_size"],
+          "a JPEG's view is its own file")
+two = [h["id"] for h in listing["result"][:2]]
+status, err = s.json("POST", "/v1/duplicates/dismiss", {"ids": two}, token=False)
+check(status == 401, "not duplicates is a write: it needs the key")
+status, err = s.json("POST", "/v1/duplicates/dismiss", {"ids": two[:1]})
+check(status == 400 and "2 to 1000" in err["error"]["message"], "one id is not a pair")
+status, err = s.json("POST", "/v1/duplicates/dismiss", {"ids": [two[0], 987654321]})
+check(status == 404, "an unknown id is a 404")
+status, ok = s.json("POST", "/v1/duplicates/dismiss", {"ids": two})
+status, rec = s.json("GET", f"/v1/images/{two[0]}")
+check(ok["not_duplicates"] and rec["metadata"]["not_duplicates"] == [str(two[1])], "a dismissed pair is remembered")
+s.stop()
+
 # --- page ------------------------------------------------------------------------------------
 s = start("--db", db)
 status, headers, page = s.call("GET", "/")

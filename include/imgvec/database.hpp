@@ -15,6 +15,7 @@
 #include "imgvec/database/adding.hpp"
 #include "imgvec/database/duplicates.hpp"
 #include "imgvec/database/exchange.hpp"
+#include "imgvec/database/library.hpp"
 #include "imgvec/database/options.hpp"
 #include "imgvec/database/search_options.hpp"
 #include "imgvec/database/stats.hpp"
@@ -217,6 +218,17 @@ class VectorDatabase {
   /// labelled; for the CLI's warnings and the server's "warnings". Costs the number of keys and
   /// tags.
   std::vector<std::string> filter_warnings(const Where& where) const;
+  /// The images matching options.where in date order, a page at a time (ListOptions), with how
+  /// many match in all: a photo library's view, no query needed. O(N log N) in the matches.
+  ImageList list_images(const ListOptions& options = {}) const;
+  /// The cameras, labels, tags, colours and date range of the whole library. O(N).
+  LibraryFacets facets() const;
+  /// Remembers that the images `ids` are not duplicates of each other (a person looked): every
+  /// pair among them is left out of find_duplicates from now on. Kept in each record's metadata
+  /// as "not_duplicates" (the other ids, as text), so it is saved, logged, exported and
+  /// imported as metadata is. Throws Error(not_found) for an unknown id, (invalid_argument) for
+  /// fewer than two.
+  void mark_not_duplicates(const std::vector<Id>& ids);
   bool remove(Id id);
   /// Replaces an image's user metadata, and its tags when `tags` is given. Throws Error(not_found).
   void update_metadata(Id id, const Metadata& metadata, const std::vector<std::string>* tags = nullptr);

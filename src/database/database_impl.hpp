@@ -27,6 +27,8 @@
 namespace imgvec {
 namespace detail {
 class WriteTransaction;
+/// Whether a person said `a` is not a duplicate of image `b` (VectorDatabase::mark_not_duplicates).
+bool marked_not_duplicates(const ImageRecord& a, Id b);
 }
 
 struct VectorDatabase::Impl {
@@ -87,6 +89,8 @@ struct VectorDatabase::Impl {
 
   // --- searches (search.cpp) -----------------------------------------------------------------
   std::vector<SearchResult> search(VectorView q, const SearchOptions& options) const;
+  /// The ids whose records match, judged a chunk at a time, each chunk under its own shared lock.
+  std::vector<Id> matching_ids(const Where& where) const;
   /// Every analysed record that passes the filter, scored by palette similarity: a scan, O(N).
   std::vector<SearchResult> search_colours(const std::vector<Rgb>& colours, const SearchOptions& options) const;
 };

@@ -62,7 +62,7 @@ std::vector<DuplicateGroup> VectorDatabase::find_duplicates(const DuplicateOptio
     store.for_each([&](const ImageRecord& r) {
       if (r.content_hash == 0) return;
       const auto [it, fresh] = first_with_hash.emplace(r.content_hash, r.id);
-      if (!fresh) uf.join(it->second, r.id, DuplicateMatch::identical);
+      if (!fresh && !detail::marked_not_duplicates(r, it->second)) uf.join(it->second, r.id, DuplicateMatch::identical);
     });
     // Then neighbours above the threshold, searched in batches on the index's threads; with
     // verification, those above the candidate threshold are kept for the second stage.
@@ -83,8 +83,12 @@ std::vector<DuplicateGroup> VectorDatabase::find_duplicates(const DuplicateOptio
       const auto hits = impl_->index->search_batch(MatrixView(queries.data(), n, d), params);
       for (std::size_t i = 0; i < n; ++i) {
         const Id self = ids[first + i];
+        const ImageRecord* mine = store.get(self);
         for (const SearchHit& h : hits[i]) {
           if (h.id == self) continue;
+          const ImageRecord* theirs = store.get(h.id);
+          if (detail::marked_not_duplicates(*mine, h.id) || (theirs && detail::marked_not_duplicates(*theirs, self)))
+            continue;  // a person looked and said no
           if (h.score >= options.threshold) {
             uf.join(self, h.id, DuplicateMatch::similar);
           } else if (verify && h.score >= options.candidate_threshold) {

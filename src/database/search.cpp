@@ -22,13 +22,21 @@ void sort_results(std::vector<SearchResult>& out, SortOrder order) {
   });
 }
 
+bool is_stored_vector(const Index& index, VectorView q, Id id) {
+  const std::vector<float> stored = index.get_vector(id);
+  return stored.size() == q.size && std::equal(stored.begin(), stored.end(), q.data);
+}
+
+}  // namespace
+
 // The ids whose records match, read a chunk at a time, each chunk under its own shared lock: one
 // scan of every record under one lock let a filter of costly patterns hold it for the whole
 // scan, and a writer queued behind it (the lock lets writers in first) stalled every other
 // search until it ended (issue 19). A writer now waits for one chunk at most. A record changed
 // after its chunk is judged again with the results (search() below), so every result matches
 // the filter; one that came to match meanwhile may be missed, as if the search ran first.
-std::vector<Id> matching_ids(const VectorDatabase::Impl& db, const Where& where) {
+std::vector<Id> VectorDatabase::Impl::matching_ids(const Where& where) const {
+  const VectorDatabase::Impl& db = *this;
   constexpr std::size_t kChunk = 4096;
   std::vector<Id> all, out;
   {
@@ -45,13 +53,6 @@ std::vector<Id> matching_ids(const VectorDatabase::Impl& db, const Where& where)
   return out;
 }
 
-bool is_stored_vector(const Index& index, VectorView q, Id id) {
-  const std::vector<float> stored = index.get_vector(id);
-  return stored.size() == q.size && std::equal(stored.begin(), stored.end(), q.data);
-}
-
-}  // namespace
-
 std::vector<SearchResult> VectorDatabase::Impl::search(VectorView q, const SearchOptions& options) const {
   if (options.k == 0) throw Error(ErrorCode::invalid_argument, "search: k must be at least 1");
   if (options.offset > (std::size_t{1} << 32)) throw Error(ErrorCode::invalid_argument, "search: offset is too large");
@@ -59,7 +60,7 @@ std::vector<SearchResult> VectorDatabase::Impl::search(VectorView q, const Searc
   params.min_score = options.min_score;
   std::optional<Filter> filter;
   if (!options.where.matches_all()) {
-    std::vector<Id> allow = matching_ids(*this, options.where);
+    std::vector<Id> allow = matching_ids(options.where);
     if (allow.empty()) return {};
     filter = Filter::allow(std::move(allow));
     params.filter = &*filter;

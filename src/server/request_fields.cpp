@@ -60,6 +60,13 @@ void check_known_fields(const json& body, const std::vector<std::string_view>& k
   }
 }
 
+void check_known_params(const httplib::Request& req, const std::vector<std::string_view>& known,
+                        const std::string& what) {
+  for (const auto& [name, value] : req.params) {
+    if (std::find(known.begin(), known.end(), name) == known.end()) unknown(name, known, what);
+  }
+}
+
 void check_known_form_fields(const httplib::Request& req, const std::vector<std::string_view>& known,
                              const std::string& what) {
   for (const auto& [name, value] : req.files) {

@@ -14,6 +14,10 @@ namespace imgvec::server {
 /// 400 unknown_field naming the first key of `body` not in `known` (`what`: "a search").
 void check_known_fields(const json& body, const std::vector<std::string_view>& known, const std::string& what);
 
+/// The same for a URL's query parameters.
+void check_known_params(const httplib::Request& req, const std::vector<std::string_view>& known,
+                        const std::string& what);
+
 /// The same for the fields of a multipart form.
 void check_known_form_fields(const httplib::Request& req, const std::vector<std::string_view>& known,
                              const std::string& what);

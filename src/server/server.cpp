@@ -29,7 +29,7 @@ bool is_expensive_read(const httplib::Request& req) {
 bool is_write(const httplib::Request& req) {
   if (req.path.rfind("/v1/", 0) != 0) return false;
   if (req.method == "PATCH" || req.method == "DELETE") return true;
-  return req.method == "POST" && req.path == "/v1/images";
+  return req.method == "POST" && (req.path == "/v1/images" || req.path == "/v1/duplicates/dismiss");
 }
 
 // The key a client sent: `Authorization: Bearer KEY`, or `X-API-Key: KEY` (Qdrant's `api-key` too).
@@ -122,6 +122,10 @@ void Server::Impl::routes() {
   http.Post("/v1/search", bind_with_body(&Impl::search));
   http.Post("/v1/search/image", bind_with_body(&Impl::search_image_upload));
   http.Post("/v1/duplicates", bind_with_body(&Impl::duplicates));
+  http.Post("/v1/duplicates/dismiss", bind_with_body(&Impl::dismiss_duplicates));
+  http.Get("/v1/images", bind(&Impl::list));
+  http.Get("/v1/facets", bind(&Impl::facets));
+  http.Get(R"(/v1/images/([^/]+)/view)", bind(&Impl::get_view));
   http.Post("/v1/images", bind_with_body(&Impl::upload));
   http.Get(R"(/v1/images/([^/]+))", bind(&Impl::get_record));
   http.Get(R"(/v1/images/([^/]+)/file)", bind(&Impl::get_file));

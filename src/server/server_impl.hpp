@@ -124,6 +124,12 @@ struct Server::Impl {
   std::vector<float> text_vector(const std::string& text);
   QueryExample query_example(const json& example, const char* side, PixelBudget& pixels);
 
+  // library_handlers.cpp
+  void list(const httplib::Request& req, httplib::Response& res);
+  void facets(const httplib::Request& req, httplib::Response& res);
+  void get_view(const httplib::Request& req, httplib::Response& res);
+  void dismiss_duplicates(const httplib::Request& req, httplib::Response& res);
+
   // image_handlers.cpp
   void upload(const httplib::Request& req, httplib::Response& res);
   void get_record(const httplib::Request& req, httplib::Response& res);

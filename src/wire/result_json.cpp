@@ -84,6 +84,24 @@ json to_json(const SearchResult& hit, const VectorDatabase* portable_in) {
   return {{"id", hit.id}, {"score", hit.score}, {"record", to_json(hit.record, portable_in)}};
 }
 
+json to_json(const LibraryFacets& f) {
+  auto list = [](const std::vector<FacetCount>& counts) {
+    json out = json::array();
+    for (const FacetCount& c : counts) out.push_back({{"name", escape_path(c.name)}, {"count", c.count}});
+    return out;
+  };
+  auto date = [](std::int64_t ms) {
+    PhotoFacts p;
+    p.taken_ms = ms;
+    return p.taken_text();
+  };
+  json o = {{"count", f.count}, {"dated", f.dated}, {"cameras", list(f.cameras)}, {"labels", list(f.labels)},
+            {"tags", list(f.tags)}, {"colours", list(f.colours)}};
+  if (f.first_taken_ms) o["first_taken"] = date(*f.first_taken_ms);
+  if (f.last_taken_ms) o["last_taken"] = date(*f.last_taken_ms);
+  return o;
+}
+
 json to_json(const DuplicateGroup& group, const VectorDatabase& db, bool portable) {
   json images = json::array();
   // The members' files, the keeper's first: what a script or a page acts on ("keep the first").

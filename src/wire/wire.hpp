@@ -56,6 +56,10 @@ std::vector<std::string> csv_columns(const std::vector<std::string>& metadata_ke
 std::string csv_line(const std::vector<std::string>& cells);
 std::string to_csv_line(const json& record, const std::vector<std::string>& columns);
 
+/// {count, dated, first_taken, last_taken (ISO, when any is dated), cameras, labels, tags, colours:
+/// [{name, count}], most common first}.
+json to_json(const LibraryFacets& facets);
+
 /// A record from to_json's output; Error(corrupt_file) naming `what` and the field.
 ImageRecord record_from_json(const json& value, const std::string& what);
 
