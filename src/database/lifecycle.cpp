@@ -4,10 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "database/database_impl.hpp"
 #include "database/imported_files.hpp"
@@ -186,13 +189,16 @@ std::unique_ptr<VectorDatabase> VectorDatabase::open_with(const std::string& dir
 
 // Without the lock, the holder may save meanwhile: its new manifest names new files and the old
 // ones (or the logs they follow) are deleted under this reader, which then fails to find a file
-// or finds the index and records of two generations. Read again from the new manifest; a holder
-// that saves on every change could keep this busy, so after a few tries the error stands.
+// or finds the index and records of two generations. Read again from the new manifest, after a
+// pause that grows (1 ms to 64 ms, about a second in all), so that a holder saving again and
+// again (a test saves every few milliseconds; under ThreadSanitizer five quick tries all lost)
+// lets one read through; after that the error stands.
 std::unique_ptr<VectorDatabase> VectorDatabase::open_read_only(const std::string& directory,
                                                                const OpenOptions& options,
                                                                const std::function<void(Impl&)>& attach) {
-  constexpr int kTries = 5;
+  constexpr int kTries = 20;
   for (int attempt = 1;; ++attempt) {
+    if (attempt > 1) std::this_thread::sleep_for(std::chrono::milliseconds(1 << std::min(attempt - 2, 6)));
     const std::uint64_t before = detail::read_manifest(directory).generation;
     try {
       auto impl = std::make_unique<Impl>();

@@ -43,7 +43,8 @@ struct OpenOptions {
   /// generation plus the changes that process has logged (Durability::on_write) up to now. Every
   /// write, save() included, throws Error(invalid_argument); nothing in the folder is changed
   /// (no leftover cleanup, no log repair, no MODEL update). A save by the other process during
-  /// the open is retried. Changes made by that process later are not seen: open again.
+  /// the open is retried (for about a second). Changes made by that process later are not seen:
+  /// open again.
   bool read_only = false;
   /// Opens as usual, but read_only (above) when another process holds the database, instead of
   /// throwing Error(io); VectorDatabase::read_only() says which it got. For programs that only
