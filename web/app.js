@@ -9,7 +9,8 @@ const $ = (id) => document.getElementById(id);
 const state = {
   query: null, offset: 0, stats: null, generation: 0,
   library: { offset: 0, total: 0, generation: 0, loading: false },
-  shown: [],      // the images the viewer steps through: the library's or the results'
+  libraryItems: [], results: [],
+  shown: [],      // the images the viewer steps through (openViewer's list)
   viewing: -1,
 };
 
@@ -83,7 +84,9 @@ function whenText(photo) {
 }
 
 // ---------------------------------------------------------------------------- thumbnails
-function thumbItem(entry, index, extra) {
+// One image as a thumbnail that opens the viewer on `list` (the library, the results, a group) at
+// `index`, so previous and next step through what it was shown among.
+function thumbItem(entry, list, index, extra) {
   const record = entry.record;
   const li = document.createElement("li");
   li.dataset.id = entry.id;
@@ -98,7 +101,7 @@ function thumbItem(entry, index, extra) {
   img.alt = name;
   img.loading = "lazy";
   button.append(img);
-  button.addEventListener("click", () => openViewer(index));
+  button.addEventListener("click", () => openViewer(list, index));
   const meta = document.createElement("div");
   meta.className = "meta";
   const n = document.createElement("span");
@@ -142,7 +145,6 @@ async function loadLibrary(more = false) {
   if (!more) {
     lib.offset = 0;
     $("library").replaceChildren();
-    if (!$("view-library").hidden) state.shown = [];
   }
   const mine = ++lib.generation;
   lib.loading = true;
@@ -170,11 +172,10 @@ async function loadLibrary(more = false) {
         group.append(h, grid);
         $("library").append(group);
       }
-      group.querySelector("ul").append(thumbItem(entry, index, null));
+      group.querySelector("ul").append(thumbItem(entry, state.libraryItems, index, null));
     }
     lib.offset += data.result.length;
     lib.total = data.total;
-    if (!$("view-library").hidden) state.shown = state.libraryItems;
     const undated = state.stats ? state.stats.count - (state.facets ? state.facets.dated : 0) : 0;
     $("library-count").textContent = data.total === 0
       ? (filter ? "No photo matches these filters." : "The library is empty: index a folder or add photos.")
@@ -272,7 +273,8 @@ function showRecord(entry) {
   $("viewer-status").textContent = "";
 }
 
-function openViewer(index) {
+function openViewer(list, index) {
+  state.shown = list;
   state.viewing = index;
   showRecord(state.shown[index]);
   const dialog = $("viewer");
@@ -421,10 +423,9 @@ async function search(query, more = false) {
       score.className = "score";
       score.textContent = hit.score.toFixed(3);
       score.title = `similarity ${hit.score.toFixed(4)}`;
-      $("results").append(thumbItem(hit, state.results.length, score));
+      $("results").append(thumbItem(hit, state.results, state.results.length, score));
       state.results.push(hit);
     }
-    state.shown = state.results;
     state.offset += data.result.length;
     const shown = $("results").children.length;
     $("status").textContent = shown
@@ -536,8 +537,7 @@ function groupItem(g, i) {
     details.className = "details";
     details.textContent = `${r.width} × ${r.height} · ${sizeText(r.file_size)} · ` +
       `${photo.taken ? dateText(photo.taken).slice(0, 10) : "no date"} · ${whyText(m)}`;
-    const item = thumbItem(entries[k], k, details);
-    item.querySelector("button.thumb").addEventListener("click", () => { state.shown = entries; }, { capture: true });
+    const item = thumbItem(entries[k], entries, k, details);
     if (m.keeper) {
       item.classList.add("keeper");
       item.dataset.keeper = "true";
@@ -613,8 +613,6 @@ function showView(which) {
     $(`view-${v}`).hidden = v !== which;
     $(`tab-${v}`).setAttribute("aria-pressed", String(v === which));
   }
-  if (which === "library") state.shown = state.libraryItems || [];
-  if (which === "search") state.shown = state.results || [];
 }
 
 async function start() {

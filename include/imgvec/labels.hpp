@@ -31,6 +31,10 @@ LabelSet default_labels();
 /// 1000 labels, no labels).
 LabelSet read_label_file(const std::string& path);
 
+/// What the CLI's --labels and Python's label_images(labels=...) take: "default" for
+/// default_labels(), anything else a label file (read_label_file).
+LabelSet label_set_named(const std::string& default_or_file);
+
 struct LabelOptions {
   LabelSet labels = default_labels();
   /// At most this many labels per image, most probable first...

@@ -264,11 +264,7 @@ std::vector<Rgb> colours_from_python(const py::handle& value) {
 
 // Labels: "default", a label file's path, a list of names, or {name: prompt}.
 LabelSet label_set_from_python(const py::handle& value) {
-  if (py::isinstance<py::str>(value)) {
-    const std::string text = value.cast<std::string>();
-    return text == "default" ? default_labels() : read_label_file(text);
-  }
-  if (py::hasattr(value, "__fspath__")) return read_label_file(path_of(value));
+  if (py::isinstance<py::str>(value) || py::hasattr(value, "__fspath__")) return label_set_named(path_of(value));
   LabelSet set;
   if (py::isinstance<py::dict>(value)) {
     for (const auto& [name, prompt] : value.cast<py::dict>()) {

@@ -30,8 +30,6 @@ void print_json(const nlohmann::json& j) {
   std::printf("%s\n", j.dump(1).c_str());
 }
 
-LabelSet label_set(const std::string& arg) { return arg == "default" ? default_labels() : read_label_file(arg); }
-
 Id resolve(const VectorDatabase& db, const std::string& target) {
   if (!target.empty() && target.find_first_not_of("0123456789") == std::string::npos) {
     errno = 0;

@@ -18,8 +18,6 @@ std::shared_ptr<Encoder> make_encoder(const std::string& model, const DbOptions&
 std::string choose_model(const DbOptions& o, bool creating);
 /// Prints `j`, indented, and a newline.
 void print_json(const nlohmann::json& j);
-/// --labels: "default", or a label file.
-LabelSet label_set(const std::string& arg);
 /// An id (unsigned 64-bit decimal) or a path of an indexed file; Error(not_found) otherwise.
 Id resolve(const VectorDatabase& db, const std::string& target);
 

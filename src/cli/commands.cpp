@@ -84,7 +84,7 @@ int run_index(const IndexOptions& o) {
     if (exists ? db->encoder_fingerprint().kind != "clip" : model.empty())
       throw UsageError("--labels needs a CLIP model (--model BUNDLE): the built-in encoder cannot compare images with "
                        "texts");
-    labels = label_set(o.labels);
+    labels = label_set_named(o.labels);
   }
   if (!exists) {
     DatabaseOptions options;

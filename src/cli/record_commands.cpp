@@ -105,7 +105,7 @@ int run_tag(const TagOptions& o) {
     if (!o.add.empty() || !o.remove.empty()) throw UsageError("tag takes --labels, or --add and --remove, not both");
     const auto db = open_database(o);
     LabelOptions options;
-    options.labels = label_set(o.labels);
+    options.labels = label_set_named(o.labels);
     options.top = o.top;
     options.min_score = static_cast<float>(o.min_score);
     for (const auto& t : o.targets) options.ids.push_back(resolve(*db, t));

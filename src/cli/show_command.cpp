@@ -67,11 +67,11 @@ void print_table(const VectorDatabase& db, const ImageRecord& r) {
   }
   std::string labels, tags;
   for (const auto& l : r.labels) {
-    char one[160];
-    std::snprintf(one, sizeof one, "%s%s %.3f", labels.empty() ? "" : ", ", l.name.c_str(), l.score);
-    labels += one;
+    char score[16];
+    std::snprintf(score, sizeof score, " %.3f", l.score);
+    labels += (labels.empty() ? "" : ", ") + escape_path(l.name) + score;
   }
-  for (const auto& t : r.tags) tags += (tags.empty() ? "" : ", ") + t;
+  for (const auto& t : r.tags) tags += (tags.empty() ? "" : ", ") + escape_path(t);
   line("labels", labels);
   line("tags", tags);
   line("metadata", r.metadata.empty() ? std::string() : wire::to_json(r.metadata).dump());

@@ -48,6 +48,10 @@ LabelSet default_labels() {
   return set;
 }
 
+LabelSet label_set_named(const std::string& default_or_file) {
+  return default_or_file == "default" ? default_labels() : read_label_file(default_or_file);
+}
+
 LabelSet read_label_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw Error(ErrorCode::not_found, path + ": cannot read the label file");

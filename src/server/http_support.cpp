@@ -140,6 +140,19 @@ Id parse_id(const std::string& text) {
   return id;
 }
 
+std::size_t size_param(const httplib::Request& req, const char* name, std::size_t fallback, std::size_t lo,
+                       std::size_t hi, const char* unit) {
+  if (!req.has_param(name)) return fallback;
+  const std::string text = req.get_param_value(name);
+  if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(text) < lo || std::stoul(text) > hi) {
+    fail(400, "invalid_argument",
+         std::string(name) + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi) + unit +
+             ", got \"" + text.substr(0, 40) + "\"");
+  }
+  return std::stoul(text);
+}
+
 Id id_from_json(const json& value, const char* field) {
   if (value.is_number_unsigned()) return value.get<Id>();
   if (value.is_string()) return parse_id(value.get<std::string>());

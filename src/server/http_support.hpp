@@ -57,6 +57,9 @@ Id id_from_json(const json& value, const char* field);
 std::size_t size_field(const json& body, const char* key, std::size_t fallback, std::size_t lo,
                        std::size_t hi);
 float float_field(const json& body, const char* key, float fallback, float lo, float hi);
+/// An optional integer URL parameter within [lo, hi]; `fallback` when absent; 400 naming it otherwise.
+std::size_t size_param(const httplib::Request& req, const char* name, std::size_t fallback, std::size_t lo,
+                       std::size_t hi, const char* unit = "");
 /// An optional boolean field; `fallback` when absent or null, 400 when not a boolean.
 bool bool_field(const json& body, const char* key, bool fallback);
 

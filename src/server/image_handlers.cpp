@@ -108,17 +108,7 @@ void Server::Impl::get_file(const httplib::Request& req, httplib::Response& res)
 
 void Server::Impl::get_thumbnail(const httplib::Request& req, httplib::Response& res) {
   const ImageRecord rec = record_or_404(database(), id_in_path(req));
-  std::uint32_t size = 256;
-  if (req.has_param("size")) {
-    const std::string text = req.get_param_value("size");
-    if (text.empty() || text.size() > 4 ||
-        text.find_first_not_of("0123456789") != std::string::npos || std::stoul(text) < 16 ||
-        std::stoul(text) > 1024) {
-      fail(400, "invalid_argument",
-           "size must be an integer from 16 to 1024 (pixels), got \"" + text + "\"");
-    }
-    size = static_cast<std::uint32_t>(std::stoul(text));
-  }
+  const auto size = static_cast<std::uint32_t>(size_param(req, "size", 256, 16, 1024, " (pixels)"));
   std::string jpeg = thumbnails.get(rec, size);
   res.set_header("Cache-Control", "private, max-age=300");
   res.set_content(std::move(jpeg), "image/jpeg");

@@ -22,28 +22,31 @@ bool in(const char* const* list, std::size_t n, const std::string& s) {
   return false;
 }
 
-// A JSON scalar as a cell's text: strings as they are, numbers and booleans as JSON writes them.
-std::string scalar(const json& v) {
+// A cell's text, and whether it came from a JSON string (or a list of them): only text can be a
+// formula, so a negative number is never defused.
+struct Cell {
+  std::string text;
+  bool is_text = false;
+};
+
+// A JSON scalar as a cell: strings as they are, numbers and booleans as JSON writes them.
+Cell scalar(const json& v) {
   if (v.is_null()) return {};
-  if (v.is_string()) return v.get<std::string>();
-  return v.dump();
+  if (v.is_string()) return {v.get<std::string>(), true};
+  return {v.dump(), false};
 }
 
-std::string joined(const json& list, const char* member = nullptr, const char* score = nullptr) {
-  std::string out;
+Cell joined(const json& list, const char* member = nullptr, const char* score = nullptr) {
+  Cell out{{}, true};
   for (const json& item : list) {
-    if (!out.empty()) out += ';';
-    if (!member) {
-      out += scalar(item);
-      continue;
-    }
-    out += scalar(item.value(member, json()));
-    if (score) out += ":" + scalar(item.value(score, json()));
+    if (!out.text.empty()) out.text += ';';
+    out.text += scalar(member ? item.value(member, json()) : item).text;
+    if (score) out.text += ":" + scalar(item.value(score, json())).text;
   }
   return out;
 }
 
-std::string cell(const json& record, const std::string& column) {
+Cell cell(const json& record, const std::string& column) {
   static const char* const kPhoto[] = {"taken", "taken_source", "camera", "camera_make", "camera_model",
                                        "lens", "latitude", "longitude"};
   static const char* const kLook[] = {"tone", "brightness", "saturation", "colourfulness", "warmth"};
@@ -55,36 +58,27 @@ std::string cell(const json& record, const std::string& column) {
   }
   if (in(kPhoto, std::size(kPhoto), column)) return scalar(record.at("photo").value(column, json()));
   const auto analysis = record.find("analysis");
-  if (column == "colours") return analysis == record.end() ? std::string() : joined(analysis->at("colours"), "name");
-  if (in(kLook, std::size(kLook), column)) return analysis == record.end() ? std::string() : scalar(analysis->value(column, json()));
-  if (column == "labels") return record.contains("labels") ? joined(record.at("labels"), "name", "score") : std::string();
+  if (column == "colours") return analysis == record.end() ? Cell{} : joined(analysis->at("colours"), "name");
+  if (in(kLook, std::size(kLook), column)) return analysis == record.end() ? Cell{} : scalar(analysis->value(column, json()));
+  if (column == "labels") return record.contains("labels") ? joined(record.at("labels"), "name", "score") : Cell{};
   if (column == "tags") return joined(record.at("tags"));
   return scalar(record.value(column, json()));
 }
 
 // RFC 4180 quoting; and a text starting with = + - @ (a formula to a spreadsheet, which a hostile
 // file name or metadata value could use to run one when the file is opened) gets a leading ',
-// as OWASP advises. Numbers are written by JSON, so a negative number is never text here.
-std::string quoted(std::string text, bool is_text) {
-  if (is_text && !text.empty() && std::string("=+-@\t\r").find(text[0]) != std::string::npos) text.insert(0, 1, '\'');
+// as OWASP advises.
+std::string quoted(const Cell& c) {
+  std::string text = c.text;
+  if (c.is_text && !text.empty() && std::string("=+-@\t\r").find(text[0]) != std::string::npos) text.insert(0, 1, '\'');
   if (text.find_first_of(",\"\r\n") == std::string::npos && (text.empty() || (text.front() != ' ' && text.back() != ' ')))
     return text;
   std::string out = "\"";
-  for (const char c : text) {
-    if (c == '"') out += '"';
-    out += c;
+  for (const char ch : text) {
+    if (ch == '"') out += '"';
+    out += ch;
   }
   return out + "\"";
-}
-
-bool is_text_column(const json& record, const std::string& column) {
-  if (column.rfind("meta.", 0) == 0) {
-    const auto it = record.at("metadata").find(column.substr(5));
-    return it != record.at("metadata").end() && (it->is_string() || it->is_array());
-  }
-  return column != "id" && column != "width" && column != "height" && column != "file_size" &&
-         column != "latitude" && column != "longitude" && column != "mtime_ns" && column != "added_ms" &&
-         column != "brightness" && column != "saturation" && column != "colourfulness" && column != "warmth";
 }
 
 }  // namespace
@@ -97,14 +91,14 @@ std::vector<std::string> csv_columns(const std::vector<std::string>& metadata_ke
 
 std::string csv_line(const std::vector<std::string>& cells) {
   std::string out;
-  for (std::size_t i = 0; i < cells.size(); ++i) out += (i ? "," : "") + quoted(cells[i], false);
+  for (std::size_t i = 0; i < cells.size(); ++i) out += (i ? "," : "") + quoted(Cell{cells[i], false});
   return out + "\r\n";
 }
 
 std::string to_csv_line(const json& record, const std::vector<std::string>& columns) {
   std::string out;
   for (std::size_t i = 0; i < columns.size(); ++i) {
-    out += (i ? "," : "") + quoted(cell(record, columns[i]), is_text_column(record, columns[i]));
+    out += (i ? "," : "") + quoted(cell(record, columns[i]));
   }
   return out + "\r\n";
 }
