@@ -46,7 +46,7 @@ struct Workload {
   std::vector<std::vector<Id>> truth;
   // Built once by the build benchmarks (the multi-threaded run wins) and reused by the searches.
   std::unique_ptr<FlatIndex> flat;
-  std::unique_ptr<HnswIndex> hnsw, hnsw16;  // float32 and float16 storage
+  std::unique_ptr<HnswIndex> hnsw, hnsw16, hnsw8;  // float32, float16 and sq8 storage
   std::unique_ptr<bench::HnswlibPeer> peer;
   std::unique_ptr<bench::FaissPeer> faiss_flat, faiss_hnsw;
 };
@@ -103,7 +103,12 @@ void build_flat(benchmark::State& state, Workload* w) {
 }
 
 std::unique_ptr<HnswIndex> Workload::*hnsw_slot(VectorStorage storage) {
-  return storage == VectorStorage::float16 ? &Workload::hnsw16 : &Workload::hnsw;
+  switch (storage) {
+    case VectorStorage::float16: return &Workload::hnsw16;
+    case VectorStorage::sq8: return &Workload::hnsw8;
+    case VectorStorage::float32: break;
+  }
+  return &Workload::hnsw;
 }
 
 std::unique_ptr<HnswIndex> make_hnsw(const Workload& w, VectorStorage storage, std::size_t threads) {
@@ -155,7 +160,16 @@ void build_faiss_hnsw(benchmark::State& state, Workload* w, std::size_t threads)
 
 // Searches reuse the indexes the build benchmarks left behind, building only the one they need
 // when a --benchmark_filter skipped its build.
-enum Need { kFlat = 1, kHnsw = 2, kPeer = 4, kFaissFlat = 8, kFaissHnsw = 16, kHnsw16 = 32 };
+enum Need { kFlat = 1, kHnsw = 2, kPeer = 4, kFaissFlat = 8, kFaissHnsw = 16, kHnsw16 = 32, kHnsw8 = 64 };
+
+int need_for(VectorStorage storage) {
+  switch (storage) {
+    case VectorStorage::float16: return kHnsw16;
+    case VectorStorage::sq8: return kHnsw8;
+    case VectorStorage::float32: break;
+  }
+  return kHnsw;
+}
 
 void ensure_built(Workload* w, int need) {
   static std::mutex m;
@@ -166,6 +180,7 @@ void ensure_built(Workload* w, int need) {
   }
   if ((need & kHnsw) && !w->hnsw) w->hnsw = make_hnsw(*w, VectorStorage::float32, 2);
   if ((need & kHnsw16) && !w->hnsw16) w->hnsw16 = make_hnsw(*w, VectorStorage::float16, 2);
+  if ((need & kHnsw8) && !w->hnsw8) w->hnsw8 = make_hnsw(*w, VectorStorage::sq8, 2);
   if ((need & kPeer) && !w->peer) {
     w->peer = bench::make_hnswlib_peer(w->base.dim, w->base.rows, kM, kEfConstruction);
     w->peer->build(w->base.data.data(), w->base.rows, 2);
@@ -287,12 +302,14 @@ void search_flat_batch(benchmark::State& state, Workload* w, std::size_t batch) 
       benchmark::Counter::kIsRate);
 }
 
-void search_hnsw(benchmark::State& state, Workload* w, VectorStorage storage, std::size_t ef) {
-  ensure_built(w, storage == VectorStorage::float16 ? kHnsw16 : kHnsw);
+void search_hnsw(benchmark::State& state, Workload* w, VectorStorage storage, std::size_t ef,
+                 std::size_t rerank) {
+  ensure_built(w, need_for(storage));
   const HnswIndex& index = *(w->*hnsw_slot(storage));
   const std::size_t d = w->base.dim;
   SearchParams p(kK);
   p.ef = ef;
+  p.rerank = rerank;
   if (state.thread_index() == 0) set_recall(state, index.search_batch(w->queries.view(), p), *w);
   run_queries(state, *w, [&](const float* q) { return index.search(VectorView(q, d), p); });
 }
@@ -373,6 +390,9 @@ void register_workload(Workload* w, const SuiteOptions& o) {
     RegisterBenchmark(("build/hnsw-f16/" + n + "/threads:" + std::to_string(t)).c_str(), build_hnsw, w,
                       VectorStorage::float16, t)
         ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+    RegisterBenchmark(("build/hnsw-sq8/" + n + "/threads:" + std::to_string(t)).c_str(), build_hnsw, w,
+                      VectorStorage::sq8, t)
+        ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
     if (!huge) {
       RegisterBenchmark(("build/faiss-hnsw/" + n + "/threads:" + std::to_string(t)).c_str(), build_faiss_hnsw, w, t)
           ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
@@ -390,13 +410,26 @@ void register_workload(Workload* w, const SuiteOptions& o) {
     const std::string at = n + "/ef:" + std::to_string(ef);
     searched(RegisterBenchmark(("search/hnswlib-native/" + at).c_str(), search_peer, w, ef))
         ->ThreadRange(1, 2)->Unit(benchmark::kMicrosecond);
-    searched(RegisterBenchmark(("search/hnsw/" + at).c_str(), search_hnsw, w, VectorStorage::float32, ef))
+    searched(RegisterBenchmark(("search/hnsw/" + at).c_str(), search_hnsw, w, VectorStorage::float32, ef, 0))
         ->ThreadRange(1, 2)->Unit(benchmark::kMicrosecond);
-    searched(RegisterBenchmark(("search/hnsw-f16/" + at).c_str(), search_hnsw, w, VectorStorage::float16, ef))
+    searched(RegisterBenchmark(("search/hnsw-f16/" + at).c_str(), search_hnsw, w, VectorStorage::float16, ef, 0))
+        ->ThreadRange(1, 2)->Unit(benchmark::kMicrosecond);
+    searched(RegisterBenchmark(("search/hnsw-sq8/" + at).c_str(), search_hnsw, w, VectorStorage::sq8, ef, 0))
         ->ThreadRange(1, 2)->Unit(benchmark::kMicrosecond);
     if (!huge) {
       searched(RegisterBenchmark(("search/faiss-hnsw/" + at).c_str(), search_faiss, w, &Workload::faiss_hnsw, ef))
           ->ThreadRange(1, 2)->Unit(benchmark::kMicrosecond);
+    }
+  }
+  // The re-rank depth of sq8 at a few beam widths: how many of the walk's candidates are worth
+  // re-scoring (SearchParams::kDefaultRerank comes from this).
+  for (std::size_t ef : o.quick ? std::vector<std::size_t>{32} : std::vector<std::size_t>{24, 48, 96}) {
+    for (std::size_t rerank : {10, 20, 40}) {
+      if (rerank >= ef) continue;
+      searched(RegisterBenchmark(("search_rerank/hnsw-sq8/" + n + "/ef:" + std::to_string(ef) + "/rerank:" +
+                                  std::to_string(rerank)).c_str(),
+                                 search_hnsw, w, VectorStorage::sq8, ef, rerank))
+          ->Unit(benchmark::kMicrosecond);
     }
   }
   for (double sel : {0.001, 0.01, 0.1, 1.0}) {

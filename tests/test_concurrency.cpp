@@ -21,13 +21,16 @@ TEST_CASE("searches run on several threads while another thread writes", "[concu
   const std::size_t d = 32, n = 3000;
   auto base = clustered(2 * n, d, 21);
   auto queries = clustered(64, d, 21, 1);
-  for (IndexKind kind : {IndexKind::flat, IndexKind::hnsw}) {
-    INFO(to_string(kind));
+  // HNSW twice: float32, and sq8, whose writes also retrain ranges and rewrite every record's codes.
+  for (int variant = 0; variant < 3; ++variant) {
+    const IndexKind kind = variant == 0 ? IndexKind::flat : IndexKind::hnsw;
+    INFO(to_string(kind) << " variant " << variant);
     std::unique_ptr<Index> index;
     if (kind == IndexKind::flat) {
       index = std::make_unique<FlatIndex>(d, Metric::cosine);
     } else {
       HnswParams p;
+      if (variant == 2) p.storage = VectorStorage::sq8;
       p.initial_capacity = 64;  // forces growth while readers run
       p.ef_construction = 40;   // keeps the build quick under ThreadSanitizer
       index = std::make_unique<HnswIndex>(d, Metric::cosine, p);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "datasets.hpp"
+#include "kernel_sets.hpp"
 #include "imgvec/error.hpp"
 #include "imgvec/index/flat_index.hpp"
 #include "imgvec/index/hnsw_index.hpp"
@@ -24,13 +25,7 @@ using imgvec::detail::simd::Kernels;
 
 namespace {
 
-std::vector<const Kernels*> available() {
-  std::vector<const Kernels*> out;
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
-    if (const Kernels* k = imgvec::detail::simd::for_isa(isa)) out.push_back(k);
-  }
-  return out;
-}
+std::vector<const Kernels*> available() { return imgvec::testing::available_kernels(); }
 
 // The exact value of a binary16 bit pattern, decoded field by field in double.
 double half_value(std::uint16_t h) {

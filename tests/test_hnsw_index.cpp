@@ -17,17 +17,31 @@ constexpr std::size_t kDim = 512;
 constexpr std::size_t kBase = 20000;
 constexpr std::size_t kQueries = 200;
 
-// One 20k x 512 clustered index shared by the recall tests: building it is the slow part.
+HnswParams with_storage(VectorStorage storage) {
+  HnswParams p;
+  p.storage = storage;
+  return p;
+}
+
+// The storages every test here runs on: float32, and sq8, whose walk reads codes and whose results
+// come from a re-rank (float16 has its own tests in test_float16.cpp).
+#define EACH_STORAGE GENERATE(VectorStorage::float32, VectorStorage::sq8)
+
+// One 20k x 512 clustered index per storage shared by the recall tests: building it is the slow part.
 struct Fixture {
+  explicit Fixture(VectorStorage storage) : index(kDim, Metric::cosine, with_storage(storage)) {
+    index.add_batch(iota_ids(kBase), base.view());
+  }
   Dataset base = clustered(kBase, kDim, 42);
   Dataset queries = clustered(kQueries, kDim, 42, 1);
-  HnswIndex index{kDim, Metric::cosine};
-  Fixture() { index.add_batch(iota_ids(kBase), base.view()); }
+  HnswIndex index;
 };
 
-const Fixture& fixture() {
-  static const Fixture f;
-  return f;
+const Fixture& fixture(VectorStorage storage) {
+  static const Fixture full(VectorStorage::float32);
+  if (storage == VectorStorage::float32) return full;
+  static const Fixture sq8(VectorStorage::sq8);
+  return sq8;
 }
 
 std::vector<std::vector<SearchHit>> search_all(const Index& index, const Dataset& queries,
@@ -46,7 +60,9 @@ bool in_subset(Id id, std::uint64_t per_million) {
 
 TEST_CASE("hnsw: recall@10 >= 0.95 against exact search on 20k clustered 512-d vectors",
           "[index][hnsw][recall]") {
-  const Fixture& f = fixture();
+  const VectorStorage storage = EACH_STORAGE;
+  INFO(to_string(storage));
+  const Fixture& f = fixture(storage);
   REQUIRE(f.index.size() == kBase);
   const auto truth = ground_truth(f.base, f.queries, 10, Metric::cosine);
   SearchParams p;
@@ -61,7 +77,9 @@ TEST_CASE("hnsw: recall@10 >= 0.95 against exact search on 20k clustered 512-d v
 }
 
 TEST_CASE("hnsw: batch search equals single searches", "[index][hnsw]") {
-  const Fixture& f = fixture();
+  const VectorStorage storage = EACH_STORAGE;
+  INFO(to_string(storage));
+  const Fixture& f = fixture(storage);
   SearchParams p;
   p.k = 10;
   auto batch = search_all(f.index, f.queries, p);
@@ -73,7 +91,9 @@ TEST_CASE("hnsw: batch search equals single searches", "[index][hnsw]") {
 }
 
 TEST_CASE("hnsw: filtered recall holds at 0.5%, 5% and 50% selectivity", "[index][hnsw][filter]") {
-  const Fixture& f = fixture();
+  const VectorStorage storage = EACH_STORAGE;
+  INFO(to_string(storage));
+  const Fixture& f = fixture(storage);
   for (std::uint64_t per_million : {5000, 50000, 500000}) {
     auto keep = [per_million](Id id) { return in_subset(id, per_million); };
     std::vector<Id> allowed;
@@ -100,7 +120,9 @@ TEST_CASE("hnsw: filtered recall holds at 0.5%, 5% and 50% selectivity", "[index
 TEST_CASE("hnsw: the filter-aware graph walk itself keeps recall at 5%", "[index][hnsw][filter]") {
   // A wrong selectivity hint of 100% makes the cost model choose the graph walk over the exact
   // scan, so this exercises the traversal that skips non-matching nodes.
-  const Fixture& f = fixture();
+  const VectorStorage storage = EACH_STORAGE;
+  INFO(to_string(storage));
+  const Fixture& f = fixture(storage);
   auto keep = [](Id id) { return in_subset(id, 50000); };
   const Filter forced = Filter::predicate(keep, 1.0);
   const Filter exact = Filter::predicate(keep);
@@ -119,7 +141,9 @@ TEST_CASE("hnsw: the filter-aware graph walk itself keeps recall at 5%", "[index
 }
 
 TEST_CASE("hnsw: threshold search finds what exact search finds", "[index][hnsw]") {
-  const Fixture& f = fixture();
+  const VectorStorage storage = EACH_STORAGE;
+  INFO(to_string(storage));
+  const Fixture& f = fixture(storage);
   FlatIndex flat(kDim, Metric::cosine);
   flat.add_batch(iota_ids(kBase), f.base.view());
   double overlap_sum = 0;
@@ -148,7 +172,9 @@ TEST_CASE("hnsw: remove, re-add, replace and compact", "[index][hnsw]") {
   const std::size_t n = 4000, d = 64;
   auto base = clustered(n, d, 5);
   auto queries = clustered(100, d, 5, 1);
-  HnswParams params;
+  const VectorStorage storage = EACH_STORAGE;
+  INFO(to_string(storage));
+  HnswParams params = with_storage(storage);
   params.initial_capacity = 16;  // grows by itself
   HnswIndex index(d, Metric::cosine, params);
   index.add_batch(iota_ids(n), base.view());
@@ -214,9 +240,12 @@ TEST_CASE("hnsw: L2 and inner-product metrics", "[index][hnsw]") {
   const std::size_t n = 3000, d = 48;
   auto base = clustered(n, d, 8);
   auto queries = clustered(50, d, 8, 1);
+  const VectorStorage storage = EACH_STORAGE;
+  // sq8 results are scored with float16 copies: within half precision of the exact distance.
+  const double margin = storage == VectorStorage::float32 ? 1e-5 : 2e-3;
   for (Metric metric : {Metric::l2, Metric::inner_product}) {
-    INFO(to_string(metric));
-    HnswIndex index(d, metric);
+    INFO(to_string(metric) << " " << to_string(storage));
+    HnswIndex index(d, metric, with_storage(storage));
     index.add_batch(iota_ids(n), base.view());
     const auto truth = ground_truth(base, queries, 10, metric);
     auto found = search_all(index, queries, {10});
@@ -225,8 +254,8 @@ TEST_CASE("hnsw: L2 and inner-product metrics", "[index][hnsw]") {
     flat.add_batch(iota_ids(n), base.view());
     auto exact = flat.search(VectorView(queries.row(0), d), {1});
     auto approx = index.search(VectorView(queries.row(0), d), {1});
-    CHECK(approx[0].distance == Approx(exact[0].distance).margin(1e-5));
-    CHECK(approx[0].score == Approx(exact[0].score).margin(1e-5));
+    CHECK(approx[0].distance == Approx(exact[0].distance).margin(margin));
+    CHECK(approx[0].score == Approx(exact[0].score).margin(margin));
   }
 }
 

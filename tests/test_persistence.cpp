@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <thread>
 
@@ -162,12 +163,13 @@ TEST_CASE("empty indexes of every kind and storage save, load, and take adds, up
     v[0] = x;
     return v;
   };
-  for (int variant = 0; variant < 3; ++variant) {
+  for (int variant = 0; variant < 4; ++variant) {
     INFO("variant " << variant);
     std::unique_ptr<Index> fresh;
     if (variant == 0) fresh = std::make_unique<FlatIndex>(d, Metric::cosine);
     HnswParams p;
     if (variant == 2) p.storage = VectorStorage::float16;
+    if (variant == 3) p.storage = VectorStorage::sq8;
     if (variant > 0) fresh = std::make_unique<HnswIndex>(d, Metric::cosine, p);
     const std::string path = dir.file("empty-" + std::to_string(variant));
     fresh->save(path);
@@ -264,11 +266,11 @@ TEST_CASE("damaged files are refused with a clear error", "[io][errors]") {
         CHECK(load_error(bad, &msg) == ErrorCode::corrupt_file);
         CHECK_THAT(msg, Catch::Matchers::Contains("float16 storage"));
       }
-      other[14] = 3;
+      other[14] = 4;
       reseal(other);
       write_bytes(bad, other);
       CHECK(load_error(bad, &msg) == ErrorCode::unsupported);
-      CHECK_THAT(msg, Catch::Matchers::Contains("scalar type 3"));
+      CHECK_THAT(msg, Catch::Matchers::Contains("scalar type 4"));
     }
     SECTION("the wrong kind for a typed load") {
       if (kind == IndexKind::flat) {
@@ -399,4 +401,46 @@ TEST_CASE("writers fill FIFOs and devices in place and never replace a link or a
   // No temporaries left behind by any of it.
   for (const auto& entry : fs::directory_iterator(dir.path))
     CHECK(entry.path().filename().string().find(".tmp-") == std::string::npos);
+}
+
+TEST_CASE("a checksummed sq8 HNSW file with bad ranges or a non-finite vector is refused",
+          "[io][errors][hnsw][sq8]") {
+  TempDir dir;
+  constexpr std::size_t n = 60, d = 8;
+  HnswParams p;
+  p.storage = VectorStorage::sq8;
+  HnswIndex index(d, Metric::cosine, p);
+  index.add_batch(iota_ids(n), clustered(n, d, 77).view());
+  index.save(dir.file("good"));
+  const std::string bytes = read_bytes(dir.file("good"));
+  REQUIRE(Index::load(dir.file("good"))->size() == n);
+  // The quantizer closes the payload: trained_on, then lo[d] and step[d] as floats.
+  const std::size_t step_at = bytes.size() - d * sizeof(float);
+  std::string msg;
+  for (float bad : {0.0f, -1.0f, std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(), 1e30f}) {
+    INFO("step " << bad);
+    std::string broken = bytes;
+    std::memcpy(broken.data() + step_at + 3 * sizeof(float), &bad, sizeof bad);
+    reseal(broken);
+    write_bytes(dir.file("bad"), broken);
+    CHECK(load_error(dir.file("bad"), &msg) == ErrorCode::corrupt_file);
+    CHECK_THAT(msg, Catch::Matchers::Contains("sq8 range of dimension 3 is invalid"));
+  }
+  // Element 0's float16 copy follows its links (4 + 32 * 4 bytes), codes (8) and two floats.
+  const std::size_t records = 64 + 8 + 96;
+  std::string broken = bytes;
+  const std::uint16_t infinity = 0x7c00;
+  std::memcpy(broken.data() + records + 4 + 32 * 4 + 8 + 8 + 2 * 5, &infinity, 2);
+  reseal(broken);
+  write_bytes(dir.file("bad"), broken);
+  CHECK(load_error(dir.file("bad"), &msg) == ErrorCode::corrupt_file);
+  CHECK_THAT(msg, Catch::Matchers::Contains("element 0 holds a non-finite value"));
+  // Codes are rebuilt from the float16 copies on load: garbage codes with a valid seal still load
+  // into an index that answers like the original.
+  broken = bytes;
+  std::memset(broken.data() + records + 4 + 32 * 4, 0xff, 8);
+  reseal(broken);
+  write_bytes(dir.file("bad"), broken);
+  auto repaired = Index::load(dir.file("bad"));
+  expect_same_results(index, *repaired, clustered(5, d, 77, 1));
 }

@@ -4,6 +4,7 @@
 #include <random>
 #include <vector>
 
+#include "kernel_sets.hpp"
 #include "simd/kernels.hpp"
 
 using imgvec::detail::simd::Isa;
@@ -33,13 +34,7 @@ double ref_l2(const float* a, const float* b, std::size_t d) {
 // Float accumulation error grows with the dimension and the magnitudes summed.
 double tolerance(std::size_t d) { return 1e-5 * double(d) + 1e-6; }
 
-std::vector<const Kernels*> available() {
-  std::vector<const Kernels*> out;
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
-    if (const Kernels* k = imgvec::detail::simd::for_isa(isa)) out.push_back(k);
-  }
-  return out;
-}
+std::vector<const Kernels*> available() { return imgvec::testing::available_kernels(); }
 
 const std::size_t kDims[] = {1, 3, 17, 511, 512, 768, 1000};
 

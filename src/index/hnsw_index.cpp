@@ -54,6 +54,7 @@ namespace {
 #include "imgvec/error.hpp"
 #include "index/hits.hpp"
 #include "index/index_io.hpp"
+#include "index/sq8_codec.hpp"
 #include "parallel/parallel.hpp"
 #include "index/topk.hpp"
 #include "simd/kernels.hpp"
@@ -63,6 +64,7 @@ namespace {
 
 using Graph = hnswlib::HierarchicalNSW<float>;
 using hnswlib::tableint;
+using detail::Sq8Codec;
 using detail::TopK;
 
 constexpr std::size_t kMaxM = 2048;  // hnswlib keeps list sizes in 16 bits; 2 * M must fit
@@ -76,32 +78,64 @@ constexpr double kPredicateCost = 0.1;
 // ns per match against ~50 ns per unit of the walk's estimate (bench search_filtered, 1% and 10%).
 constexpr double kAllowListMatchCost = 2.5;
 
+// The bytes of one record's vector data in hnswlib's graph, for each storage.
+std::size_t record_data_bytes(VectorStorage storage, std::size_t dim) {
+  switch (storage) {
+    case VectorStorage::float16: return dim * sizeof(std::uint16_t);
+    case VectorStorage::sq8: return Sq8Codec::record_bytes(dim);
+    case VectorStorage::float32: break;
+  }
+  return dim * sizeof(float);
+}
+
 // hnswlib's metric plug-in, backed by imgvec's kernels instead of hnswlib's compile-time SIMD:
 // the distance is chosen for the CPU at run time, so a portable build is as fast as -march=native.
 // hnswlib compares stored vectors with each other (both in the storage type); imgvec's own search
-// code compares a float query with stored vectors through query_distance().
+// code compares a query with stored vectors through query_distance() (for sq8 a prepared query,
+// see Sq8Codec::prepare) and re-scores sq8 candidates exactly through exact_distance().
 class KernelSpace final : public hnswlib::SpaceInterface<float> {
  public:
-  KernelSpace(std::size_t dim, Metric metric, VectorStorage storage)
-      : dim_(dim), half_(storage == VectorStorage::float16) {
+  KernelSpace(std::size_t dim, Metric metric, VectorStorage storage) : dim_(dim), storage_(storage) {
     const auto& k = detail::simd::active();
     const bool l2 = metric == Metric::l2;
-    stored_ = half_ ? (l2 ? k.hnsw_l2_f16 : k.hnsw_ip_f16) : (l2 ? k.hnsw_l2 : k.hnsw_ip);
-    query_ = half_ ? (l2 ? k.hnsw_l2_f32_f16 : k.hnsw_ip_f32_f16) : stored_;
+    exact_half_ = l2 ? k.hnsw_l2_f32_f16 : k.hnsw_ip_f32_f16;
+    switch (storage) {
+      case VectorStorage::float32:
+        stored_ = query_ = l2 ? k.hnsw_l2 : k.hnsw_ip;
+        break;
+      case VectorStorage::float16:
+        stored_ = l2 ? k.hnsw_l2_f16 : k.hnsw_ip_f16;
+        query_ = exact_half_;
+        break;
+      case VectorStorage::sq8:
+        codec_ = std::make_unique<Sq8Codec>(dim);
+        stored_ = l2 ? k.hnsw_l2_sq8 : k.hnsw_ip_sq8;
+        query_ = l2 ? k.hnsw_l2_query_sq8 : k.hnsw_ip_query_sq8;
+        break;
+    }
   }
-  std::size_t get_data_size() override { return dim_ * value_bytes(); }
+  std::size_t get_data_size() override { return record_data_bytes(storage_, dim_); }
   hnswlib::DISTFUNC<float> get_dist_func() override { return stored_; }
-  void* get_dist_func_param() override { return &dim_; }
+  void* get_dist_func_param() override {
+    return codec_ ? const_cast<detail::simd::Sq8Space*>(codec_->space()) : static_cast<void*>(&dim_);
+  }
 
-  std::size_t value_bytes() const { return half_ ? sizeof(std::uint16_t) : sizeof(float); }
-  bool half() const { return half_; }
+  VectorStorage storage() const { return storage_; }
+  /// The quantizer of sq8 storage, else null.
+  Sq8Codec* codec() const { return codec_.get(); }
   hnswlib::DISTFUNC<float> query_distance() const { return query_; }
+  /// The exact distance of a float query to an sq8 record (its float16 copy).
+  float exact_distance(const float* query, const char* record) const {
+    return exact_half_(query, Sq8Codec::half(record, dim_), &dim_);
+  }
 
  private:
   std::size_t dim_;  // hnswlib reads the parameter as a size_t dimension (getDataByLabel)
-  bool half_;
+  VectorStorage storage_;
+  std::unique_ptr<Sq8Codec> codec_;
   hnswlib::DISTFUNC<float> stored_;
   hnswlib::DISTFUNC<float> query_;
+  hnswlib::DISTFUNC<float> exact_half_;
 };
 
 void check_params(const HnswParams& p) {
@@ -114,6 +148,11 @@ void check_params(const HnswParams& p) {
 }
 
 bool is_deleted(const Graph& g, tableint i) { return g.isMarkedDeleted(i); }
+
+// The graph's records as the sq8 codec sees them: the vector data of node i at base + i * stride.
+detail::RecordSpan records_of(const Graph& g) {
+  return {g.data_level0_memory_ + g.offsetData_, g.size_data_per_element_, g.cur_element_count};
+}
 
 // Replaces the vector of an existing node. hnswlib's updatePoint copies each of the node's link
 // and its neighbours' link lists with memcpy, which for an empty list passes a null destination
@@ -143,9 +182,10 @@ void update_node(Graph& g, tableint node, const void* vector) {
   }
 }
 
-// A float query and the kernel that compares it with stored vectors, whatever their type.
+// A query and the kernel that compares it with stored vectors, whatever their type: the float
+// query itself, or for sq8 its Sq8Query.
 struct Query {
-  const float* v;
+  const void* v;
   hnswlib::DISTFUNC<float> dist;
 };
 
@@ -264,12 +304,15 @@ std::vector<DistId> search_base_layer(const Graph& g, const Query& q, tableint e
 
 struct HnswIndex::Impl {
   Impl(std::size_t dim, Metric metric, const HnswParams& p)
-      : params(p),
-        ef_search(p.ef_search),
-        space(std::make_unique<KernelSpace>(dim, metric, p.storage)) {}
+      : params(p), ef_search(p.ef_search), space(new_space(dim, metric)) {}
 
-  std::unique_ptr<Graph> new_graph(std::size_t capacity) const {
-    return std::make_unique<Graph>(space.get(), std::max<std::size_t>(capacity, 1), params.M,
+  std::unique_ptr<KernelSpace> new_space(std::size_t dim, Metric metric) const {
+    return std::make_unique<KernelSpace>(dim, metric, params.storage);
+  }
+  // A graph keeps a pointer to its space (and, for sq8, to the codec's ranges), so each graph
+  // gets the space it was built with: compact() builds a new pair while searches use the old one.
+  std::unique_ptr<Graph> new_graph(std::size_t capacity, KernelSpace* s) const {
+    return std::make_unique<Graph>(s, std::max<std::size_t>(capacity, 1), params.M,
                                    params.ef_construction, params.seed);
   }
 
@@ -303,7 +346,7 @@ HnswIndex::HnswIndex(std::size_t dimension, Metric metric, HnswParams params)
     : Index(dimension, metric) {
   check_params(params);
   impl_ = std::make_unique<Impl>(dimension, metric, params);
-  impl_->graph = impl_->new_graph(params.initial_capacity);
+  impl_->graph = impl_->new_graph(params.initial_capacity, impl_->space.get());
 }
 
 HnswIndex::~HnswIndex() = default;
@@ -352,16 +395,24 @@ void HnswIndex::do_ids(std::vector<Id>& out) const {
 void HnswIndex::do_add(const Id* ids, const float* input, std::size_t n) {
   Graph& g = *impl_->graph;
   const std::size_t d = dimension();
-  // hnswlib copies each vector into its record as is, so it gets them in the storage type.
-  std::vector<std::uint16_t> halves;
-  const void* vectors = input;
-  if (impl_->space->half()) {
-    halves.resize(n * d);
-    detail::simd::active().to_f16(input, n * d, halves.data());
-    vectors = halves.data();
+  KernelSpace& space = *impl_->space;
+  // hnswlib copies each record into the graph as is, so it gets them in the storage's layout.
+  const std::size_t row_bytes = record_data_bytes(space.storage(), d);
+  std::vector<char> converted;
+  const char* records = reinterpret_cast<const char*>(input);
+  if (space.storage() == VectorStorage::float16) {
+    converted.resize(n * row_bytes);
+    detail::simd::active().to_f16(input, n * d, reinterpret_cast<std::uint16_t*>(converted.data()));
+    records = converted.data();
+  } else if (Sq8Codec* codec = space.codec()) {
+    // Before the first records, each time the count doubles (up to Sq8Codec::kTrainLimit) and for
+    // values out of range the ranges are retrained on everything, and the stored codes rewritten.
+    if (codec->should_train(g.cur_element_count, input, n)) codec->train(input, n, records_of(g));
+    converted.resize(n * row_bytes);
+    for (std::size_t i = 0; i < n; ++i) codec->encode(input + i * d, converted.data() + i * row_bytes);
+    records = converted.data();
   }
-  const std::size_t row_bytes = d * impl_->space->value_bytes();
-  auto row = [&](std::size_t i) { return static_cast<const char*>(vectors) + i * row_bytes; };
+  auto row = [&](std::size_t i) { return records + i * row_bytes; };
   // Updates of existing ids go one at a time: hnswlib's update path and its tombstone counter are
   // not safe to run concurrently. New ids are inserted in parallel, which hnswlib supports.
   std::vector<std::size_t> fresh;
@@ -396,10 +447,16 @@ bool HnswIndex::do_get_vector(Id id, float* out) const {
   auto it = g.label_lookup_.find(id);
   if (it == g.label_lookup_.end() || is_deleted(g, it->second)) return false;
   const char* data = g.getDataByInternalId(it->second);
-  if (impl_->space->half()) {
-    detail::simd::active().from_f16(reinterpret_cast<const std::uint16_t*>(data), dimension(), out);
-  } else {
-    std::memcpy(out, data, dimension() * sizeof(float));
+  switch (impl_->space->storage()) {
+    case VectorStorage::float32:
+      std::memcpy(out, data, dimension() * sizeof(float));
+      break;
+    case VectorStorage::float16:
+      detail::simd::active().from_f16(reinterpret_cast<const std::uint16_t*>(data), dimension(), out);
+      break;
+    case VectorStorage::sq8:
+      detail::simd::active().from_f16(Sq8Codec::half(data, dimension()), dimension(), out);
+      break;
   }
   return true;
 }
@@ -412,7 +469,20 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
   if (k == 0) return {};
   const std::size_t ef = params.ef ? params.ef : impl_->ef_search.load(std::memory_order_relaxed);
   const Filter* filter = params.filter;
-  const Query q{query, impl_->space->query_distance()};
+  const KernelSpace& space = *impl_->space;
+  const Sq8Codec* codec = space.codec();
+  Query q{query, space.query_distance()};
+  std::vector<float> weight;
+  detail::simd::Sq8Query prepared;
+  if (codec) {
+    prepared = codec->prepare(query, weight);
+    q.v = &prepared;
+  }
+  // The distance results are ranked by: the walk's own, except with sq8, whose codes only steer
+  // the walk; its candidates and exact scans are scored with the records' float16 copies.
+  auto exact = [&](tableint i) {
+    return codec ? space.exact_distance(query, g.getDataByInternalId(i)) : distance(g, q, i);
+  };
   const Metric measure = metric();  // once: the scans below would call it per vector
 
   auto exact_scan = [&](TopK& top) {
@@ -420,13 +490,13 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
       for (Id id : *allow) {
         auto it = g.label_lookup_.find(id);
         if (it == g.label_lookup_.end() || is_deleted(g, it->second)) continue;
-        top.push(detail::score_from_distance(measure, distance(g, q, it->second)), id);
+        top.push(detail::score_from_distance(measure, exact(it->second)), id);
       }
     } else {
       const std::vector<Id>& labels = impl_->labels;
       for (tableint i = 0; i < g.cur_element_count; ++i) {
         if (!filter->matches(labels[i]) || is_deleted(g, i)) continue;
-        top.push(detail::score_from_distance(measure, distance(g, q, i)), labels[i]);
+        top.push(detail::score_from_distance(measure, exact(i)), labels[i]);
       }
     }
   };
@@ -467,13 +537,21 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
     return !is_deleted(g, i) && (!filter || filter->matches(impl_->labels[i]));
   };
   const tableint entry = descend(g, q);
+  // 0 means all of the walk's candidates: see SearchParams::kDefaultRerank.
+  const std::size_t rerank = params.rerank ? params.rerank : SearchParams::kDefaultRerank;
   auto run = [&](std::size_t want) {
     std::vector<DistId> found = search_base_layer(g, q, entry, std::max(ef, want), accept);
+    const std::size_t reached = found.size();
+    if (codec) {
+      std::reverse(found.begin(), found.end());  // best first: it came off a max-heap
+      if (rerank) found.resize(std::min(found.size(), std::max(want, rerank)));
+      for (DistId& f : found) f.first = exact(f.second);
+    }
     TopK top(want, min_score);
     for (const DistId& f : found) {
       top.push(detail::score_from_distance(metric(), f.first), g.getExternalLabel(f.second));
     }
-    return std::make_pair(detail::to_hits(top, metric()), found.size());
+    return std::make_pair(detail::to_hits(top, metric()), reached);
   };
   if (!params.min_score) return run(k).first;
   // Threshold search: widen the beam until some candidate falls below the threshold (everything
@@ -489,6 +567,7 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
 void HnswIndex::compact() {
   std::lock_guard<std::mutex> writer(writer_lock());
   std::unique_ptr<Graph> fresh;
+  std::unique_ptr<KernelSpace> fresh_space = impl_->new_space(dimension(), metric());
   {
     // Readers keep searching the old graph while the new one is built from it.
     std::shared_lock<detail::RwLock> read(state_lock());
@@ -498,16 +577,28 @@ void HnswIndex::compact() {
     for (tableint i = 0; i < old.cur_element_count; ++i) {
       if (!is_deleted(old, i)) live.push_back(i);
     }
-    fresh = impl_->new_graph(live.size());
+    fresh = impl_->new_graph(live.size(), fresh_space.get());
     Graph& g = *fresh;
+    // sq8: the ranges are retrained on all the vectors (the old ones stopped changing at
+    // Sq8Codec::kTrainLimit), so each record is re-encoded on its way into the new graph.
+    Sq8Codec* codec = fresh_space->codec();
+    if (codec) codec->fit(nullptr, 0, records_of(old));
     detail::parallel_for(live.size(), threads(), 1, [&](std::size_t b, std::size_t e, std::size_t) {
+      std::vector<char> record(codec ? old.data_size_ : 0);
       for (std::size_t j = b; j < e; ++j) {
-        g.addPoint(old.getDataByInternalId(live[j]), old.getExternalLabel(live[j]));
+        const char* data = old.getDataByInternalId(live[j]);
+        if (codec) {
+          std::memcpy(record.data(), data, record.size());
+          codec->reencode(record.data());
+          data = record.data();
+        }
+        g.addPoint(data, old.getExternalLabel(live[j]));
       }
     });
   }
   std::unique_lock<detail::RwLock> lock(state_lock());
   impl_->graph = std::move(fresh);
+  impl_->space = std::move(fresh_space);
   impl_->refresh_labels(0);
 }
 
@@ -549,6 +640,12 @@ void HnswIndex::do_save(detail::AtomicFileWriter& out) const {
     out.write_pod<unsigned>(size);
     if (size) out.write(g.linkLists_[i], size);
   }
+  // sq8: the quantizer after the graph (docs/file-format.md).
+  if (const Sq8Codec* codec = impl_->space->codec()) {
+    out.write_pod<std::uint64_t>(codec->trained_on());
+    out.write(codec->lo().data(), codec->lo().size() * sizeof(float));
+    out.write(codec->step().data(), codec->step().size() * sizeof(float));
+  }
 }
 
 namespace detail {
@@ -578,7 +675,7 @@ std::unique_ptr<Index> load_hnsw_payload(CheckedFileReader& in, const IndexFileH
   // Every size is checked against the others and against the bytes left before any allocation.
   const std::size_t dim = header.dimension;
   const auto storage = static_cast<VectorStorage>(header.scalar);
-  const std::size_t value_bytes = storage == VectorStorage::float16 ? 2 : sizeof(float);
+  const std::size_t data_bytes = record_data_bytes(storage, dim);
   if (m < 2 || m > kMaxM) fail("M = " + std::to_string(m) + " is outside [2, 2048]");
   if (max_m != m || max_m0 != 2 * m) fail("link limits do not match M");
   if (std::abs(mult - 1.0 / std::log(static_cast<double>(m))) > 1e-9) fail("level multiplier does not match M");
@@ -586,7 +683,7 @@ std::unique_ptr<Index> load_hnsw_payload(CheckedFileReader& in, const IndexFileH
   if (ef_construction < 1 || ef_construction > (1u << 24)) fail("ef_construction out of range");
   const std::size_t links0 = max_m0 * sizeof(tableint) + sizeof(unsigned);
   const std::size_t links_per_level = max_m * sizeof(tableint) + sizeof(unsigned);
-  if (offset_level0 != 0 || offset_data != links0 || label_offset != links0 + dim * value_bytes ||
+  if (offset_level0 != 0 || offset_data != links0 || label_offset != links0 + data_bytes ||
       size_per_element != label_offset + sizeof(hnswlib::labeltype)) {
     fail("record layout does not match dimension " + std::to_string(dim) + ", M " + std::to_string(m) +
          " and " + to_string(storage) + " storage");
@@ -624,6 +721,16 @@ std::unique_ptr<Index> load_hnsw_payload(CheckedFileReader& in, const IndexFileH
     if (!upper[i]) throw Error(ErrorCode::io, in.path() + ": out of memory for HNSW links");
     in.read(upper[i].get(), bytes, "HNSW upper-layer links");
     upper[i].get()[bytes] = 0;
+  }
+  std::uint64_t trained_on = 0;
+  std::vector<float> lo, step;
+  if (storage == VectorStorage::sq8) {
+    trained_on = in.read_pod<std::uint64_t>("sq8 quantizer");
+    if (dim * 2 * sizeof(float) > in.remaining()) fail("truncated inside the sq8 quantizer");
+    lo.resize(dim);
+    step.resize(dim);
+    in.read(lo.data(), dim * sizeof(float), "sq8 quantizer");
+    in.read(step.data(), dim * sizeof(float), "sq8 quantizer");
   }
   verify_payload_checksum(in, header);
 
@@ -686,6 +793,17 @@ std::unique_ptr<Index> load_hnsw_payload(CheckedFileReader& in, const IndexFileH
   g.num_deleted_ = deleted;
   g.ef_construction_ = ef_construction;
   g.label_lookup_ = std::move(lookup);
+  if (Sq8Codec* codec = index->impl_->space->codec()) {
+    if (const std::string problem = codec->set_ranges(std::move(lo), std::move(step), trained_on); !problem.empty()) {
+      fail(problem);
+    }
+    // Codes and corrections are rebuilt from each record's float16 copy rather than trusted: the
+    // walk then always agrees with the ranges, and a non-finite copy is caught here.
+    const detail::RecordSpan records = records_of(g);
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!codec->reencode(records.at(i))) fail("element " + std::to_string(i) + " holds a non-finite value");
+    }
+  }
   index->impl_->refresh_labels(0);
   return index;
 }

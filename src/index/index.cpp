@@ -90,6 +90,7 @@ const char* to_string(VectorStorage storage) {
   switch (storage) {
     case VectorStorage::float32: return "float32";
     case VectorStorage::float16: return "float16";
+    case VectorStorage::sq8: return "sq8";
   }
   return "unknown";
 }
@@ -193,7 +194,7 @@ void Index::add_batch(const Id* ids, MatrixView vectors) {
   }
   // Normalized vectors always fit float16; raw ones must be in its range, or they would be stored
   // as infinities.
-  if (storage() == VectorStorage::float16 && state_->metric != Metric::cosine) {
+  if (storage() != VectorStorage::float32 && state_->metric != Metric::cosine) {
     for (std::size_t r = 0; r < vectors.rows; ++r) check_half_range(vectors.data + r * d, d, ids[r]);
   }
   // When an id repeats, its last row wins: keep the rows that are the last of their id.

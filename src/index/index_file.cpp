@@ -78,10 +78,11 @@ IndexFileHeader read_index_header(CheckedFileReader& reader) {
     reader.fail("unknown index kind " + std::to_string(kind));
   }
   if (metric < 1 || metric > 3) reader.fail("unknown metric " + std::to_string(metric));
-  if (h.scalar != IndexFileHeader::kScalarFloat32 && h.scalar != IndexFileHeader::kScalarFloat16) {
+  if (h.scalar != IndexFileHeader::kScalarFloat32 && h.scalar != IndexFileHeader::kScalarFloat16 &&
+      h.scalar != IndexFileHeader::kScalarSq8) {
     throw Error(ErrorCode::unsupported,
                 reader.path() + ": vectors stored as scalar type " + std::to_string(h.scalar) +
-                    ", this build reads float32 (1) and float16 (2)");
+                    ", this build reads float32 (1), float16 (2) and sq8 (3)");
   }
   if (h.dimension == 0) reader.fail("dimension is 0");
   h.kind = static_cast<IndexKind>(kind);

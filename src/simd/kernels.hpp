@@ -8,6 +8,26 @@ namespace imgvec::detail::simd {
 /// Instruction sets with their own kernels. Values appear in IMGVEC_SIMD and benchmark output.
 enum class Isa { scalar = 0, avx2 = 1, avx512 = 2 };
 
+/// 8-bit scalar-quantized vectors (VectorStorage::sq8): value i of a vector is lo_i + step_i * c_i
+/// for a code c_i in 0..255. A record is the codes (code_bytes, d rounded up to 4) followed by two
+/// floats: <lo o step, c> (the part of an inner product that does not depend on the other vector's
+/// codes) and the decoded vector's squared norm. The space is the parameter of the hnsw_*_sq8
+/// kernels.
+struct Sq8Space {
+  std::size_t dim = 0;
+  std::size_t code_bytes = 0;
+  const float* step_sq = nullptr;  // step_i^2, dim values
+  float lo_sq = 0.0f;              // |lo|^2
+};
+
+/// A float query prepared for one Sq8Space: weight_i = q_i * step_i, bias = <q, lo>, norm_sq =
+/// |q|^2. Then <q, x> = bias + sum weight_i * c_i, with no decoding of x.
+struct Sq8Query {
+  const float* weight = nullptr;
+  float bias = 0.0f;
+  float norm_sq = 0.0f;
+};
+
 /// One set of distance kernels, all compiled for the same instruction set.
 struct Kernels {
   Isa isa;
@@ -47,6 +67,16 @@ struct Kernels {
   float (*hnsw_l2_f32_f16)(const void* a, const void* b, const void* dim);
   float (*hnsw_ip_f16)(const void* a, const void* b, const void* dim);
   float (*hnsw_l2_f16)(const void* a, const void* b, const void* dim);
+
+  /// sum of w_i * c_i over d 8-bit codes.
+  float (*dot_u8)(const float* w, const std::uint8_t* c, std::size_t d);
+  /// hnswlib's signature over sq8 records, the parameter a Sq8Space. hnsw_*_sq8 compare two
+  /// records (hnswlib's own calls while it builds the graph); hnsw_*_query_sq8 take a Sq8Query
+  /// and a record (searches). ip returns 1 - <a, b>, l2 returns |a - b|^2, of the decoded vectors.
+  float (*hnsw_ip_sq8)(const void* a, const void* b, const void* space);
+  float (*hnsw_l2_sq8)(const void* a, const void* b, const void* space);
+  float (*hnsw_ip_query_sq8)(const void* query, const void* record, const void* space);
+  float (*hnsw_l2_query_sq8)(const void* query, const void* record, const void* space);
 
   /// Conversions of n values, rounding to the nearest float16 (ties to even); magnitudes of 65520
   /// and more become infinity, so callers check the range first.

@@ -43,7 +43,16 @@ struct Avx2 {
     store(tmp, v);
     for (std::size_t i = 0; i < n; ++i) p[i] = tmp[i];
   }
+  static V load(const std::uint8_t* p) {
+    return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+  }
+  static V load_tail(const std::uint8_t* p, std::size_t n) {
+    alignas(16) std::uint8_t tmp[16] = {};
+    for (std::size_t i = 0; i < n; ++i) tmp[i] = p[i];
+    return load(tmp);
+  }
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
   static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
   static void store(float* p, V v) { _mm256_storeu_ps(p, v); }

@@ -240,6 +240,86 @@ float hnsw_l2_impl(const void* a, const void* b, const void* dim) {
                       *static_cast<const std::size_t*>(dim));
 }
 
+// sq8 codes: every traits type overloads load and load_tail for bytes, widening them to float lanes.
+using Code = std::uint8_t;
+
+// sum w_i * a_i * b_i: the code-dependent part of two sq8 records' inner product (w = step^2).
+template <typename T>
+IMGVEC_KERNEL_INLINE float weighted_dot_impl(const float* w, const Code* a, const Code* b, std::size_t d) {
+  using V = typename T::V;
+  constexpr std::size_t W = T::W;
+  V s0 = T::zero(), s1 = T::zero();
+  std::size_t i = 0;
+  for (; i + 2 * W <= d; i += 2 * W) {
+    s0 = T::fma(T::mul(T::load(a + i), T::load(w + i)), T::load(b + i), s0);
+    s1 = T::fma(T::mul(T::load(a + i + W), T::load(w + i + W)), T::load(b + i + W), s1);
+  }
+  for (; i + W <= d; i += W) s0 = T::fma(T::mul(T::load(a + i), T::load(w + i)), T::load(b + i), s0);
+  if (i < d) {
+    s1 = T::fma(T::mul(T::load_tail(a + i, d - i), T::load_tail(w + i, d - i)), T::load_tail(b + i, d - i), s1);
+  }
+  return T::hsum(T::add(s0, s1));
+}
+
+// sum w_i * (a_i - b_i)^2: two sq8 records' squared distance (w = step^2).
+template <typename T>
+IMGVEC_KERNEL_INLINE float weighted_l2_impl(const float* w, const Code* a, const Code* b, std::size_t d) {
+  using V = typename T::V;
+  constexpr std::size_t W = T::W;
+  V s0 = T::zero(), s1 = T::zero();
+  std::size_t i = 0;
+  for (; i + 2 * W <= d; i += 2 * W) {
+    const V t0 = T::sub(T::load(a + i), T::load(b + i));
+    const V t1 = T::sub(T::load(a + i + W), T::load(b + i + W));
+    s0 = T::fma(T::mul(t0, t0), T::load(w + i), s0);
+    s1 = T::fma(T::mul(t1, t1), T::load(w + i + W), s1);
+  }
+  for (; i + W <= d; i += W) {
+    const V t = T::sub(T::load(a + i), T::load(b + i));
+    s0 = T::fma(T::mul(t, t), T::load(w + i), s0);
+  }
+  if (i < d) {
+    const V t = T::sub(T::load_tail(a + i, d - i), T::load_tail(b + i, d - i));
+    s1 = T::fma(T::mul(t, t), T::load_tail(w + i, d - i), s1);
+  }
+  return T::hsum(T::add(s0, s1));
+}
+
+// The two floats after a record's codes (see Sq8Space); memcpy because nothing aligns them.
+IMGVEC_KERNEL_INLINE float sq8_extra(const void* record, std::size_t code_bytes, std::size_t which) {
+  float f;
+  __builtin_memcpy(&f, static_cast<const char*>(record) + code_bytes + which * sizeof(float), sizeof f);
+  return f;
+}
+
+template <typename T>
+float hnsw_ip_sq8_impl(const void* a, const void* b, const void* param) {
+  const auto& s = *static_cast<const imgvec::detail::simd::Sq8Space*>(param);
+  const float codes = weighted_dot_impl<T>(s.step_sq, static_cast<const Code*>(a), static_cast<const Code*>(b), s.dim);
+  return 1.0f - (s.lo_sq + sq8_extra(a, s.code_bytes, 0) + sq8_extra(b, s.code_bytes, 0) + codes);
+}
+
+template <typename T>
+float hnsw_l2_sq8_impl(const void* a, const void* b, const void* param) {
+  const auto& s = *static_cast<const imgvec::detail::simd::Sq8Space*>(param);
+  return weighted_l2_impl<T>(s.step_sq, static_cast<const Code*>(a), static_cast<const Code*>(b), s.dim);
+}
+
+template <typename T>
+float hnsw_ip_query_sq8_impl(const void* query, const void* record, const void* param) {
+  const auto& s = *static_cast<const imgvec::detail::simd::Sq8Space*>(param);
+  const auto& q = *static_cast<const imgvec::detail::simd::Sq8Query*>(query);
+  return 1.0f - (q.bias + dot_impl<T>(q.weight, static_cast<const Code*>(record), s.dim));
+}
+
+template <typename T>
+float hnsw_l2_query_sq8_impl(const void* query, const void* record, const void* param) {
+  const auto& s = *static_cast<const imgvec::detail::simd::Sq8Space*>(param);
+  const auto& q = *static_cast<const imgvec::detail::simd::Sq8Query*>(query);
+  const float dot = q.bias + dot_impl<T>(q.weight, static_cast<const Code*>(record), s.dim);
+  return q.norm_sq - 2.0f * dot + sq8_extra(record, s.code_bytes, 1);
+}
+
 template <typename T>
 void to_half_impl(const float* x, std::size_t n, Half* out) {
   constexpr std::size_t W = T::W;
@@ -278,6 +358,11 @@ constexpr imgvec::detail::simd::Kernels make_kernels(imgvec::detail::simd::Isa i
           &hnsw_l2_impl<T, float, Half>,
           &hnsw_ip_impl<T, Half, Half>,
           &hnsw_l2_impl<T, Half, Half>,
+          &dot_impl<T, float, Code>,
+          &hnsw_ip_sq8_impl<T>,
+          &hnsw_l2_sq8_impl<T>,
+          &hnsw_ip_query_sq8_impl<T>,
+          &hnsw_l2_query_sq8_impl<T>,
           &to_half_impl<T>,
           &from_half_impl<T>};
 }

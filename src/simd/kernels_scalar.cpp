@@ -80,6 +80,16 @@ struct Scalar {
     for (std::size_t i = 0; i < n; ++i) r.v[i] = half_to_float(p[i]);
     return r;
   }
+  static V load(const std::uint8_t* p) { return load_tail(p, W); }
+  static V load_tail(const std::uint8_t* p, std::size_t n) {
+    V r{};
+    for (std::size_t i = 0; i < n; ++i) r.v[i] = static_cast<float>(p[i]);
+    return r;
+  }
+  static V mul(V a, V b) {
+    for (std::size_t i = 0; i < W; ++i) a.v[i] *= b.v[i];
+    return a;
+  }
   static void store(std::uint16_t* p, V v) { store_tail(p, v, W); }
   static void store_tail(std::uint16_t* p, V v, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) p[i] = float_to_half(v.v[i]);

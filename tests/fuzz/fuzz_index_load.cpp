@@ -1,4 +1,4 @@
-// Index files (flat and HNSW, float32 and float16), then every operation on what loaded: a file
+// Index files (flat and HNSW, float32, float16 and sq8), then every operation on what loaded: a file
 // that passes validation must be safe to search, change, save and load again.
 #include <cstdint>
 #include <string>

@@ -1,0 +1,150 @@
+#include "index/sq8_codec.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace imgvec::detail {
+namespace {
+
+std::size_t code_bytes(std::size_t dim) { return (dim + 3) / 4 * 4; }
+
+// Ranges narrower than this are widened to it: a dimension that is constant so far still gets
+// codes that can tell later values apart, and no step is 0 (a division below).
+constexpr float kMinStep = 1e-8f;
+
+bool finite_half(std::uint16_t h) { return (h & 0x7c00u) != 0x7c00u; }
+
+}  // namespace
+
+Sq8Codec::Sq8Codec(std::size_t dim) : dim_(dim), lo_(dim, -1.0f), step_(dim, 2.0f / 255.0f) { derive(); }
+
+std::size_t Sq8Codec::record_bytes(std::size_t dim) {
+  return code_bytes(dim) + 2 * sizeof(float) + dim * sizeof(std::uint16_t);
+}
+
+const std::uint16_t* Sq8Codec::half(const char* record, std::size_t dim) {
+  return reinterpret_cast<const std::uint16_t*>(record + code_bytes(dim) + 2 * sizeof(float));
+}
+
+void Sq8Codec::derive() {
+  step_sq_.resize(dim_);
+  lo_step_.resize(dim_);
+  float lo_sq = 0.0f;
+  for (std::size_t i = 0; i < dim_; ++i) {
+    step_sq_[i] = step_[i] * step_[i];
+    lo_step_[i] = lo_[i] * step_[i];
+    lo_sq += lo_[i] * lo_[i];
+  }
+  space_.dim = dim_;
+  space_.code_bytes = code_bytes(dim_);
+  space_.step_sq = step_sq_.data();
+  space_.lo_sq = lo_sq;
+}
+
+bool Sq8Codec::should_train(std::size_t stored, const float* rows, std::size_t n) const {
+  if (trained_on_ == 0) return stored + n > 0;
+  if (trained_on_ < kTrainLimit && stored + n >= 2 * trained_on_) return true;
+  for (std::size_t r = 0; r < n; ++r) {
+    const float* v = rows + r * dim_;
+    for (std::size_t i = 0; i < dim_; ++i) {
+      if (v[i] < lo_[i] || v[i] > lo_[i] + 255.0f * step_[i]) return true;
+    }
+  }
+  return false;
+}
+
+void Sq8Codec::train(const float* rows, std::size_t n, const RecordSpan& records) {
+  fit(rows, n, records);
+  for (std::size_t r = 0; r < records.count; ++r) reencode(records.at(r));
+}
+
+void Sq8Codec::fit(const float* rows, std::size_t n, const RecordSpan& records) {
+  std::vector<float> lo(dim_, std::numeric_limits<float>::max());
+  std::vector<float> hi(dim_, std::numeric_limits<float>::lowest());
+  auto widen = [&](const float* v) {
+    for (std::size_t i = 0; i < dim_; ++i) {
+      lo[i] = std::min(lo[i], v[i]);
+      hi[i] = std::max(hi[i], v[i]);
+    }
+  };
+  const auto& k = simd::active();
+  std::vector<float> decoded(dim_);
+  for (std::size_t r = 0; r < records.count; ++r) {
+    k.from_f16(half(records.at(r)), dim_, decoded.data());
+    widen(decoded.data());
+  }
+  for (std::size_t r = 0; r < n; ++r) widen(rows + r * dim_);
+  if (records.count + n == 0) return;
+  for (std::size_t i = 0; i < dim_; ++i) {
+    const float margin = (hi[i] - lo[i]) * kMargin;
+    lo_[i] = lo[i] - margin;
+    step_[i] = std::max((hi[i] + margin - lo_[i]) / 255.0f, kMinStep);
+  }
+  derive();
+  trained_on_ = records.count + n;
+}
+
+std::string Sq8Codec::set_ranges(std::vector<float> lo, std::vector<float> step, std::uint64_t trained_on) {
+  if (lo.size() != dim_ || step.size() != dim_) return "sq8 ranges do not match the dimension";
+  for (std::size_t i = 0; i < dim_; ++i) {
+    // The range must stay within float16's, where every stored value lies.
+    if (!std::isfinite(lo[i]) || !std::isfinite(step[i]) || step[i] < kMinStep / 2 ||
+        std::abs(lo[i]) > 65504.0f || step[i] * 255.0f > 2 * 65504.0f) {
+      return "sq8 range of dimension " + std::to_string(i) + " is invalid";
+    }
+  }
+  lo_ = std::move(lo);
+  step_ = std::move(step);
+  trained_on_ = trained_on;
+  derive();
+  return {};
+}
+
+void Sq8Codec::encode(const float* x, char* record) const {
+  auto* copy = const_cast<std::uint16_t*>(half(record));
+  simd::active().to_f16(x, dim_, copy);
+  reencode(record);
+}
+
+bool Sq8Codec::reencode(char* record) const {
+  const std::uint16_t* copy = half(record);
+  // Codes come from the float16 copy, not the caller's floats, so a record re-encoded later (new
+  // ranges, a loaded file) gets exactly the codes it would have had.
+  float values[64];
+  auto* codes = reinterpret_cast<std::uint8_t*>(record);
+  float lo_step_dot = 0.0f, norm_sq = 0.0f;
+  bool finite = true;
+  for (std::size_t b = 0; b < dim_; b += 64) {
+    const std::size_t n = std::min<std::size_t>(64, dim_ - b);
+    for (std::size_t i = 0; i < n; ++i) finite = finite && finite_half(copy[b + i]);
+    simd::active().from_f16(copy + b, n, values);
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t j = b + i;
+      const float c = std::clamp(std::nearbyint((values[i] - lo_[j]) / step_[j]), 0.0f, 255.0f);
+      codes[j] = static_cast<std::uint8_t>(c);
+      lo_step_dot += lo_step_[j] * c;
+      const float decoded = lo_[j] + step_[j] * c;
+      norm_sq += decoded * decoded;
+    }
+  }
+  std::memset(codes + dim_, 0, code_bytes(dim_) - dim_);
+  std::memcpy(record + code_bytes(dim_), &lo_step_dot, sizeof(float));
+  std::memcpy(record + code_bytes(dim_) + sizeof(float), &norm_sq, sizeof(float));
+  return finite;
+}
+
+simd::Sq8Query Sq8Codec::prepare(const float* query, std::vector<float>& weight) const {
+  weight.resize(dim_);
+  simd::Sq8Query q;
+  for (std::size_t i = 0; i < dim_; ++i) {
+    weight[i] = query[i] * step_[i];
+    q.bias += query[i] * lo_[i];
+    q.norm_sq += query[i] * query[i];
+  }
+  q.weight = weight.data();
+  return q;
+}
+
+}  // namespace imgvec::detail

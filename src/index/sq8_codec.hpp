@@ -1,0 +1,89 @@
+#pragma once
+// The 8-bit scalar quantizer behind VectorStorage::sq8: per-dimension ranges trained from the
+// vectors, the record layout the graph stores (codes, two correction floats, a float16 copy) and
+// the query preparation that lets the walk score codes without decoding them. Kept apart from the
+// HNSW code, which only moves records around.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "simd/kernels.hpp"
+
+namespace imgvec::detail {
+
+/// Records stored one after another: record i at base + i * stride.
+struct RecordSpan {
+  char* base = nullptr;
+  std::size_t stride = 0;
+  std::size_t count = 0;
+  char* at(std::size_t i) const { return base + i * stride; }
+};
+
+/// Record layout (simd::Sq8Space): codes (dim bytes, rounded up to 4), <lo o step, codes> and the
+/// decoded vector's squared norm as floats, then the vector in float16 for re-ranking and reading
+/// back. The walk touches the first part only.
+class Sq8Codec {
+ public:
+  /// Ranges stop being retrained once this many vectors have been seen (the ranges of a
+  /// 65536-vector sample are those of the whole set to within a code or two); compact() retrains.
+  static constexpr std::uint64_t kTrainLimit = 65536;
+  /// Each range is widened by this fraction of its width on each side, so that values slightly
+  /// beyond those trained on do not force another retraining (each costs a pass over every
+  /// record): retrainings for out-of-range values then need the range to grow by 1/8 each time.
+  static constexpr float kMargin = 1.0f / 16.0f;
+
+  explicit Sq8Codec(std::size_t dim);
+  Sq8Codec(const Sq8Codec&) = delete;
+  Sq8Codec& operator=(const Sq8Codec&) = delete;
+
+  static std::size_t record_bytes(std::size_t dim);
+  std::size_t record_bytes() const { return record_bytes(dim_); }
+  std::size_t dim() const { return dim_; }
+  /// The kernels' parameter; stable for the codec's lifetime (hnswlib keeps a pointer to it).
+  const simd::Sq8Space* space() const { return &space_; }
+
+  /// How many vectors the ranges were trained on (0: never).
+  std::uint64_t trained_on() const { return trained_on_; }
+  /// Whether adding `incoming` vectors to `stored` should retrain first: at the first add,
+  /// whenever the count doubles up to kTrainLimit, and whenever a value of `rows` (n vectors) lies
+  /// outside the ranges. Clamping such a value would misplace its vector in the graph: a vector
+  /// unlike everything trained on would get the codes of its nearest edge, look like a duplicate
+  /// of other vectors there, and be pruned from every neighbour list (found by a test: an id
+  /// added last could not be reached by any search).
+  bool should_train(std::size_t stored, const float* rows, std::size_t n) const;
+  /// Sets the ranges to the per-dimension minimum and maximum over `rows` (n float vectors) and the
+  /// float16 copies in `records`, widened by kMargin of the width on each side, then re-encodes
+  /// those records' codes.
+  void train(const float* rows, std::size_t n, const RecordSpan& records);
+  /// The same without touching the records.
+  void fit(const float* rows, std::size_t n, const RecordSpan& records);
+
+  const std::vector<float>& lo() const { return lo_; }
+  const std::vector<float>& step() const { return step_; }
+  /// Ranges read from a file. Returns an empty string, or what is wrong with them.
+  std::string set_ranges(std::vector<float> lo, std::vector<float> step, std::uint64_t trained_on);
+
+  /// Writes the record of float vector `x`.
+  void encode(const float* x, char* record) const;
+  /// Rewrites a record's codes and corrections from its float16 copy (after new ranges, or to
+  /// trust nothing but the copy in a file). False if the copy holds a non-finite value.
+  bool reencode(char* record) const;
+  /// The float16 copy inside a record.
+  static const std::uint16_t* half(const char* record, std::size_t dim);
+  const std::uint16_t* half(const char* record) const { return half(record, dim_); }
+
+  /// A float query for the walk's kernels; `weight` holds its storage.
+  simd::Sq8Query prepare(const float* query, std::vector<float>& weight) const;
+
+ private:
+  void derive();  // step_sq_, lo_step_ and space_ from lo_ and step_
+
+  std::size_t dim_;
+  std::vector<float> lo_, step_, step_sq_, lo_step_;
+  std::uint64_t trained_on_ = 0;
+  simd::Sq8Space space_;
+};
+
+}  // namespace imgvec::detail
