@@ -64,8 +64,12 @@ TEST_CASE("sq8 kernels match a double reference on the decoded vectors", "[simd]
     for (std::size_t r = 0; r < 6; ++r) codec.encode(rows.data() + r * d, records.data() + r * bytes);
     std::vector<float> query(d);
     for (float& v : query) v = normal(rng);
-    std::vector<float> weight;
+    std::vector<std::int16_t> weight;
     const auto prepared = codec.prepare(query.data(), weight);
+    // The 16-bit weights are the query's q_i * step_i to within half a unit of scale.
+    for (std::size_t i = 0; i < d; ++i) {
+      CHECK(std::abs(weight[i] * prepared.scale - query[i] * codec.step()[i]) <= prepared.scale * 0.5 + 1e-6f * std::abs(query[i] * codec.step()[i]) + 1e-9f);
+    }
     double qq = 0;
     for (float v : query) qq += double(v) * v;
     for (const Kernels* k : available()) {
@@ -87,13 +91,18 @@ TEST_CASE("sq8 kernels match a double reference on the decoded vectors", "[simd]
         for (std::size_t i = 0; i < d; ++i) scale += std::pow(std::abs(x[i]) + std::abs(codec.lo()[i]), 2);
         CHECK(k->hnsw_ip_sq8(a, b, codec.space()) == Approx(1.0 - xy).margin(tol + 4e-7 * scale));
         CHECK(k->hnsw_l2_sq8(a, b, codec.space()) == Approx(l2).margin(tol).epsilon(1e-5));
-        CHECK(k->hnsw_ip_query_sq8(&prepared, a, codec.space()) == Approx(1.0 - qx).margin(tol * 10));
-        CHECK(k->hnsw_l2_query_sq8(&prepared, a, codec.space()) ==
-              Approx(qq - 2 * qx + xx).margin(tol * 10).epsilon(1e-5));
-        double w = 0;
         const auto* codes = reinterpret_cast<const std::uint8_t*>(a);
-        for (std::size_t i = 0; i < d; ++i) w += double(weight[i]) * codes[i];
-        CHECK(k->dot_u8(weight.data(), codes, d) == Approx(w).margin(tol).epsilon(1e-5));
+        std::int64_t w = 0, code_sum = 0;
+        for (std::size_t i = 0; i < d; ++i) {
+          w += std::int64_t{weight[i]} * codes[i];
+          code_sum += codes[i];
+        }
+        CHECK(k->dot_u8_i16(weight.data(), codes, d) == Approx(double(w)).epsilon(1e-6));
+        // Against the decoded vectors the weights' rounding adds at most half a scale per code unit.
+        const double rounding = prepared.scale * 0.5 * double(code_sum);
+        CHECK(k->hnsw_ip_query_sq8(&prepared, a, codec.space()) == Approx(1.0 - qx).margin(tol * 10 + rounding));
+        CHECK(k->hnsw_l2_query_sq8(&prepared, a, codec.space()) ==
+              Approx(qq - 2 * qx + xx).margin(tol * 10 + 2 * rounding).epsilon(1e-5));
       }
     }
   }

@@ -135,13 +135,20 @@ bool Sq8Codec::reencode(char* record) const {
   return finite;
 }
 
-simd::Sq8Query Sq8Codec::prepare(const float* query, std::vector<float>& weight) const {
+simd::Sq8Query Sq8Codec::prepare(const float* query, std::vector<std::int16_t>& weight) const {
   weight.resize(dim_);
   simd::Sq8Query q;
+  float largest = 0.0f;
   for (std::size_t i = 0; i < dim_; ++i) {
-    weight[i] = query[i] * step_[i];
+    largest = std::max(largest, std::abs(query[i] * step_[i]));
     q.bias += query[i] * lo_[i];
     q.norm_sq += query[i] * query[i];
+  }
+  // 16-bit weights: a relative rounding error of 2^-16 of the largest, far below the codes' own.
+  const float top = static_cast<float>(simd::sq8_max_weight(dim_));
+  q.scale = largest > 0.0f ? largest / top : 1.0f;
+  for (std::size_t i = 0; i < dim_; ++i) {
+    weight[i] = static_cast<std::int16_t>(std::clamp(std::nearbyint(query[i] * step_[i] / q.scale), -top, top));
   }
   q.weight = weight.data();
   return q;

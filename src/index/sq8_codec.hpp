@@ -75,7 +75,7 @@ class Sq8Codec {
   const std::uint16_t* half(const char* record) const { return half(record, dim_); }
 
   /// A float query for the walk's kernels; `weight` holds its storage.
-  simd::Sq8Query prepare(const float* query, std::vector<float>& weight) const;
+  simd::Sq8Query prepare(const float* query, std::vector<std::int16_t>& weight) const;
 
  private:
   void derive();  // step_sq_, lo_step_ and space_ from lo_ and step_

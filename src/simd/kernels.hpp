@@ -20,13 +20,23 @@ struct Sq8Space {
   float lo_sq = 0.0f;              // |lo|^2
 };
 
-/// A float query prepared for one Sq8Space: weight_i = q_i * step_i, bias = <q, lo>, norm_sq =
-/// |q|^2. Then <q, x> = bias + sum weight_i * c_i, with no decoding of x.
+/// A float query prepared for one Sq8Space: q_i * step_i = scale * weight_i (weights rounded to
+/// 16-bit integers), bias = <q, lo>, norm_sq = |q|^2. Then <q, x> = bias + scale * sum weight_i *
+/// c_i, an integer dot product of codes and weights (no decoding of x, no float conversion).
+/// Weights are bounded by kSq8MaxWeight(dim), so no 32-bit lane of a kernel can overflow.
 struct Sq8Query {
-  const float* weight = nullptr;
+  const std::int16_t* weight = nullptr;
+  float scale = 0.0f;
   float bias = 0.0f;
   float norm_sq = 0.0f;
 };
+
+/// The largest weight magnitude for a dimension: a lane of the AVX2 kernel (8 lanes) sums
+/// dim / 8 + 2 products of a code (<= 255) and a weight.
+inline std::int32_t sq8_max_weight(std::size_t dim) {
+  const std::size_t bound = 2147483647u / (255u * (dim / 8 + 2));
+  return static_cast<std::int32_t>(bound < 32767 ? bound : 32767);
+}
 
 /// One set of distance kernels, all compiled for the same instruction set.
 struct Kernels {
@@ -68,8 +78,8 @@ struct Kernels {
   float (*hnsw_ip_f16)(const void* a, const void* b, const void* dim);
   float (*hnsw_l2_f16)(const void* a, const void* b, const void* dim);
 
-  /// sum of w_i * c_i over d 8-bit codes.
-  float (*dot_u8)(const float* w, const std::uint8_t* c, std::size_t d);
+  /// sum of w_i * c_i over d 8-bit codes and 16-bit weights (bounded as Sq8Query says), as float.
+  float (*dot_u8_i16)(const std::int16_t* w, const std::uint8_t* c, std::size_t d);
   /// hnswlib's signature over sq8 records, the parameter a Sq8Space. hnsw_*_sq8 compare two
   /// records (hnswlib's own calls while it builds the graph); hnsw_*_query_sq8 take a Sq8Query
   /// and a record (searches). ip returns 1 - <a, b>, l2 returns |a - b|^2, of the decoded vectors.

@@ -51,6 +51,20 @@ struct Avx2 {
     for (std::size_t i = 0; i < n; ++i) tmp[i] = p[i];
     return load(tmp);
   }
+  // Codes widened to 16 bits, multiplied by the weights and summed in pairs (vpmaddwd).
+  static float dot_u8_i16(const std::int16_t* w, const std::uint8_t* c, std::size_t d) {
+    __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+    std::size_t i = 0;
+    for (; i + 32 <= d; i += 32) {
+      const __m256i c0 = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(c + i)));
+      const __m256i c1 = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(c + i + 16)));
+      s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(c0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + i))));
+      s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(c1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + i + 16))));
+    }
+    std::int64_t tail = 0;
+    for (; i < d; ++i) tail += std::int32_t{w[i]} * c[i];
+    return hsum(_mm256_add_ps(_mm256_cvtepi32_ps(s0), _mm256_cvtepi32_ps(s1))) + static_cast<float>(tail);
+  }
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
   static V add(V a, V b) { return _mm256_add_ps(a, b); }

@@ -1,4 +1,5 @@
-// Compiled with -mavx512f -mfma (see CMakeLists.txt); used only when the CPU reports AVX-512F.
+// Compiled with -mavx512f -mavx512bw -mavx512vl -mfma (see CMakeLists.txt); used only when the CPU
+// reports all of them (every AVX-512 CPU since Skylake-SP and Zen 4 does; only Xeon Phi lacks BW).
 // GCC 12's AVX-512 intrinsics build "undefined" vectors as self-initialized variables, which its own
 // -Wuninitialized then reports at every use (GCC bug 105593, fixed in GCC 13).
 #if defined(__GNUC__) && !defined(__clang__)
@@ -50,6 +51,28 @@ struct Avx512 {
     alignas(16) std::uint8_t tmp[16] = {};
     for (std::size_t i = 0; i < n; ++i) tmp[i] = p[i];
     return load(tmp);
+  }
+  // Codes widened to 16 bits, multiplied by the weights and summed in pairs (vpmaddwd): 32 values
+  // per step in three instructions, against 16 in four for the float path (AVX-512BW).
+  static float dot_u8_i16(const std::int16_t* w, const std::uint8_t* c, std::size_t d) {
+    __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+    std::size_t i = 0;
+    for (; i + 64 <= d; i += 64) {
+      const __m512i c0 = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + i)));
+      const __m512i c1 = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + i + 32)));
+      s0 = _mm512_add_epi32(s0, _mm512_madd_epi16(c0, _mm512_loadu_si512(w + i)));
+      s1 = _mm512_add_epi32(s1, _mm512_madd_epi16(c1, _mm512_loadu_si512(w + i + 32)));
+    }
+    if (i < d) {
+      // One or two masked steps: the masks keep every read inside the arrays.
+      for (; i < d; i += 32) {
+        const std::size_t n = d - i < 32 ? d - i : 32;
+        const __mmask32 m = n == 32 ? ~__mmask32{0} : (__mmask32{1} << n) - 1;
+        const __m512i cv = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(m, c + i));
+        s1 = _mm512_add_epi32(s1, _mm512_madd_epi16(cv, _mm512_maskz_loadu_epi16(m, w + i)));
+      }
+    }
+    return hsum(_mm512_add_ps(_mm512_cvtepi32_ps(s0), _mm512_cvtepi32_ps(s1)));
   }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V mul(V a, V b) { return _mm512_mul_ps(a, b); }

@@ -309,14 +309,14 @@ template <typename T>
 float hnsw_ip_query_sq8_impl(const void* query, const void* record, const void* param) {
   const auto& s = *static_cast<const imgvec::detail::simd::Sq8Space*>(param);
   const auto& q = *static_cast<const imgvec::detail::simd::Sq8Query*>(query);
-  return 1.0f - (q.bias + dot_impl<T>(q.weight, static_cast<const Code*>(record), s.dim));
+  return 1.0f - (q.bias + q.scale * T::dot_u8_i16(q.weight, static_cast<const Code*>(record), s.dim));
 }
 
 template <typename T>
 float hnsw_l2_query_sq8_impl(const void* query, const void* record, const void* param) {
   const auto& s = *static_cast<const imgvec::detail::simd::Sq8Space*>(param);
   const auto& q = *static_cast<const imgvec::detail::simd::Sq8Query*>(query);
-  const float dot = q.bias + dot_impl<T>(q.weight, static_cast<const Code*>(record), s.dim);
+  const float dot = q.bias + q.scale * T::dot_u8_i16(q.weight, static_cast<const Code*>(record), s.dim);
   return q.norm_sq - 2.0f * dot + sq8_extra(record, s.code_bytes, 1);
 }
 
@@ -358,7 +358,7 @@ constexpr imgvec::detail::simd::Kernels make_kernels(imgvec::detail::simd::Isa i
           &hnsw_l2_impl<T, float, Half>,
           &hnsw_ip_impl<T, Half, Half>,
           &hnsw_l2_impl<T, Half, Half>,
-          &dot_impl<T, float, Code>,
+          &T::dot_u8_i16,
           &hnsw_ip_sq8_impl<T>,
           &hnsw_l2_sq8_impl<T>,
           &hnsw_ip_query_sq8_impl<T>,

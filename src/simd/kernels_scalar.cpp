@@ -86,6 +86,11 @@ struct Scalar {
     for (std::size_t i = 0; i < n; ++i) r.v[i] = static_cast<float>(p[i]);
     return r;
   }
+  static float dot_u8_i16(const std::int16_t* w, const std::uint8_t* c, std::size_t d) {
+    std::int64_t s = 0;
+    for (std::size_t i = 0; i < d; ++i) s += std::int32_t{w[i]} * c[i];
+    return static_cast<float>(s);
+  }
   static V mul(V a, V b) {
     for (std::size_t i = 0; i < W; ++i) a.v[i] *= b.v[i];
     return a;
