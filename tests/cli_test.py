@@ -318,6 +318,16 @@ check([h["record"]["source"] for h in half_hits] == [h["record"]["source"] for h
       all(abs(a["score"] - b["score"]) < 1e-3 for a, b in zip(half_hits, full_hits)),
       "a float16 database ranks as the float32 one does, scores within 1e-3")
 run("index", photos, "--db", scratch / "bad-db", "--float16", "--flat", expect=2)
+coded_db = scratch / "sq8-db"
+run("index", photos, "--db", coded_db, "--sq8", expect=3)
+coded_stats = json.loads(run("stats", "--db", coded_db, "--json").stdout)
+check(coded_stats["storage"] == "sq8" and half_stats["memory_bytes"] < coded_stats["memory_bytes"] < stats["memory_bytes"],
+      f"--sq8 makes an sq8 index between float16 and float32 in size: {coded_stats}")
+coded_hits = json.loads(run("search", "--db", coded_db, "--image", photos / "giphy.gif", "-k", "3", "--json").stdout)
+check([h["record"]["source"] for h in coded_hits] == [h["record"]["source"] for h in full_hits] and
+      all(abs(a["score"] - b["score"]) < 1e-3 for a, b in zip(coded_hits, full_hits)),
+      "an sq8 database ranks as the float32 one does, scores within 1e-3")
+run("index", photos, "--db", scratch / "bad-db", "--sq8", "--float16", expect=2)
 giphy = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "1", "--json").stdout)[0]["id"]
 # A save that fails (here: a folder stands where the next generation's index goes, as a full disk
 # would fail it) removes nothing, and remove says no "removed" line.

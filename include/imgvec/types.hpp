@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "imgvec/export.hpp"
@@ -47,6 +48,8 @@ enum class VectorStorage : std::uint8_t {
 
 /// The storage's name: "float32", "float16" or "sq8".
 const char* to_string(VectorStorage storage);
+/// The inverse of to_string; Error(invalid_argument) naming the text otherwise.
+VectorStorage parse_vector_storage(const std::string& text);
 
 /// One search result. `score` grows with similarity for every metric (so a minimum score works the
 /// same way everywhere); `distance` is the metric's raw distance, see Metric.

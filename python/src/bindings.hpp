@@ -26,6 +26,9 @@ void bind_index(py::module_& m);
 void bind_encoders(py::module_& m);
 void bind_database(py::module_& m);
 
+/// The storage a Python caller asked for: storage= by name, or the older float16=True.
+VectorStorage storage_from(bool float16, const std::string& storage);
+
 /// A float32 C-contiguous array, converted (copied) only when it is not one already.
 using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
 

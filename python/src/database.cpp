@@ -290,7 +290,7 @@ UrlFetchOptions fetch_options(bool allow_private) {
 // VectorDatabase.create, .open and the constructor (which opens or creates).
 std::shared_ptr<PyDatabase> create_database(const std::string& directory, const py::object& encoder,
                                             const std::string& model, const std::string& index, bool float16,
-                                            const std::string& durability) {
+                                            const std::string& storage, const std::string& durability) {
   auto self = std::make_shared<PyDatabase>();
   if (!encoder.is_none() && !model.empty()) throw py::value_error("give encoder= or model=, not both");
   if (!model.empty()) {
@@ -301,7 +301,7 @@ std::shared_ptr<PyDatabase> create_database(const std::string& directory, const 
   if (!self->encoder->encoder) self->encoder->encoder = std::make_shared<DescriptorEncoder>();
   DatabaseOptions o;
   o.index_kind = parse_index_kind(index);
-  if (float16) o.hnsw.storage = VectorStorage::float16;
+  o.hnsw.storage = storage_from(float16, storage);
   o.durability = parse_durability(durability);
   {
     py::gil_scoped_release release;
@@ -360,21 +360,22 @@ void bind_database(py::module_& m) {
       "Images, their vectors and their records in one folder, searched by image, text or vector. Thread-safe: "
       "searches run in parallel with the GIL released.");
   c.def(py::init([](const py::object& directory, const py::object& encoder, const std::string& model,
-                     const std::string& index, bool float16, const std::string& durability) {
+                     const std::string& index, bool float16, const std::string& storage, const std::string& durability) {
         const std::string dir = path_of(directory);
         if (VectorDatabase::exists(dir)) return open_database(dir, encoder, durability, model);
-        return create_database(dir, encoder, model, index, float16, durability);
+        return create_database(dir, encoder, model, index, float16, storage, durability);
       }), py::arg("directory"), py::arg("encoder") = py::none(), py::kw_only(), py::arg("model") = "",
-      py::arg("index") = "hnsw", py::arg("float16") = false, py::arg("durability") = "on_write",
+      py::arg("index") = "hnsw", py::arg("float16") = false, py::arg("storage") = "", py::arg("durability") = "on_write",
       "Opens the database in `directory`, or creates it there (a new or empty folder) when there is none. "
       "encoder: an imgvec.Encoder; model: a CLIP bundle's path instead; neither: the one the database was built with, "
       "or the built-in encoder for a new one. durability \"on_write\" (the default in Python): every change is in "
       "the write-ahead log before it returns, so a script that ends without close() loses nothing.")
       .def_static("create", [](const py::object& directory, const py::object& encoder, const std::string& index,
-                               bool float16, const std::string& durability, const std::string& model) {
-        return create_database(path_of(directory), encoder, model, index, float16, durability);
+                               bool float16, const std::string& durability, const std::string& model,
+                               const std::string& storage) {
+        return create_database(path_of(directory), encoder, model, index, float16, storage, durability);
       }, py::arg("directory"), py::arg("encoder") = py::none(), py::kw_only(), py::arg("index") = "hnsw",
-      py::arg("float16") = false, py::arg("durability") = "on_write", py::arg("model") = "",
+      py::arg("float16") = false, py::arg("durability") = "on_write", py::arg("model") = "", py::arg("storage") = "",
       "A new database in `directory` (which must not hold one). encoder: imgvec.DescriptorEncoder() when None "
       "(or the CLIP bundle model= names). durability \"on_write\" (the default in Python) makes every change durable "
       "before it returns; \"on_save\" only at save() or close(), faster for many small changes.")

@@ -17,6 +17,19 @@ Metric metric_from(const std::string& name) {
   throw py::value_error("metric must be \"cosine\", \"ip\" or \"l2\", not \"" + name + "\"");
 }
 
+}  // namespace
+
+VectorStorage storage_from(bool float16, const std::string& storage) {
+  if (storage.empty()) return float16 ? VectorStorage::float16 : VectorStorage::float32;
+  const VectorStorage s = parse_vector_storage(storage);
+  if (float16 && s != VectorStorage::float16) {
+    throw py::value_error("float16=True and storage=\"" + storage + "\" disagree: give one of them");
+  }
+  return s;
+}
+
+namespace {
+
 // (n, d) from a 1-d (one vector) or 2-d array; ValueError naming the argument otherwise.
 MatrixView matrix(const FloatArray& x, std::size_t d, const char* what) {
   if (x.ndim() == 1) {
@@ -42,7 +55,7 @@ std::vector<Id> id_list(const py::array_t<std::int64_t, py::array::c_style | py:
 // Searches q (n x d); k results per row as (scores, ids) arrays, padded with -inf and -1 where an
 // index holds fewer (Faiss's convention).
 py::tuple search(const Index& index, const FloatArray& q, std::size_t k, const py::object& allow,
-                 const py::object& min_score, std::size_t ef) {
+                 const py::object& min_score, std::size_t ef, std::size_t rerank) {
   if (k == 0) throw py::value_error("k must be >= 1");
   const MatrixView queries = matrix(q, index.dimension(), "search");
   std::optional<Filter> filter;
@@ -50,6 +63,7 @@ py::tuple search(const Index& index, const FloatArray& q, std::size_t k, const p
   SearchParams params(k);
   params.filter = filter ? &*filter : nullptr;
   params.ef = ef;
+  params.rerank = rerank;
   if (!min_score.is_none()) params.min_score = min_score.cast<float>();
   std::vector<std::vector<SearchHit>> hits;
   {
@@ -97,12 +111,13 @@ void bind_common(py::class_<T>& c) {
       .def(
           "search",
           [](const T& index, const FloatArray& q, std::size_t k, const py::object& allow, const py::object& min_score,
-             std::size_t ef) { return search(index, q, k, allow, min_score, ef); },
+             std::size_t ef, std::size_t rerank) { return search(index, q, k, allow, min_score, ef, rerank); },
           py::arg("q"), py::arg("k") = 10, py::kw_only(), py::arg("allow") = py::none(),
-          py::arg("min_score") = py::none(), py::arg("ef") = 0,
+          py::arg("min_score") = py::none(), py::arg("ef") = 0, py::arg("rerank") = 0,
           "The k nearest of each query row: (scores, ids), both (n, k); rows with fewer results end in "
-          "-inf and -1. allow: only these ids. min_score: only results at least this similar. The GIL "
-          "is released while searching.")
+          "-inf and -1. allow: only these ids. min_score: only results at least this similar. ef (HNSW): "
+          "the beam width, 0 for the index's. rerank (HNSW sq8): how many of the walk's best candidates are "
+          "re-scored, 0 for all. The GIL is released while searching.")
       .def("remove", [](T& index, std::int64_t id) { return id >= 0 && index.remove(static_cast<Id>(id)); },
            py::arg("id"), "Removes a vector; False if it was not there.")
       .def(
@@ -140,17 +155,20 @@ void bind_index(py::module_& m) {
 
   py::class_<HnswIndex> hnsw(m, "HnswIndex", "Approximate graph search (hnswlib) with imgvec's SIMD kernels.");
   hnsw.def(py::init([](std::size_t d, const std::string& metric, std::size_t M, std::size_t ef_construction,
-                       std::size_t ef_search, bool float16) {
+                       std::size_t ef_search, bool float16, const std::string& storage) {
              HnswParams p;
              p.M = M;
              p.ef_construction = ef_construction;
              p.ef_search = ef_search;
-             if (float16) p.storage = VectorStorage::float16;
+             p.storage = storage_from(float16, storage);
              return std::make_unique<HnswIndex>(d, metric_from(metric), p);
            }),
            py::arg("dimension"), py::arg("metric") = "cosine", py::kw_only(), py::arg("M") = 16,
            py::arg("ef_construction") = 200, py::arg("ef_search") = 64, py::arg("float16") = false,
-           "An empty HNSW index; float16 halves the memory of the vectors.")
+           py::arg("storage") = "",
+           "An empty HNSW index. storage: \"float32\" (default), \"float16\" (half the memory of the "
+           "vectors; float16=True says the same) or \"sq8\" (the walk reads 8-bit codes and re-scores its best "
+           "candidates in half precision: about twice as fast).")
       .def_static("load", [](const std::string& path) { return HnswIndex::load(path); }, py::arg("path"),
                   "Loads a file HnswIndex.save wrote; imgvec.CorruptFileError if damaged.");
   bind_common(hnsw);

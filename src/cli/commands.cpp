@@ -64,9 +64,9 @@ int run_index(const IndexOptions& o) {
   const bool exists = VectorDatabase::exists(o.db);
   std::error_code ec;
   const bool folder_existed = fs::exists(o.db, ec);
-  if (exists && (o.flat || o.float16)) {
+  if (exists && (o.flat || o.float16 || o.sq8)) {
     std::fprintf(stderr,
-                 "imgvec index: note: --flat and --float16 apply to new databases only; %s keeps "
+                 "imgvec index: note: --flat, --float16 and --sq8 apply to new databases only; %s keeps "
                  "its index\n",
                  o.db.c_str());
   }
@@ -90,6 +90,7 @@ int run_index(const IndexOptions& o) {
     DatabaseOptions options;
     options.index_kind = o.flat ? IndexKind::flat : IndexKind::hnsw;
     if (o.float16) options.hnsw.storage = VectorStorage::float16;
+    if (o.sq8) options.hnsw.storage = VectorStorage::sq8;
     db = VectorDatabase::create(o.db, make_encoder(model, o), options);
     db->remember_model_bundle(model);
   }

@@ -85,6 +85,7 @@ int run_import(const ImportCommand& o) {
     DatabaseOptions options;
     options.index_kind = o.flat ? IndexKind::flat : IndexKind::hnsw;
     if (o.float16) options.hnsw.storage = VectorStorage::float16;
+    if (o.sq8) options.hnsw.storage = VectorStorage::sq8;
     model = choose_model(o, true);
     db = VectorDatabase::create(o.db, make_encoder(model, o), options);
   }

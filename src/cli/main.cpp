@@ -96,6 +96,10 @@ int main(int argc, char** argv) {
   c_index->add_flag("--float16", index.float16, "HNSW vectors in half precision: half the memory, ~1.5x faster, "
                                                 "scores within ~1e-3 (new databases only)")
       ->excludes(c_index->get_option("--flat"));
+  c_index->add_flag("--sq8", index.sq8, "HNSW walks 8-bit codes and re-scores its best candidates in half precision: "
+                                        "~2x faster searches, 3/4 of the memory, scores within ~1e-3 (new databases only)")
+      ->excludes(c_index->get_option("--flat"))
+      ->excludes(c_index->get_option("--float16"));
   c_index->add_flag("--no-recursive", index.no_recursive, "only the folder itself, not its subfolders");
   c_index->add_option("--exclude", index.exclude, "skip paths matching this glob (relative to DIR); repeatable");
   c_index->add_flag("--remove-missing", index.remove_missing, "drop images whose files under DIR are gone");
@@ -197,6 +201,9 @@ int main(int argc, char** argv) {
                        "their export's path as the metadata key imported_source only");
   c_import->add_flag("--flat", imp.flat, "a new database gets an exact index instead of HNSW");
   c_import->add_flag("--float16", imp.float16, "a new database keeps HNSW vectors in half precision");
+  c_import->add_flag("--sq8", imp.sq8, "a new database's HNSW walks 8-bit codes (see index --sq8)")
+      ->excludes(c_import->get_option("--float16"))
+      ->excludes(c_import->get_option("--flat"));
 
   DbOptions stats;
   auto* c_stats = app.add_subcommand("stats", "count, dimension, encoder, index kind, memory and disk use");

@@ -18,7 +18,7 @@ std::string local_time(std::int64_t ms) {
   char buf[64];
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &t);
   const long off = t.tm_gmtoff / 60, a = off < 0 ? -off : off;
-  char zone[16];
+  char zone[48];  // room for any long the compiler cannot rule out (-Wformat-truncation)
   std::snprintf(zone, sizeof zone, " %c%02ld:%02ld", off < 0 ? '-' : '+', a / 60, a % 60);
   return std::string(buf) + zone;
 }

@@ -812,11 +812,11 @@ std::unique_ptr<Index> load_hnsw_payload(CheckedFileReader& in, const IndexFileH
     if (const std::string problem = codec->set_ranges(std::move(lo), std::move(step), trained_on); !problem.empty()) {
       fail(problem);
     }
-    // Codes and corrections are rebuilt from each record's float16 copy rather than trusted: the
-    // walk then always agrees with the ranges, and a non-finite copy is caught here.
+    // Codes are kept as read (any byte is a valid code); the floats must be finite. Rebuilding
+    // the codes here cost about 1 s per 100k 512-d vectors with the first, scalar, encoder.
     const detail::RecordSpan records = records_of(g);
     for (std::size_t i = 0; i < count; ++i) {
-      if (!codec->reencode(records.at(i))) fail("element " + std::to_string(i) + " holds a non-finite value");
+      if (!codec->finite(records.at(i))) fail("element " + std::to_string(i) + " holds a non-finite value");
     }
   }
   index->impl_->refresh_labels(0);

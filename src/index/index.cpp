@@ -103,6 +103,13 @@ const char* to_string(IndexKind kind) {
   return "unknown";
 }
 
+VectorStorage parse_vector_storage(const std::string& text) {
+  for (const VectorStorage s : {VectorStorage::float32, VectorStorage::float16, VectorStorage::sq8}) {
+    if (text == to_string(s)) return s;
+  }
+  throw Error(ErrorCode::invalid_argument, "storage \"" + text + "\": expected float32, float16 or sq8");
+}
+
 IndexKind parse_index_kind(const std::string& text) {
   for (const IndexKind k : {IndexKind::hnsw, IndexKind::flat}) {
     if (text == to_string(k)) return k;

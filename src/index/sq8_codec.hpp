@@ -67,9 +67,13 @@ class Sq8Codec {
 
   /// Writes the record of float vector `x`.
   void encode(const float* x, char* record) const;
-  /// Rewrites a record's codes and corrections from its float16 copy (after new ranges, or to
-  /// trust nothing but the copy in a file). False if the copy holds a non-finite value.
+  /// Rewrites a record's codes and corrections from its float16 copy (after new ranges). False,
+  /// and the record unchanged, if the copy holds a non-finite value.
   bool reencode(char* record) const;
+  /// Whether a record read from a file has finite float16 values and corrections. Codes need no
+  /// check: every byte is a valid code. (Codes that disagree with the copy can only misguide the
+  /// walk, which the file's checksum guards against; the re-rank still scores with the copy.)
+  bool finite(const char* record) const;
   /// The float16 copy inside a record.
   static const std::uint16_t* half(const char* record, std::size_t dim);
   const std::uint16_t* half(const char* record) const { return half(record, dim_); }
@@ -81,7 +85,7 @@ class Sq8Codec {
   void derive();  // step_sq_, lo_step_ and space_ from lo_ and step_
 
   std::size_t dim_;
-  std::vector<float> lo_, step_, step_sq_, lo_step_;
+  std::vector<float> lo_, step_, step_sq_, lo_step_, inv_step_;
   std::uint64_t trained_on_ = 0;
   simd::Sq8Space space_;
 };
