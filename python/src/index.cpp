@@ -168,7 +168,7 @@ void bind_index(py::module_& m) {
            py::arg("storage") = "",
            "An empty HNSW index. storage: \"float32\" (default), \"float16\" (half the memory of the "
            "vectors; float16=True says the same) or \"sq8\" (the walk reads 8-bit codes and re-scores its best "
-           "candidates in half precision: about twice as fast).")
+           "candidates in half precision: 1.6-2x as fast).")
       .def_static("load", [](const std::string& path) { return HnswIndex::load(path); }, py::arg("path"),
                   "Loads a file HnswIndex.save wrote; imgvec.CorruptFileError if damaged.");
   bind_common(hnsw);

@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
                                                 "scores within ~1e-3 (new databases only)")
       ->excludes(c_index->get_option("--flat"));
   c_index->add_flag("--sq8", index.sq8, "HNSW walks 8-bit codes and re-scores its best candidates in half precision: "
-                                        "~2x faster searches, 3/4 of the memory, scores within ~1e-3 (new databases only)")
+                                        "1.6-2x faster searches, 3/4 of the memory, scores within ~1e-3 (new databases only)")
       ->excludes(c_index->get_option("--flat"))
       ->excludes(c_index->get_option("--float16"));
   c_index->add_flag("--no-recursive", index.no_recursive, "only the folder itself, not its subfolders");
