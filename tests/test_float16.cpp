@@ -157,19 +157,7 @@ TEST_CASE("hnsw float16: recall and scores match float32 storage on 20k clustere
   CHECK(recall_half >= 0.95);
   CHECK(recall_half >= recall_full - 0.01);
   // A score differs from the exact float32 cosine by the rounding of the stored values only.
-  double worst = 0;
-  for (std::size_t q = 0; q < queries.rows; ++q) {
-    for (const SearchHit& h : found_half[q]) {
-      const float* v = base.row(h.id);
-      double dot = 0, qq = 0, vv = 0;
-      for (std::size_t i = 0; i < d; ++i) {
-        dot += double(queries.row(q)[i]) * v[i];
-        qq += double(queries.row(q)[i]) * queries.row(q)[i];
-        vv += double(v[i]) * v[i];
-      }
-      worst = std::max(worst, std::abs(h.score - dot / std::sqrt(qq * vv)));
-    }
-  }
+  const double worst = worst_cosine_error(found_half, base, queries);
   INFO("worst score error " << worst);
   CHECK(worst < 1e-3);
   CHECK(worst > 0);  // the values really were rounded

@@ -189,15 +189,7 @@ TEST_CASE("hnsw sq8: recall, scores and memory against float32 on 10k clustered 
     WARN("ef " << ef << ": recall@10 float32 " << recall_full << ", sq8 " << recall_coded);
     CHECK(recall_coded >= recall_full - 0.02);  // at equal ef; the gain is speed per query
     // Scores come from the float16 copies, not the codes: within half precision of exact.
-    double worst = 0;
-    for (std::size_t q = 0; q < queries.rows; ++q) {
-      for (const SearchHit& h : found[q]) {
-        const float* v = base.row(h.id);
-        double dotp = 0;
-        for (std::size_t i = 0; i < d; ++i) dotp += double(queries.row(q)[i]) * v[i];
-        worst = std::max(worst, std::abs(h.score - dotp));
-      }
-    }
+    const double worst = worst_cosine_error(found, base, queries);
     INFO("worst score error " << worst);
     CHECK(worst < 1e-3);
   }

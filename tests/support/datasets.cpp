@@ -126,6 +126,25 @@ double recall_at_k(const std::vector<std::vector<SearchHit>>& found,
   return counted ? sum / double(counted) : 1.0;
 }
 
+double worst_cosine_error(const std::vector<std::vector<SearchHit>>& found, const Dataset& base,
+                          const Dataset& queries) {
+  double worst = 0;
+  for (std::size_t q = 0; q < found.size(); ++q) {
+    const float* x = queries.row(q);
+    for (const SearchHit& h : found[q]) {
+      const float* v = base.row(h.id);
+      double dot = 0, xx = 0, vv = 0;
+      for (std::size_t i = 0; i < base.dim; ++i) {
+        dot += double(x[i]) * v[i];
+        xx += double(x[i]) * x[i];
+        vv += double(v[i]) * v[i];
+      }
+      worst = std::max(worst, std::abs(h.score - dot / std::sqrt(xx * vv)));
+    }
+  }
+  return worst;
+}
+
 std::vector<Id> iota_ids(std::size_t n) {
   std::vector<Id> ids(n);
   for (std::size_t i = 0; i < n; ++i) ids[i] = i;

@@ -39,6 +39,11 @@ std::vector<std::vector<Id>> ground_truth(const Dataset& base, const Dataset& qu
 double recall_at_k(const std::vector<std::vector<SearchHit>>& found,
                    const std::vector<std::vector<Id>>& truth, std::size_t k);
 
+/// The largest |score - exact cosine| over all results, in double: how far an index's scores are
+/// from the true ones (result ids are row numbers of `base`; row q of `found` answers query q).
+double worst_cosine_error(const std::vector<std::vector<SearchHit>>& found, const Dataset& base,
+                          const Dataset& queries);
+
 /// Ids 0..n-1, as an index's keys for a dataset's rows.
 std::vector<Id> iota_ids(std::size_t n);
 
