@@ -243,9 +243,9 @@ void limit_bandwidth(benchmark::State& state) {
   for (auto _ : state) gbs = bench::read_bandwidth_gbs(std::size_t{1} << 30, static_cast<std::size_t>(state.range(0)));
   state.counters["GB/s"] = gbs;
 }
-void limit_fma(benchmark::State& state) {
+void limit_fma(benchmark::State& state, bool avx2) {
   double g = 0;
-  for (auto _ : state) g = bench::fma_peak_gflops(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) g = bench::fma_peak_gflops(static_cast<std::size_t>(state.range(0)), avx2);
   state.counters["GFLOP/s"] = g;
 }
 void limit_sgemm(benchmark::State& state) {
@@ -521,7 +521,8 @@ int main(int argc, char** argv) {
   }
   for (int t : {1, 2}) {
     for (auto* b : {benchmark::RegisterBenchmark("limits/read_bandwidth_1GB", limit_bandwidth),
-                    benchmark::RegisterBenchmark("limits/fma_peak", limit_fma),
+                    benchmark::RegisterBenchmark("limits/fma_peak", limit_fma, false),
+                    benchmark::RegisterBenchmark("limits/fma_peak_avx2", limit_fma, true),
                     benchmark::RegisterBenchmark("limits/sgemm_2048", limit_sgemm)}) {
       b->Arg(t)->ArgName("threads")->Iterations(1)->UseRealTime();
       if (suite.repetitions > 1) b->Repetitions(suite.repetitions)->ReportAggregatesOnly(true);

@@ -119,7 +119,7 @@ TEST_CASE("flat index: search is exact for every metric", "[index][flat]") {
 TEST_CASE("flat index: batch search equals single searches", "[index][flat]") {
   std::mt19937 rng(5);
   for (Metric metric : {Metric::cosine, Metric::inner_product, Metric::l2}) {
-    const std::size_t d = 96, n = 1003, nq = 37;  // remainders in every blocking dimension
+    const std::size_t d = 96, n = 1003, nq = 137;  // remainders in every blocking dimension (3 panels)
     auto data = random_vector(n * d, rng);
     auto queries = random_vector(nq * d, rng);
     FlatIndex index(d, metric);

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdint>
 #include <random>
 #include <vector>
 
@@ -86,29 +87,62 @@ TEST_CASE("row kernels score one query against many rows", "[simd]") {
   }
 }
 
-TEST_CASE("the block kernel computes inner products of queries and rows in place", "[simd]") {
+TEST_CASE("the panel kernel computes inner products of packed queries and rows in place", "[simd]") {
+  using imgvec::detail::simd::kPanelQueries;
   std::mt19937 rng(17);
   for (const Kernels* k : available()) {
     for (std::size_t d : kDims) {
-      for (std::size_t nx : {1, 3, 4, 5, 8, 11}) {
-        for (std::size_t nq : {1, 2, 5, 6, 7, 13}) {
-          INFO(k->name << " d=" << d << " rows=" << nx << " nq=" << nq);
-          // Strides wider than d: rows and queries may live inside larger records.
-          const std::size_t ldq = d + 3, ldx = d + 5, ldo = nx + 2;
-          auto q = random_vector(nq * ldq, rng), x = random_vector(nx * ldx, rng);
-          std::vector<float> out(nq * ldo, -99.0f);
-          k->dot_block(q.data(), nq, ldq, x.data(), nx, ldx, d, out.data(), ldo);
-          for (std::size_t i = 0; i < nq; ++i) {
-            for (std::size_t j = 0; j < ldo; ++j) {
-              if (j < nx) {
-                CHECK(std::abs(out[i * ldo + j] - ref_dot(q.data() + i * ldq, x.data() + j * ldx, d)) <
-                      tolerance(d));
-              } else {
-                CHECK(out[i * ldo + j] == -99.0f);  // nothing written past the rows
-              }
+      for (std::size_t nx : {1, 5, 6, 7, 12, 13}) {
+        // Whole tiles (64 on AVX-512, 16 on AVX2), single vectors after them, and partial ones.
+        for (std::size_t lanes : {1, 5, 8, 16, 17, 40, 48, 63, 64}) {
+          INFO(k->name << " d=" << d << " rows=" << nx << " lanes=" << lanes);
+          // A row stride wider than d: rows may live inside larger records.
+          const std::size_t ldx = d + 5;
+          auto q = random_vector(lanes * d, rng), x = random_vector(nx * ldx + 1, rng);
+          x.back() = 1e30f;  // just past the last row: never read
+          std::vector<float> panel(d * kPanelQueries, 0.0f);
+          for (std::size_t j = 0; j < lanes; ++j) {
+            for (std::size_t i = 0; i < d; ++i) panel[i * kPanelQueries + j] = q[j * d + i];
+          }
+          std::vector<float> out((nx + 1) * kPanelQueries, -99.0f);
+          k->dot_panel(panel.data(), lanes, x.data(), nx, ldx, d, out.data());
+          for (std::size_t r = 0; r < nx; ++r) {
+            for (std::size_t j = 0; j < lanes; ++j) {
+              CHECK(std::abs(out[r * kPanelQueries + j] - ref_dot(q.data() + j * d, x.data() + r * ldx, d)) <
+                    tolerance(d));
             }
           }
+          for (std::size_t j = 0; j < kPanelQueries; ++j) {
+            CHECK(out[nx * kPanelQueries + j] == -99.0f);  // nothing written past the rows
+          }
         }
+      }
+    }
+  }
+}
+
+TEST_CASE("at_least_mask tests 64 scores against their bars as the batched search scores them", "[simd]") {
+  using imgvec::detail::simd::kPanelQueries;
+  std::mt19937 rng(23);
+  std::uniform_real_distribution<float> value(-4.0f, 4.0f);
+  for (const Kernels* k : available()) {
+    for (std::size_t lanes : {1, 7, 8, 16, 33, 64}) {
+      for (float scale : {1.0f, 2.0f}) {
+        INFO(k->name << " lanes=" << lanes << " scale=" << scale);
+        std::vector<float> s(kPanelQueries), offset(kPanelQueries), bar(kPanelQueries);
+        for (std::size_t j = 0; j < kPanelQueries; ++j) {
+          s[j] = value(rng);
+          offset[j] = value(rng);
+          bar[j] = value(rng);
+        }
+        const float shift = value(rng);
+        bar[0] = (scale * s[0] - shift) - offset[0];  // equal to the bar counts
+        std::uint64_t want = 0;
+        for (std::size_t j = 0; j < lanes; ++j) {
+          if ((scale * s[j] - shift) - offset[j] >= bar[j]) want |= std::uint64_t{1} << j;
+        }
+        CHECK((want & 1u) == 1u);
+        CHECK(k->at_least_mask(s.data(), scale, shift, offset.data(), bar.data(), lanes) == want);
       }
     }
   }

@@ -72,60 +72,64 @@ double stream_read_seconds(const float* data, std::size_t n) {
   return seconds(t0);
 }
 
-static double fma_pass_gflops(std::size_t threads) {
+namespace {
+
+// Lanes of one vector width, for the FMA chains below.
+struct Fma256 {
+  using V = __m256;
+  static constexpr int kLanes = 8;
+  static V set(float x) { return _mm256_set1_ps(x); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static float first(V v) { return _mm256_cvtss_f32(v); }
+};
+#if defined(__AVX512F__)
+struct Fma512 {
+  using V = __m512;
+  static constexpr int kLanes = 16;
+  static V set(float x) { return _mm512_set1_ps(x); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static float first(V v) { return _mm512_cvtss_f32(v); }
+};
+using FmaWidest = Fma512;
+#else
+using FmaWidest = Fma256;
+#endif
+
+// 12 independent accumulators hide the FMA latency on both FMA ports.
+template <typename T>
+float fma_chains(long iters) {
+  typename T::V acc[12];
+  for (auto& a : acc) a = T::set(0.0f);
+  const typename T::V x = T::set(0.999999f), y = T::set(1e-7f);
+  for (long i = 0; i < iters; ++i) {
+    for (auto& a : acc) a = T::fma(a, x, y);
+  }
+  float s = 0;
+  for (auto& a : acc) s += T::first(a);
+  return s;
+}
+
+template <typename T>
+double fma_pass_gflops(std::size_t threads) {
   constexpr long kIters = 20'000'000;
   std::vector<float> out(threads);
   const auto t0 = std::chrono::steady_clock::now();
-  on_threads(threads, [&](std::size_t t) {
-#if defined(__AVX512F__)
-    using V = __m512;
-    constexpr int kLanes = 16;
-#define FMA _mm512_fmadd_ps
-#define SET _mm512_set1_ps
-#else
-    using V = __m256;
-    constexpr int kLanes = 8;
-#define FMA _mm256_fmadd_ps
-#define SET _mm256_set1_ps
-#endif
-    // 12 independent accumulators hide the FMA latency on both FMA ports.
-    V acc[12];
-    for (auto& a : acc) a = SET(0.0f);
-    const V x = SET(0.999999f), y = SET(1e-7f);
-    for (long i = 0; i < kIters; ++i) {
-      for (auto& a : acc) a = FMA(a, x, y);
-    }
-    float s = 0;
-    alignas(64) float lanes[kLanes];
-    for (auto& a : acc) {
-#if defined(__AVX512F__)
-      _mm512_store_ps(lanes, a);
-#else
-      _mm256_store_ps(lanes, a);
-#endif
-      for (float v : lanes) s += v;
-    }
-    out[t] = s;
-#undef FMA
-#undef SET
-    (void)kLanes;
-  });
-  const double flops = 2.0 * 12 * kIters * static_cast<double>(threads) *
-#if defined(__AVX512F__)
-                       16;
-#else
-                       8;
-#endif
+  on_threads(threads, [&](std::size_t t) { out[t] = fma_chains<T>(kIters); });
+  const double flops = 2.0 * 12 * kIters * static_cast<double>(threads) * T::kLanes;
   volatile float sink = out[0];
   (void)sink;
   return flops / seconds(t0) / 1e9;
 }
 
+}  // namespace
+
 // A peak is what the machine can do: the best of several passes, so that a moment of contention on
 // this shared VM does not lower the bar (a single 35 ms pass measured 184 instead of 223 GFLOP/s).
-double fma_peak_gflops(std::size_t threads) {
+double fma_peak_gflops(std::size_t threads, bool avx2) {
   double best = 0;
-  for (int pass = 0; pass < 5; ++pass) best = std::max(best, fma_pass_gflops(threads));
+  for (int pass = 0; pass < 5; ++pass) {
+    best = std::max(best, avx2 ? fma_pass_gflops<Fma256>(threads) : fma_pass_gflops<FmaWidest>(threads));
+  }
   return best;
 }
 

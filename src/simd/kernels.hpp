@@ -38,6 +38,9 @@ inline std::int32_t sq8_max_weight(std::size_t dim) {
   return static_cast<std::int32_t>(bound < 32767 ? bound : 32767);
 }
 
+/// Queries per panel of the batched path (Kernels::dot_panel).
+inline constexpr std::size_t kPanelQueries = 64;
+
 /// One set of distance kernels, all compiled for the same instruction set.
 struct Kernels {
   Isa isa;
@@ -52,10 +55,17 @@ struct Kernels {
   void (*dot_rows)(const float* q, const float* x, std::size_t n, std::size_t d, float* out);
   void (*l2sq_rows)(const float* q, const float* x, std::size_t n, std::size_t d, float* out);
 
-  /// Batched inner products, the GEMM-like path: out[i * ldo + j] = <q_i, x_j> for nq queries
-  /// (query i at q + i * ldq) and nx rows (row j at x + j * ldx), all of dimension d.
-  void (*dot_block)(const float* q, std::size_t nq, std::size_t ldq, const float* x,
-                    std::size_t nx, std::size_t ldx, std::size_t d, float* out, std::size_t ldo);
+  /// Batched inner products, the GEMM-like path, over a panel of up to kPanelQueries queries
+  /// stored transposed: panel[i * kPanelQueries + j] is value i of query j (kPanelQueries x d
+  /// floats; unused queries zero). out[r * kPanelQueries + j] = <query j, row r> for nx rows (row r
+  /// at x + r * ldx) and j < lanes; out holds nx x kPanelQueries floats, and entries from lanes up
+  /// to the next multiple of 16 may be written too.
+  void (*dot_panel)(const float* panel, std::size_t lanes, const float* x, std::size_t nx,
+                    std::size_t ldx, std::size_t d, float* out);
+  /// Bit j set where (scale * s[j] - shift) - offset[j] >= bar[j], for j < lanes (<= 64); s,
+  /// offset and bar hold kPanelQueries floats each.
+  std::uint64_t (*at_least_mask)(const float* s, float scale, float shift, const float* offset,
+                                 const float* bar, std::size_t lanes);
   /// The first i < n with s[i] >= t, or n if there is none.
   std::size_t (*first_at_least)(const float* s, std::size_t n, float t);
 

@@ -17,8 +17,9 @@ alignas(32) const std::int32_t kTailMask[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
 struct Avx2 {
   using V = __m256;
   static constexpr std::size_t W = 8;
-  // 2 queries x 4 rows = 8 accumulators + 4 row vectors + 1 query vector of 16 registers.
-  static constexpr std::size_t kBlockQueries = 2;
+  // The batched tile: 6 rows x 2 vectors of queries = 12 accumulators + 2 query vectors + 1
+  // broadcast row value of 16 registers.
+  static constexpr int kPanelVectors = 2;
   static V zero() { return _mm256_setzero_ps(); }
   static V load(const float* p) { return _mm256_loadu_ps(p); }
   static V load_tail(const float* p, std::size_t n) {
@@ -79,10 +80,10 @@ struct Avx2 {
   static unsigned at_least(V a, float t) {
     return static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(a, _mm256_set1_ps(t), _CMP_GE_OQ)));
   }
-  static void hsum4(V a, V b, V c, V d, float* out) {
-    const V abcd = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
-    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1)));
+  static unsigned at_least(V a, V b) {
+    return static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_GE_OQ)));
   }
+  static V broadcast(const float* p) { return _mm256_broadcast_ss(p); }
 };
 
 #include "simd/kernels_impl.hpp"

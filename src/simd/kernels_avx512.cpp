@@ -19,8 +19,9 @@ namespace {
 struct Avx512 {
   using V = __m512;
   static constexpr std::size_t W = 16;
-  // 6 queries x 4 rows = 24 accumulators + 4 row vectors + 1 query vector of 32 registers.
-  static constexpr std::size_t kBlockQueries = 6;
+  // The batched tile: 6 rows x 4 vectors of queries = 24 accumulators + 4 query vectors + 1
+  // broadcast row value of 32 registers.
+  static constexpr int kPanelVectors = 4;
   static V zero() { return _mm512_setzero_ps(); }
   static V load(const float* p) { return _mm512_loadu_ps(p); }
   static V load_tail(const float* p, std::size_t n) {
@@ -87,20 +88,11 @@ struct Avx512 {
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
   }
-  // out[0..3] = the lane sums of a, b, c, d: halves, then quarters, are added across the four
-  // vectors at once, leaving one 128-bit block per input to finish.
   static unsigned at_least(V a, float t) {
     return _mm512_cmp_ps_mask(a, _mm512_set1_ps(t), _CMP_GE_OQ);
   }
-  static void hsum4(V a, V b, V c, V d, float* out) {
-    const V ab = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
-    const V cd = _mm512_add_ps(_mm512_shuffle_f32x4(c, d, 0x44), _mm512_shuffle_f32x4(c, d, 0xEE));
-    V s = _mm512_add_ps(_mm512_shuffle_f32x4(ab, cd, 0x88), _mm512_shuffle_f32x4(ab, cd, 0xDD));
-    s = _mm512_add_ps(s, _mm512_permute_ps(s, 0xB1));  // swap neighbours
-    s = _mm512_add_ps(s, _mm512_permute_ps(s, 0x4E));  // swap pairs
-    const __m512i firsts = _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 12, 8, 4, 0);
-    _mm_storeu_ps(out, _mm512_castps512_ps128(_mm512_permutexvar_ps(firsts, s)));
-  }
+  static unsigned at_least(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
+  static V broadcast(const float* p) { return _mm512_set1_ps(*p); }
 };
 
 #include "simd/kernels_impl.hpp"

@@ -55,7 +55,7 @@ std::uint16_t float_to_half(float f) {
 
 struct Scalar {
   static constexpr std::size_t W = 8;
-  static constexpr std::size_t kBlockQueries = 2;
+  static constexpr int kPanelVectors = 2;
   struct V {
     float v[W];
   };
@@ -124,11 +124,15 @@ struct Scalar {
     for (std::size_t i = 0; i < W; ++i) m |= (a.v[i] >= t ? 1u : 0u) << i;
     return m;
   }
-  static void hsum4(V a, V b, V c, V d, float* out) {
-    out[0] = hsum(a);
-    out[1] = hsum(b);
-    out[2] = hsum(c);
-    out[3] = hsum(d);
+  static unsigned at_least(V a, V b) {
+    unsigned m = 0;
+    for (std::size_t i = 0; i < W; ++i) m |= (a.v[i] >= b.v[i] ? 1u : 0u) << i;
+    return m;
+  }
+  static V broadcast(const float* p) {
+    V r;
+    for (std::size_t i = 0; i < W; ++i) r.v[i] = *p;
+    return r;
   }
 };
 
