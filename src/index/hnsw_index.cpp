@@ -651,6 +651,56 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
   }
 }
 
+namespace {
+
+// The order save() writes nodes in: breadth-first over the base layer from the entry point, then
+// any node the walk did not reach, so that a node's neighbours sit near it in memory once loaded.
+// Measured at 100k x 512, one thread (AMD EPYC Zen 5, the same graph loaded in insertion order and
+// renumbered, 7 interleaved rounds, twice): float32 +9-12% QPS at ef 32-128, sq8 +1-6%. (compact()
+// inserting in this order lost 0.3-0.4 points of recall at equal ef, so it keeps id order.)
+std::vector<tableint> locality_order(const Graph& g) {
+  const std::size_t n = g.cur_element_count;
+  std::vector<tableint> order;
+  order.reserve(n);
+  std::vector<char> seen(n, 0);
+  auto walk_from = [&](tableint start) {
+    std::size_t head = order.size();
+    order.push_back(start);
+    seen[start] = 1;
+    while (head < order.size()) {
+      const unsigned* list = g.get_linklist0(order[head++]);
+      const std::size_t size = g.getListCount(const_cast<unsigned*>(list));
+      const tableint* nb = reinterpret_cast<const tableint*>(list + 1);
+      for (std::size_t j = 0; j < size; ++j) {
+        if (!seen[nb[j]]) {
+          seen[nb[j]] = 1;
+          order.push_back(nb[j]);
+        }
+      }
+    }
+  };
+  if (n > 0) walk_from(g.enterpoint_node_);
+  for (tableint i = 0; i < n; ++i) {
+    if (!seen[i]) walk_from(i);
+  }
+  return order;
+}
+
+// Rewrites the node numbers of one link list (hnswlib's layout: a 16-bit count, a flag byte, a
+// zero byte, then the links) through new_of.
+void renumber_list(char* list, const std::vector<tableint>& new_of) {
+  std::uint16_t size;
+  std::memcpy(&size, list, sizeof size);
+  for (std::size_t j = 0; j < size; ++j) {
+    char* at = list + sizeof(unsigned) + j * sizeof(tableint);
+    tableint t;
+    std::memcpy(&t, at, sizeof t);
+    std::memcpy(at, &new_of[t], sizeof t);
+  }
+}
+
+}  // namespace
+
 void HnswIndex::compact() {
   std::lock_guard<std::mutex> writer(writer_lock());
   std::unique_ptr<Graph> fresh;
@@ -703,10 +753,14 @@ std::size_t HnswIndex::do_memory_bytes() const {
          impl_->labels.capacity() * sizeof(Id);
 }
 
-// The payload: our search default, then hnswlib 0.6.2's own saveIndex byte stream, written from
-// memory. Stripping imgvec's 64-byte header and these 8 bytes leaves a file hnswlib can load.
+// The payload: our search default, then hnswlib 0.6.2's own saveIndex byte stream, with the nodes
+// renumbered in locality_order. Stripping imgvec's 64-byte header and these 8 bytes leaves a file
+// hnswlib can load.
 void HnswIndex::do_save(detail::AtomicFileWriter& out) const {
   const Graph& g = *impl_->graph;
+  const std::vector<tableint> order = locality_order(g);
+  std::vector<tableint> new_of(order.size());
+  for (std::size_t i = 0; i < order.size(); ++i) new_of[order[i]] = static_cast<tableint>(i);
   out.write_pod<std::uint64_t>(impl_->ef_search.load());
   out.write_pod<std::size_t>(g.offsetLevel0_);
   out.write_pod<std::size_t>(g.cur_element_count);  // max_elements: no slack on disk
@@ -715,18 +769,29 @@ void HnswIndex::do_save(detail::AtomicFileWriter& out) const {
   out.write_pod<std::size_t>(g.label_offset_);
   out.write_pod<std::size_t>(g.offsetData_);
   out.write_pod<int>(g.maxlevel_);
-  out.write_pod<tableint>(g.enterpoint_node_);
+  out.write_pod<tableint>(g.cur_element_count > 0 ? new_of[g.enterpoint_node_] : g.enterpoint_node_);
   out.write_pod<std::size_t>(g.maxM_);
   out.write_pod<std::size_t>(g.maxM0_);
   out.write_pod<std::size_t>(g.M_);
   out.write_pod<double>(g.mult_);
   out.write_pod<std::size_t>(g.ef_construction_);
-  out.write(g.data_level0_memory_, g.cur_element_count * g.size_data_per_element_);
-  for (std::size_t i = 0; i < g.cur_element_count; ++i) {
-    const unsigned size =
-        g.element_levels_[i] > 0 ? static_cast<unsigned>(g.size_links_per_element_ * g.element_levels_[i]) : 0;
+  std::vector<char> record(g.size_data_per_element_);
+  for (const tableint old : order) {
+    std::memcpy(record.data(), g.data_level0_memory_ + old * g.size_data_per_element_, record.size());
+    renumber_list(record.data() + g.offsetLevel0_, new_of);
+    out.write(record.data(), record.size());
+  }
+  std::vector<char> links;
+  for (const tableint old : order) {
+    const int levels = g.element_levels_[old];
+    const unsigned size = levels > 0 ? static_cast<unsigned>(g.size_links_per_element_ * levels) : 0;
     out.write_pod<unsigned>(size);
-    if (size) out.write(g.linkLists_[i], size);
+    if (size == 0) continue;
+    links.assign(g.linkLists_[old], g.linkLists_[old] + size);
+    for (int level = 0; level < levels; ++level) {
+      renumber_list(links.data() + level * g.size_links_per_element_, new_of);
+    }
+    out.write(links.data(), size);
   }
   // sq8: the quantizer after the graph (docs/file-format.md).
   if (const Sq8Codec* codec = impl_->space->codec()) {
