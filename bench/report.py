@@ -229,6 +229,8 @@ def write_report(results_dir, out, args_line, large):
       "`IndexFlatIP` and `IndexHNSWFlat` (same M and efConstruction). **Debian builds Faiss without "
       "AVX2**, about 4x slower on flat search than the AVX2 wheels pip users get: every Faiss figure "
       "below is marked, and beating it is not counted as a win.")
+    w("- imgvec's HNSW indexes are searched as saved and loaded, the way `imgvec search` and the server "
+      "open them (a save renumbers the graph breadth-first for locality); hnswlib's and Faiss's as built.")
     w("- \"Threads\" in search tables are concurrent callers, each searching one query at a time.")
     w("\nCommand:\n")
     w("```sh")
