@@ -11,7 +11,7 @@ runs imgvec_bench (machine limits, index build and search against raw hnswlib an
 search, the database) with searches and limits repeated --repetitions times, runs
 bench/encoder_vs_python.py for --rounds alternating rounds, then writes the report and its plots
 (gnuplot, Debian's gnuplot-nox) to docs/. Results are kept in BUILD/bench/report/ as JSON.
-At N = 100k this takes about 30 minutes on 2 cores; --large adds N = 1M (about an hour more).
+At N = 100k this takes about 50 minutes on 2 cores; --large adds N = 1M (about an hour more).
 Run it with nothing else busy: on a 2-core machine a second busy process halves every figure.
 """
 import argparse
