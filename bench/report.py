@@ -233,6 +233,8 @@ def write_report(results_dir, out, args_line, large):
       "open them (a save renumbers the graph breadth-first for locality); hnswlib's and Faiss's as built.")
     w("- \"Threads\" in search tables are concurrent callers, each searching one query at a time.")
     w("\nCommand:\n")
+    # tests/docs_test.py runs every sh block of docs/ unless a marker says why not.
+    w("<!-- docs-test: not run: the whole suite takes about 50 minutes; .ci/run runs bench/report.py --quick -->")
     w("```sh")
     w("scripts/setup-debian.sh --torch --bench   # once: packages, including gnuplot")
     w(f"bench/report.py{' --large' if large else ''}")
