@@ -54,7 +54,7 @@ double dot(const std::vector<double>& a, const float* b) {
 TEST_CASE("sq8 kernels match a double reference on the decoded vectors", "[simd][sq8]") {
   std::mt19937 rng(11);
   std::normal_distribution<float> normal;
-  for (std::size_t d : {1, 3, 8, 17, 33, 511, 512, 768}) {
+  for (std::size_t d : {1, 3, 8, 17, 33, 127, 128, 255, 511, 512, 768}) {
     Sq8Codec codec(d);
     std::vector<float> rows(d * 6);
     for (float& v : rows) v = normal(rng) * 0.3f;
@@ -66,6 +66,7 @@ TEST_CASE("sq8 kernels match a double reference on the decoded vectors", "[simd]
     for (float& v : query) v = normal(rng);
     std::vector<std::int16_t> weight;
     const auto prepared = codec.prepare(query.data(), weight);
+    for (std::size_t i = 0; i < d; ++i) CHECK(std::abs(weight[i]) <= imgvec::detail::simd::sq8_max_weight(d));
     // The 16-bit weights are the query's q_i * step_i to within half a unit of scale.
     for (std::size_t i = 0; i < d; ++i) {
       CHECK(std::abs(weight[i] * prepared.scale - query[i] * codec.step()[i]) <= prepared.scale * 0.5 + 1e-6f * std::abs(query[i] * codec.step()[i]) + 1e-9f);
@@ -92,17 +93,43 @@ TEST_CASE("sq8 kernels match a double reference on the decoded vectors", "[simd]
         CHECK(k->hnsw_ip_sq8(a, b, codec.space()) == Approx(1.0 - xy).margin(tol + 4e-7 * scale));
         CHECK(k->hnsw_l2_sq8(a, b, codec.space()) == Approx(l2).margin(tol).epsilon(1e-5));
         const auto* codes = reinterpret_cast<const std::uint8_t*>(a);
-        std::int64_t w = 0, code_sum = 0;
+        std::int64_t w = 0, code_sum = 0, magnitude = 0;
         for (std::size_t i = 0; i < d; ++i) {
           w += std::int64_t{weight[i]} * codes[i];
+          magnitude += std::abs(std::int64_t{weight[i]} * codes[i]);
           code_sum += codes[i];
         }
-        CHECK(k->dot_u8_i16(weight.data(), codes, d) == Approx(double(w)).epsilon(1e-6));
+        // Lane sums are exact integers, added in float at the end: terms of either sign cancel,
+        // so the error is relative to their magnitudes, not to the result.
+        CHECK(k->dot_u8_i16(weight.data(), codes, d) == Approx(double(w)).epsilon(1e-6).margin(1e-6 * double(magnitude)));
         // Against the decoded vectors the weights' rounding adds at most half a scale per code unit.
         const double rounding = prepared.scale * 0.5 * double(code_sum);
         CHECK(k->hnsw_ip_query_sq8(&prepared, a, codec.space()) == Approx(1.0 - qx).margin(tol * 10 + rounding));
         CHECK(k->hnsw_l2_query_sq8(&prepared, a, codec.space()) ==
               Approx(qq - 2 * qx + xx).margin(tol * 10 + 2 * rounding).epsilon(1e-5));
+      }
+    }
+  }
+}
+
+TEST_CASE("sq8 query kernels are exact at the largest codes and weights of either sign", "[simd][sq8]") {
+  // Every lane of every kernel at its bound: all codes 255 and every weight at the largest
+  // magnitude sq8_max_weight allows, positive, negative and alternating, at lengths that end
+  // inside a block.
+  for (std::size_t d : {64, 200, 512, 4096}) {
+    const std::int32_t top = imgvec::detail::simd::sq8_max_weight(d);
+    const std::vector<std::uint8_t> codes(d, 255);
+    for (int pattern = 0; pattern < 3; ++pattern) {
+      std::vector<std::int16_t> weight(d);
+      double expected = 0;
+      for (std::size_t i = 0; i < d; ++i) {
+        const int sign = pattern == 0 ? 1 : pattern == 1 ? -1 : (i % 2 ? -1 : 1);
+        weight[i] = static_cast<std::int16_t>(sign * (top - static_cast<std::int32_t>(i % 3)));
+        expected += 255.0 * weight[i];
+      }
+      for (const Kernels* k : available()) {
+        INFO(k->name << " d=" << d << " pattern " << pattern);
+        CHECK(k->dot_u8_i16(weight.data(), codes.data(), d) == Approx(expected).epsilon(1e-6).margin(1e-3));
       }
     }
   }
