@@ -4,6 +4,7 @@
 //   imgvec_bench                       N = 10k and 100k synthetic CLIP-like 512-d vectors
 //   imgvec_bench --large               adds N = 1M
 //   imgvec_bench --quick               N = 2k, 64-d: a smoke test for CI
+//   imgvec_bench --data clip-like      harder data: testing::clip_like instead of testing::clustered
 //   imgvec_bench --repetitions 3       searches and limits 3 times, reporting mean/median/stddev
 //   bench/report.py                    all of it, written up as docs/benchmarks.md with plots
 //   imgvec_bench --base B.fvecs --query Q.fvecs [--groundtruth G.ivecs]
@@ -21,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -445,7 +447,7 @@ void register_workload(Workload* w, const SuiteOptions& o) {
   const std::string n = w->name;
   using benchmark::RegisterBenchmark;
   const std::vector<std::size_t> efs =
-      o.quick ? std::vector<std::size_t>{16, 64} : std::vector<std::size_t>{10, 16, 24, 32, 48, 64, 96, 128, 256};
+      o.quick ? std::vector<std::size_t>{16, 64} : std::vector<std::size_t>{10, 16, 24, 32, 48, 64, 96, 128, 256, 384};
   // At 1M only two-thread builds, and no Faiss HNSW: its build alone would take most of an hour.
   const bool huge = w->base.rows >= 1000000;
   auto searched = [&](benchmark::internal::Benchmark* b) {
@@ -530,6 +532,34 @@ void register_workload(Workload* w, const SuiteOptions& o) {
   }
 }
 
+// What the data looks like from a query: the mean cosine of its nearest and tenth nearest
+// neighbours, and the median cosine of random pairs of base vectors. Recorded with the results, so
+// that a report says which kind of data its figures come from.
+void describe_data(const Workload& w) {
+  auto cosine = [&](const float* a, const float* b) {
+    double s = 0;
+    for (std::size_t i = 0; i < w.base.dim; ++i) s += double(a[i]) * b[i];
+    return s;
+  };
+  double nearest = 0, tenth = 0;
+  std::size_t counted = 0;
+  for (std::size_t q = 0; q < w.queries.rows; ++q) {
+    if (w.truth[q].size() < kK) continue;
+    nearest += cosine(w.queries.row(q), w.base.row(w.truth[q][0]));
+    tenth += cosine(w.queries.row(q), w.base.row(w.truth[q][kK - 1]));
+    ++counted;
+  }
+  std::mt19937_64 rng(7);
+  std::vector<double> pairs(20000);
+  for (double& p : pairs) p = cosine(w.base.row(rng() % w.base.rows), w.base.row(rng() % w.base.rows));
+  std::nth_element(pairs.begin(), pairs.begin() + pairs.size() / 2, pairs.end());
+  char text[160];
+  std::snprintf(text, sizeof text, "nearest %.3f, tenth %.3f, median pair %.3f",
+                nearest / double(std::max<std::size_t>(counted, 1)), tenth / double(std::max<std::size_t>(counted, 1)),
+                pairs[pairs.size() / 2]);
+  benchmark::AddCustomContext("data." + w.name + ".cosines", text);
+}
+
 std::string size_name(std::size_t n) {
   if (n % 1000000 == 0) return std::to_string(n / 1000000) + "M";
   if (n % 1000 == 0) return std::to_string(n / 1000) + "k";
@@ -543,6 +573,7 @@ int main(int argc, char** argv) {
   bool large = false;
   SuiteOptions suite;
   std::size_t dim = 512, queries = 1000;
+  std::string data = "clustered";
   std::vector<char*> rest{argv[0]};
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -561,6 +592,13 @@ int main(int argc, char** argv) {
     else if (a == "--groundtruth") truth_path = value();
     else if (a == "--dim") dim = std::stoul(value());
     else if (a == "--queries") queries = std::stoul(value());
+    else if (a == "--data") {
+      data = value();
+      if (data != "clustered" && data != "clip-like") {
+        std::fprintf(stderr, "--data: \"%s\" is not a kind of data; use clustered or clip-like\n", data.c_str());
+        return 2;
+      }
+    }
     else rest.push_back(argv[i]);
   }
   int rest_argc = static_cast<int>(rest.size());
@@ -583,6 +621,7 @@ int main(int argc, char** argv) {
       } else {
         w->truth = testing::ground_truth(w->base, w->queries, kK, Metric::cosine);
       }
+      describe_data(*w);
       workloads.push_back(std::move(w));
     } else {
       std::vector<std::size_t> sizes = suite.quick ? std::vector<std::size_t>{2000}
@@ -592,12 +631,21 @@ int main(int argc, char** argv) {
         dim = 64;
         queries = 100;
       }
+      benchmark::AddCustomContext("data", data);
       for (std::size_t n : sizes) {
         auto w = std::make_unique<Workload>();
-        w->base = testing::clustered(n, dim, 1);
-        w->queries = testing::clustered(queries, dim, 1, 1);
+        if (data == "clip-like") {
+          testing::ClipLikeShape shape;
+          shape.clusters = std::max<std::size_t>(1, n / 64);
+          w->base = testing::clip_like(n, dim, 1, 0, shape);
+          w->queries = testing::clip_like(queries, dim, 1, 1, shape);
+        } else {
+          w->base = testing::clustered(n, dim, 1);
+          w->queries = testing::clustered(queries, dim, 1, 1);
+        }
         w->truth = testing::ground_truth(w->base, w->queries, kK, Metric::cosine);
         w->name = size_name(n);
+        describe_data(*w);
         workloads.push_back(std::move(w));
       }
     }

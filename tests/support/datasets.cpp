@@ -24,6 +24,12 @@ void gaussian(std::mt19937_64& rng, float* v, std::size_t d, float scale) {
   for (std::size_t i = 0; i < d; ++i) v[i] = n(rng);
 }
 
+// A direction drawn uniformly from the unit sphere.
+void random_unit(std::mt19937_64& rng, float* v, std::size_t d) {
+  gaussian(rng, v, d, 1.0f / std::sqrt(float(d)));
+  normalize(v, d);
+}
+
 }  // namespace
 
 Dataset clustered(std::size_t rows, std::size_t dim, std::uint64_t seed, std::uint64_t stream,
@@ -33,8 +39,7 @@ Dataset clustered(std::size_t rows, std::size_t dim, std::uint64_t seed, std::ui
   std::mt19937_64 rng(seed);
   const float unit = 1.0f / std::sqrt(float(dim));
   std::vector<float> shared(dim), centres(clusters * dim);
-  gaussian(rng, shared.data(), dim, unit);
-  normalize(shared.data(), dim);
+  random_unit(rng, shared.data(), dim);
   std::vector<double> weight(clusters);
   for (std::size_t c = 0; c < clusters; ++c) {
     float* ctr = centres.data() + c * dim;
@@ -55,6 +60,52 @@ Dataset clustered(std::size_t rows, std::size_t dim, std::uint64_t seed, std::ui
     float* v = out.data.data() + r * dim;
     gaussian(points, v, dim, unit * spread(points));
     for (std::size_t i = 0; i < dim; ++i) v[i] += ctr[i];
+    normalize(v, dim);
+  }
+  return out;
+}
+
+Dataset clip_like(std::size_t rows, std::size_t dim, std::uint64_t seed, std::uint64_t stream,
+                  const ClipLikeShape& shape) {
+  const std::size_t clusters = std::max<std::size_t>(1, shape.clusters);
+  const std::size_t rank = std::min(shape.rank, dim);
+  // Centres and each cluster's directions depend only on the seed, so base and query sets share
+  // them.
+  std::mt19937_64 rng(seed);
+  const float unit = 1.0f / std::sqrt(float(dim));
+  std::vector<float> shared(dim), centres(clusters * dim), bases(clusters * rank * dim);
+  random_unit(rng, shared.data(), dim);
+  std::vector<double> weight(clusters);
+  for (std::size_t c = 0; c < clusters; ++c) {
+    random_unit(rng, centres.data() + c * dim, dim);
+    // Random directions in 512 dimensions are nearly orthogonal; direction j is scaled by
+    // 1/sqrt(j + 1), so a few dominate, as in a real embedding's local principal components.
+    for (std::size_t j = 0; j < rank; ++j) {
+      float* b = bases.data() + (c * rank + j) * dim;
+      random_unit(rng, b, dim);
+      for (std::size_t i = 0; i < dim; ++i) b[i] *= float(1.0 / std::sqrt(double(j + 1)));
+    }
+    weight[c] = 1.0 / std::pow(double(c + 1), shape.zipf);
+  }
+  std::discrete_distribution<std::size_t> pick(weight.begin(), weight.end());
+  std::mt19937_64 points(seed * 0xD1B54A32D192ED03ull + stream + 1);
+  std::normal_distribution<float> normal;
+  Dataset out;
+  out.rows = rows;
+  out.dim = dim;
+  out.data.resize(rows * dim);
+  std::vector<float> z(rank);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const std::size_t c = pick(points);
+    const float* ctr = centres.data() + c * dim;
+    float* v = out.data.data() + r * dim;
+    gaussian(points, v, dim, unit * float(shape.noise));
+    for (std::size_t i = 0; i < dim; ++i) v[i] += ctr[i] + float(shape.shared) * shared[i];
+    for (std::size_t j = 0; j < rank; ++j) {
+      const float a = normal(points) * float(shape.spread);
+      const float* b = bases.data() + (c * rank + j) * dim;
+      for (std::size_t i = 0; i < dim; ++i) v[i] += a * b[i];
+    }
     normalize(v, dim);
   }
   return out;
