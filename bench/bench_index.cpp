@@ -22,7 +22,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -532,31 +531,13 @@ void register_workload(Workload* w, const SuiteOptions& o) {
   }
 }
 
-// What the data looks like from a query: the mean cosine of its nearest and tenth nearest
-// neighbours, and the median cosine of random pairs of base vectors. Recorded with the results, so
-// that a report says which kind of data its figures come from.
+// The data's neighbour cosines (testing::neighbour_cosines), recorded with the results, so that a
+// report says which kind of data its figures come from.
 void describe_data(const Workload& w) {
-  auto cosine = [&](const float* a, const float* b) {
-    double s = 0;
-    for (std::size_t i = 0; i < w.base.dim; ++i) s += double(a[i]) * b[i];
-    return s;
-  };
-  double nearest = 0, tenth = 0;
-  std::size_t counted = 0;
-  for (std::size_t q = 0; q < w.queries.rows; ++q) {
-    if (w.truth[q].size() < kK) continue;
-    nearest += cosine(w.queries.row(q), w.base.row(w.truth[q][0]));
-    tenth += cosine(w.queries.row(q), w.base.row(w.truth[q][kK - 1]));
-    ++counted;
-  }
-  std::mt19937_64 rng(7);
-  std::vector<double> pairs(20000);
-  for (double& p : pairs) p = cosine(w.base.row(rng() % w.base.rows), w.base.row(rng() % w.base.rows));
-  std::nth_element(pairs.begin(), pairs.begin() + pairs.size() / 2, pairs.end());
+  const testing::NeighbourCosines c = testing::neighbour_cosines(w.base, w.queries, w.truth);
   char text[160];
-  std::snprintf(text, sizeof text, "nearest %.3f, tenth %.3f, median pair %.3f",
-                nearest / double(std::max<std::size_t>(counted, 1)), tenth / double(std::max<std::size_t>(counted, 1)),
-                pairs[pairs.size() / 2]);
+  std::snprintf(text, sizeof text, "nearest %.3f, tenth %.3f, median pair %.3f", c.nearest, c.tenth,
+                c.median_pair);
   benchmark::AddCustomContext("data." + w.name + ".cosines", text);
 }
 

@@ -94,7 +94,6 @@ Dataset clip_like(std::size_t rows, std::size_t dim, std::uint64_t seed, std::ui
   out.rows = rows;
   out.dim = dim;
   out.data.resize(rows * dim);
-  std::vector<float> z(rank);
   for (std::size_t r = 0; r < rows; ++r) {
     const std::size_t c = pick(points);
     const float* ctr = centres.data() + c * dim;
@@ -107,6 +106,35 @@ Dataset clip_like(std::size_t rows, std::size_t dim, std::uint64_t seed, std::ui
       for (std::size_t i = 0; i < dim; ++i) v[i] += a * b[i];
     }
     normalize(v, dim);
+  }
+  return out;
+}
+
+NeighbourCosines neighbour_cosines(const Dataset& base, const Dataset& queries,
+                                   const std::vector<std::vector<Id>>& truth) {
+  auto cosine = [&](const float* a, const float* b) {
+    double s = 0;
+    for (std::size_t i = 0; i < base.dim; ++i) s += double(a[i]) * b[i];
+    return s;
+  };
+  NeighbourCosines out;
+  std::size_t counted = 0;
+  for (std::size_t q = 0; q < queries.rows && q < truth.size(); ++q) {
+    if (truth[q].size() < 10) continue;
+    out.nearest += cosine(queries.row(q), base.row(truth[q][0]));
+    out.tenth += cosine(queries.row(q), base.row(truth[q][9]));
+    ++counted;
+  }
+  if (counted) {
+    out.nearest /= double(counted);
+    out.tenth /= double(counted);
+  }
+  if (base.rows > 0) {
+    std::mt19937_64 rng(7);
+    std::vector<double> pairs(20000);
+    for (double& p : pairs) p = cosine(base.row(rng() % base.rows), base.row(rng() % base.rows));
+    std::nth_element(pairs.begin(), pairs.begin() + pairs.size() / 2, pairs.end());
+    out.median_pair = pairs[pairs.size() / 2];
   }
   return out;
 }

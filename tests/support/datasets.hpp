@@ -46,6 +46,15 @@ struct ClipLikeShape {
 Dataset clip_like(std::size_t rows, std::size_t dim, std::uint64_t seed, std::uint64_t stream = 0,
                   const ClipLikeShape& shape = {});
 
+/// What a data set looks like from its queries: the mean cosine from a query to its nearest and to
+/// its tenth nearest neighbour (truth: each query's exact top ids, at least 10), and the median
+/// cosine of 20000 random pairs of base vectors. Benchmarks record it beside their figures.
+struct NeighbourCosines {
+  double nearest = 0, tenth = 0, median_pair = 0;
+};
+NeighbourCosines neighbour_cosines(const Dataset& base, const Dataset& queries,
+                                   const std::vector<std::vector<Id>>& truth);
+
 /// Reads .fvecs (or .ivecs into floats is not needed): each row is an int32 dimension then floats.
 Dataset read_fvecs(const std::string& path, std::size_t max_rows = 0);
 /// Reads .ivecs ground truth: each row an int32 count then int32 ids.
