@@ -42,7 +42,7 @@ def per_call(fn, min_seconds=2.0):
             return elapsed / n
 
 
-def python_round(bundle, threads):
+def python_round(bundle, threads, min_seconds):
     torch.set_num_threads(threads)
     model = torch.jit.load(bundle).eval()
     extra = {"imgvec/config.json": ""}
@@ -55,22 +55,22 @@ def python_round(bundle, threads):
     with torch.inference_mode():
         for batch in (1, 8):
             x = torch.randn(batch, 3, size, size)
-            out[f"image_model/batch:{batch}"] = per_call(lambda: model.encode_image(x)) / batch * 1e3
+            out[f"image_model/batch:{batch}"] = per_call(lambda: model.encode_image(x), min_seconds) / batch * 1e3
 
         def end_to_end():
             for i in range(0, len(files), 8):
                 pixels = torch.stack([transform(Image.open(f).convert("RGB")) for f in files[i:i + 8]])
                 model.encode_image(pixels)
-        out["image_files/batch:8"] = per_call(end_to_end, 4.0) / len(files) * 1e3
+        out["image_files/batch:8"] = per_call(end_to_end, 2 * min_seconds) / len(files) * 1e3
         tokens = torch.zeros(1, config["context_length"], dtype=torch.long)
         tokens[0, 0], tokens[0, 1:QUERY_TOKENS - 1], tokens[0, QUERY_TOKENS - 1] = 49406, 320, 49407
-        out["text/query"] = per_call(lambda: model.encode_text(tokens)) * 1e3
+        out["text/query"] = per_call(lambda: model.encode_text(tokens), min_seconds) * 1e3
     return out
 
 
-def cpp_round(binary, bundle, threads):
+def cpp_round(binary, bundle, threads, min_seconds):
     cmd = [str(binary), "--model", bundle, "--threads", str(threads), "--benchmark_format=json",
-           "--benchmark_min_time=2"]
+           f"--benchmark_min_time={min_seconds:g}"]
     result = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
     out = {}
     for b in result["benchmarks"]:
@@ -87,11 +87,13 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--model", default=None)
+    p.add_argument("--min-seconds", type=float, default=2.0,
+                   help="time each measure for at least this long (the report's quick mode uses 0.2)")
     p.add_argument("--json", help="also write the medians here (bench/report.py reads them)")
     p.add_argument("--python-only", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.python_only:  # one Python round in a fresh process, for the tuned-malloc column
-        print(json.dumps(python_round(args.model, args.threads)))
+        print(json.dumps(python_round(args.model, args.threads, args.min_seconds)))
         return
     build = Path(args.build)
     bundle = args.model or str(build / "bench" / "models" / "vit-b-32-random.pt")
@@ -102,11 +104,13 @@ def main():
     # page-faults its activations in again; Python users can avoid that with these variables.
     tuned_env = dict(os.environ, MALLOC_MMAP_THRESHOLD_=str(1 << 30), MALLOC_TRIM_THRESHOLD_=str(1 << 31))
     for r in range(args.rounds):
-        c, runtime = cpp_round(build / "bench" / "imgvec_bench_encoder", bundle, args.threads)
+        c, runtime = cpp_round(build / "bench" / "imgvec_bench_encoder", bundle, args.threads,
+                               args.min_seconds)
         cpp.append(c)
-        py.append(python_round(bundle, args.threads))
+        py.append(python_round(bundle, args.threads, args.min_seconds))
         tuned.append(json.loads(subprocess.run(
-            [sys.executable, __file__, "--python-only", "--model", bundle, "--threads", str(args.threads)],
+            [sys.executable, __file__, "--python-only", "--model", bundle, "--threads", str(args.threads),
+             "--min-seconds", str(args.min_seconds)],
             check=True, capture_output=True, text=True, env=tuned_env).stdout))
         print(f"round {r + 1}: C++ {c}\n         Python {py[-1]}\n         Python, malloc tuned {tuned[-1]}",
               file=sys.stderr)

@@ -24,6 +24,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +40,9 @@ STORAGES = [("hnsw-f16", "float16", {0.95: ">= 1.3x"}), ("hnsw-sq8", "sq8", {0.9
 
 def run(cmd, **kw):
     print("+", " ".join(map(str, cmd)), file=sys.stderr, flush=True)
+    start = time.monotonic()
     subprocess.run(list(map(str, cmd)), check=True, **kw)
+    print(f"  ({time.monotonic() - start:.0f} s)", file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -579,7 +582,9 @@ def main():
         if encoder:
             model = ["--model", build / "tests" / "models" / "tiny.pt"] if args.quick else []
             run([sys.executable, ROOT / "bench" / "encoder_vs_python.py", "--build", build, *model,
-                 "--rounds", 1 if args.quick else args.rounds, "--json", results / "encoder.json"])
+                 "--rounds", 1 if args.quick else args.rounds, "--json", results / "encoder.json",
+                 # The quick mode only proves the comparison runs: 0.2 s per measure, 50 s -> 9 s.
+                 *(["--min-seconds", "0.2"] if args.quick else [])])
         run(["cmake", "--build", build, "--target", "imgvec_bench_decode", "imgvec_bench_duplicates"])
         photos = ["--photos", args.photos] if args.photos else []
         run([build / "bench" / "imgvec_bench_duplicates", *photos, "--out", results / "duplicates.md"])

@@ -133,7 +133,7 @@ TEST_CASE("float16 distance kernels match a float reference on the rounded value
 
 TEST_CASE("hnsw float16: recall and scores match float32 storage on 20k clustered vectors",
           "[index][hnsw][float16][recall]") {
-  constexpr std::size_t n = 20000, d = 512;
+  constexpr std::size_t n = test_rows(20000), d = 512;
   const Dataset base = clustered(n, d, 42);
   const Dataset queries = clustered(200, d, 42, 1);
   HnswIndex full(d, Metric::cosine);

@@ -14,7 +14,7 @@ using namespace imgvec::testing;
 namespace {
 
 constexpr std::size_t kDim = 512;
-constexpr std::size_t kBase = 20000;
+constexpr std::size_t kBase = test_rows(20000);
 constexpr std::size_t kQueries = 200;
 
 HnswParams with_storage(VectorStorage storage) {

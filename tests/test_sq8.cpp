@@ -192,7 +192,7 @@ TEST_CASE("sq8 codec: codes are within half a step, out-of-range values clamp, r
 // 10k: test_hnsw_index.cpp checks sq8's recall at 20k; this one compares it with float32.
 TEST_CASE("hnsw sq8: recall, scores and memory against float32 on 10k clustered vectors",
           "[index][hnsw][sq8][recall]") {
-  constexpr std::size_t n = 10000, d = 512;
+  constexpr std::size_t n = test_rows(10000), d = 512;
   const Dataset base = clustered(n, d, 42);
   const Dataset queries = clustered(200, d, 42, 1);
   HnswIndex full(d, Metric::cosine);
