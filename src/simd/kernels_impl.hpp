@@ -136,7 +136,7 @@ void rows_impl(const float* q, const X* x, std::size_t n, std::size_t d, float* 
 // step (47% of peak).
 template <typename T, int QV>
 IMGVEC_KERNEL_INLINE void panel_tile(const float* panel, const float* const* rows, std::size_t d,
-                                     float* out) {
+                                     float* out, const float* const* next) {
   using V = typename T::V;
   constexpr std::size_t W = T::W;
   constexpr std::size_t P = kPanelQueries;
@@ -149,6 +149,13 @@ IMGVEC_KERNEL_INLINE void panel_tile(const float* panel, const float* const* row
   const float* x4 = rows[4];
   const float* x5 = rows[5];
   for (std::size_t i = 0; i < d; ++i) {
+    // The next six rows, a line of each every 16 steps: with one panel of queries (a batch of 64)
+    // each row comes from memory once, while the kernel waits for it. Measured at 100k x 512, 64
+    // queries (AMD EPYC Zen 5, medians of 3 interleaved runs): one thread 194 -> 215 GFLOP/s on
+    // AVX-512 (84% -> 93% of the FMA peak), 98 -> 111 on AVX2 (85% -> 95%); two threads +12-13%.
+    if (next != nullptr && (i & 15) == 0) {
+      for (int r = 0; r < 6; ++r) __builtin_prefetch(next[r] + i);
+    }
     V q[QV];
     for (int v = 0; v < QV; ++v) q[v] = T::load(panel + i * P + v * W);
 #define IMGVEC_PANEL_ROW(r)                                                 \
@@ -171,15 +178,17 @@ IMGVEC_KERNEL_INLINE void panel_tile(const float* panel, const float* const* row
 }
 
 // Six rows against the panel's first `lanes` queries, T::kPanelVectors vectors at a time, the rest
-// one vector at a time.
+// one vector at a time; the first tile prefetches the `next` six rows unless that is null.
 template <typename T>
 IMGVEC_KERNEL_INLINE void panel_rows(const float* panel, std::size_t lanes, const float* const* rows,
-                                     std::size_t d, float* out) {
+                                     std::size_t d, float* out, const float* const* next) {
   constexpr std::size_t W = T::W;
   constexpr std::size_t wide = W * T::kPanelVectors;
   std::size_t j = 0;
-  for (; j + wide <= lanes; j += wide) panel_tile<T, T::kPanelVectors>(panel + j, rows, d, out + j);
-  for (; j < lanes; j += W) panel_tile<T, 1>(panel + j, rows, d, out + j);
+  for (; j + wide <= lanes; j += wide) {
+    panel_tile<T, T::kPanelVectors>(panel + j, rows, d, out + j, j == 0 ? next : nullptr);
+  }
+  for (; j < lanes; j += W) panel_tile<T, 1>(panel + j, rows, d, out + j, j == 0 ? next : nullptr);
 }
 
 template <typename T>
@@ -190,14 +199,16 @@ void dot_panel_impl(const float* panel, std::size_t lanes, const float* x, std::
   for (; r + 6 <= nx; r += 6) {
     const float* rows[6] = {x + r * ldx,       x + (r + 1) * ldx, x + (r + 2) * ldx,
                             x + (r + 3) * ldx, x + (r + 4) * ldx, x + (r + 5) * ldx};
-    panel_rows<T>(panel, lanes, rows, d, out + r * P);
+    const float* next[6] = {rows[0] + 6 * ldx, rows[1] + 6 * ldx, rows[2] + 6 * ldx,
+                            rows[3] + 6 * ldx, rows[4] + 6 * ldx, rows[5] + 6 * ldx};
+    panel_rows<T>(panel, lanes, rows, d, out + r * P, r + 12 <= nx ? next : nullptr);
   }
   if (r < nx) {
     // The last rows: missing ones repeat the last row, and the sums go to a scratch tile.
     const float* rows[6];
     for (std::size_t k = 0; k < 6; ++k) rows[k] = x + (r + k < nx ? r + k : nx - 1) * ldx;
     float tail[6 * P];
-    panel_rows<T>(panel, lanes, rows, d, tail);
+    panel_rows<T>(panel, lanes, rows, d, tail, nullptr);
     for (std::size_t k = 0; r + k < nx; ++k) {
       for (std::size_t j = 0; j < lanes; ++j) out[(r + k) * P + j] = tail[k * P + j];
     }
