@@ -98,7 +98,7 @@ constexpr double kAllowListMatchCost = 2.5;
 // The two-hop filtered walk (search_base_layer), measured at 100k x 512, float32, ef 64, allow
 // lists (one thread, AMD EPYC; unfiltered 195 us): at 5% selectivity 242 us against 1861 us for
 // the plain filtered walk (recall@10 0.987 / 0.997), 10% 377 / 1163 us, 20% 512 / 718 us, 30%
-// 663 / 609 us, so it stops at 25%. Its recall falls below 4% (3.5%: 0.975, 3%: 0.94, 1%: 0.45:
+// 663 / 609 us, so it stopped at 25% (before the cap below). Its recall falls below 4% (3.5%: 0.975, 3%: 0.94, 1%: 0.45:
 // the matching nodes two hops away no longer connect), where the exact scan takes over. Its cost
 // is about kTwoHopWalkCost unfiltered walks. (With the walk starting at 3.5%, the worst latency
 // over 1-30% went from 1.9 ms, the scan at 5%, to 0.46 ms, 2x an unfiltered search.)
