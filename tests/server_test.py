@@ -9,6 +9,7 @@ CLIP bundle), and a clean stop that saves.
 """
 import base64
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -371,5 +372,21 @@ if bundle:
     status, stats = s.json("GET", "/v1/stats")
     check(stats["text_search"] and stats["text_cache"]["hits"] == 1 and stats["text_cache"]["misses"] == 1,
           f"a repeated text query is served from the cache: {stats['text_cache']}")
+    s.stop()
+    # The cache is the database's: written when the server exits, read by the next process, and
+    # the CLI's one-shot search of a cached text loads no model at all.
+    check((clip_db / "text-cache.imgvtext").is_file(), "the server wrote the text cache when it stopped")
+    r = subprocess.run([BIN, "search", "--db", str(clip_db), "--text", "a photo of a dog", "-k", "3", "--json"],
+                       capture_output=True, text=True, env={**os.environ, "LD_DEBUG": "files"})
+    loaded_clip = "imgvec_clip" in r.stderr or "libtorch" in r.stderr
+    hits = json.loads(r.stdout) if r.returncode == 0 else []
+    check(r.returncode == 0 and not loaded_clip and [h["id"] for h in hits] == [h["id"] for h in first["result"]],
+          f"imgvec search --text of a cached text answers as the server did without loading the model "
+          f"(rc {r.returncode}, model loaded: {loaded_clip})")
+    s = start("--db", clip_db)
+    status, after = s.json("POST", "/v1/search", {"text": "a photo of a dog", "limit": 3})
+    status, stats = s.json("GET", "/v1/stats")
+    check(stats["text_cache"]["hits"] == 1 and stats["text_cache"]["misses"] == 0,
+          f"a restarted server finds the text in the cache: {stats['text_cache']}")
     s.stop()
 shutil.rmtree(scratch)

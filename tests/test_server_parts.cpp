@@ -3,7 +3,7 @@
 #include "imgvec/detail/json_nesting.hpp"
 #include "server/access_rules.hpp"
 #include "server/http_support.hpp"
-#include "server/lru_cache.hpp"
+#include "imgvec/detail/lru_cache.hpp"
 #include "server/vector_body.hpp"
 
 // The pieces of imgvec serve that are plain functions; the endpoints themselves are tested end to
@@ -36,7 +36,7 @@ TEST_CASE("the vector fast path reads exactly what JSON would, or steps aside", 
 }
 
 TEST_CASE("the LRU cache keeps the most recently used within its capacity", "[server]") {
-  LruCache<std::string, int> cache(3);
+  imgvec::detail::LruCache<std::string, int> cache(3);
   cache.put("a", 1);
   cache.put("b", 2);
   cache.put("c", 3);

@@ -3,6 +3,7 @@
 // one header per feature, all included here.
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <iosfwd>
 #include <map>
@@ -137,11 +138,25 @@ class VectorDatabase {
   /// Downloads the image (fetch_url) and searches by it. Errors name the URL.
   std::vector<SearchResult> search_by_image_url(const std::string& url, const SearchOptions& options = {},
                                                 const UrlFetchOptions& fetch = {}) const;
-  /// Throws Error(unsupported) when the encoder has no text model.
+  /// Throws Error(unsupported) when the encoder has no text model. The text's embedding comes
+  /// from the text cache when it is there (see text_cache_counts).
   std::vector<SearchResult> search_by_text(const std::string& text, const SearchOptions& options = {}) const;
-  /// The query vector search_by_text would use (for caching it, or searching it several ways).
-  /// Throws Error(unsupported) when the encoder has no text model.
+  /// The query vector search_by_text would use (to search it several ways), through the text
+  /// cache. Throws Error(unsupported) when the encoder has no text model.
   std::vector<float> embed_text(const std::string& text) const;
+  /// Text queries' embeddings are kept, so that a repeated text costs a lookup instead of the
+  /// text model (and, in a new process, instead of loading it): the last 1024 texts in memory
+  /// (set_text_cache_entries), and the most recent 256 in the folder's text-cache.imgvtext,
+  /// written at save() and when the database closes (not by a read-only open), read by the first
+  /// text query of a later open. Entries belong to the database's encoder; texts over 4096 bytes
+  /// are not kept.
+  struct TextCacheCounts {
+    std::size_t entries = 0, capacity = 0;
+    std::uint64_t hits = 0, misses = 0;
+  };
+  TextCacheCounts text_cache_counts() const;
+  /// How many texts the cache keeps in memory (0: none; the file then stops growing too).
+  void set_text_cache_entries(std::size_t entries);
   /// The query vector search_by_image would use for a decoded image (to combine several examples
   /// without holding their pixels at once).
   std::vector<float> embed_image(const Image& image) const;

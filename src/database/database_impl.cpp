@@ -17,7 +17,13 @@ void VectorDatabase::Impl::refuse_if_read_only(const char* what) const {
 }
 
 VectorDatabase::Impl::~Impl() {
+  if (text_cache) text_cache->persist();  // while the lock is still held
   if (lock_fd >= 0) ::close(lock_fd);
+}
+
+void VectorDatabase::Impl::make_text_cache() {
+  text_cache = std::make_unique<detail::TextCache>(detail::text_cache_path(dir), !read_only,
+                                                   encoder.fingerprint().to_string(), encoder.dimension());
 }
 
 void VectorDatabase::Impl::log_put(const ImageRecord& rec, const std::vector<float>* vector) {

@@ -20,6 +20,7 @@
 #include "database/file_facts.hpp"
 #include "database/ingest.hpp"
 #include "database/manifest.hpp"
+#include "database/text_cache.hpp"
 #include "database/write_ahead_log.hpp"
 #include "imgvec/database.hpp"
 #include "imgvec/detail/rw_lock.hpp"
@@ -36,6 +37,7 @@ struct VectorDatabase::Impl {
   /// The database's files/ folder as records hold it in memory and as files and logs write it.
   SourcePrefix files_prefix;
   detail::EncoderSlot encoder;  // loaded when first needed (encoder_slot.hpp)
+  std::unique_ptr<detail::TextCache> text_cache;  // made once the encoder's fingerprint is known
   std::unique_ptr<Index> index;
   MetadataStore store;
   detail::Manifest manifest;
@@ -87,7 +89,11 @@ struct VectorDatabase::Impl {
                    std::uint64_t hash, const Metadata* metadata, const std::vector<std::string>* tags,
                    AddResult& result);
 
+  /// Makes text_cache, for the encoder's fingerprint (after the encoder is chosen).
+  void make_text_cache();
   // --- searches (search.cpp) -----------------------------------------------------------------
+  /// The embedding of a text query: from the text cache, or the encoder's (then cached).
+  std::vector<float> embed_text(const std::string& text) const;
   std::vector<SearchResult> search(VectorView q, const SearchOptions& options) const;
   /// The ids whose records match, judged a chunk at a time, each chunk under its own shared lock.
   std::vector<Id> matching_ids(const Where& where) const;

@@ -108,6 +108,7 @@ std::unique_ptr<VectorDatabase> VectorDatabase::create(const std::string& direct
     throw Error(ErrorCode::invalid_argument, directory + ": already holds an imgvec database; open it instead");
   }
   impl->encoder.hold(std::move(encoder));
+  impl->make_text_cache();
   impl->durability = options.durability;
   impl->manifest.database_id = detail::make_database_id();
   impl->log = std::make_unique<detail::WriteAheadLog>(directory, 0, impl->encoder.dimension(),
@@ -135,6 +136,7 @@ void VectorDatabase::destroy(const std::string& directory) {
     fs::remove(path, ec);
   }
   fs::remove(detail::model_bundle_path(directory), ec);
+  fs::remove(detail::text_cache_path(directory), ec);
   fs::remove(directory + "/LOCK", ec);
   ::close(lock);
   fs::remove(directory, ec);  // only if now empty
@@ -182,6 +184,7 @@ std::unique_ptr<VectorDatabase> VectorDatabase::open_with(const std::string& dir
   impl->lock_fd = lock_directory(directory, options.read_only_if_held);
   if (impl->lock_fd < 0) return open_read_only(directory, options, attach);
   load_state(*impl, options, attach);
+  impl->make_text_cache();
   detail::remove_leftovers(directory, impl->manifest.generation);
   detail::remove_logs_before(directory, impl->manifest.log_start);
   return std::unique_ptr<VectorDatabase>(new VectorDatabase(std::move(impl)));
@@ -205,6 +208,7 @@ std::unique_ptr<VectorDatabase> VectorDatabase::open_read_only(const std::string
       impl->dir = directory;
       impl->read_only = true;
       load_state(*impl, options, attach);
+      impl->make_text_cache();
       return std::unique_ptr<VectorDatabase>(new VectorDatabase(std::move(impl)));
     } catch (const Error& e) {
       const bool saved_meanwhile = detail::read_manifest(directory).generation != before;
@@ -271,6 +275,7 @@ void VectorDatabase::save() {
   }
   impl_->changes_at_save = changes_in_snapshot;
   impl_->log->saved();
+  impl_->text_cache->persist();
   detail::remove_logs_before(impl_->dir, next.log_start);
   // Imported files of removed images go now that a save no longer names them. Records hold them
   // under the folder the database was opened from, wherever it has moved since.

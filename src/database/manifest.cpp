@@ -67,6 +67,7 @@ std::string manifest_path(const std::string& dir) { return dir + "/MANIFEST"; }
 std::string index_path(const std::string& dir, std::uint64_t g) {
   return dir + "/index-" + std::to_string(g) + ".imgvidx";
 }
+std::string text_cache_path(const std::string& dir) { return dir + "/text-cache.imgvtext"; }
 std::string metadata_path(const std::string& dir, std::uint64_t g) {
   return dir + "/metadata-" + std::to_string(g) + ".imgvmeta";
 }
@@ -90,7 +91,7 @@ std::string base_name(const std::string& path) { return path.substr(path.find_la
 }  // namespace
 
 void remove_leftovers(const std::string& dir, std::uint64_t g) {
-  std::vector<std::string> stale, names = {"MANIFEST"};
+  std::vector<std::string> stale, names = {"MANIFEST", base_name(text_cache_path(dir))};
   for (std::uint64_t k : {g - 1, g, g + 1}) {
     if (k == static_cast<std::uint64_t>(-1)) continue;  // g - 1 for g = 0
     for (const std::string& path : {index_path(dir, k), metadata_path(dir, k), failed_path(dir, k)}) {

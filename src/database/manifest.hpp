@@ -33,11 +33,13 @@ std::string manifest_path(const std::string& dir);
 /// MODEL: the CLIP bundle the database remembers (model_bundle.cpp).
 std::string model_bundle_path(const std::string& dir);
 std::string index_path(const std::string& dir, std::uint64_t generation);
+/// text-cache.imgvtext: recent text queries' embeddings (text_cache.hpp).
+std::string text_cache_path(const std::string& dir);
 std::string metadata_path(const std::string& dir, std::uint64_t generation);
 
 /// Deletes what an interrupted save can leave in a database folder, given the current generation
 /// `g`: the files (index, metadata, failed) of generations g - 1 (a crash after the switch) and g + 1 (a crash before it),
-/// and the atomic writer's temporary files beside MANIFEST and generations g - 1 .. g + 1. Only
+/// and the atomic writer's temporary files beside MANIFEST, the text cache and generations g - 1 .. g + 1. Only
 /// these exact names are touched, never anything else in the folder.
 void remove_leftovers(const std::string& dir, std::uint64_t g);
 /// Deletes the write-ahead logs numbered below `end` (those a saved generation covers), or all of

@@ -143,8 +143,15 @@ std::vector<SearchResult> VectorDatabase::search_by_image_base64(std::string_vie
   return search_by_image(decode_image_base64(base64, impl_->encoder.get().decode_options()), options);
 }
 
+std::vector<float> VectorDatabase::Impl::embed_text(const std::string& text) const {
+  if (auto hit = text_cache->get(text)) return std::move(*hit);
+  std::vector<float> v = encoder.get().embed_text(text);
+  text_cache->put(text, v);
+  return v;
+}
+
 std::vector<SearchResult> VectorDatabase::search_by_text(const std::string& text, const SearchOptions& options) const {
-  const auto v = impl_->encoder.get().embed_text(text);
+  const auto v = impl_->embed_text(text);
   return impl_->search(VectorView(v.data(), v.size()), options);
 }
 
@@ -154,8 +161,15 @@ std::vector<SearchResult> VectorDatabase::search_by_colour(const std::vector<Rgb
 }
 
 std::vector<float> VectorDatabase::embed_text(const std::string& text) const {
-  return impl_->encoder.get().embed_text(text);
+  return impl_->embed_text(text);
 }
+
+VectorDatabase::TextCacheCounts VectorDatabase::text_cache_counts() const {
+  const auto c = impl_->text_cache->counts();
+  return {c.entries, c.capacity, c.hits, c.misses};
+}
+
+void VectorDatabase::set_text_cache_entries(std::size_t entries) { impl_->text_cache->set_capacity(entries); }
 
 std::vector<float> VectorDatabase::embed_image(const Image& image) const {
   return impl_->encoder.get().embed_image(image);

@@ -106,10 +106,7 @@ std::vector<float> Server::Impl::text_vector(const std::string& text) {
   }
   if (text.size() > kMaxTextBytes)
     fail(400, "invalid_argument", "\"text\" is longer than 4096 bytes");
-  if (auto hit = text_cache.get(text)) return std::move(*hit);
-  std::vector<float> v = db.embed_text(text);
-  text_cache.put(text, v);
-  return v;
+  return db.embed_text(text);  // through the database's text cache
 }
 
 void Server::Impl::search(const httplib::Request& req, httplib::Response& res) {
@@ -265,7 +262,7 @@ void Server::Impl::duplicates(const httplib::Request& req, httplib::Response& re
 void Server::Impl::stats(const httplib::Request&, httplib::Response& res) {
   VectorDatabase& db = database();
   const DatabaseStats s = db.get_stats();
-  const auto text = text_cache.counts();
+  const auto text = db.text_cache_counts();
   const auto thumbs = thumbnails.counts();
   // The wire's stats but for the folder, which no answer names (the page shows the model).
   json out = wire::to_json(s);

@@ -282,6 +282,7 @@ void Server::attach(std::shared_ptr<VectorDatabase> db) {
   impl_->database_folder = std::filesystem::absolute(db->directory()).lexically_normal().string();
   while (impl_->database_folder.size() > 1 && impl_->database_folder.back() == '/') impl_->database_folder.pop_back();
   impl_->owned = std::move(db);
+  impl_->owned->set_text_cache_entries(impl_->options.text_cache_entries);
   if (!impl_->options.read_only) {
     impl_->saver = std::make_unique<BackgroundSaver>(
         impl_->owned, impl_->options.save_every_changes, impl_->options.save_every_seconds);

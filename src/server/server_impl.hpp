@@ -18,7 +18,7 @@
 #include "server/background_saver.hpp"
 #include "server/guarded_http_server.hpp"
 #include "server/http_support.hpp"
-#include "server/lru_cache.hpp"
+#include "imgvec/detail/lru_cache.hpp"
 #include "server/search_request.hpp"
 #include "server/server.hpp"
 #include "server/thumbnails.hpp"
@@ -70,7 +70,6 @@ struct Server::Impl {
   explicit Impl(ServerOptions o)
       : options(std::move(o)),
         rules{options.host, options.allowed_hosts, options.cors_origins},
-        text_cache(options.text_cache_entries),
         thumbnails(options.thumbnail_cache_bytes, options.max_pixels),
         work(options.threads) {}
 
@@ -87,7 +86,6 @@ struct Server::Impl {
   std::atomic<VectorDatabase*> db{nullptr};
   std::atomic<bool> serving{false}, stop_requested{false};  // Server::serve() and stop()  // set once by attach(); requests before it get 503
   std::unique_ptr<BackgroundSaver> saver;
-  LruCache<std::string, std::vector<float>> text_cache;
   Thumbnails thumbnails;
   WorkSlots work;
 

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "imgvec/database.hpp"
-#include "server/lru_cache.hpp"
+#include "imgvec/detail/lru_cache.hpp"
 
 namespace imgvec::server {
 
@@ -20,10 +20,10 @@ class Thumbnails {
   /// image has no file or it is gone, and what decoding throws.
   std::string get(const ImageRecord& record, std::uint32_t size);
 
-  LruCache<std::string, std::string>::Counts counts() const { return cache_.counts(); }
+  detail::LruCache<std::string, std::string>::Counts counts() const { return cache_.counts(); }
 
  private:
-  LruCache<std::string, std::string> cache_;
+  detail::LruCache<std::string, std::string> cache_;
   std::uint64_t max_pixels_;
 };
 

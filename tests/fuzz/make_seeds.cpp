@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "database/text_cache.hpp"
 #include "exif_builder.hpp"
 #include "imgvec/imgvec.hpp"
 
@@ -194,6 +195,10 @@ int main(int argc, char** argv) {
           std::string(1, '\0') + R"({"positive": [{"image": ")" + base64(gif) + R"("}, {"id": 1}, {"image": ")" +
               base64(gif) + R"(", "weight": 0.5}], "negative": [{"image": ")" + base64(gif) + R"("}]})");
   }
+  // Text cache payloads (fuzz_text_cache.cpp reads them with this fingerprint and dimension).
+  write(out / "text_cache", "two", detail::encode_text_cache({{"a photo of a cat", {0.5f, 0.5f, 0.5f, 0.5f}},
+                                                              {"", {1, 0, 0, 0}}}, "fuzz-encoder", 4));
+  write(out / "text_cache", "other_encoder", detail::encode_text_cache({{"x", {1, 0, 0}}}, "another", 3));
   MetadataStore empty;
   empty.save((scratch / "empty_meta").string());
   write(out / "metadata_load", "empty", read(scratch / "empty_meta"));

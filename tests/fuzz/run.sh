@@ -38,7 +38,7 @@ fuzz_one() {
 jobs=${FUZZ_JOBS:-$(nproc)}
 running=()
 failed=0
-for target in decode_image decode_base64 exif photo_facts photo_match import index_load metadata_load manifest_open where_parse tokenizer bundle_config log_replay server_request; do
+for target in decode_image decode_base64 exif photo_facts photo_match import index_load metadata_load manifest_open where_parse tokenizer bundle_config log_replay text_cache server_request; do
   fuzz_one "$target" &
   running+=($!)
   if (( ${#running[@]} >= jobs )); then

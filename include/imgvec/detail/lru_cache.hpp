@@ -1,6 +1,7 @@
 #pragma once
 // A thread-safe least-recently-used cache bounded by a total cost (entries, or bytes), with hit
-// and miss counts for /v1/stats. Used for text-query embeddings and for thumbnails.
+// and miss counts for /v1/stats. Used for text-query embeddings (the database's text cache) and
+// for the server's thumbnails; public (detail) so that both the library and the server use it.
 
 #include <cstddef>
 #include <cstdint>
@@ -9,8 +10,9 @@
 #include <optional>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
-namespace imgvec::server {
+namespace imgvec::detail {
 
 template <typename Key, typename Value, typename Hash = std::hash<Key>>
 class LruCache {
@@ -48,11 +50,22 @@ class LruCache {
     order_.push_front(Entry{key, std::move(value), cost});
     index_.emplace(key, order_.begin());
     cost_ += cost;
-    while (cost_ > capacity_) {
-      cost_ -= order_.back().cost;
-      index_.erase(order_.back().key);
-      order_.pop_back();
-    }
+    evict();
+  }
+
+  /// Changes the bound, evicting the least recently used entries until the total fits.
+  void set_capacity(std::size_t capacity) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    capacity_ = capacity;
+    evict();
+  }
+
+  /// Up to `limit` entries, the most recently used first (copies).
+  std::vector<std::pair<Key, Value>> recent(std::size_t limit) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<std::pair<Key, Value>> out;
+    for (auto it = order_.begin(); it != order_.end() && out.size() < limit; ++it) out.emplace_back(it->key, it->value);
+    return out;
   }
 
   Counts counts() const {
@@ -61,6 +74,14 @@ class LruCache {
   }
 
  private:
+  void evict() {  // under mutex_
+    while (cost_ > capacity_ && !order_.empty()) {
+      cost_ -= order_.back().cost;
+      index_.erase(order_.back().key);
+      order_.pop_back();
+    }
+  }
+
   struct Entry {
     Key key;
     Value value;
@@ -74,4 +95,4 @@ class LruCache {
   std::unordered_map<Key, typename std::list<Entry>::iterator, Hash> index_;
 };
 
-}  // namespace imgvec::server
+}  // namespace imgvec::detail
