@@ -5,6 +5,7 @@
 
 #include "imgvec/error.hpp"
 #include "io/checked_file.hpp"
+#include "metadata/record_codec.hpp"
 
 namespace imgvec::detail {
 
@@ -13,47 +14,17 @@ namespace {
 constexpr char kMagic[9] = "IMGVTEXT";
 constexpr std::uint16_t kMajor = 1, kMinor = 0;
 
-void put_u32(std::string& out, std::uint32_t v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); }
-
-// Reads a payload front to back; every length is checked against what is left before use.
-class Reader {
- public:
-  Reader(std::string_view bytes, const std::string& path) : bytes_(bytes), path_(path) {}
-  std::uint32_t u32(const char* what) {
-    std::uint32_t v;
-    std::memcpy(&v, take(sizeof v, what), sizeof v);
-    return v;
-  }
-  const char* take(std::size_t n, const char* what) {
-    if (n > bytes_.size() - at_) {
-      throw Error(ErrorCode::corrupt_file, path_ + ": the text cache is cut short in " + what +
-                                               "; it is rebuilt by later text queries (delete the file to stop this message)");
-    }
-    const char* p = bytes_.data() + at_;
-    at_ += n;
-    return p;
-  }
-  bool done() const { return at_ == bytes_.size(); }
-
- private:
-  std::string_view bytes_;
-  std::size_t at_ = 0;
-  const std::string& path_;
-};
-
 }  // namespace
 
 std::string encode_text_cache(const std::vector<std::pair<std::string, std::vector<float>>>& entries,
                               const std::string& fingerprint, std::size_t dimension) {
   std::string out;
-  put_u32(out, static_cast<std::uint32_t>(fingerprint.size()));
-  out += fingerprint;
-  put_u32(out, static_cast<std::uint32_t>(dimension));
-  put_u32(out, static_cast<std::uint32_t>(entries.size()));
+  put_string(out, fingerprint);
+  put_scalar<std::uint32_t>(out, static_cast<std::uint32_t>(dimension));
+  put_scalar<std::uint64_t>(out, entries.size());
   for (const auto& [text, vector] : entries) {
-    put_u32(out, static_cast<std::uint32_t>(text.size()));
-    out += text;
-    out.append(reinterpret_cast<const char*>(vector.data()), vector.size() * sizeof(float));
+    put_string(out, text);
+    for (float v : vector) put_scalar<float>(out, v);
   }
   return out;
 }
@@ -62,31 +33,29 @@ std::vector<std::pair<std::string, std::vector<float>>> parse_text_cache(std::st
                                                                         const std::string& fingerprint,
                                                                         std::size_t dimension,
                                                                         const std::string& path) {
-  Reader in(payload, path);
-  auto bad = [&](const std::string& what) {
-    return Error(ErrorCode::corrupt_file, path + ": " + what + "; the text cache is rebuilt by later text queries");
-  };
-  const std::uint32_t name_bytes = in.u32("the encoder's name");
-  const std::string made_with(in.take(name_bytes, "the encoder's name"), name_bytes);
-  const std::uint32_t dim = in.u32("the dimension");
+  RecordReader in(payload, path);  // the records' reader: every length checked before use
+  const std::string made_with = in.string();
+  const std::uint32_t dim = in.u32();
   if (made_with != fingerprint || dim != dimension) return {};  // another encoder's: not ours to use
-  const std::uint32_t count = in.u32("the entry count");
+  const std::uint64_t count = in.u64();
+  const std::uint64_t entry_bytes = sizeof(std::uint64_t) + std::uint64_t{dim} * sizeof(float);
+  if (count > in.remaining() / entry_bytes) in.fail("the text cache claims " + std::to_string(count) + " entries");
   std::vector<std::pair<std::string, std::vector<float>>> entries;
-  for (std::uint32_t i = 0; i < count; ++i) {
-    const std::uint32_t text_bytes = in.u32("an entry's text");
-    if (text_bytes > TextCache::kMaxTextBytes) {
-      throw bad("entry " + std::to_string(i) + " has a text of " + std::to_string(text_bytes) + " bytes, over " +
-                std::to_string(TextCache::kMaxTextBytes));
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::string text = in.string();
+    if (text.size() > TextCache::kMaxTextBytes) {
+      in.fail("text cache entry " + std::to_string(i) + " has a text of " + std::to_string(text.size()) +
+              " bytes, over " + std::to_string(TextCache::kMaxTextBytes));
     }
-    std::string text(in.take(text_bytes, "an entry's text"), text_bytes);
     std::vector<float> vector(dim);
-    if (dim) std::memcpy(vector.data(), in.take(std::size_t{dim} * sizeof(float), "an entry's vector"), dim * sizeof(float));
-    for (float v : vector) {
-      if (!std::isfinite(v)) throw bad("entry " + std::to_string(i) + " holds a value that is not a finite number");
+    for (float& v : vector) {
+      const std::uint32_t bits = in.u32();
+      std::memcpy(&v, &bits, sizeof v);
+      if (!std::isfinite(v)) in.fail("text cache entry " + std::to_string(i) + " holds a value that is not a finite number");
     }
     entries.emplace_back(std::move(text), std::move(vector));
   }
-  if (!in.done()) throw bad("bytes follow the last entry");
+  if (in.remaining() != 0) in.fail("bytes follow the last entry");
   return entries;
 }
 
