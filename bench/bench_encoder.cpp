@@ -2,7 +2,7 @@
 // model). Model-only ms/image at batch 1 and 8, end-to-end images/s over real files, ms/text.
 // bench/encoder_vs_python.py runs this and the Python pipeline on the same bundle in one run.
 //
-//   imgvec_bench_encoder [--model BUNDLE] [--no-optimize] [--threads N] [benchmark flags]
+//   imgvec_bench_encoder [--model BUNDLE] [--no-optimize] [--threads N] [--precision P] [benchmark flags]
 // The default bundle is made by the imgvec_bench_model target (tools/make_test_model.py).
 #include <benchmark/benchmark.h>
 
@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
     if (a == "--model" && i + 1 < argc) model = argv[++i];
     else if (a == "--threads" && i + 1 < argc) options.threads = std::stoul(argv[++i]);
     else if (a == "--no-optimize") options.optimize = false;
+    else if (a == "--precision" && i + 1 < argc) options.precision = argv[++i];
     else rest.push_back(argv[i]);
   }
   int rest_argc = static_cast<int>(rest.size());

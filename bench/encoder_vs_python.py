@@ -68,9 +68,18 @@ def python_round(bundle, threads, min_seconds):
     return out
 
 
-def cpp_round(binary, bundle, threads, min_seconds):
+def cpu_has_bf16():
+    """Whether this CPU computes bfloat16 natively (the encoder refuses bf16 elsewhere)."""
+    try:
+        flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def cpp_round(binary, bundle, threads, min_seconds, precision="float32"):
     cmd = [str(binary), "--model", bundle, "--threads", str(threads), "--benchmark_format=json",
-           f"--benchmark_min_time={min_seconds:g}"]
+           f"--benchmark_min_time={min_seconds:g}", "--precision", precision]
     result = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
     out = {}
     for b in result["benchmarks"]:
@@ -99,7 +108,8 @@ def main():
     bundle = args.model or str(build / "bench" / "models" / "vit-b-32-random.pt")
     if not Path(bundle).exists():
         sys.exit(f"{bundle} is missing: cmake --build {build} --target imgvec_bench_model")
-    cpp, py, tuned, runtime = [], [], [], ""
+    cpp, py, tuned, bf16, runtime = [], [], [], [], ""
+    with_bf16 = cpu_has_bf16()
     # glibc returns freed blocks over its mmap threshold to the kernel, so every model call
     # page-faults its activations in again; Python users can avoid that with these variables.
     tuned_env = dict(os.environ, MALLOC_MMAP_THRESHOLD_=str(1 << 30), MALLOC_TRIM_THRESHOLD_=str(1 << 31))
@@ -107,6 +117,9 @@ def main():
         c, runtime = cpp_round(build / "bench" / "imgvec_bench_encoder", bundle, args.threads,
                                args.min_seconds)
         cpp.append(c)
+        if with_bf16:
+            bf16.append(cpp_round(build / "bench" / "imgvec_bench_encoder", bundle, args.threads, args.min_seconds,
+                                  "bf16")[0])
         py.append(python_round(bundle, args.threads, args.min_seconds))
         tuned.append(json.loads(subprocess.run(
             [sys.executable, __file__, "--python-only", "--model", bundle, "--threads", str(args.threads),
@@ -133,11 +146,17 @@ def main():
     print(f"| text, full 77-token context | {c:.1f} ms/text | {p_:.1f} ms/text | {p_ / c:.2f}x | "
           f"{t:.1f} ms/text | {t / c:.2f}x |")
     print(f"| decode + preprocess only (C++) | {med(cpp, 'decode_preprocess'):.2f} ms/image | | | | |")
+    if bf16:
+        print("\n| measure | imgvec float32 | imgvec bf16 | bf16 speed-up |\n|---|---|---|---|")
+        for label, key, unit in rows:
+            print(f"| {label} | {med(cpp, key):.1f} {unit} | {med(bf16, key):.1f} {unit} | "
+                  f"{med(cpp, key) / med(bf16, key):.2f}x |")
     if args.json:
         keys = sorted(cpp[0])
         Path(args.json).write_text(json.dumps({
             "bundle": bundle, "threads": args.threads, "rounds": args.rounds, "runtime": runtime,
             "imgvec": {k: med(cpp, k) for k in keys},
+            "imgvec_bf16": {k: med(bf16, k) for k in keys} if bf16 else None,
             "python": {k: med(py, k) for k in sorted(py[0])},
             "python_malloc_tuned": {k: med(tuned, k) for k in sorted(tuned[0])}}, indent=1))
 

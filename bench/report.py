@@ -481,9 +481,50 @@ def write_report(results_dir, out, args_line, large):
         w(f"| text at the full 77-token context | {c:.1f} ms/text | {p:.1f} ms/text | {p / c:.2f}x | {t:.1f} ms/text | {t / c:.2f}x |")
         w(f"| decode + preprocess only (C++) | {enc['imgvec']['decode_preprocess']:.2f} ms/image | | | | |")
         c = enc["imgvec"]["image_files/batch:8"]
-        w(f"\nEnd to end, imgvec embeds {1000 / c:.1f} images/s on this machine.\n")
+        w(f"\nEnd to end, imgvec embeds {1000 / c:.1f} images/s on this machine; the model alone at batch 8 "
+          f"{1000 / enc['imgvec']['image_model/batch:8']:.1f} (end to end "
+          f"{enc['imgvec']['image_model/batch:8'] / c:.0%} of it: decoding shares the two cores).\n")
+        if enc.get("imgvec_bf16"):
+            b = enc["imgvec_bf16"]
+            w("`--precision bf16` on this CPU (linear layers in bfloat16 on oneDNN's AVX-512 BF16 or AMX "
+              "kernels, the rest float32; embeddings within a cosine of 0.999 of float32's, tested), same rounds:\n")
+            w("| measure | imgvec float32 | imgvec bf16 | bf16 speed-up |")
+            w("| --- | --- | --- | --- |")
+            for label, key, unit in rows:
+                w(f"| {label} | {enc['imgvec'][key]:.1f} {unit} | {b[key]:.1f} {unit} | {enc['imgvec'][key] / b[key]:.2f}x |")
+            w("")
+        else:
+            w("No bf16 figures: this CPU has neither AVX-512 BF16 nor AMX, where `--precision bf16` is refused.\n")
     else:
         w("Not measured in this run (`--skip-encoder`).\n")
+
+    # GPU: measured on a lent GPU machine by scripts/gpu-check.sh, kept in the repository.
+    w("## Files to vectors on a GPU\n")
+    gpu_path = ROOT / "bench" / "results" / "gpu-index-throughput.json"
+    if gpu_path.exists():
+        g = json.loads(gpu_path.read_text())
+        w(f"Not measured by this run: `scripts/gpu-check.sh` ran `bench/index_throughput.py` on a lent GPU machine "
+          f"({g['gpu']}, {g['cores']} CPU cores, {g['cpu']}; {g['torch']}), at commit {g['commit']}, and its JSON is "
+          f"`bench/results/gpu-index-throughput.json`. {g['images']} JPEGs of 0.3-0.5 MP, the ViT-B/32 bundle "
+          "(random weights); the Python pipeline is PIL + torchvision in a DataLoader with one worker per core but "
+          "two, pinned memory, batches of 64; the model alone runs batches of 64 on random inputs. imgvec "
+          "\"embedding\" is its own report of the embedding (`--json`: `embedding`), \"whole command\" is "
+          "`imgvec index` from start to exit (model load and saving included); Python \"whole\" adds its model "
+          f"load and the workers' start but not `import torch`. Medians of {len(next(iter(g['rounds'].values())))} "
+          "rounds, images/s.\n")
+        w("| precision | model alone | Python DataLoader | Python, whole | imgvec embedding | model busy | "
+          "imgvec whole command | imgvec / Python (embedding) | imgvec / model |")
+        w("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        for precision in ("float32", "fp16", "bf16"):
+            m = {k.split("/")[0]: v for k, v in g["medians"].items() if k.endswith("/" + precision)}
+            if not m:
+                continue
+            w(f"| {precision} | {m['model']:.0f} | {m['python']:.0f} | {m['python_whole']:.0f} | "
+              f"{m['imgvec_embedding']:.0f} | {m['imgvec_model_busy']:.0%} | {m['imgvec_whole_command']:.0f} | "
+              f"{m['imgvec_embedding'] / m['python']:.2f}x | {m['imgvec_embedding'] / m['model']:.0%} |")
+        w("")
+    else:
+        w("No GPU figures yet: `scripts/gpu-check.sh` on a GPU machine writes them.\n")
 
     # Database.
     w("## Database indexing (built-in encoder)\n")

@@ -35,8 +35,9 @@ for arg in "$@"; do
   case "$arg" in
     --torch)
       # Debian's libtorch calls the system BLAS; the default reference BLAS makes a ViT-B/32
-      # forward about 25x slower than OpenBLAS (3.9 s vs 0.15 s per image measured).
-      packages+=(libtorch-dev libopenblas0-openmp python3-torch python3-torchvision python3-pil
+      # forward about 25x slower than OpenBLAS (3.9 s vs 0.15 s per image measured). libdnnl-dev:
+      # oneDNN's headers, for linear layers with their weights packed once (onednn_inner_product.hpp).
+      packages+=(libtorch-dev libdnnl-dev libopenblas0-openmp python3-torch python3-torchvision python3-pil
                  python3-numpy) ;;
     --bench) packages+=(gnuplot-nox) ;;
     --fuzz) packages+=(clang libfuzzer-14-dev libclang-rt-14-dev) ;;

@@ -6,6 +6,7 @@ remove, reopen with another encoder, exit codes.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -485,6 +486,16 @@ if bundle:
     two = json.loads(run("embed", "--model", bundle, "--image", photos / "giphy.gif", photos / "Iggy.256.ppm").stdout)
     check(len(two["images"]) == 2, "embed --image A B embeds both files")
     run("embed", "--model", bundle, "--text", "a", "stray", expect=2)
+    # --precision: what the device cannot run is refused before any file is read, naming it and
+    # the way out; a misspelt one is a usage error; the index report says how busy the model was.
+    err = run("index", photos, "--db", scratch / "fp16-db", "--model", bundle, "--device", "cpu", "--precision", "fp16",
+              expect=1).stderr
+    check('"fp16"' in err and "CUDA" in err and not (scratch / "fp16-db" / "MANIFEST").exists(),
+          f"--precision fp16 on a CPU is refused, naming CUDA: {err.strip()}")
+    run("index", photos, "--db", scratch / "half-db", "--model", bundle, "--precision", "half", expect=2)
+    out = run("index", photos, "--db", scratch / "cpu-db", "--model", bundle, "--device", "cpu", expect=3).stdout
+    check(re.search(r"embedded \d+ images in [\d.]+ s \(\d+/s\); the model was busy \d+% of that time", out),
+          f"index says how fast it embedded and how busy the model was: {out.strip()}")
     # Zero-shot labels: during index (new images only), and on demand with a label file.
     labelled_db = scratch / "labelled-db"
     run("index", photos, "--db", labelled_db, "--model", bundle, "--labels", "default", expect=3)

@@ -349,3 +349,96 @@ TEST_CASE("devices: auto picks CUDA only where there is one, and asking for abse
   }
   CHECK(e.device() == (has_cuda ? "cuda:0" : "cpu"));
 }
+
+namespace {
+
+// Whether /proc/cpuinfo names a native bfloat16 instruction set, independently of the encoder's
+// own CPUID reading.
+bool cpuinfo_has_bf16() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    return line.find(" avx512_bf16") != std::string::npos || line.find(" amx_bf16") != std::string::npos;
+  }
+  return false;
+}
+
+ClipEncoderOptions on_cpu(const std::string& precision) {
+  ClipEncoderOptions o;
+  o.device = "cpu";
+  o.precision = precision;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("bf16 embeds within a cosine of 0.999 of float32 where the CPU has it, and is refused clearly elsewhere",
+          "[clip][precision]") {
+  if (!cpuinfo_has_bf16()) {
+    std::string message;
+    try {
+      ClipEncoder e(kBundle, on_cpu("bf16"));
+      FAIL("bf16 loaded on a CPU without AVX-512 BF16 or AMX");
+    } catch (const Error& err) {
+      CHECK(err.code() == ErrorCode::unsupported);
+      CHECK_THAT(err.what(), Catch::Matchers::Contains("AVX-512 BF16") && Catch::Matchers::Contains("float32"));
+    }
+    return;
+  }
+  ClipEncoder bf16(kBundle, on_cpu("bf16"));
+  CHECK(bf16.precision() == "bf16");
+  CHECK_THAT(bf16.runtime(), Catch::Matchers::Contains("bf16"));
+  // The vectors are interchangeable: the fingerprint is float32's.
+  CHECK(bf16.fingerprint() == encoder().fingerprint());
+  const auto paths = test_image_paths();
+  const auto a = encoder().embed_image_files(paths);
+  const auto b = bf16.embed_image_files(paths);
+  REQUIRE(a.size() == b.size());
+  std::size_t compared = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    REQUIRE(a[i].ok() == b[i].ok());
+    if (!a[i].ok()) continue;
+    INFO(paths[i]);
+    CHECK(cosine(a[i].vector.data(), b[i].vector.data(), encoder().dimension()) >= 0.999);
+    ++compared;
+  }
+  CHECK(compared >= 5);
+  std::vector<std::string> texts;
+  for (const Case& c : tokenizer_cases()) texts.push_back(c.text);
+  REQUIRE(texts.size() >= 10);
+  const auto ta = encoder().embed_texts(texts);
+  const auto tb = bf16.embed_texts(texts);
+  const std::size_t d = encoder().dimension();
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    INFO(texts[i]);
+    CHECK(cosine(&ta[i * d], &tb[i * d], d) >= 0.999);
+  }
+}
+
+TEST_CASE("precisions a device cannot run are refused, naming the precision", "[clip][precision][errors]") {
+  try {
+    ClipEncoder e(kBundle, on_cpu("fp16"));
+    FAIL("fp16 loaded on a CPU");
+  } catch (const Error& err) {
+    CHECK(err.code() == ErrorCode::unsupported);
+    CHECK_THAT(err.what(), Catch::Matchers::Contains("\"fp16\"") && Catch::Matchers::Contains("CUDA"));
+  }
+  try {
+    ClipEncoder e(kBundle, on_cpu("float64"));
+    FAIL("an unknown precision loaded");
+  } catch (const Error& err) {
+    CHECK(err.code() == ErrorCode::invalid_argument);
+    CHECK_THAT(err.what(), Catch::Matchers::Contains("\"float64\"") && Catch::Matchers::Contains("bf16"));
+  }
+  ClipEncoderOptions unoptimized = on_cpu("bf16");
+  unoptimized.optimize = false;
+  try {
+    ClipEncoder e(kBundle, unoptimized);
+    FAIL("bf16 loaded without the optimized module");
+  } catch (const Error& err) {
+    // Without AVX-512 BF16 the CPU is refused first; with it, the unoptimized module is.
+    CHECK((err.code() == ErrorCode::invalid_argument || err.code() == ErrorCode::unsupported));
+    CHECK_THAT(err.what(), Catch::Matchers::Contains("bf16"));
+  }
+}

@@ -66,6 +66,12 @@ r = subprocess.run([BIN, "index", str(photos), "--db", str(scratch / "cli-index"
 cli_report = json.loads(r.stdout)
 with imgvec.VectorDatabase.create(str(scratch / "py-index")) as fresh:
     py_report = fresh.index_directory(str(photos))
+# The embedding's timings differ from run to run; their keys and the image count may not.
+cli_timing, py_timing = cli_report.pop("embedding"), py_report.pop("embedding")
+check(set(cli_timing) == set(py_timing) == {"images", "seconds", "model_seconds", "model_waiting_seconds"} and
+      cli_timing["images"] == py_timing["images"] == cli_report["added"] > 0 and
+      0 < cli_timing["model_seconds"] <= cli_timing["seconds"],
+      f"an index report says where the embedding's time went, from the CLI and Python alike: {cli_timing}, {py_timing}")
 check(cli_report.pop("count") == cli_report["added"] and cli_report == py_report and cli_report["failures"] and
       set(cli_report["failures"][0]) == {"source", "status", "id", "error"},
       "an index report is the same from the CLI and Python, failures included")

@@ -5,6 +5,8 @@
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
 
+#include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace imgvec::bench {

@@ -290,11 +290,14 @@ UrlFetchOptions fetch_options(bool allow_private) {
 // VectorDatabase.create, .open and the constructor (which opens or creates).
 std::shared_ptr<PyDatabase> create_database(const std::string& directory, const py::object& encoder,
                                             const std::string& model, const std::string& index, bool float16,
-                                            const std::string& storage, const std::string& durability) {
+                                            const std::string& storage, const std::string& durability,
+                                            const std::string& device, const std::string& precision) {
   auto self = std::make_shared<PyDatabase>();
   if (!encoder.is_none() && !model.empty()) throw py::value_error("give encoder= or model=, not both");
   if (!model.empty()) {
-    self->encoder = py::module_::import("imgvec").attr("ClipEncoder")(model).cast<std::shared_ptr<PyEncoder>>();
+    self->encoder = py::module_::import("imgvec")
+                        .attr("ClipEncoder")(model, device, precision)
+                        .cast<std::shared_ptr<PyEncoder>>();
   } else {
     self->encoder = encoder.is_none() ? std::make_shared<PyEncoder>() : encoder.cast<std::shared_ptr<PyEncoder>>();
   }
@@ -313,12 +316,15 @@ std::shared_ptr<PyDatabase> create_database(const std::string& directory, const 
 }
 
 std::shared_ptr<PyDatabase> open_database(const std::string& directory, const py::object& encoder,
-                                          const std::string& durability, const std::string& model) {
+                                          const std::string& durability, const std::string& model,
+                                          const std::string& device, const std::string& precision) {
   auto self = std::make_shared<PyDatabase>();
   OpenOptions o;
   o.durability = parse_durability(durability);
   ModelChoice choice;
   choice.bundle = model;
+  choice.device = device;
+  choice.precision = precision;
   if (!encoder.is_none()) {
     if (!model.empty()) throw py::value_error("give encoder= or model=, not both");
     self->encoder = encoder.cast<std::shared_ptr<PyEncoder>>();
@@ -360,30 +366,35 @@ void bind_database(py::module_& m) {
       "Images, their vectors and their records in one folder, searched by image, text or vector. Thread-safe: "
       "searches run in parallel with the GIL released.");
   c.def(py::init([](const py::object& directory, const py::object& encoder, const std::string& model,
-                     const std::string& index, bool float16, const std::string& storage, const std::string& durability) {
+                     const std::string& index, bool float16, const std::string& storage, const std::string& durability,
+                     const std::string& device, const std::string& precision) {
         const std::string dir = path_of(directory);
-        if (VectorDatabase::exists(dir)) return open_database(dir, encoder, durability, model);
-        return create_database(dir, encoder, model, index, float16, storage, durability);
+        if (VectorDatabase::exists(dir)) return open_database(dir, encoder, durability, model, device, precision);
+        return create_database(dir, encoder, model, index, float16, storage, durability, device, precision);
       }), py::arg("directory"), py::arg("encoder") = py::none(), py::kw_only(), py::arg("model") = "",
       py::arg("index") = "hnsw", py::arg("float16") = false, py::arg("storage") = "", py::arg("durability") = "on_write",
+      py::arg("device") = "auto", py::arg("precision") = "float32",
       "Opens the database in `directory`, or creates it there (a new or empty folder) when there is none. "
       "encoder: an imgvec.Encoder; model: a CLIP bundle's path instead; neither: the one the database was built with, "
       "or the built-in encoder for a new one. durability \"on_write\" (the default in Python): every change is in "
-      "the write-ahead log before it returns, so a script that ends without close() loses nothing.")
+      "the write-ahead log before it returns, so a script that ends without close() loses nothing. device and "
+      "precision: where and in what a CLIP model runs (as imgvec.ClipEncoder's).")
       .def_static("create", [](const py::object& directory, const py::object& encoder, const std::string& index,
                                bool float16, const std::string& durability, const std::string& model,
-                               const std::string& storage) {
-        return create_database(path_of(directory), encoder, model, index, float16, storage, durability);
+                               const std::string& storage, const std::string& device, const std::string& precision) {
+        return create_database(path_of(directory), encoder, model, index, float16, storage, durability, device,
+                               precision);
       }, py::arg("directory"), py::arg("encoder") = py::none(), py::kw_only(), py::arg("index") = "hnsw",
       py::arg("float16") = false, py::arg("durability") = "on_write", py::arg("model") = "", py::arg("storage") = "",
+      py::arg("device") = "auto", py::arg("precision") = "float32",
       "A new database in `directory` (which must not hold one). encoder: imgvec.DescriptorEncoder() when None "
       "(or the CLIP bundle model= names). durability \"on_write\" (the default in Python) makes every change durable "
       "before it returns; \"on_save\" only at save() or close(), faster for many small changes.")
       .def_static("open", [](const py::object& directory, const py::object& encoder, const std::string& durability,
-                             const std::string& model) {
-        return open_database(path_of(directory), encoder, durability, model);
+                             const std::string& model, const std::string& device, const std::string& precision) {
+        return open_database(path_of(directory), encoder, durability, model, device, precision);
       }, py::arg("directory"), py::arg("encoder") = py::none(), py::kw_only(), py::arg("durability") = "on_write",
-      py::arg("model") = "",
+      py::arg("model") = "", py::arg("device") = "auto", py::arg("precision") = "float32",
       "An existing database. encoder None: the encoder it was built with, chosen by imgvec: the built-in one, or "
       "the CLIP bundle it remembers (model= names another place for it), loaded only when something is embedded. "
       "imgvec.IncompatibleError if an encoder or model given is not the one it was built with.")

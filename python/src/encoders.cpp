@@ -37,6 +37,8 @@ void bind_encoders(py::module_& m) {
         return py::dict(py::arg("kind") = f.kind, py::arg("model") = f.model, py::arg("model_hash") = f.model_hash,
                         py::arg("dimension") = f.dimension, py::arg("preprocessing") = f.preprocessing);
       }, "What a database checks it is opened with: kind, model, model_hash, dimension, preprocessing.")
+      .def_property_readonly("runtime", [](const PyEncoder& e) { return e.runtime; },
+                             "How a CLIP model runs (device, precision, threads, ...); empty for the built-in encoder.")
       .def("embed_images", [](PyEncoder& e, const std::vector<std::string>& paths) { return embed_paths(e, paths); },
            py::arg("paths"),
            "Vectors of image files, (n, dimension) float32, unit length. Raises on the first file that cannot be "
@@ -101,18 +103,19 @@ void bind_encoders(py::module_& m) {
     return e;
   }, "The built-in, model-free image encoder (colour, layout, edges, perceptual hash), 448-d: image search and "
      "duplicates with no model file.");
-  m.def("ClipEncoder", [](const std::string& bundle, const std::string& device) {
+  m.def("ClipEncoder", [](const std::string& bundle, const std::string& device, const std::string& precision) {
     auto e = std::make_shared<PyEncoder>();
     {
       py::gil_scoped_release release;
-      e->encoder = open_clip_encoder(bundle, device);
+      e->encoder = open_clip_encoder(bundle, device, precision);
     }
     e->bundle = bundle;
     e->model_name = clip_model_name(*e->encoder);
     e->runtime = clip_runtime(*e->encoder);
     return e;
-  }, py::arg("bundle"), py::arg("device") = "auto",
+  }, py::arg("bundle"), py::arg("device") = "auto", py::arg("precision") = "float32",
      "A CLIP model from a TorchScript bundle (tools/export_openclip.py makes one from open_clip). device: \"auto\", \"cpu\", \"cuda\", \"cuda:N\". "
+     "precision: \"float32\", \"bf16\" (a CPU with AVX-512 BF16 or AMX, or CUDA), \"fp16\" (CUDA); the vectors are interchangeable. "
      "libtorch is loaded now, not when imgvec is imported.");
 }
 

@@ -89,3 +89,38 @@ def test_metadata_is_checked_by_the_wire_reader(db):
         db.update_metadata(first, {"big": 2**70})
     db.update_metadata(first, {"n": 3, "ok": True, "x": 1.5, "names": ["a", "b"]})
     assert db.get(first)["metadata"] == {"n": 3, "ok": True, "x": 1.5, "names": ["a", "b"]}
+
+
+def cpu_has_bf16():
+    flags = next((line for line in open("/proc/cpuinfo") if line.startswith("flags")), "").split()
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def test_clip_precision_is_chosen_and_checked(tmp_path):
+    """precision= reaches the encoder from ClipEncoder and from VectorDatabase(model=...); what the
+    device cannot run is refused with the precision named; bf16 vectors are float32's to 0.999."""
+    bundle = os.environ.get("IMGVEC_TINY_BUNDLE")
+    if not bundle:
+        pytest.skip("no CLIP test bundle in this build (libtorch missing)")
+    with pytest.raises(imgvec.UnsupportedError, match='"fp16".*CUDA'):
+        imgvec.ClipEncoder(bundle, "cpu", precision="fp16")
+    with pytest.raises(imgvec.Error, match='"half"'):
+        imgvec.ClipEncoder(bundle, device="cpu", precision="half")
+    with pytest.raises(imgvec.UnsupportedError, match='"fp16"'):
+        imgvec.VectorDatabase(str(tmp_path / "db"), model=bundle, device="cpu", precision="fp16")
+    float32 = imgvec.ClipEncoder(bundle, "cpu")
+    assert "float32" in float32.runtime
+    if not cpu_has_bf16():
+        with pytest.raises(imgvec.UnsupportedError, match="AVX-512 BF16"):
+            imgvec.ClipEncoder(bundle, "cpu", precision="bf16")
+        return
+    bf16 = imgvec.ClipEncoder(bundle, "cpu", precision="bf16")
+    assert "bf16" in bf16.runtime and bf16.fingerprint == float32.fingerprint
+    texts = ["a photo of a dog", "a diagram of a bridge", "snow"]
+    cos = np.sum(float32.embed_texts(texts) * bf16.embed_texts(texts), axis=1)
+    assert cos.min() >= 0.999, cos
+    # A database built in bf16 is searched in float32: the vectors are interchangeable.
+    with imgvec.VectorDatabase(str(tmp_path / "db"), model=bundle, device="cpu", precision="bf16") as db:
+        db.add_images_batch([str(IMAGES / "giphy.gif"), str(IMAGES / "Iggy.256.ppm")])
+    with imgvec.VectorDatabase.open(str(tmp_path / "db"), device="cpu", precision="float32") as db:
+        assert db.search_by_image(str(IMAGES / "giphy.gif"), k=1)[0].score >= 0.999

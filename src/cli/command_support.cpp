@@ -13,7 +13,7 @@ namespace fs = std::filesystem;
 std::shared_ptr<Encoder> make_encoder(const std::string& model, const DbOptions& o) {
   std::shared_ptr<Encoder> encoder;
   if (model.empty()) encoder = std::make_shared<DescriptorEncoder>();
-  else encoder = open_clip_encoder(model, "auto");  // libtorch is loaded here
+  else encoder = open_clip_encoder(model, o.device, o.precision);  // libtorch is loaded here
   encoder->set_fast_decode(!o.exact_decode);
   return encoder;
 }

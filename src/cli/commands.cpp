@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <system_error>
 #include <tuple>
 
 #include "cli/command_support.hpp"
@@ -47,6 +48,8 @@ std::unique_ptr<VectorDatabase> open_database(const DbOptions& o, const OpenOpti
   ModelChoice model;
   model.bundle = o.model;
   model.fast_decode = !o.exact_decode;
+  model.device = o.device;
+  model.precision = o.precision;
   return VectorDatabase::open(o.db, open, model);
 }
 
@@ -153,6 +156,12 @@ int run_index(const IndexOptions& o) {
         "%zu added, %zu updated, %zu unchanged, %zu moved, %zu removed, %zu failed; %zu images in "
         "%s\n",
         r.added, r.updated, r.unchanged, r.renamed, r.removed, r.failed, db->size(), o.db.c_str());
+    if (r.embedding.images > 0 && r.embedding.seconds > 0) {
+      // Whether the model or the decoding set the pace: a model busy well below 100% waited for files.
+      std::printf("embedded %zu images in %.1f s (%.0f/s); the model was busy %.0f%% of that time\n", r.embedding.images,
+                  r.embedding.seconds, r.embedding.images / r.embedding.seconds,
+                  100.0 * r.embedding.model_seconds / r.embedding.seconds);
+    }
     if (r.refreshed) std::printf("%zu unchanged images got their dates, cameras and colours\n", r.refreshed);
     if (r.without_facts) {
       std::printf("%zu images indexed by an older imgvec have no dates, cameras or colours yet; --refresh reads "

@@ -21,6 +21,8 @@ struct DbOptions {
   std::string model;  ///< empty: the one the database remembers, else none
   bool json = false;
   bool exact_decode = false;  ///< every pixel of big JPEGs (Encoder::set_fast_decode(false))
+  std::string device = "auto";        ///< where a CLIP model runs
+  std::string precision = "float32";  ///< what it computes in
 };
 
 struct IndexOptions : DbOptions {
@@ -123,7 +125,7 @@ std::unique_ptr<VectorDatabase> open_database(const DbOptions& o);
 std::unique_ptr<VectorDatabase> open_database_to_read(const DbOptions& o);
 
 struct EmbedOptions {
-  std::string model, text, device = "auto";
+  std::string model, text, device = "auto", precision = "float32";
   std::vector<std::string> images;
 };
 int run_embed(const EmbedOptions& o);

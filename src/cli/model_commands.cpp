@@ -11,7 +11,7 @@ using nlohmann::json;
 
 int run_embed(const EmbedOptions& o) {
   if (o.images.empty() == o.text.empty()) throw UsageError("embed needs --text or --image");
-  const auto encoder = open_clip_encoder(o.model, o.device);
+  const auto encoder = open_clip_encoder(o.model, o.device, o.precision);
   json out = {{"model", clip_model_name(*encoder)},
               {"runtime", clip_runtime(*encoder)},
               {"dimension", encoder->dimension()}};

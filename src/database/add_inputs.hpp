@@ -23,6 +23,7 @@ struct VectorDatabase::AddInputs {
   const void* held_data = nullptr;  // the one path's bytes, in memory: not read from the file
   std::size_t held_size = 0;
   DecodeOptions limits;  // for reading and decoding (min_side: the encoder's)
+  PipelineStats* stats = nullptr;  // the embedding runs' figures are added here
 };
 
 }  // namespace imgvec

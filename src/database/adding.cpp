@@ -127,6 +127,7 @@ std::vector<AddResult> VectorDatabase::add_paths(const std::vector<std::string>&
     EmbedFilesOptions options;
     options.decode = in.limits;
     if (in.cancelled) options.cancel = *in.cancelled;  // stops between batches
+    options.stats = in.stats;
     if (progress) options.progress = [&](std::size_t d, std::size_t) { (*progress)(done + settled + d, paths.size()); };
     detail::IngestScreen moved_file;
     if (in.detect_renames) {

@@ -1,5 +1,6 @@
 // What a database holds and how it stands: stats, size, its encoder.
 #include <filesystem>
+#include <system_error>
 
 #include "database/database_impl.hpp"
 #include "imgvec/image/image.hpp"

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <filesystem>
 #include <iterator>
+#include <system_error>
 
 #include "database/add_inputs.hpp"
 #include "database/database_impl.hpp"
@@ -83,6 +84,7 @@ IndexDirectoryReport VectorDatabase::index_directory(const std::string& dir, con
   in.checkpoint = o.checkpoint;
   in.chunk = o.chunk;
   in.remember_failures = true;
+  in.stats = &report.embedding;
   const std::vector<AddResult> results = add_paths(paths, in);
   if (o.refresh) {
     std::vector<Id> unchanged;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <system_error>
 #include <unordered_set>
 
 #include <nlohmann/json.hpp>

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <system_error>
 
 #include "database/add_inputs.hpp"
 #include "database/database_impl.hpp"

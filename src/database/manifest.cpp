@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <random>
+#include <system_error>
 #include <vector>
 
 #include "database/failed_files.hpp"

@@ -4,6 +4,7 @@
 // encoder that open(directory) makes from it.
 #include <filesystem>
 #include <fstream>
+#include <system_error>
 
 #include "database/database_impl.hpp"
 #include "database/model_choice.hpp"
@@ -96,10 +97,11 @@ void detail::choose_encoder(VectorDatabase::Impl& impl, const ModelChoice& choic
       choice.bundle.empty() ? remembered : fs::absolute(choice.bundle).lexically_normal().string();
   const bool remember = !impl.read_only && !choice.bundle.empty() && (choice.remember || !is_file(remembered));
   const std::string device = choice.device;
+  const std::string precision = choice.precision;
   const bool fast_decode = choice.fast_decode;
   impl.encoder.defer(
       have, dir,
-      [dir, have, bundle, device, fast_decode]() -> std::shared_ptr<Encoder> {
+      [dir, have, bundle, device, precision, fast_decode]() -> std::shared_ptr<Encoder> {
         if (bundle.empty()) {
           throw Error(ErrorCode::not_found,
                       dir + ": built with the CLIP model " + have.model +
@@ -112,7 +114,7 @@ void detail::choose_encoder(VectorDatabase::Impl& impl, const ModelChoice& choic
                           ") is not there; give its new place (--model BUNDLE, or model= in Python), and the "
                           "database remembers it");
         }
-        std::shared_ptr<Encoder> encoder = open_clip_encoder(bundle, device);
+        std::shared_ptr<Encoder> encoder = open_clip_encoder(bundle, device, precision);
         encoder->set_fast_decode(fast_decode);
         return encoder;
       },

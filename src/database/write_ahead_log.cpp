@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 
 #include "imgvec/error.hpp"
 #include "io/binary_io.hpp"

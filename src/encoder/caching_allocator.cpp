@@ -1,5 +1,6 @@
 #include "encoder/caching_allocator.hpp"
 
+#include <cstdint>
 #include <cstdlib>
 #include <mutex>
 #include <unordered_map>

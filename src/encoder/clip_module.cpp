@@ -88,8 +88,9 @@ std::string clip_module_summary() {
 #endif
 }
 
-std::shared_ptr<Encoder> open_clip_encoder(const std::string& bundle, const std::string& device) {
-  return module().open(bundle, device);
+std::shared_ptr<Encoder> open_clip_encoder(const std::string& bundle, const std::string& device,
+                                           const std::string& precision) {
+  return module().open(bundle, device, precision);
 }
 
 std::string clip_model_name(const Encoder& clip) {
@@ -100,6 +101,11 @@ std::string clip_model_name(const Encoder& clip) {
 std::string clip_runtime(const Encoder& clip) {
   const auto& api = module_for(clip);
   return checked([&] { return api.runtime(clip); });
+}
+
+std::string clip_precision(const Encoder& clip) {
+  const auto& api = module_for(clip);
+  return checked([&] { return api.precision(clip); });
 }
 
 std::vector<std::int32_t> clip_tokenize(const Encoder& clip, const std::string& text) {

@@ -7,9 +7,11 @@ namespace {
 
 using imgvec::ClipEncoder;
 
-std::shared_ptr<imgvec::Encoder> open(const std::string& bundle, const std::string& device) {
+std::shared_ptr<imgvec::Encoder> open(const std::string& bundle, const std::string& device,
+                                      const std::string& precision) {
   imgvec::ClipEncoderOptions options;
   options.device = device;
+  options.precision = precision;
   return std::make_shared<ClipEncoder>(bundle, options);
 }
 
@@ -23,6 +25,9 @@ std::string model_name(const imgvec::Encoder& e) {
 std::string runtime(const imgvec::Encoder& e) {
   return clip(e).runtime();
 }
+std::string precision(const imgvec::Encoder& e) {
+  return clip(e).precision();
+}
 std::vector<std::int32_t> tokenize(const imgvec::Encoder& e, const std::string& text) {
   return clip(e).tokenizer().encode(text);
 }
@@ -32,6 +37,6 @@ std::vector<std::int32_t> tokenize(const imgvec::Encoder& e, const std::string& 
 extern "C" IMGVEC_API const imgvec::detail::ClipPluginApi*
 imgvec_clip_plugin_api() {
   static const imgvec::detail::ClipPluginApi api{imgvec::detail::kClipPluginAbi, &open, &model_name,
-                                                 &runtime, &tokenize};
+                                                 &runtime, &precision, &tokenize};
   return &api;
 }

@@ -15,16 +15,18 @@
 
 namespace imgvec::detail {
 
-constexpr int kClipPluginAbi = 1;
+constexpr int kClipPluginAbi = 2;
 
 struct ClipPluginApi {
   int abi = kClipPluginAbi;
-  /// A ClipEncoder for `bundle` on `device` ("auto", "cpu", "cuda", "cuda:N"). Throws
-  /// imgvec::Error.
-  std::shared_ptr<Encoder> (*open)(const std::string& bundle, const std::string& device);
+  /// A ClipEncoder for `bundle` on `device` ("auto", "cpu", "cuda", "cuda:N") computing in
+  /// `precision` ("float32", "bf16", "fp16"). Throws imgvec::Error.
+  std::shared_ptr<Encoder> (*open)(const std::string& bundle, const std::string& device,
+                                   const std::string& precision);
   /// The bundle's model name and the runtime it runs on (e.g. "libtorch 1.13.1, cpu").
   std::string (*model_name)(const Encoder& clip);
   std::string (*runtime)(const Encoder& clip);
+  std::string (*precision)(const Encoder& clip);
   /// Token ids of `text` with the bundle's own vocabulary.
   std::vector<std::int32_t> (*tokenize)(const Encoder& clip, const std::string& text);
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -31,11 +32,14 @@ void lower_thread_priority() {
 #endif
 }
 
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
 // A batch being filled by the decode workers or run by the model.
 struct Slot {
   std::size_t batch = 0;      // which batch the slot holds now
   std::size_t pending = 0;    // its files not yet decoded
-  std::vector<float> inputs;  // batch_size x input_floats
+  std::shared_ptr<float> inputs;  // batch_size x input_floats, from Encoder::input_buffer
   std::vector<ImageEmbedding> failures;  // per position; error empty when decoded
 };
 
@@ -59,6 +63,10 @@ void Encoder::set_pipeline_threads(std::size_t n) {
     throw Error(ErrorCode::invalid_argument, "set_pipeline_threads: at least one thread is needed");
   }
   pipeline_threads_ = n;
+}
+
+std::shared_ptr<float> Encoder::input_buffer(std::size_t floats) const {
+  return std::shared_ptr<float>(new float[floats], std::default_delete<float[]>());
 }
 
 DecodeOptions Encoder::decode_options(DecodeOptions base) const {
@@ -118,11 +126,16 @@ std::vector<ImageEmbedding> Encoder::embed_made_images(const std::vector<std::st
   if (total == 0) return results;
   auto batch_files = [&](std::size_t b) { return std::min(bs, total - b * bs); };
 
+  const auto started = Clock::now();
+  double model_seconds = 0, waiting_seconds = 0;
+  std::size_t embedded = 0;
   Slot slots[kSlots];
   for (std::size_t k = 0; k < kSlots; ++k) {
     slots[k].batch = k;
     slots[k].pending = k < batches ? batch_files(k) : 0;
-    slots[k].inputs.resize(bs * input_floats_);
+    // Only as many buffers as there are batches, no bigger than the run: a one-image call
+    // allocates one image's worth whatever the batch size.
+    if (k < batches) slots[k].inputs = input_buffer(std::min(bs, total) * input_floats_);
     slots[k].failures.resize(bs);
   }
   std::mutex mutex;
@@ -150,7 +163,7 @@ std::vector<ImageEmbedding> Encoder::embed_made_images(const std::vector<std::st
         failure.width = image.file_width();
         failure.height = image.file_height();
         failure.format = image.format;
-        prepare_image(image, &slot.inputs[pos * input_floats_]);
+        prepare_image(image, slot.inputs.get() + pos * input_floats_);
       } catch (const Error& e) {
         failure.code = e.code();
         failure.error = e.what();
@@ -190,8 +203,10 @@ std::vector<ImageEmbedding> Encoder::embed_made_images(const std::vector<std::st
     }
     Slot& slot = slots[b % kSlots];
     {
+      const auto wait_started = Clock::now();
       std::unique_lock<std::mutex> lock(mutex);
       changed.wait(lock, [&] { return slot.pending == 0; });
+      waiting_seconds += seconds_since(wait_started);
     }
     // Run the model on the decoded files only, packed to the front of the batch.
     const std::size_t n = batch_files(b);
@@ -202,14 +217,17 @@ std::vector<ImageEmbedding> Encoder::embed_made_images(const std::vector<std::st
         continue;
       }
       if (good.size() != p) {
-        std::copy_n(&slot.inputs[p * input_floats_], input_floats_,
-                    &slot.inputs[good.size() * input_floats_]);
+        std::copy_n(slot.inputs.get() + p * input_floats_, input_floats_,
+                    slot.inputs.get() + good.size() * input_floats_);
       }
       good.push_back(p);
     }
     if (!good.empty()) {
       try {
-        run_images(slot.inputs.data(), good.size(), out.data());
+        const auto model_started = Clock::now();
+        run_images(slot.inputs.get(), good.size(), out.data());
+        model_seconds += seconds_since(model_started);
+        embedded += good.size();
         normalize_rows(out.data(), good.size(), dim);
         for (std::size_t g = 0; g < good.size(); ++g) {
           ImageEmbedding& r = results[b * bs + good[g]];
@@ -234,6 +252,12 @@ std::vector<ImageEmbedding> Encoder::embed_made_images(const std::vector<std::st
     }
     changed.notify_all();
     if (options.progress) options.progress(std::min(total, (b + 1) * bs), total);
+  }
+  if (options.stats) {
+    options.stats->images += embedded;
+    options.stats->seconds += seconds_since(started);
+    options.stats->model_seconds += model_seconds;
+    options.stats->waiting_seconds += waiting_seconds;
   }
   return results;
 }

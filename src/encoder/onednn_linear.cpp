@@ -1,5 +1,9 @@
 #include "encoder/onednn_linear.hpp"
 
+#include <cpuid.h>
+
+#include <cstdint>
+
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
 #include <torch/csrc/jit/api/module.h>
@@ -9,21 +13,39 @@
 #include <torch/custom_class.h>
 #include <torch/library.h>
 
+#include "encoder/onednn_inner_product.hpp"
+
 namespace imgvec::detail {
 namespace {
 
-// A linear layer's weight in oneDNN's own tensor type, made once; frozen graphs hold it as a
-// constant, as libtorch's own prepacked convolutions do.
+// A linear layer's weight packed once; frozen graphs hold it as a constant, as libtorch's own
+// prepacked convolutions do. With oneDNN's API (InnerProduct) the weight is in the kernels'
+// blocked layout; without it, in libtorch's MKLDNN tensor, which oneDNN reorders at every call.
 struct PackedLinear : torch::CustomClassHolder {
-  at::Tensor weight;  // [out, in], MKLDNN layout
-  c10::optional<at::Tensor> bias;
+  std::unique_ptr<InnerProduct> packed;  // when InnerProduct::available()
+  at::Tensor weight;  // otherwise: [out, in], MKLDNN layout; float32, or bfloat16 when bf16
+  c10::optional<at::Tensor> bias;  // float32
   std::int64_t in_features = 0, out_features = 0;
+  bool bf16 = false;
 
   at::Tensor run(const at::Tensor& x) const {
     std::vector<std::int64_t> sizes = x.sizes().vec();
-    const at::Tensor rows = x.reshape({-1, in_features}).contiguous().to_mkldnn();
     sizes.back() = out_features;
-    return at::mkldnn_linear(rows, weight, bias).to_dense().view(sizes);
+    at::Tensor rows = x.reshape({-1, in_features});
+    if (packed) {
+      const at::Tensor in = bf16 ? rows.to(at::kBFloat16).contiguous() : rows.to(at::kFloat).contiguous();
+      at::Tensor out = at::empty({in.size(0), out_features}, at::kFloat);
+      packed->run(in.data_ptr(), in.size(0), out.data_ptr<float>());
+      return out.view(sizes);
+    }
+    if (!bf16) return at::mkldnn_linear(rows.contiguous().to_mkldnn(), weight, bias).to_dense().view(sizes);
+    // The bias is added in float32 after the product: rounded to bfloat16 it would cost a
+    // third of the precision the rest keeps.
+    at::Tensor out = at::mkldnn_linear(rows.to(at::kBFloat16).contiguous().to_mkldnn(), weight, c10::nullopt)
+                         .to_dense()
+                         .to(at::kFloat);
+    if (bias) out.add_(*bias);
+    return out.view(sizes);
   }
 };
 
@@ -48,19 +70,27 @@ bool is_none(torch::jit::Value* v) {
   return iv && iv->isNone();
 }
 
-int rewrite(torch::jit::Block* block, torch::jit::Graph& graph) {
+int rewrite(torch::jit::Block* block, torch::jit::Graph& graph, bool bf16) {
   int rewritten = 0;
   for (auto it = block->nodes().begin(); it != block->nodes().end();) {
     torch::jit::Node* node = *it++;
-    for (torch::jit::Block* sub : node->blocks()) rewritten += rewrite(sub, graph);
+    for (torch::jit::Block* sub : node->blocks()) rewritten += rewrite(sub, graph, bf16);
     if (node->kind() != c10::Symbol::fromQualString("aten::linear")) continue;
     const auto weight = constant_tensor(node->input(1));
     const auto bias = constant_tensor(node->input(2));
     if (!weight || weight->dim() != 2 || weight->scalar_type() != at::kFloat || !weight->device().is_cpu()) continue;
     if (!bias && !is_none(node->input(2))) continue;
     auto packed = c10::make_intrusive<PackedLinear>();
-    packed->weight = weight->contiguous().to_mkldnn();
-    if (bias) packed->bias = bias->contiguous();
+    packed->bf16 = bf16;
+    if (InnerProduct::available()) {
+      const at::Tensor w = weight->contiguous();
+      const at::Tensor b = bias ? bias->to(at::kFloat).contiguous() : at::Tensor();
+      packed->packed = std::make_unique<InnerProduct>(w.data_ptr<float>(), bias ? b.data_ptr<float>() : nullptr,
+                                                      weight->size(0), weight->size(1), bf16);
+    } else {
+      packed->weight = bf16 ? weight->to(at::kBFloat16).contiguous().to_mkldnn() : weight->contiguous().to_mkldnn();
+      if (bias) packed->bias = bias->contiguous();
+    }
     packed->out_features = weight->size(0);
     packed->in_features = weight->size(1);
     torch::jit::WithInsertPoint guard(node);
@@ -78,12 +108,23 @@ int rewrite(torch::jit::Block* block, torch::jit::Graph& graph) {
 
 }  // namespace
 
-int use_onednn_linears(torch::jit::Module& frozen, const char* const* methods, int method_count) {
+bool cpu_has_bf16() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw")) return false;  // OS state too
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  const bool amx_bf16 = (d >> 22) & 1u;
+  const unsigned leaf7_subleaves = a;
+  bool avx512_bf16 = false;
+  if (leaf7_subleaves >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) avx512_bf16 = (a >> 5) & 1u;
+  return avx512_bf16 || amx_bf16;
+}
+
+int use_onednn_linears(torch::jit::Module& frozen, const char* const* methods, int method_count, bool bf16) {
   if (!at::hasMKLDNN()) return 0;
   int rewritten = 0;
   for (int m = 0; m < method_count; ++m) {
     auto graph = frozen.get_method(methods[m]).graph();
-    rewritten += rewrite(graph->block(), *graph);
+    rewritten += rewrite(graph->block(), *graph, bf16);
     torch::jit::EliminateDeadCode(graph);
   }
   return rewritten;

@@ -10,6 +10,15 @@ namespace imgvec::detail {
 /// oneDNN inner product on a weight packed once at load. OpenBLAS reaches ~205 GFLOP/s on
 /// ViT-B/32's projections at batch 8 on the development machine, oneDNN ~340. Returns how many
 /// linears it rewrote; 0 when libtorch has no oneDNN (MKLDNN).
-int use_onednn_linears(torch::jit::Module& frozen, const char* const* methods, int method_count);
+///
+/// With `bf16`, the packed weights and each call's inputs are bfloat16 and the products add up
+/// in float32 (oneDNN's AVX-512 BF16 and AMX kernels); outputs and biases stay float32, as does
+/// everything between the linears (layer norms, softmax, GELU), which keeps the embeddings within
+/// a cosine of 0.999 of float32's.
+int use_onednn_linears(torch::jit::Module& frozen, const char* const* methods, int method_count, bool bf16);
+
+/// Whether this CPU computes bfloat16 products natively: AVX-512 BF16 or AMX-BF16 (CPUID leaf 7),
+/// with the OS saving AVX-512 state. oneDNN emulates bfloat16 elsewhere, slower than float32.
+bool cpu_has_bf16();
 
 }  // namespace imgvec::detail

@@ -14,7 +14,22 @@
 #include <thread>
 #include <vector>
 
+#ifdef __linux__
+#include <sched.h>
+#endif
+
 namespace imgvec::detail {
+
+/// The cores this process may run on: its CPU affinity (taskset, a container's cpuset), which
+/// hardware_concurrency() ignores, so that threads are not sized for cores the process cannot use.
+inline std::size_t available_cores() {
+#ifdef __linux__
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return static_cast<std::size_t>(CPU_COUNT(&set));
+#endif
+  return std::max(1u, std::thread::hardware_concurrency());
+}
 
 /// True on a thread that is running a parallel_for body. A nested parallel_for then runs inline:
 /// a batch search already uses every core, and splitting each query's scan again would only

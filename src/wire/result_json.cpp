@@ -58,7 +58,11 @@ json to_json(const IndexDirectoryReport& r) {
           {"skipped_extensions", std::move(skipped_extensions)},
           {"excluded", r.excluded},
           {"refreshed", r.refreshed},
-          {"without_facts", r.without_facts}};
+          {"without_facts", r.without_facts},
+          {"embedding", {{"images", r.embedding.images},
+                         {"seconds", r.embedding.seconds},
+                         {"model_seconds", r.embedding.model_seconds},
+                         {"model_waiting_seconds", r.embedding.waiting_seconds}}}};
 }
 
 json to_json(const DatabaseStats& s) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <system_error>
 
 #include "fuzz_support.hpp"
 #include "imgvec/database.hpp"

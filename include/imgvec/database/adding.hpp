@@ -94,6 +94,8 @@ struct IndexDirectoryReport {
   /// Without refresh: unchanged files indexed by an older imgvec, still without photo facts and
   /// analysis (refresh would read them).
   std::size_t without_facts = 0;
+  /// Where the embedding's time went: whether the model was kept busy (decoding kept up).
+  PipelineStats embedding;
 };
 
 /// An image file embedded outside any database: its vector and the record index_directory would

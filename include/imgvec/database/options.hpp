@@ -65,6 +65,9 @@ struct ModelChoice {
   /// repairs a database whose model file moved.
   bool remember = false;
   std::string device = "auto";  ///< where a CLIP model runs: "auto", "cpu", "cuda", "cuda:N"
+  /// What a CLIP model computes in: "float32", "bf16", "fp16" (ClipEncoderOptions::precision).
+  /// The vectors are interchangeable, so a database may be searched in another precision.
+  std::string precision = "float32";
   bool fast_decode = true;      ///< Encoder::set_fast_decode for the encoder it makes
 };
 

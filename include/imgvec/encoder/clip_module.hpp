@@ -15,12 +15,14 @@ IMGVEC_API_BEGIN
 
 namespace imgvec {
 
-/// Opens a CLIP model bundle on `device` ("auto", "cpu", "cuda", "cuda:N"), loading the CLIP
-/// module on first use. It is looked for at $IMGVEC_CLIP_MODULE, beside the running program
+/// Opens a CLIP model bundle on `device` ("auto", "cpu", "cuda", "cuda:N") computing in
+/// `precision` ("float32"; "bf16" on CUDA or a CPU with AVX-512 BF16 or AMX; "fp16" on CUDA:
+/// ClipEncoderOptions::precision), loading the CLIP module on first use. It is looked for at $IMGVEC_CLIP_MODULE, beside the running program
 /// (and in ../lib/imgvec from it), then in the build tree and the install tree this imgvec was
 /// built for. Throws Error(unsupported) listing where it looked when it is not there (or this
 /// imgvec was built without libtorch), and the bundle's own errors (ClipEncoder) otherwise.
-std::shared_ptr<Encoder> open_clip_encoder(const std::string& bundle, const std::string& device = "auto");
+std::shared_ptr<Encoder> open_clip_encoder(const std::string& bundle, const std::string& device = "auto",
+                                           const std::string& precision = "float32");
 
 /// One line for build_features(): whether this imgvec can run CLIP bundles, and through which
 /// module (not loaded to say so).
@@ -30,6 +32,8 @@ std::string clip_module_summary();
 /// ("cpu, 2 threads, frozen, ..."). Error(invalid_argument) for another kind of encoder.
 std::string clip_model_name(const Encoder& clip);
 std::string clip_runtime(const Encoder& clip);
+/// The number format it computes in ("float32", "bf16", "fp16").
+std::string clip_precision(const Encoder& clip);
 /// Token ids of `text` with the bundle's own vocabulary.
 std::vector<std::int32_t> clip_tokenize(const Encoder& clip, const std::string& text);
 

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,15 @@ struct ImageEmbedding {
   bool ok() const noexcept { return error.empty(); }
 };
 
+/// Where an embedding run's time went, added to by each run it is passed to (EmbedFilesOptions).
+/// The model's busy fraction, model_seconds / seconds, says whether decoding kept up.
+struct PipelineStats {
+  std::size_t images = 0;        ///< images the model embedded
+  double seconds = 0;            ///< wall time of the runs
+  double model_seconds = 0;      ///< of which the model ran (run_images, transfers included)
+  double waiting_seconds = 0;    ///< of which the model waited for decoded batches
+};
+
 struct EmbedFilesOptions {
   /// Limits; min_side is set from the encoder's fast_decode() unless given here.
   DecodeOptions decode;
@@ -53,6 +63,8 @@ struct EmbedFilesOptions {
   /// Asked on the calling thread before each batch; true stops the run: the files of that batch
   /// and later ones come back `cancelled`, those before are embedded as usual.
   std::function<bool()> cancel;
+  /// When set, the run adds its figures here.
+  PipelineStats* stats = nullptr;
 };
 
 /// Turns images and texts into vectors whose inner product measures similarity. Implementations:
@@ -111,7 +123,8 @@ class Encoder {
   /// The decode options this encoder uses for images it reads itself: `base` with
   /// DecodeOptions::min_side set as fast_decode() asks (unless `base` already sets it).
   DecodeOptions decode_options(DecodeOptions base = {}) const;
-  /// Threads that decode and preprocess files for embed_image_files (default 1).
+  /// Threads that decode and preprocess files for embed_image_files (default 1; a CLIP encoder
+  /// on CUDA sets one per available core but one, as its model needs no CPU of its own).
   std::size_t pipeline_threads() const noexcept { return pipeline_threads_; }
   void set_pipeline_threads(std::size_t n);
 
@@ -130,6 +143,10 @@ class Encoder {
   /// The shorter side prepare_image needs to lose nothing: twice the size it resizes to, or 0
   /// (the default) when it needs every pixel.
   virtual std::uint32_t decode_side() const noexcept { return 0; }
+  /// Memory for `floats` prepared inputs, which the file pipeline fills and hands to run_images.
+  /// The default is ordinary memory; an encoder on a GPU gives page-locked memory, which the
+  /// device copies from at full speed and without a staging copy.
+  virtual std::shared_ptr<float> input_buffer(std::size_t floats) const;
 
  private:
   EncoderFingerprint fingerprint_;

@@ -4,6 +4,7 @@
 //   consumer INDEX_PATH MERGES_FILE IMAGE_FILE BUNDLE
 #include <imgvec/imgvec.hpp>
 
+#include <cstdint>
 #include <cstdio>
 
 int main(int argc, char** argv) {

@@ -1,0 +1,36 @@
+#pragma once
+// A linear layer, y = x W^T + b, on oneDNN's inner product with its weight laid out once, at load,
+// in the blocked format the kernels read. Through libtorch's mkldnn_linear the weight stays in
+// plain layout and oneDNN reorders it on every call: ViT-B/32 spent more time reordering its
+// weights than multiplying (ONEDNN_VERBOSE, Xeon with AMX, batch 8), and every reorder wrote
+// freshly faulted pages (45% of `imgvec embed`'s load time was the kernel clearing pages).
+// Built where oneDNN's own headers and library are present (Debian: libdnnl-dev, the same
+// libdnnl.so.2 that Debian's libtorch calls); elsewhere available() is false.
+
+#include <cstdint>
+#include <memory>
+
+namespace imgvec::detail {
+
+class InnerProduct {
+ public:
+  /// Whether this build has oneDNN's API.
+  static bool available() noexcept;
+
+  /// `weight` is out x in floats, row-major; `bias` out floats or null. With `bf16` the weight is
+  /// kept in bfloat16 and run() takes bfloat16 inputs; products add up in float32 either way.
+  InnerProduct(const float* weight, const float* bias, std::int64_t out, std::int64_t in, bool bf16);
+  ~InnerProduct();
+  InnerProduct(const InnerProduct&) = delete;
+  InnerProduct& operator=(const InnerProduct&) = delete;
+
+  /// y (rows x out floats) = x (rows x in; float32, or bfloat16 when made with bf16) W^T + b.
+  /// Thread-safe.
+  void run(const void* x, std::int64_t rows, float* y) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace imgvec::detail
