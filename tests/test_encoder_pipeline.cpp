@@ -2,10 +2,16 @@
 
 #include <atomic>
 #include <cmath>
+#include <fstream>
+#include <iterator>
+#include <optional>
 #include <thread>
 
+#include "imgvec/database.hpp"
+#include "imgvec/database/exchange.hpp"
 #include "imgvec/encoder/encoder.hpp"
 #include "imgvec/error.hpp"
+#include "support/temp_dir.hpp"
 
 // The Encoder base class's batching and file pipeline, with a model-free encoder so it runs in
 // every build (no libtorch) and under the sanitizers.
@@ -19,9 +25,11 @@ const std::string kImages = std::string(IMGVEC_TEST_DATA_DIR) + "/images/";
 // recomputed independently.
 class MeanColourEncoder final : public Encoder {
  public:
-  explicit MeanColourEncoder(bool fail_model = false)
+  explicit MeanColourEncoder(bool fail_model = false, const std::string& precision = "float32")
       : Encoder(EncoderFingerprint{"test-mean-colour", "mean colour", "", 4, "none"}, 3),
-        fail_model_(fail_model) {}
+        fail_model_(fail_model) {
+    set_precision(precision);
+  }
   bool supports_text() const noexcept override { return false; }
   std::atomic<int> model_calls{0};
   std::atomic<std::size_t> largest_batch{0};
@@ -159,4 +167,49 @@ TEST_CASE("encoder arguments and text support are checked", "[encoder][errors]")
   }
   CHECK(e.embed_images(std::vector<Image>{}).empty());
   CHECK(e.fingerprint().to_string() == "kind=test-mean-colour; model=mean colour; hash=-; dimension=4; preprocessing=none");
+}
+
+TEST_CASE("a run says where its time went, and records say which precision embedded them", "[encoder][database]") {
+  std::vector<std::string> paths;
+  for (const char* f : kGood) paths.push_back(kImages + f);
+  for (const char* f : kBad) paths.push_back(kImages + f);
+  MeanColourEncoder plain;
+  PipelineStats stats;
+  EmbedFilesOptions options;
+  options.stats = &stats;
+  plain.embed_image_files(paths, options);
+  plain.embed_image_files(paths, options);  // figures add up over runs
+  CHECK(stats.images == 2 * std::size(kGood));
+  CHECK(stats.seconds > 0);
+  CHECK(stats.model_seconds >= 0);
+  CHECK(stats.model_seconds + stats.waiting_seconds <= stats.seconds);
+
+  testing::TempDir dir;
+  auto bf16 = std::make_shared<MeanColourEncoder>(false, "bf16");
+  {
+    auto db = VectorDatabase::create(dir.file("db"), bf16);
+    const IndexDirectoryReport r = db->index_directory(kImages);
+    CHECK(r.embedding.images == r.added);
+    CHECK(r.embedding.images >= std::size(kGood));
+    CHECK(r.embedding.model_seconds <= r.embedding.seconds);
+    for (const Id id : db->ids()) {
+      CHECK(db->get(id)->precision == "bf16");
+      CHECK(record_to_json(*db->get(id)).find("\"precision\":\"bf16\"") != std::string::npos);
+    }
+    db->save();
+  }
+  // The vectors are interchangeable: a float32 encoder of the same fingerprint opens it, keeps
+  // the records as they were, and what it adds says nothing of precision.
+  auto float32 = std::make_shared<MeanColourEncoder>();
+  auto db = VectorDatabase::open(dir.file("db"), float32);
+  const auto ids = db->ids();
+  REQUIRE(!ids.empty());
+  CHECK(db->get(ids.front())->precision == "bf16");
+  std::ifstream in(kImages + "giphy.gif", std::ios::binary);
+  const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const Id added = db->add_image_bytes(bytes.data(), bytes.size(), "copy.gif");
+  const std::optional<ImageRecord> again = db->get(added);
+  REQUIRE(again);
+  CHECK(again->precision.empty());
+  CHECK(record_to_json(*again).find("precision") == std::string::npos);
 }

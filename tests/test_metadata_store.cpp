@@ -234,8 +234,9 @@ TEST_CASE("a crafted record with an impossible bool or sizes is refused", "[meta
   s.save(path);
   std::string payload = detail::read_checked_file(path, "IMGVMETA", 2).bytes;
   // The tags count (8 zero bytes), the empty photo facts (53 bytes, format 2.1), the empty
-  // analysis (18 bytes, 2.2) and no labels (4 bytes, 2.3) end the record.
-  const std::size_t bool_at = payload.size() - 4 - 18 - 53 - 9;
+  // analysis (18 bytes, 2.2), no labels (4 bytes, 2.3) and an empty precision (8 bytes, 2.5) end
+  // the record.
+  const std::size_t bool_at = payload.size() - 8 - 4 - 18 - 53 - 9;
   REQUIRE(payload[bool_at] == 1);
   payload[bool_at] = static_cast<char>(246);
   detail::write_checked_file(path, "IMGVMETA", 2, 0, payload);
@@ -273,6 +274,7 @@ TEST_CASE("photo facts survive a save, and records of format 2.0 read without th
   full.analysis.warmth = -21.5f;
   full.analysis.tone = Tone::cool;
   full.labels = {{"beach", 0.625f}, {"sunset", 0.25f}};
+  full.precision = "bf16";
   s.put(full);
   ImageRecord named = record(2, "/b", 2);
   named.photo.taken_ms = 1685628202120;
@@ -296,15 +298,16 @@ TEST_CASE("photo facts survive a save, and records of format 2.0 read without th
   CHECK(*loaded.get(4) == undated);
 
   // As imgvec 2.0 wrote them: each record without the facts (53 bytes when its strings are empty),
-  // the analysis (18 bytes when it has no colours) and the labels (4 bytes when there are none).
-  constexpr std::uint64_t kFacts = 53, kAnalysis = 18, kLabels = 4;
+  // the analysis (18 bytes when it has no colours), the labels (4 bytes when there are none) and
+  // the precision (8 bytes when float32's, empty).
+  constexpr std::uint64_t kFacts = 53, kAnalysis = 18, kLabels = 4, kPrecision = 8;
   s = MetadataStore();
   s.put(record(3, "/c", 3));
   s.save(path);
   std::string payload = detail::read_checked_file(path, "IMGVMETA", 2).bytes;
   std::uint64_t length;
   std::memcpy(&length, payload.data() + 8, 8);
-  const std::uint64_t older = length - kFacts - kAnalysis - kLabels;
+  const std::uint64_t older = length - kFacts - kAnalysis - kLabels - kPrecision;
   std::string old = payload.substr(0, 8);
   old.append(reinterpret_cast<const char*>(&older), 8);
   old += payload.substr(16, older);
@@ -328,8 +331,9 @@ TEST_CASE("photo facts survive a save, and records of format 2.0 read without th
   s.put(full);
   s.save(path);
   payload = detail::read_checked_file(path, "IMGVMETA", 2).bytes;
-  const std::size_t label_bytes = 4 + (8 + 5 + 4) + (8 + 6 + 4);
-  const std::size_t analysis_at = payload.size() - label_bytes - (1 + 2 * 8 + 16 + 1);  // two colours
+  const std::size_t label_bytes = 4 + (8 + 5 + 4) + (8 + 6 + 4), precision_bytes = 8 + 4;  // "bf16"
+  const std::size_t analysis_at =
+      payload.size() - precision_bytes - label_bytes - (1 + 2 * 8 + 16 + 1);  // two colours
   REQUIRE(payload[analysis_at] == 2);
   for (const auto& [at, value] : {std::pair<std::size_t, char>{0, 9}, {1 + 3 + 3, 0x40}}) {
     std::string bad = payload;

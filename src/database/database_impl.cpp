@@ -93,6 +93,7 @@ AddResult VectorDatabase::Impl::insert(detail::WriteTransaction& tx, const std::
   rec.format = e.format;
   rec.photo = image.photo;
   rec.analysis = image.analysis;
+  rec.precision = image.precision;
   complete_taken(rec.photo, source);
   if (metadata) rec.metadata = *metadata;
   if (tags) rec.tags = *tags;

@@ -43,6 +43,7 @@ std::vector<EmbeddedFile> embed_files_as_records(Encoder& encoder, const std::ve
     r.format = e.format;
     r.photo = std::move(in.photo);
     r.analysis = std::move(in.analysis);
+    r.precision = std::move(in.precision);
     complete_taken(r.photo, r.source);
     r.added_ms = detail::now_ms();
     f.vector = std::move(e.vector);

@@ -36,7 +36,11 @@ std::vector<IngestedImage> ingest_images(Encoder& encoder, const std::vector<Ing
         out[i].analysis = analyze_image(image);
       },
       options);
-  for (std::size_t i = 0; i < out.size(); ++i) out[i].embedding = std::move(embedded[i]);
+  const std::string precision = encoder.precision() == "float32" ? "" : encoder.precision();
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    out[i].embedding = std::move(embedded[i]);
+    out[i].precision = precision;
+  }
   return out;
 }
 

@@ -28,6 +28,8 @@ struct IngestedImage {
   std::uint64_t hash = 0;  ///< XXH3-64 of its bytes (0 when they could not be read)
   PhotoFacts photo;  ///< no file-time fallback here: the record's maker knows the file
   ImageAnalysis analysis;
+  /// The precision its vector was computed in, as ImageRecord::precision keeps it ("" for float32).
+  std::string precision;
   /// `screen` said not to embed it: read and hashed, never decoded (embedding holds no vector).
   bool set_aside = false;
 };

@@ -313,6 +313,7 @@ ClipEncoder::ClipEncoder(const std::string& bundle_path, const ClipEncoderOption
 
 ClipEncoder::ClipEncoder(std::unique_ptr<Impl> impl)
     : Encoder(fingerprint_of(*impl), input_floats_of(*impl)), impl_(std::move(impl)) {
+  set_precision(impl_->precision);
   if (impl_->device.is_cuda()) {
     // The model needs no CPU of its own on a GPU: every core but one decodes, and batches
     // are as large as the device's memory allows (with 1 decoding thread and batches of 8, an
@@ -332,7 +333,6 @@ ClipEncoder::~ClipEncoder() = default;
 const ClipModelInfo& ClipEncoder::info() const noexcept { return impl_->info; }
 const ClipTokenizer& ClipEncoder::tokenizer() const noexcept { return impl_->tokenizer; }
 std::string ClipEncoder::device() const { return impl_->device.str(); }
-const std::string& ClipEncoder::precision() const noexcept { return impl_->precision; }
 
 std::shared_ptr<float> ClipEncoder::input_buffer(std::size_t floats) const {
   if (!impl_->device.is_cuda()) return Encoder::input_buffer(floats);

@@ -103,11 +103,6 @@ std::string clip_runtime(const Encoder& clip) {
   return checked([&] { return api.runtime(clip); });
 }
 
-std::string clip_precision(const Encoder& clip) {
-  const auto& api = module_for(clip);
-  return checked([&] { return api.precision(clip); });
-}
-
 std::vector<std::int32_t> clip_tokenize(const Encoder& clip, const std::string& text) {
   const auto& api = module_for(clip);
   return checked([&] { return api.tokenize(clip, text); });

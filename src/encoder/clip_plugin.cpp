@@ -25,9 +25,6 @@ std::string model_name(const imgvec::Encoder& e) {
 std::string runtime(const imgvec::Encoder& e) {
   return clip(e).runtime();
 }
-std::string precision(const imgvec::Encoder& e) {
-  return clip(e).precision();
-}
 std::vector<std::int32_t> tokenize(const imgvec::Encoder& e, const std::string& text) {
   return clip(e).tokenizer().encode(text);
 }
@@ -37,6 +34,6 @@ std::vector<std::int32_t> tokenize(const imgvec::Encoder& e, const std::string& 
 extern "C" IMGVEC_API const imgvec::detail::ClipPluginApi*
 imgvec_clip_plugin_api() {
   static const imgvec::detail::ClipPluginApi api{imgvec::detail::kClipPluginAbi, &open, &model_name,
-                                                 &runtime, &precision, &tokenize};
+                                                 &runtime, &tokenize};
   return &api;
 }

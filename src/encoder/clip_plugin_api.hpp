@@ -26,7 +26,6 @@ struct ClipPluginApi {
   /// The bundle's model name and the runtime it runs on (e.g. "libtorch 1.13.1, cpu").
   std::string (*model_name)(const Encoder& clip);
   std::string (*runtime)(const Encoder& clip);
-  std::string (*precision)(const Encoder& clip);
   /// Token ids of `text` with the bundle's own vocabulary.
   std::vector<std::int32_t> (*tokenize)(const Encoder& clip, const std::string& text);
 };

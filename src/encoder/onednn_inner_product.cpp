@@ -1,9 +1,11 @@
 #include "encoder/onednn_inner_product.hpp"
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
+#include <vector>
 
 #ifdef IMGVEC_HAVE_DNNL
 #include <oneapi/dnnl/dnnl.hpp>
@@ -38,7 +40,11 @@ struct InnerProduct::Impl {
   memory weight, bias;       // bias empty when there is none
   bool has_bias = false;
   mutable std::mutex mutex;
-  mutable std::map<memory::dim, dnnl::inner_product_forward> primitives;  // by row count
+  struct Prepared {
+    dnnl::inner_product_forward primitive;
+    std::size_t scratchpad_bytes = 0;
+  };
+  mutable std::map<memory::dim, Prepared> primitives;  // by row count
 
   dnnl::inner_product_forward::primitive_desc describe(memory::dim rows, const memory::desc& weights) const {
     const memory::desc src({rows, in}, bf16 ? dt::bf16 : dt::f32, tag::ab);
@@ -46,16 +52,22 @@ struct InnerProduct::Impl {
     const memory::desc b({out}, dt::f32, tag::a);
     const auto d = has_bias ? dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_inference, src, weights, b, dst)
                             : dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_inference, src, weights, dst);
-    return dnnl::inner_product_forward::primitive_desc(d, cpu_engine());
+    // The scratchpad is the caller's (run() keeps one per thread). oneDNN's own, in its default
+    // build, is shared and ties a primitive to the thread that made it, while the encoder calls
+    // these from the decode pipeline's thread, the server's request threads and Python's; with
+    // a buffer per thread, concurrent calls of one primitive are safe (oneDNN's scratchpad docs).
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    return dnnl::inner_product_forward::primitive_desc(d, attr, cpu_engine());
   }
 
-  const dnnl::inner_product_forward& primitive_for(memory::dim rows) const {
+  const Prepared& primitive_for(memory::dim rows) const {
     std::lock_guard<std::mutex> lock(mutex);
     auto it = primitives.find(rows);
     if (it == primitives.end()) {
       const auto pd = describe(rows, weight_desc);
       if (pd.weights_desc() != weight_desc) throw std::runtime_error("oneDNN changed the inner product's weight layout");
-      it = primitives.emplace(rows, dnnl::inner_product_forward(pd)).first;
+      it = primitives.emplace(rows, Prepared{dnnl::inner_product_forward(pd), pd.scratchpad_desc().get_size()}).first;
     }
     return it->second;
   }
@@ -89,14 +101,20 @@ InnerProduct::~InnerProduct() = default;
 
 void InnerProduct::run(const void* x, std::int64_t rows, float* y) const {
   const Impl& m = *impl_;
-  const dnnl::inner_product_forward& primitive = m.primitive_for(rows);
+  const Impl::Prepared& prepared = m.primitive_for(rows);
   const dnnl::engine& engine = cpu_engine();
+  thread_local std::vector<unsigned char> scratchpad;  // grows to the largest layer's, then stays
+  if (scratchpad.size() < prepared.scratchpad_bytes) scratchpad.resize(prepared.scratchpad_bytes);
   memory src({{rows, m.in}, m.bf16 ? dt::bf16 : dt::f32, tag::ab}, engine, const_cast<void*>(x));
   memory dst({{rows, m.out}, dt::f32, tag::ab}, engine, y);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, m.weight}, {DNNL_ARG_DST, dst}};
   if (m.has_bias) args.emplace(DNNL_ARG_BIAS, m.bias);
+  if (prepared.scratchpad_bytes > 0) {
+    args.emplace(DNNL_ARG_SCRATCHPAD, memory({{static_cast<memory::dim>(prepared.scratchpad_bytes)}, dt::u8, tag::a},
+                                             engine, scratchpad.data()));
+  }
   dnnl::stream stream(engine);
-  primitive.execute(stream, args);
+  prepared.primitive.execute(stream, args);
   stream.wait();
 }
 

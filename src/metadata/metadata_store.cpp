@@ -16,14 +16,15 @@ bool ImageRecord::operator==(const ImageRecord& o) const {
   return id == o.id && source == o.source && content_hash == o.content_hash && file_size == o.file_size &&
          mtime_ns == o.mtime_ns && width == o.width && height == o.height && format == o.format &&
          added_ms == o.added_ms && metadata == o.metadata && tags == o.tags && photo == o.photo &&
-         analysis == o.analysis && labels == o.labels;
+         analysis == o.analysis && labels == o.labels && precision == o.precision;
 }
 
 namespace {
 constexpr char kMagic[9] = "IMGVMETA";
 // 2.0: records framed by their length, written by record_codec.cpp. 1.0 (cereal) is still read.
-constexpr std::uint16_t kMajor = 2, kMinor = 4;  // 2.1: photo facts; 2.2: image analysis; 2.3: labels;
-                                                // 2.4: sources under the database as "$DB/..."
+constexpr std::uint16_t kMajor = 2, kMinor = 5;  // 2.1: photo facts; 2.2: image analysis; 2.3: labels;
+                                                // 2.4: sources under the database as "$DB/...";
+                                                // 2.5: the precision that embedded it
 }  // namespace
 
 struct MetadataStore::Impl {

@@ -85,6 +85,8 @@ void encode_record(std::string& out, const ImageRecord& r) {
     put_string(out, l.name);
     put_scalar<float>(out, l.score);
   }
+  // Format 2.5: the precision that embedded it (empty: float32).
+  put_string(out, r.precision);
   const std::uint64_t length = out.size() - frame - sizeof(std::uint64_t);
   std::memcpy(&out[frame], &length, sizeof length);
 }
@@ -208,6 +210,7 @@ ImageRecord RecordReader::framed_record() {
   if (body.remaining() > 0) body.photo_facts(r.photo);  // format 2.1
   if (body.remaining() > 0) body.analysis(r.analysis);   // format 2.2
   if (body.remaining() > 0) body.labels(r.labels);       // format 2.3
+  if (body.remaining() > 0) r.precision = body.string();  // format 2.5
   // Whatever follows belongs to fields of a newer minor version: skipped. A field this build
   // adds later is read only `if (body.remaining() > 0)` and defaulted otherwise.
   at_ += length;

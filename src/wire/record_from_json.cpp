@@ -147,6 +147,7 @@ ImageRecord wire::record_from_json(const json& o, const std::string& what) {
     x.warmth = in.number<float>(*a, "warmth");
     x.tone = in.named<Tone>(*a, "tone", static_cast<int>(Tone::cool));
   }
+  if (o.contains("precision")) r.precision = in.text(o, "precision");
   if (const auto l = o.find("labels"); l != o.end() && l->is_array()) {
     for (const json& label : *l) {
       if (!label.is_object()) in.fail("labels", "holds something other than objects");

@@ -122,6 +122,7 @@ json to_json(const ImageRecord& r, const VectorDatabase* portable_in) {
     for (const Label& l : r.labels) labels.push_back({{"name", text(l.name)}, {"score", shortest(l.score)}});
     o["labels"] = std::move(labels);
   }
+  if (!r.precision.empty()) o["precision"] = text(r.precision);
   if (!is_valid_utf8(r.source)) o["source_escaped"] = true;
   return o;
 }

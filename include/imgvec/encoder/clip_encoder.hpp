@@ -79,8 +79,6 @@ class ClipEncoder final : public Encoder {
   /// How the model runs, for logs: device, threads, and what load-time optimization did
   /// ("cpu, 2 threads, frozen, 48 linear layers on oneDNN").
   std::string runtime() const;
-  /// The number format the model computes in ("float32", "bf16", "fp16").
-  const std::string& precision() const noexcept;
 
   /// Model only: embeds `count` preprocessed images (3 x S x S floats each, CHW, as
   /// preprocess_clip writes them). Returns raw model outputs when `normalize` is false.

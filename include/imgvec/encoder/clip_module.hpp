@@ -32,8 +32,6 @@ std::string clip_module_summary();
 /// ("cpu, 2 threads, frozen, ..."). Error(invalid_argument) for another kind of encoder.
 std::string clip_model_name(const Encoder& clip);
 std::string clip_runtime(const Encoder& clip);
-/// The number format it computes in ("float32", "bf16", "fp16").
-std::string clip_precision(const Encoder& clip);
 /// Token ids of `text` with the bundle's own vocabulary.
 std::vector<std::int32_t> clip_tokenize(const Encoder& clip, const std::string& text);
 

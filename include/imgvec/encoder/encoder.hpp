@@ -123,6 +123,9 @@ class Encoder {
   /// The decode options this encoder uses for images it reads itself: `base` with
   /// DecodeOptions::min_side set as fast_decode() asks (unless `base` already sets it).
   DecodeOptions decode_options(DecodeOptions base = {}) const;
+  /// The number format its model computes in: "float32" (the default, and the built-in
+  /// encoder's), "bf16" or "fp16" (ClipEncoderOptions::precision). Records keep it.
+  const std::string& precision() const noexcept { return precision_; }
   /// Threads that decode and preprocess files for embed_image_files (default 1; a CLIP encoder
   /// on CUDA sets one per available core but one, as its model needs no CPU of its own).
   std::size_t pipeline_threads() const noexcept { return pipeline_threads_; }
@@ -140,6 +143,7 @@ class Encoder {
   virtual void run_texts(const std::vector<std::string>& texts, float* out);
 
   std::size_t input_floats() const noexcept { return input_floats_; }
+  void set_precision(std::string precision) { precision_ = std::move(precision); }
   /// The shorter side prepare_image needs to lose nothing: twice the size it resizes to, or 0
   /// (the default) when it needs every pixel.
   virtual std::uint32_t decode_side() const noexcept { return 0; }
@@ -154,6 +158,7 @@ class Encoder {
   std::size_t batch_size_ = 8;
   std::size_t pipeline_threads_ = 1;
   bool fast_decode_ = true;
+  std::string precision_ = "float32";
 };
 
 }  // namespace imgvec

@@ -44,6 +44,10 @@ struct ImageRecord {
   ImageAnalysis analysis;
   /// Zero-shot content labels, most probable first (VectorDatabase::label_images).
   std::vector<Label> labels;
+  /// The number format the model computed its vector in when not float32 ("bf16", "fp16";
+  /// Encoder::precision). The vectors of every precision are interchangeable; this says which
+  /// images to embed again should float32's be wanted.
+  std::string precision;
 
   bool operator==(const ImageRecord& o) const;
 };
