@@ -5,7 +5,6 @@
 #include <list>
 #include <memory>
 #include <set>
-#include <thread>
 #include <unordered_map>
 
 #define XXH_INLINE_ALL  // header-only, as in src/io/binary_io.hpp
@@ -30,7 +29,7 @@ constexpr std::uint32_t kDecodeMinSide = 360;
 
 // work(i) for every i < n, on every core (the library's one thread team, parallel/parallel.hpp).
 void each_in_parallel(std::size_t n, const std::function<void(std::size_t)>& work) {
-  detail::parallel_for(n, std::max(1u, std::thread::hardware_concurrency()), 1,
+  detail::parallel_for(n, detail::available_cores(), 1,
                        [&](std::size_t begin, std::size_t end, std::size_t) {
                          for (std::size_t i = begin; i < end; ++i) work(i);
                        });
@@ -84,7 +83,7 @@ void verify_pairs(std::vector<PairToVerify> pairs, const std::map<Id, FileToVeri
   std::stable_sort(pairs.begin(), pairs.end(), [](const PairToVerify& x, const PairToVerify& y) { return x.score > y.score; });
   // Rounds of a few pairs per core: enough to keep the cores busy, few enough that pairs joined
   // in one round spare the next their work.
-  const std::size_t round = 8 * std::max(1u, std::thread::hardware_concurrency());
+  const std::size_t round = 8 * detail::available_cores();
   FeatureCache cache;
   std::size_t next = 0;
   while (next < pairs.size()) {

@@ -343,7 +343,7 @@ std::shared_ptr<float> ClipEncoder::input_buffer(std::size_t floats) const {
 }
 
 std::string ClipEncoder::runtime() const {
-  std::string s = impl_->device.str() + ", " + impl_->precision + ", " + std::to_string(at::get_num_threads()) +
+  std::string s = impl_->device.str() + ", " + precision() + ", " + std::to_string(at::get_num_threads()) +
                   " threads, ";
   s += impl_->frozen ? "frozen" : "not frozen";
   if (impl_->frozen && impl_->device.is_cpu()) {

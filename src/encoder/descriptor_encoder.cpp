@@ -4,9 +4,9 @@
 #include <array>
 #include <cmath>
 #include <cstring>
-#include <thread>
 
 #include "imgvec/image/preprocess.hpp"
+#include "parallel/parallel.hpp"
 
 namespace imgvec {
 namespace {
@@ -151,7 +151,7 @@ DescriptorEncoder::DescriptorEncoder()
                                  "layout; 4x4x8 gradient orientations; 8x8 DCT pHash"},
               kDimension) {
   // All the work is in prepare_image, on the decode threads: one per core.
-  set_pipeline_threads(std::max(1u, std::thread::hardware_concurrency()));
+  set_pipeline_threads(detail::available_cores());
 }
 
 std::uint32_t DescriptorEncoder::decode_side() const noexcept { return 2 * kSide; }

@@ -6,7 +6,6 @@
 #include <shared_mutex>
 #include <cmath>
 #include <string>
-#include <thread>
 #include <unordered_set>
 
 #include "imgvec/error.hpp"
@@ -24,10 +23,7 @@ constexpr std::size_t kWriteChunk = 256;
 
 constexpr float kHalfMax = 65504.0f;
 
-std::size_t default_threads() {
-  const unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 1 : n;
-}
+std::size_t default_threads() { return detail::available_cores(); }
 
 void check_finite(const float* v, std::size_t d, const char* what, Id id) {
   for (std::size_t i = 0; i < d; ++i) {
