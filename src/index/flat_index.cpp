@@ -11,6 +11,7 @@
 #include "index/index_io.hpp"
 #include "parallel/parallel.hpp"
 #include "index/topk.hpp"
+#include "simd/aligned_vector.hpp"
 #include "simd/kernels.hpp"
 
 namespace imgvec {
@@ -34,7 +35,7 @@ constexpr std::size_t kBlockBytes = std::size_t{256} << 10;
 struct FlatIndex::Impl {
   explicit Impl(std::size_t d) : dimension(d) {}
   std::size_t dimension;         // the index's, kept here for row(), which scans call per row
-  std::vector<float> vectors;    // row r at vectors[r * dimension]
+  detail::simd::AlignedVector<float> vectors;  // row r at vectors[r * dimension]
   std::vector<Id> ids;           // id of row r
   std::vector<float> sq_norms;   // |row r|^2, kept for L2 batch search only
   std::unordered_map<Id, std::size_t> row_of;
@@ -189,7 +190,7 @@ std::vector<std::vector<SearchHit>> FlatIndex::do_search_batch(const float* quer
   // Queries transposed into panels of 64 (zero beyond nq); per query the offset of its score:
   // L2 scores are -|q - x|^2 = (2<q, x> - |x|^2) - |q|^2, inner products need none.
   const std::size_t panels = (nq + kPanelQueries - 1) / kPanelQueries;
-  std::vector<float> packed(panels * d * kPanelQueries, 0.0f);
+  detail::simd::AlignedVector<float> packed(panels * d * kPanelQueries, 0.0f);
   std::vector<float> offset(panels * kPanelQueries, 0.0f);
   for (std::size_t i = 0; i < nq; ++i) {
     float* panel = packed.data() + (i / kPanelQueries) * d * kPanelQueries + i % kPanelQueries;
@@ -206,7 +207,7 @@ std::vector<std::vector<SearchHit>> FlatIndex::do_search_batch(const float* quer
   std::vector<std::vector<TopK>> tops(workers, std::vector<TopK>(nq, TopK(k, min_score)));
   const std::size_t grain = std::max<std::size_t>(block, (n / (workers * 4) + block - 1) / block * block);
   detail::parallel_for(n, workers, grain, [&](std::size_t begin, std::size_t end, std::size_t w) {
-    std::vector<float> scores(block * kPanelQueries);
+    detail::simd::AlignedVector<float> scores(block * kPanelQueries);
     std::vector<TopK>& top = tops[w];
     std::vector<float> bar(panels * kPanelQueries, std::numeric_limits<float>::infinity());
     for (std::size_t i = 0; i < nq; ++i) bar[i] = top[i].admission();
