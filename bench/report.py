@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from encoder_tables import neighbour_goal, neighbour_table  # noqa: E402
 FAISS = "Faiss (Debian, no AVX2)"
 SYSTEMS = [("hnsw", "imgvec"), ("hnsw-f16", "imgvec float16"), ("hnsw-sq8", "imgvec sq8"),
            ("hnswlib-native", "hnswlib -march=native"), ("faiss-hnsw", FAISS)]
@@ -202,6 +204,23 @@ def machine_description(context, build):
             f"kernels chosen at run time: `{context.get('imgvec.simd', '?')}` (nothing in the library "
             f"is built with `-march`).",
             "Packages: " + "; ".join(versions.splitlines()) + "."]
+
+
+def write_neighbour(w, n):
+    """The encoder beside a busy process (bench/encoder_vs_python.py's neighbour rounds)."""
+    w("### Beside a busy process\n")
+    w(f"The same measures on the idle machine and beside one other process spinning on a core, in "
+      f"{n['rounds']} alternating rounds (medians), none of the programs given `OMP_WAIT_POLICY`. imgvec "
+      "runs with its default thread choice: each model call takes the cores other processes left free over "
+      "the last 0.2 s (/proc/stat less its own CPU time). Python runs with the thread count of the table "
+      "above and, where it differs, with torch's own default. Goal (issue 23): imgvec's slowdown no worse "
+      "than the Python pipeline's at the same thread count.\n")
+    w(neighbour_table(n) + "\n")
+    goal = neighbour_goal(n)
+    met = [k for k, (_, _, ok) in goal.items() if ok]
+    w("Goal " + ("met on every measure" if len(met) == len(goal) else
+                 f"met on {len(met)} of {len(goal)} measures ({', '.join(met) or 'none'})") + ": " +
+      "; ".join(f"{k} {ours:.2f}x against {theirs:.2f}x" for k, (ours, theirs, _) in goal.items()) + ".\n")
 
 
 def write_report(results_dir, out, args_line, large):
@@ -495,6 +514,8 @@ def write_report(results_dir, out, args_line, large):
             w("")
         else:
             w("No bf16 figures: this CPU has neither AVX-512 BF16 nor AMX, where `--precision bf16` is refused.\n")
+        if enc.get("neighbour"):
+            write_neighbour(w, enc["neighbour"])
     else:
         w("Not measured in this run (`--skip-encoder`).\n")
 

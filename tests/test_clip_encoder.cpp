@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -9,6 +10,7 @@
 #include "imgvec/encoder/clip_encoder.hpp"
 #include "imgvec/error.hpp"
 #include "preprocess_reference.hpp"
+#include "support/busy_neighbour.hpp"
 
 // The CLIP encoder against Python running the same bundle (tests/reference/clip_reference.py) on
 // the tiny random-weight bundle the build makes (tools/make_test_model.py).
@@ -254,6 +256,43 @@ TEST_CASE("batches, pipelines and threads do not change embeddings", "[clip]") {
   t1.join();
   t2.join();
   CHECK(cosine(a.data(), b.data(), e.dimension()) >= 0.99999);
+}
+
+TEST_CASE("beside a busy process, the encoder's own thread choice embeds what fixed threads do", "[clip]") {
+  const auto with_threads = [](std::size_t n) {
+    ClipEncoderOptions o;
+    o.device = "cpu";
+    o.threads = n;
+    return o;
+  };
+  ClipEncoder one(kBundle, with_threads(1));
+  ClipEncoder two(kBundle, with_threads(2));
+  CHECK_THAT(one.runtime(), Catch::Matchers::StartsWith("cpu, float32, 1 thread, "));
+  CHECK_THAT(two.runtime(), Catch::Matchers::StartsWith("cpu, float32, 2 threads, "));
+  CHECK_THAT(encoder().runtime(), Catch::Matchers::Contains("up to ") &&
+                                      Catch::Matchers::Contains("threads (fewer beside busy processes)"));
+  const std::vector<std::string> texts{"a red car", "a photo of a dog playing in the snow"};
+  const auto paths = test_image_paths();
+  const std::size_t d = one.dimension();
+  const auto check_same = [&](const std::vector<float>& a, const std::vector<float>& b) {
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); i += d) CHECK(cosine(&a[i], &b[i], d) >= 0.99999);
+  };
+  const auto images = [&](ClipEncoder& e) {
+    std::vector<float> out;
+    for (const auto& r : e.embed_image_files(paths)) out.insert(out.end(), r.vector.begin(), r.vector.end());
+    return out;
+  };
+  const auto idle_texts = encoder().embed_texts(texts);
+  const auto idle_images = images(encoder());
+  imgvec::testing::BusyNeighbour neighbour;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a window that sees it
+  // The model's calls now run on fewer threads than at load, with primitives made for that count.
+  check_same(encoder().embed_texts(texts), idle_texts);
+  check_same(encoder().embed_texts(texts), one.embed_texts(texts));
+  check_same(two.embed_texts(texts), idle_texts);
+  check_same(images(encoder()), idle_images);
+  check_same(images(one), idle_images);
 }
 
 TEST_CASE("bad files in a batch are reported by name and the rest embedded", "[clip][errors]") {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <numeric>
+#include <optional>
 #include <thread>
 
 #include <ATen/Context.h>
@@ -21,6 +22,7 @@
 #include "encoder/normalize.hpp"
 #include "encoder/onednn_linear.hpp"
 #include "io/binary_io.hpp"
+#include "parallel/cpu_share.hpp"
 #include "parallel/parallel.hpp"
 
 namespace imgvec {
@@ -134,6 +136,7 @@ struct ClipEncoder::Impl {
   // (bf16 there lives inside the linear layers).
   torch::ScalarType input_type = torch::kFloat;
   EncoderFingerprint fingerprint;
+  std::size_t threads = 0;  // ClipEncoderOptions::threads: 0 chooses per call (parallel/cpu_share.hpp)
   int onednn_linears = 0;
   bool frozen = false;
 
@@ -145,6 +148,14 @@ struct ClipEncoder::Impl {
   // back waits for the whole call.
   torch::Tensor call(const char* method, torch::Tensor input) {
     c10::InferenceMode guard;
+    std::optional<detail::CpuShare> share;  // counts this call among the process's while it runs
+    if (device.is_cpu()) {
+      // The thread count is OpenMP's per calling thread, so it is set here, on the thread that
+      // runs the model (the pipeline's, the server's, Python's), not once at load.
+      int n = static_cast<int>(threads);
+      if (n == 0) n = static_cast<int>(share.emplace().threads());
+      if (at::get_num_threads() != n) at::set_num_threads(n);
+    }
     torch::Tensor out;
     try {
       const torch::Tensor on_device = input.is_floating_point()
@@ -213,6 +224,7 @@ std::unique_ptr<ClipEncoder::Impl> ClipEncoder::load(const std::string& path,
   if (!S_ISREG(st.st_mode)) throw Error(ErrorCode::invalid_argument, path + ": not a file");
   const torch::Device device = resolve_device(options.device);
   const torch::ScalarType precision = resolve_precision(options.precision, device);
+  if (device.is_cpu() && options.threads == 0) detail::CpuShare::start_window();
   if (device.is_cpu() && precision == torch::kBFloat16 && !options.optimize) {
     throw Error(ErrorCode::invalid_argument,
                 "precision \"bf16\" on a CPU works through the optimized module's oneDNN layers; load with optimize = true");
@@ -254,8 +266,7 @@ std::unique_ptr<ClipEncoder::Impl> ClipEncoder::load(const std::string& path,
   auto impl = std::make_unique<Impl>(path, std::move(info), std::move(tokenizer));
   impl->device = device;
   impl->precision = options.precision;
-  const std::size_t threads = options.threads ? options.threads : detail::available_cores();
-  at::set_num_threads(static_cast<int>(threads));
+  impl->threads = options.threads;
   module.eval();
   if (device.is_cuda() && precision != torch::kFloat) {
     // On a GPU the whole model runs in half precision, as open_clip's own half-precision
@@ -343,8 +354,11 @@ std::shared_ptr<float> ClipEncoder::input_buffer(std::size_t floats) const {
 }
 
 std::string ClipEncoder::runtime() const {
-  std::string s = impl_->device.str() + ", " + precision() + ", " + std::to_string(at::get_num_threads()) +
-                  " threads, ";
+  std::string s = impl_->device.str() + ", " + precision() + ", ";
+  if (impl_->device.is_cpu()) {
+    s += impl_->threads ? std::to_string(impl_->threads) + (impl_->threads == 1 ? " thread, " : " threads, ")
+                        : "up to " + std::to_string(detail::available_cores()) + " threads (fewer beside busy processes), ";
+  }
   s += impl_->frozen ? "frozen" : "not frozen";
   if (impl_->frozen && impl_->device.is_cpu()) {
     s += at::hasMKLDNN() ? ", " + std::to_string(impl_->onednn_linears) + " linear layers on oneDNN"

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #ifdef IMGVEC_HAVE_DNNL
@@ -44,7 +45,10 @@ struct InnerProduct::Impl {
     dnnl::inner_product_forward primitive;
     std::size_t scratchpad_bytes = 0;
   };
-  mutable std::map<memory::dim, Prepared> primitives;  // by row count
+  // By row count and thread count: a oneDNN primitive splits its work for the threads there were
+  // when it was made (oneDNN keys its own primitive cache by that count too), and the encoder
+  // runs with fewer threads while other processes keep cores busy (parallel/cpu_share.hpp).
+  mutable std::map<std::pair<memory::dim, int>, Prepared> primitives;
 
   dnnl::inner_product_forward::primitive_desc describe(memory::dim rows, const memory::desc& weights) const {
     const memory::desc src({rows, in}, bf16 ? dt::bf16 : dt::f32, tag::ab);
@@ -61,13 +65,13 @@ struct InnerProduct::Impl {
     return dnnl::inner_product_forward::primitive_desc(d, attr, cpu_engine());
   }
 
-  const Prepared& primitive_for(memory::dim rows) const {
+  const Prepared& primitive_for(memory::dim rows, int threads) const {
     std::lock_guard<std::mutex> lock(mutex);
-    auto it = primitives.find(rows);
+    auto it = primitives.find({rows, threads});
     if (it == primitives.end()) {
       const auto pd = describe(rows, weight_desc);
       if (pd.weights_desc() != weight_desc) throw std::runtime_error("oneDNN changed the inner product's weight layout");
-      it = primitives.emplace(rows, Prepared{dnnl::inner_product_forward(pd), pd.scratchpad_desc().get_size()}).first;
+      it = primitives.emplace(std::make_pair(rows, threads), Prepared{dnnl::inner_product_forward(pd), pd.scratchpad_desc().get_size()}).first;
     }
     return it->second;
   }
@@ -99,9 +103,9 @@ InnerProduct::InnerProduct(const float* weight, const float* bias, std::int64_t 
 
 InnerProduct::~InnerProduct() = default;
 
-void InnerProduct::run(const void* x, std::int64_t rows, float* y) const {
+void InnerProduct::run(const void* x, std::int64_t rows, float* y, int threads) const {
   const Impl& m = *impl_;
-  const Impl::Prepared& prepared = m.primitive_for(rows);
+  const Impl::Prepared& prepared = m.primitive_for(rows, threads);
   const dnnl::engine& engine = cpu_engine();
   thread_local std::vector<unsigned char> scratchpad;  // grows to the largest layer's, then stays
   if (scratchpad.size() < prepared.scratchpad_bytes) scratchpad.resize(prepared.scratchpad_bytes);
@@ -126,7 +130,7 @@ InnerProduct::InnerProduct(const float*, const float*, std::int64_t, std::int64_
   throw std::logic_error("InnerProduct: this build has no oneDNN");
 }
 InnerProduct::~InnerProduct() = default;
-void InnerProduct::run(const void*, std::int64_t, float*) const {}
+void InnerProduct::run(const void*, std::int64_t, float*, int) const {}
 
 #endif
 

@@ -24,9 +24,10 @@ class InnerProduct {
   InnerProduct(const InnerProduct&) = delete;
   InnerProduct& operator=(const InnerProduct&) = delete;
 
-  /// y (rows x out floats) = x (rows x in; float32, or bfloat16 when made with bf16) W^T + b.
-  /// Thread-safe.
-  void run(const void* x, std::int64_t rows, float* y) const;
+  /// y (rows x out floats) = x (rows x in; float32, or bfloat16 when made with bf16) W^T + b, on
+  /// `threads` OpenMP threads: the calling thread's omp_get_max_threads(), which the primitive is
+  /// made for (one per row and thread count, kept). Thread-safe.
+  void run(const void* x, std::int64_t rows, float* y, int threads) const;
 
  private:
   struct Impl;

@@ -6,6 +6,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
+#include <ATen/Parallel.h>
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/ir/constants.h>
 #include <torch/csrc/jit/ir/ir.h>
@@ -35,7 +36,7 @@ struct PackedLinear : torch::CustomClassHolder {
     if (packed) {
       const at::Tensor in = bf16 ? rows.to(at::kBFloat16).contiguous() : rows.to(at::kFloat).contiguous();
       at::Tensor out = at::empty({in.size(0), out_features}, at::kFloat);
-      packed->run(in.data_ptr(), in.size(0), out.data_ptr<float>());
+      packed->run(in.data_ptr(), in.size(0), out.data_ptr<float>(), at::get_num_threads());
       return out.view(sizes);
     }
     if (!bf16) return at::mkldnn_linear(rows.contiguous().to_mkldnn(), weight, bias).to_dense().view(sizes);
