@@ -210,7 +210,7 @@ def write_neighbour(w, n):
     """The encoder beside a busy process (bench/encoder_vs_python.py's neighbour rounds)."""
     w("### Beside a busy process\n")
     w(f"The same measures on the idle machine and beside one other process spinning on a core, in "
-      f"{n['rounds']} alternating rounds (medians), none of the programs given `OMP_WAIT_POLICY`. imgvec "
+      f"{n['rounds']} alternating round{'s' if n['rounds'] != 1 else ''} (medians), none of the programs given `OMP_WAIT_POLICY`. imgvec "
       "runs with its default thread choice: each model call takes the cores other processes left free over "
       "the last 0.2 s (/proc/stat less its own CPU time). Python runs with the thread count of the table "
       "above and, where it differs, with torch's own default. Goal (issue 23): imgvec's slowdown no worse "
