@@ -51,6 +51,13 @@ double cosine(const float* a, const float* b, std::size_t n) {
   return ab / std::sqrt(aa * bb);
 }
 
+double max_abs_difference(const std::vector<float>& a, const std::vector<float>& b) {
+  REQUIRE(a.size() == b.size());
+  double m = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(double{a[i]} - b[i]));
+  return m;
+}
+
 std::vector<std::string> test_image_paths() {
   std::vector<std::string> paths;
   for (const TestImage& t : kTestImages) paths.push_back(kImages + t.file);
@@ -125,9 +132,10 @@ TEST_CASE("a bundle loads with its settings and a fingerprint", "[clip]") {
   CHECK(e.info().context_length == 77);
   CHECK(e.info().text_truncation);
   CHECK(e.device() == "cpu");
-  // Both towers have 2 blocks of 4 linears each, all rewritten to oneDNN where libtorch has it.
+  // Both towers have 2 blocks of 4 linears each, all rewritten to oneDNN where libtorch has it,
+  // and each block's MLP applies its QuickGELU in its first linear.
   CHECK_THAT(e.runtime(), Catch::Matchers::StartsWith("cpu, ") && Catch::Matchers::Contains("frozen"));
-  CHECK_THAT(e.runtime(), Catch::Matchers::EndsWith(", 16 linear layers on oneDNN") ||
+  CHECK_THAT(e.runtime(), Catch::Matchers::EndsWith(", 16 linear layers on oneDNN (4 with their activation)") ||
                               Catch::Matchers::EndsWith(", oneDNN unavailable"));
   CHECK(e.supports_text());
   CHECK(e.fingerprint().kind == "clip");
@@ -293,6 +301,41 @@ TEST_CASE("beside a busy process, the encoder's own thread choice embeds what fi
   check_same(two.embed_texts(texts), idle_texts);
   check_same(images(encoder()), idle_images);
   check_same(images(one), idle_images);
+}
+
+TEST_CASE("linears that apply GELU, QuickGELU or tanh GELU themselves embed what libtorch's own ops do", "[clip]") {
+  for (const char* name : {"tiny", "tiny-gelu", "tiny-gelu-tanh"}) {
+    const std::string bundle = std::string(IMGVEC_TEST_MODELS_DIR) + "/" + name + ".pt";
+    INFO(bundle);
+    ClipEncoderOptions fused_options;
+    fused_options.device = "cpu";
+    ClipEncoderOptions plain_options = fused_options;
+    plain_options.optimize = false;  // libtorch runs the graph as traced: mul, sigmoid, mul or gelu
+    ClipEncoder fused(bundle, fused_options);
+    ClipEncoder plain(bundle, plain_options);
+    CHECK_THAT(fused.runtime(), Catch::Matchers::EndsWith("(4 with their activation)") ||
+                                    Catch::Matchers::EndsWith(", oneDNN unavailable"));
+    const std::size_t d = fused.dimension();
+    const std::vector<std::string> texts{"a red car", "a photo of a dog playing in the snow", ""};
+    const auto a = fused.embed_texts(texts);
+    const auto b = plain.embed_texts(texts);
+    for (std::size_t i = 0; i < texts.size(); ++i) CHECK(cosine(&a[i * d], &b[i * d], d) >= 0.99999);
+    CHECK(max_abs_difference(a, b) <= 1e-5);
+    for (const auto& path : test_image_paths()) {
+      const auto x = fused.embed_image_files({path});
+      if (!x[0].ok()) continue;
+      const auto y = plain.embed_image_files({path});
+      REQUIRE(y[0].ok());
+      CHECK(cosine(x[0].vector.data(), y[0].vector.data(), d) >= 0.99999);
+    }
+  }
+  // The exact and tanh GELU give texts 1e-4 apart, ten times the bound above: a layer that
+  // applied the wrong one would fail it.
+  ClipEncoderOptions o;
+  o.device = "cpu";
+  ClipEncoder erf(std::string(IMGVEC_TEST_MODELS_DIR) + "/tiny-gelu.pt", o);
+  ClipEncoder tanh_approx(std::string(IMGVEC_TEST_MODELS_DIR) + "/tiny-gelu-tanh.pt", o);
+  CHECK(max_abs_difference(erf.embed_texts({"a red car"}), tanh_approx.embed_texts({"a red car"})) > 5e-5);
 }
 
 TEST_CASE("bad files in a batch are reported by name and the rest embedded", "[clip][errors]") {

@@ -5,6 +5,7 @@ resblocks.N.attn.in_proj_weight, token_embedding, ...), so the shapes and the wo
 those of the real models; the weights here are random and seeded.
 """
 from collections import OrderedDict
+import dataclasses
 from dataclasses import dataclass
 from typing import Optional
 
@@ -26,7 +27,9 @@ class ClipConfig:
     text_heads: int
     context_length: int = 77
     vocab_size: int = 49408
-    quick_gelu: bool = True  # OpenAI's models were trained with it
+    # The MLP's activation: OpenAI's models were trained with QuickGELU; others use torch's GELU
+    # ("gelu", or "gelu_tanh" for its tanh approximation).
+    activation: str = "quick_gelu"
 
 
 CONFIGS = {
@@ -35,6 +38,9 @@ CONFIGS = {
     # Small enough to build and run in a second, large enough to tell images apart.
     "tiny": ClipConfig("tiny", 32, 224, 32, 64, 2, 2, 32, 2, 2),
 }
+# The tiny shape with torch's GELU, exact and tanh-approximated, as open_clip's non-OpenAI models.
+CONFIGS["tiny-gelu"] = dataclasses.replace(CONFIGS["tiny"], name="tiny-gelu", activation="gelu")
+CONFIGS["tiny-gelu-tanh"] = dataclasses.replace(CONFIGS["tiny"], name="tiny-gelu-tanh", activation="gelu_tanh")
 
 
 class QuickGELU(nn.Module):
@@ -72,14 +78,15 @@ class Attention(nn.Module):
 
 
 class ResidualAttentionBlock(nn.Module):
-    def __init__(self, width: int, heads: int, quick_gelu: bool):
+    def __init__(self, width: int, heads: int, activation: str):
         super().__init__()
         self.ln_1 = nn.LayerNorm(width)
         self.attn = Attention(width, heads)
         self.ln_2 = nn.LayerNorm(width)
         self.mlp = nn.Sequential(OrderedDict([
             ("c_fc", nn.Linear(width, width * 4)),
-            ("gelu", QuickGELU() if quick_gelu else nn.GELU()),
+            ("gelu", {"quick_gelu": QuickGELU(), "gelu": nn.GELU(),
+                      "gelu_tanh": nn.GELU(approximate="tanh")}[activation]),
             ("c_proj", nn.Linear(width * 4, width)),
         ]))
 
@@ -92,12 +99,12 @@ class ResidualAttentionBlock(nn.Module):
 class Transformer(nn.Module):
     """Batch-first: [N, L, width]."""
 
-    def __init__(self, width: int, layers: int, heads: int, quick_gelu: bool):
+    def __init__(self, width: int, layers: int, heads: int, activation: str):
         super().__init__()
         self.width = width
         self.layers = layers
         self.resblocks = nn.ModuleList(
-            [ResidualAttentionBlock(width, heads, quick_gelu) for _ in range(layers)])
+            [ResidualAttentionBlock(width, heads, activation) for _ in range(layers)])
 
     def forward(self, x: torch.Tensor, attn_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         for block in self.resblocks:
@@ -114,7 +121,7 @@ class VisionTransformer(nn.Module):
         self.class_embedding = nn.Parameter(scale * torch.randn(c.vision_width))
         self.positional_embedding = nn.Parameter(scale * torch.randn(grid * grid + 1, c.vision_width))
         self.ln_pre = nn.LayerNorm(c.vision_width)
-        self.transformer = Transformer(c.vision_width, c.vision_layers, c.vision_heads, c.quick_gelu)
+        self.transformer = Transformer(c.vision_width, c.vision_layers, c.vision_heads, c.activation)
         self.ln_post = nn.LayerNorm(c.vision_width)
         self.proj = nn.Parameter(scale * torch.randn(c.vision_width, c.embed_dim))
 
@@ -131,7 +138,7 @@ class Clip(nn.Module):
         super().__init__()
         self.config = c
         self.visual = VisionTransformer(c)
-        self.transformer = Transformer(c.text_width, c.text_layers, c.text_heads, c.quick_gelu)
+        self.transformer = Transformer(c.text_width, c.text_layers, c.text_heads, c.activation)
         self.token_embedding = nn.Embedding(c.vocab_size, c.text_width)
         self.positional_embedding = nn.Parameter(torch.empty(c.context_length, c.text_width))
         self.ln_final = nn.LayerNorm(c.text_width)

@@ -138,6 +138,7 @@ struct ClipEncoder::Impl {
   EncoderFingerprint fingerprint;
   std::size_t threads = 0;  // ClipEncoderOptions::threads: 0 chooses per call (parallel/cpu_share.hpp)
   int onednn_linears = 0;
+  int fused_activations = 0;  // of those, the ones that apply the MLP's activation themselves
   bool frozen = false;
 
   Impl(std::string p, ClipModelInfo i, ClipTokenizer t)
@@ -283,7 +284,8 @@ std::unique_ptr<ClipEncoder::Impl> ClipEncoder::load(const std::string& path,
       impl->frozen = true;
       if (device.is_cpu()) {
         const char* const methods[] = {"encode_image", "encode_text"};
-        impl->onednn_linears = detail::use_onednn_linears(module, methods, 2, precision == torch::kBFloat16);
+        impl->onednn_linears =
+            detail::use_onednn_linears(module, methods, 2, precision == torch::kBFloat16, &impl->fused_activations);
         if (precision == torch::kBFloat16 && impl->onednn_linears == 0) {
           throw Error(ErrorCode::unsupported, path + ": precision \"bf16\" on a CPU needs a libtorch with oneDNN "
                                                      "(MKLDNN) and a model with linear layers; use \"float32\"");
@@ -361,7 +363,8 @@ std::string ClipEncoder::runtime() const {
   }
   s += impl_->frozen ? "frozen" : "not frozen";
   if (impl_->frozen && impl_->device.is_cpu()) {
-    s += at::hasMKLDNN() ? ", " + std::to_string(impl_->onednn_linears) + " linear layers on oneDNN"
+    s += at::hasMKLDNN() ? ", " + std::to_string(impl_->onednn_linears) + " linear layers on oneDNN (" +
+                               std::to_string(impl_->fused_activations) + " with their activation)"
                          : ", oneDNN unavailable";
   }
   if (impl_->device.is_cuda()) {

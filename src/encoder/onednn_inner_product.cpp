@@ -37,6 +37,7 @@ constexpr memory::dim kLayoutRows = 128;
 struct InnerProduct::Impl {
   memory::dim out = 0, in = 0;
   bool bf16 = false;
+  Activation activation = Activation::none;
   memory::desc weight_desc;  // the packed layout
   memory weight, bias;       // bias empty when there is none
   bool has_bias = false;
@@ -62,6 +63,16 @@ struct InnerProduct::Impl {
     // a buffer per thread, concurrent calls of one primitive are safe (oneDNN's scratchpad docs).
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    if (activation != Activation::none) {
+      dnnl::post_ops ops;
+      switch (activation) {
+        case Activation::quick_gelu: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_swish, 1.702f, 0.f); break;
+        case Activation::gelu_erf: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f); break;
+        case Activation::gelu_tanh: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_gelu_tanh, 0.f, 0.f); break;
+        case Activation::none: break;
+      }
+      attr.set_post_ops(ops);
+    }
     return dnnl::inner_product_forward::primitive_desc(d, attr, cpu_engine());
   }
 
@@ -79,12 +90,14 @@ struct InnerProduct::Impl {
 
 bool InnerProduct::available() noexcept { return true; }
 
-InnerProduct::InnerProduct(const float* weight, const float* bias, std::int64_t out, std::int64_t in, bool bf16)
+InnerProduct::InnerProduct(const float* weight, const float* bias, std::int64_t out, std::int64_t in, bool bf16,
+                           Activation activation)
     : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.out = out;
   m.in = in;
   m.bf16 = bf16;
+  m.activation = activation;
   m.has_bias = bias != nullptr;
   const dt type = bf16 ? dt::bf16 : dt::f32;
   const auto pd = m.describe(kLayoutRows, memory::desc({out, in}, type, tag::any));
@@ -126,7 +139,7 @@ void InnerProduct::run(const void* x, std::int64_t rows, float* y, int threads) 
 
 struct InnerProduct::Impl {};
 bool InnerProduct::available() noexcept { return false; }
-InnerProduct::InnerProduct(const float*, const float*, std::int64_t, std::int64_t, bool) {
+InnerProduct::InnerProduct(const float*, const float*, std::int64_t, std::int64_t, bool, Activation) {
   throw std::logic_error("InnerProduct: this build has no oneDNN");
 }
 InnerProduct::~InnerProduct() = default;

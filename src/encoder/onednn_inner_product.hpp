@@ -12,6 +12,15 @@
 
 namespace imgvec::detail {
 
+/// An activation applied to the layer's output as it is written (a oneDNN post-op), instead of by
+/// separate passes over it afterwards.
+enum class Activation {
+  none,
+  quick_gelu,  // x * sigmoid(1.702 x), OpenAI CLIP's (oneDNN's swish with alpha 1.702)
+  gelu_erf,    // torch.nn.GELU()
+  gelu_tanh,   // torch.nn.GELU(approximate="tanh")
+};
+
 class InnerProduct {
  public:
   /// Whether this build has oneDNN's API.
@@ -19,7 +28,9 @@ class InnerProduct {
 
   /// `weight` is out x in floats, row-major; `bias` out floats or null. With `bf16` the weight is
   /// kept in bfloat16 and run() takes bfloat16 inputs; products add up in float32 either way.
-  InnerProduct(const float* weight, const float* bias, std::int64_t out, std::int64_t in, bool bf16);
+  /// `activation` is applied to every output.
+  InnerProduct(const float* weight, const float* bias, std::int64_t out, std::int64_t in, bool bf16,
+               Activation activation = Activation::none);
   ~InnerProduct();
   InnerProduct(const InnerProduct&) = delete;
   InnerProduct& operator=(const InnerProduct&) = delete;

@@ -2,7 +2,9 @@
 
 #include <cpuid.h>
 
+#include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
@@ -71,23 +73,89 @@ bool is_none(torch::jit::Value* v) {
   return iv && iv->isNone();
 }
 
-int rewrite(torch::jit::Block* block, torch::jit::Graph& graph, bool bf16) {
+// What a linear's output goes through next, when it is an activation oneDNN can apply as the
+// layer writes its output: the activation, the nodes that compute it now (last first, the order
+// they can be destroyed in) and the value they end in.
+struct ActivationMatch {
+  Activation kind = Activation::none;
+  std::vector<torch::jit::Node*> nodes;
+  torch::jit::Value* result = nullptr;
+};
+
+bool is_constant_near(torch::jit::Value* v, double expected) {
+  const auto iv = torch::jit::toIValue(v);
+  return iv && iv->isDouble() && std::abs(iv->toDouble() - expected) < 1e-6;
+}
+
+ActivationMatch match_activation(torch::jit::Value* y) {
+  static const auto mul = c10::Symbol::fromQualString("aten::mul");
+  static const auto sigmoid = c10::Symbol::fromQualString("aten::sigmoid");
+  static const auto gelu = c10::Symbol::fromQualString("aten::gelu");
+  ActivationMatch m;
+  const auto& uses = y->uses();
+  if (uses.size() == 1 && uses[0].user->kind() == gelu && uses[0].user->input(0) == y) {
+    // torch.nn.GELU: aten::gelu(y) or, since torch 1.12, aten::gelu(y, approximate).
+    torch::jit::Node* g = uses[0].user;
+    Activation kind = Activation::gelu_erf;
+    if (g->inputs().size() == 2) {
+      const auto a = torch::jit::toIValue(g->input(1));
+      if (!a || !a->isString()) return m;
+      if (a->toStringRef() == "tanh") kind = Activation::gelu_tanh;
+      else if (a->toStringRef() != "none") return m;
+    } else if (g->inputs().size() != 1) {
+      return m;
+    }
+    return {kind, {g}, g->output()};
+  }
+  // OpenAI CLIP's QuickGELU, y * sigmoid(1.702 * y), traced as mul(y, 1.702) -> sigmoid -> mul.
+  if (uses.size() != 2) return m;
+  torch::jit::Node* scale = nullptr;
+  torch::jit::Node* product = nullptr;
+  for (const auto& use : uses) {
+    torch::jit::Node* n = use.user;
+    if (n->kind() != mul || n->inputs().size() != 2) return m;
+    if (n->input(0) == y && is_constant_near(n->input(1), 1.702)) scale = n;
+    else product = n;
+  }
+  if (!scale || !product || scale->output()->uses().size() != 1) return m;
+  torch::jit::Node* s = scale->output()->uses()[0].user;
+  if (s->kind() != sigmoid || s->output()->uses().size() != 1 || s->output()->uses()[0].user != product) return m;
+  const bool operands = (product->input(0) == y && product->input(1) == s->output()) ||
+                        (product->input(1) == y && product->input(0) == s->output());
+  if (!operands) return m;
+  return {Activation::quick_gelu, {product, s, scale}, product->output()};
+}
+
+void collect_linears(torch::jit::Block* block, std::vector<torch::jit::Node*>& out) {
+  static const auto linear = c10::Symbol::fromQualString("aten::linear");
+  for (torch::jit::Node* node : block->nodes()) {
+    for (torch::jit::Block* sub : node->blocks()) collect_linears(sub, out);
+    if (node->kind() == linear) out.push_back(node);
+  }
+}
+
+// Rewrites the graph's linears; returns how many, and adds the activations folded into them to
+// `fused`. The linears are collected first: folding destroys nodes a walk would still visit.
+int rewrite(torch::jit::Graph& graph, bool bf16, int& fused) {
+  std::vector<torch::jit::Node*> linears;
+  collect_linears(graph.block(), linears);
   int rewritten = 0;
-  for (auto it = block->nodes().begin(); it != block->nodes().end();) {
-    torch::jit::Node* node = *it++;
-    for (torch::jit::Block* sub : node->blocks()) rewritten += rewrite(sub, graph, bf16);
-    if (node->kind() != c10::Symbol::fromQualString("aten::linear")) continue;
+  for (torch::jit::Node* node : linears) {
     const auto weight = constant_tensor(node->input(1));
     const auto bias = constant_tensor(node->input(2));
     if (!weight || weight->dim() != 2 || weight->scalar_type() != at::kFloat || !weight->device().is_cpu()) continue;
     if (!bias && !is_none(node->input(2))) continue;
     auto packed = c10::make_intrusive<PackedLinear>();
     packed->bf16 = bf16;
+    ActivationMatch activation;
     if (InnerProduct::available()) {
+      // Folding the activation saves its passes over the layer's output: QuickGELU was three
+      // (mul, sigmoid, mul), 1.1 ms per ViT-B/32 MLP at batch 8 on 2 cores, 13 ms of a batch.
+      activation = match_activation(node->output());
       const at::Tensor w = weight->contiguous();
       const at::Tensor b = bias ? bias->to(at::kFloat).contiguous() : at::Tensor();
       packed->packed = std::make_unique<InnerProduct>(w.data_ptr<float>(), bias ? b.data_ptr<float>() : nullptr,
-                                                      weight->size(0), weight->size(1), bf16);
+                                                      weight->size(0), weight->size(1), bf16, activation.kind);
     } else {
       packed->weight = bf16 ? weight->to(at::kBFloat16).contiguous().to_mkldnn() : weight->contiguous().to_mkldnn();
       if (bias) packed->bias = bias->contiguous();
@@ -100,6 +168,11 @@ int rewrite(torch::jit::Block* block, torch::jit::Graph& graph, bool bf16) {
                                           {node->input(0), constant});
     graph.insertNode(call);
     call->output()->setType(node->output()->type());
+    if (activation.kind != Activation::none) {
+      activation.result->replaceAllUsesWith(call->output());
+      for (torch::jit::Node* n : activation.nodes) n->destroy();
+      ++fused;
+    }
     node->output()->replaceAllUsesWith(call->output());
     node->destroy();
     ++rewritten;
@@ -120,14 +193,16 @@ bool cpu_has_bf16() {
   return avx512_bf16 || amx_bf16;
 }
 
-int use_onednn_linears(torch::jit::Module& frozen, const char* const* methods, int method_count, bool bf16) {
+int use_onednn_linears(torch::jit::Module& frozen, const char* const* methods, int method_count, bool bf16,
+                       int* fused_activations) {
   if (!at::hasMKLDNN()) return 0;
-  int rewritten = 0;
+  int rewritten = 0, fused = 0;
   for (int m = 0; m < method_count; ++m) {
     auto graph = frozen.get_method(methods[m]).graph();
-    rewritten += rewrite(graph->block(), *graph, bf16);
+    rewritten += rewrite(*graph, bf16, fused);
     torch::jit::EliminateDeadCode(graph);
   }
+  if (fused_activations) *fused_activations = fused;
   return rewritten;
 }
 

@@ -15,7 +15,11 @@ namespace imgvec::detail {
 /// in float32 (oneDNN's AVX-512 BF16 and AMX kernels); outputs and biases stay float32, as does
 /// everything between the linears (layer norms, softmax, GELU), which keeps the embeddings within
 /// a cosine of 0.999 of float32's.
-int use_onednn_linears(torch::jit::Module& frozen, const char* const* methods, int method_count, bool bf16);
+///
+/// A linear whose output goes only through GELU or QuickGELU (x * sigmoid(1.702 x), OpenAI
+/// CLIP's) applies it as it writes its output; `fused_activations`, when given, receives how many.
+int use_onednn_linears(torch::jit::Module& frozen, const char* const* methods, int method_count, bool bf16,
+                       int* fused_activations = nullptr);
 
 /// Whether this CPU computes bfloat16 products natively: AVX-512 BF16 or AMX-BF16 (CPUID leaf 7),
 /// with the OS saving AVX-512 state. oneDNN emulates bfloat16 elsewhere, slower than float32.
