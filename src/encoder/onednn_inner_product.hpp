@@ -1,6 +1,7 @@
 #pragma once
-// A linear layer, y = x W^T + b, on oneDNN's inner product with its weight laid out once, at load,
-// in the blocked format the kernels read. Through libtorch's mkldnn_linear the weight stays in
+// A linear layer, y = x W^T + b, on oneDNN with its weight laid out once, at load, in the blocked
+// format the kernels read: an inner product for few rows, a matmul on the same bytes for many
+// (faster there with AVX-512; see kMatmulRows). Through libtorch's mkldnn_linear the weight stays in
 // plain layout and oneDNN reorders it on every call: ViT-B/32 spent more time reordering its
 // weights than multiplying (ONEDNN_VERBOSE, Xeon with AMX, batch 8), and every reorder wrote
 // freshly faulted pages (45% of `imgvec embed`'s load time was the kernel clearing pages).
@@ -39,6 +40,10 @@ class InnerProduct {
   /// `threads` OpenMP threads: the calling thread's omp_get_max_threads(), which the primitive is
   /// made for (one per row and thread count, kept). Thread-safe.
   void run(const void* x, std::int64_t rows, float* y, int threads) const;
+
+  /// Whether calls of many rows run as a oneDNN matmul on the same packed weight (faster there);
+  /// false where oneDNN lays out the two primitives' weights differently.
+  bool runs_large_batches_as_matmul() const noexcept;
 
  private:
   struct Impl;
