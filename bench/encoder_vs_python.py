@@ -125,7 +125,7 @@ def neighbour_rounds(args, build, bundle):
             try:
                 if spinner:
                     time.sleep(0.5)  # running, and seen by imgvec's CPU-share window
-                # threads 0: imgvec's default choice; Python: torch's default (one per core).
+                # threads 0: imgvec's own choice per call; Python: the fixed counts in `pythons`.
                 runs["imgvec", state].append(cpp_round(binary, bundle, 0, args.min_seconds, extra=[flt], env=env)[0])
                 for side, threads in pythons.items():
                     runs[side, state].append(json.loads(subprocess.run(

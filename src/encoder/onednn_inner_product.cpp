@@ -55,7 +55,6 @@ struct InnerProduct::Impl {
   mutable std::mutex mutex;
   struct Prepared {
     dnnl::primitive primitive;
-    memory::desc weights;
     std::size_t scratchpad_bytes = 0;
     bool matmul = false;
   };
@@ -84,33 +83,38 @@ struct InnerProduct::Impl {
     return attr;
   }
 
-  Prepared inner_product(memory::dim rows, const memory::desc& weights) const {
+  // Descriptions only: the load asks them for weight layouts, and a primitive (its kernels
+  // generated) is made by primitive_for, for the row and thread counts that run.
+  dnnl::inner_product_forward::primitive_desc inner_product(memory::dim rows, const memory::desc& weights) const {
     const memory::desc src({rows, in}, bf16 ? dt::bf16 : dt::f32, tag::ab);
     const memory::desc dst({rows, out}, dt::f32, tag::ab);
     const auto d = bias ? dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_inference, src, weights,
                                                             memory::desc({out}, dt::f32, tag::a), dst)
                         : dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_inference, src, weights, dst);
-    const dnnl::inner_product_forward::primitive_desc pd(d, attributes(), cpu_engine());
-    return {dnnl::inner_product_forward(pd), pd.weights_desc(), pd.scratchpad_desc().get_size(), false};
+    return {d, attributes(), cpu_engine()};
   }
 
-  Prepared matmul(memory::dim rows, const memory::desc& weights) const {
+  dnnl::matmul::primitive_desc matmul(memory::dim rows, const memory::desc& weights) const {
     const memory::desc src({rows, in}, bf16 ? dt::bf16 : dt::f32, tag::ab);
     const memory::desc dst({rows, out}, dt::f32, tag::ab);
     const auto d = bias ? dnnl::matmul::desc(src, weights, memory::desc({1, out}, dt::f32, tag::ab), dst)
                         : dnnl::matmul::desc(src, weights, dst);
-    const dnnl::matmul::primitive_desc pd(d, attributes(), cpu_engine());
-    return {dnnl::matmul(pd), pd.weights_desc(), pd.scratchpad_desc().get_size(), true};
+    return {d, attributes(), cpu_engine()};
   }
 
   const Prepared& primitive_for(memory::dim rows, int threads) const {
     std::lock_guard<std::mutex> lock(mutex);
     auto it = primitives.find({rows, threads});
     if (it == primitives.end()) {
-      const bool as_matmul = matmul_weight && rows >= kMatmulRows;
-      Prepared p = as_matmul ? matmul(rows, matmul_weight.get_desc()) : inner_product(rows, weight_desc);
-      if (p.weights != (as_matmul ? matmul_weight.get_desc() : weight_desc)) {
-        throw std::runtime_error("oneDNN changed the linear layer's weight layout");
+      Prepared p;
+      if (matmul_weight && rows >= kMatmulRows) {
+        const auto pd = matmul(rows, matmul_weight.get_desc());
+        if (pd.weights_desc() != matmul_weight.get_desc()) throw std::runtime_error("oneDNN changed the matmul's weight layout");
+        p = {dnnl::matmul(pd), pd.scratchpad_desc().get_size(), true};
+      } else {
+        const auto pd = inner_product(rows, weight_desc);
+        if (pd.weights_desc() != weight_desc) throw std::runtime_error("oneDNN changed the inner product's weight layout");
+        p = {dnnl::inner_product_forward(pd), pd.scratchpad_desc().get_size(), false};
       }
       it = primitives.emplace(std::make_pair(rows, threads), std::move(p)).first;
     }
@@ -134,14 +138,14 @@ InnerProduct::InnerProduct(const float* weight, const float* bias, std::int64_t 
     std::copy_n(bias, out, static_cast<float*>(m.bias.get_data_handle()));
     m.matmul_bias = memory({{1, out}, dt::f32, tag::ab}, cpu_engine(), m.bias.get_data_handle());
   }
-  m.weight_desc = m.inner_product(kLayoutRows, memory::desc({out, in}, type, tag::any)).weights;
+  m.weight_desc = m.inner_product(kLayoutRows, memory::desc({out, in}, type, tag::any)).weights_desc();
   // Plain float32 -> the packed layout (and bfloat16), in one reorder, once.
   memory plain({{out, in}, dt::f32, tag::ab}, cpu_engine(), const_cast<float*>(weight));
   m.weight = memory(m.weight_desc, cpu_engine());
   dnnl::stream stream(cpu_engine());
   dnnl::reorder(plain, m.weight).execute(stream, plain, m.weight);
   stream.wait();
-  const memory::desc matmul_desc = m.matmul(4 * kMatmulRows, memory::desc({in, out}, type, tag::any)).weights;
+  const memory::desc matmul_desc = m.matmul(4 * kMatmulRows, memory::desc({in, out}, type, tag::any)).weights_desc();
   if (matmul_desc == m.weight_desc.permute_axes({1, 0})) {
     m.matmul_weight = memory(matmul_desc, cpu_engine(), m.weight.get_data_handle());
   }
