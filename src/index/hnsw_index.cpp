@@ -16,10 +16,6 @@
 #define NO_MANUAL_VECTORIZATION
 #include <assert.h>
 #include <stdint.h>
-#if defined(__linux__)
-#include <sys/mman.h>
-#include <unistd.h>
-#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +58,7 @@ namespace {
 #include "index/sq8_codec.hpp"
 #include "parallel/parallel.hpp"
 #include "index/topk.hpp"
+#include "simd/aligned_vector.hpp"
 #include "simd/kernels.hpp"
 
 namespace imgvec {
@@ -188,26 +185,11 @@ void check_params(const HnswParams& p) {
 
 bool is_deleted(const Graph& g, tableint i) { return g.isMarkedDeleted(i); }
 
-// Asks the kernel for 2 MB pages under a graph's base layer (Linux's transparent huge pages in
-// "madvise" mode, Debian's default, give them only to regions that ask). A walk touches records
-// all over the layer; with 4 kB pages nearly every visited node also misses the TLB. Measured at
-// 100k x 512, ef 32, one thread (AMD EPYC, medians of interleaved runs): float32 6.1k -> 7.1k QPS,
-// sq8 12.3k -> 13.9k.
-void advise_huge_pages(const void* start, std::size_t bytes) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
-  const auto begin = (reinterpret_cast<std::uintptr_t>(start) + page - 1) / page * page;
-  const auto end = (reinterpret_cast<std::uintptr_t>(start) + bytes) / page * page;
-  // Only worth it, and only allowed, for whole pages of a large region; failure changes nothing.
-  if (end > begin + (4u << 20)) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-#else
-  (void)start;
-  (void)bytes;
-#endif
-}
-
+// 2 MB pages under a graph's base layer: a walk touches records all over the layer; with 4 kB pages
+// nearly every visited node also misses the TLB. Measured at 100k x 512, ef 32, one thread (AMD
+// EPYC, medians of interleaved runs): float32 6.1k -> 7.1k QPS, sq8 12.3k -> 13.9k.
 void advise_huge_pages(const Graph& g) {
-  advise_huge_pages(g.data_level0_memory_, g.max_elements_ * g.size_data_per_element_);
+  detail::simd::advise_huge_pages(g.data_level0_memory_, g.max_elements_ * g.size_data_per_element_);
 }
 
 // The graph's records as the sq8 codec sees them: the vector data of node i at base + i * stride.
@@ -813,7 +795,7 @@ void renumber(Graph& g) {
   const std::size_t stride = g.size_data_per_element_;
   char* level0 = static_cast<char*>(std::calloc(g.max_elements_, stride));
   if (!level0) throw std::bad_alloc();
-  advise_huge_pages(level0, g.max_elements_ * stride);
+  detail::simd::advise_huge_pages(level0, g.max_elements_ * stride);
   std::vector<char*> links(n);
   std::vector<int> levels(n);
   for (std::size_t i = 0; i < n; ++i) {
@@ -982,7 +964,7 @@ std::unique_ptr<Index> load_hnsw_payload(CheckedFileReader& in, const IndexFileH
   const std::size_t capacity = std::max<std::size_t>(count, 1);
   Buffer level0(static_cast<char*>(std::calloc(capacity, size_per_element)));
   if (!level0) throw Error(ErrorCode::io, in.path() + ": out of memory for the HNSW base layer");
-  advise_huge_pages(level0.get(), capacity * size_per_element);  // before the read touches it
+  simd::advise_huge_pages(level0.get(), capacity * size_per_element);  // before the read touches it
   in.read(level0.get(), count * size_per_element, "HNSW base layer");
 
   std::vector<Buffer> upper(count);

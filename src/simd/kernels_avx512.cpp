@@ -22,6 +22,10 @@ struct Avx512 {
   // The batched tile: 6 rows x 4 vectors of queries = 24 accumulators + 4 query vectors + 1
   // broadcast row value of 32 registers.
   static constexpr int kPanelVectors = 4;
+  // Steps of the tile's loop body: measured at 100k x 512, 64 queries, one thread (Intel Xeon,
+  // Sapphire Rapids class; medians of 5 interleaved runs) 4 steps 164 GFLOP/s, 2 steps 163, 16
+  // steps 158, against 147 for one step with a prefetch test in each.
+  static constexpr std::size_t kPanelUnroll = 4;
   static V zero() { return _mm512_setzero_ps(); }
   static V load(const float* p) { return _mm512_loadu_ps(p); }
   static V load_tail(const float* p, std::size_t n) {

@@ -135,27 +135,19 @@ void rows_impl(const float* q, const X* x, std::size_t n, std::size_t d, float* 
 // two-dimensional array: GCC 12 kept a [6][2] array of __m256 in memory and stored it back every
 // step (47% of peak).
 template <typename T, int QV>
-IMGVEC_KERNEL_INLINE void panel_tile(const float* panel, const float* const* rows, std::size_t d,
-                                     float* out, const float* const* next) {
+struct PanelTile {
   using V = typename T::V;
-  constexpr std::size_t W = T::W;
-  constexpr std::size_t P = kPanelQueries;
+  static constexpr std::size_t W = T::W;
+  static constexpr std::size_t P = kPanelQueries;
   V a0[QV], a1[QV], a2[QV], a3[QV], a4[QV], a5[QV];
-  for (int v = 0; v < QV; ++v) a0[v] = a1[v] = a2[v] = a3[v] = a4[v] = a5[v] = T::zero();
-  const float* x0 = rows[0];
-  const float* x1 = rows[1];
-  const float* x2 = rows[2];
-  const float* x3 = rows[3];
-  const float* x4 = rows[4];
-  const float* x5 = rows[5];
-  for (std::size_t i = 0; i < d; ++i) {
-    // The next six rows, a line of each every 16 steps: with one panel of queries (a batch of 64)
-    // each row comes from memory once, while the kernel waits for it. Measured at 100k x 512, 64
-    // queries (AMD EPYC Zen 5, medians of 3 interleaved runs): one thread 194 -> 215 GFLOP/s on
-    // AVX-512 (84% -> 93% of the FMA peak), 98 -> 111 on AVX2 (85% -> 95%); two threads +12-13%.
-    if (next != nullptr && (i & 15) == 0) {
-      for (int r = 0; r < 6; ++r) __builtin_prefetch(next[r] + i);
-    }
+  const float* x0;
+  const float* x1;
+  const float* x2;
+  const float* x3;
+  const float* x4;
+  const float* x5;
+
+  IMGVEC_KERNEL_INLINE void step(const float* panel, std::size_t i) {
     V q[QV];
     for (int v = 0; v < QV; ++v) q[v] = T::load(panel + i * P + v * W);
 #define IMGVEC_PANEL_ROW(r)                                                 \
@@ -167,13 +159,46 @@ IMGVEC_KERNEL_INLINE void panel_tile(const float* panel, const float* const* row
     IMGVEC_PANEL_ROW(3) IMGVEC_PANEL_ROW(4) IMGVEC_PANEL_ROW(5)
 #undef IMGVEC_PANEL_ROW
   }
+};
+
+template <typename T, int QV>
+IMGVEC_KERNEL_INLINE void panel_tile(const float* panel, const float* const* rows, std::size_t d,
+                                     float* out, const float* const* next) {
+  constexpr std::size_t W = T::W;
+  constexpr std::size_t P = kPanelQueries;
+  PanelTile<T, QV> t;  // held in registers: GCC replaces the struct's arrays by scalars
+  for (int v = 0; v < QV; ++v) t.a0[v] = t.a1[v] = t.a2[v] = t.a3[v] = t.a4[v] = t.a5[v] = T::zero();
+  t.x0 = rows[0];
+  t.x1 = rows[1];
+  t.x2 = rows[2];
+  t.x3 = rows[3];
+  t.x4 = rows[4];
+  t.x5 = rows[5];
+  // T::kPanelUnroll steps at a time (a divisor of 16), with the next six rows' lines (a line of
+  // each per 16 steps) fetched ahead of them: with one panel of queries (a batch of 64) each row
+  // comes from memory once, while the kernel waits for it. Measured at 100k x 512, 64 queries (AMD
+  // EPYC Zen 5, medians of 3 interleaved runs): one thread 194 -> 215 GFLOP/s on AVX-512, 98 -> 111
+  // on AVX2; two threads +12-13%. Into L2 (prefetcht1) rather than L1: 158 against 157 GFLOP/s
+  // (Intel Xeon, Sapphire Rapids class), and the L1 keeps the panel; a longer distance (12 or 24
+  // rows) was slower there (157, 154).
+  constexpr std::size_t U = T::kPanelUnroll;
+  static_assert(16 % U == 0, "a prefetch every 16 steps falls on an unrolled step");
+  std::size_t i = 0;
+  for (; i + U <= d; i += U) {
+    if (next != nullptr && (i & 15) == 0) {
+      for (int r = 0; r < 6; ++r) __builtin_prefetch(next[r] + i, 0, 2);
+    }
+#pragma GCC unroll 16
+    for (std::size_t k = 0; k < U; ++k) t.step(panel, i + k);
+  }
+  for (; i < d; ++i) t.step(panel, i);
   for (int v = 0; v < QV; ++v) {
-    T::store(out + v * W, a0[v]);
-    T::store(out + P + v * W, a1[v]);
-    T::store(out + 2 * P + v * W, a2[v]);
-    T::store(out + 3 * P + v * W, a3[v]);
-    T::store(out + 4 * P + v * W, a4[v]);
-    T::store(out + 5 * P + v * W, a5[v]);
+    T::store(out + v * W, t.a0[v]);
+    T::store(out + P + v * W, t.a1[v]);
+    T::store(out + 2 * P + v * W, t.a2[v]);
+    T::store(out + 3 * P + v * W, t.a3[v]);
+    T::store(out + 4 * P + v * W, t.a4[v]);
+    T::store(out + 5 * P + v * W, t.a5[v]);
   }
 }
 

@@ -56,6 +56,7 @@ std::uint16_t float_to_half(float f) {
 struct Scalar {
   static constexpr std::size_t W = 8;
   static constexpr int kPanelVectors = 2;
+  static constexpr std::size_t kPanelUnroll = 4;
   struct V {
     float v[W];
   };
