@@ -452,7 +452,7 @@ def write_report(results_dir, out, args_line, large):
           "selectivity).\n")
     w("| selectivity | predicate: latency, recall@10 | allow list: latency, recall@10 |")
     w("| --- | --- | --- |")
-    for sel in ("0.1%", "1%", "3%", "5%", "10%", "20%", "30%", "50%", "100%"):
+    for sel in ("0.1%", "1%", "2%", "3%", "4%", "5%", "10%", "20%", "30%", "50%", "100%"):
         p = get(f"search_filtered/hnsw/{main_n}/predicate/selectivity:{sel}")
         a = get(f"search_filtered/hnsw/{main_n}/allow_list/selectivity:{sel}")
         if p and a:

@@ -79,7 +79,7 @@ constexpr int kMaxLevel = 64;        // levels are ~log_M(n); more means a damag
 // in test_hnsw_index.cpp; bench search_filtered, predicate at 3%: 0.834 on one build of the
 // graph). The price: such a predicate is scanned even where the walk would have been lucky
 // (100k x 512, one subset at 3%: 1.3 ms against 0.83 ms). When the two bounds straddle
-// kTwoHopFrom at 64 matches, the sample goes on to kMaxPredicateSamples and is judged once more:
+// two_hop_from at 64 matches, the sample goes on to kMaxPredicateSamples and is judged once more:
 // stopped at 64, a 5% predicate's lower bound falls below 3.5% whenever the 64 matches took over
 // 1371 nodes, which (negative binomial, mean 1280, s.d. 156) happens about 28% of the time, and
 // the search went to the scan (seen in the report of 2026-12-04: 1.43 ms, 8x unfiltered, at 100k).
@@ -87,6 +87,12 @@ constexpr int kMaxLevel = 64;        // levels are ~log_M(n); more means a damag
 constexpr std::size_t kSampleHits = 64;
 constexpr std::size_t kMinPredicateSamples = 256;
 constexpr std::size_t kMaxPredicateSamples = 4096;
+// How many matching records ahead an exact scan fetches the whole record. Measured at 100k x 512,
+// float32, allow lists at 3% (Intel Xeon, one thread, 300 queries): 405 us per search with no
+// prefetch and the allow list's order, 388 in node order, 366 / 357 / 367 fetching 1 / 2 / 4
+// records ahead, 380 with 2 ahead into L2 only; skipping the tombstone read where there are none
+// then 357 -> 356 (the lookups alone 109 -> 94 us).
+constexpr std::size_t kScanAhead = 2;
 // How much of each neighbour's record a walk prefetches before scoring (see search_base_layer):
 // all of a 512-d sq8 record's codes; for float32, more than 256-512 bytes measured no faster.
 constexpr std::size_t kPrefetchBytes = 576;
@@ -110,9 +116,20 @@ constexpr double kAllowListMatchCost = 2.5;
 // 10% 176 -> 151 us, 20% 220 -> 165, 30% 261 (the plain walk) -> 198, 40% 208 -> 189, 50% 172 ->
 // 176, recall@10 0.989-0.994 against 0.991-0.998; 60%, still the plain walk, 148. So the worst
 // ratio over 5-100% fell from 2.5x to 1.9x.
-constexpr double kTwoHopFrom = 0.035;
 constexpr double kTwoHopBelow = 0.5;
 constexpr double kTwoHopWalkCost = 2.0;
+
+// The lowest selectivity at which the two-hop walk keeps recall@10 >= 0.95 depends on how many of a
+// node's base-layer neighbours match (selectivity x maxM0). Measured at 100k x 512, float32, ef 64,
+// allow lists, 1000 queries (Intel Xeon; one graph each): M 16 (maxM0 32) recall 0.905 / 0.927 /
+// 0.957 / 0.964 / 0.977 at 3.5 / 4 / 4.5 / 5 / 6% (the benchmark's own graph: 0.913 at 4%, 0.965
+// at 5%, so the earlier fixed 3.5% broke the recall goal there); M 32 (maxM0 64) 0.907 / 0.941 /
+// 0.957 / 0.972 at 2 / 2.5 / 3 / 3.5%. The line through 5% at 32 and 3% at 64 is
+// 0.642 x maxM0^-0.737; other M are extrapolated from it, within [1%, kTwoHopBelow).
+double two_hop_from(const Graph& g) {
+  const double from = 0.642 * std::pow(static_cast<double>(std::max<std::size_t>(g.maxM0_, 1)), -0.737);
+  return std::clamp(from, 0.01, kTwoHopBelow);
+}
 
 // The bytes of one record's vector data in hnswlib's graph, for each storage.
 std::size_t record_data_bytes(VectorStorage storage, std::size_t dim) {
@@ -600,19 +617,35 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
   };
   const Metric measure = metric();  // once: the scans below would call it per vector
 
+  // The matching nodes first, then their distances, each record fetched kScanAhead records ahead
+  // of its distance. Allow lists go in node order (the layout's order, so each record is nearer
+  // the last), and a tombstone (a cache line in the record's link list, from a random place) is
+  // read only if the index has any.
+  const bool any_deleted = g.num_deleted_ > 0;
   auto exact_scan = [&](TopK& top) {
+    std::vector<tableint> nodes;
     if (const std::vector<Id>* allow = filter->allow_list()) {
+      nodes.reserve(allow->size());
       for (Id id : *allow) {
         auto it = g.label_lookup_.find(id);
-        if (it == g.label_lookup_.end() || is_deleted(g, it->second)) continue;
-        top.push(detail::score_from_distance(measure, exact(it->second)), id);
+        if (it == g.label_lookup_.end() || (any_deleted && is_deleted(g, it->second))) continue;
+        nodes.push_back(it->second);
       }
+      std::sort(nodes.begin(), nodes.end());
     } else {
       const std::vector<Id>& labels = impl_->labels;
       for (tableint i = 0; i < g.cur_element_count; ++i) {
-        if (!filter->matches(labels[i]) || is_deleted(g, i)) continue;
-        top.push(detail::score_from_distance(measure, exact(i)), labels[i]);
+        if (!filter->matches(labels[i]) || (any_deleted && is_deleted(g, i))) continue;
+        nodes.push_back(i);
       }
+    }
+    const std::size_t bytes = g.data_size_;
+    for (std::size_t j = 0; j < nodes.size(); ++j) {
+      if (j + kScanAhead < nodes.size()) {
+        const char* ahead = g.getDataByInternalId(nodes[j + kScanAhead]);
+        for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(ahead + off);
+      }
+      top.push(detail::score_from_distance(measure, exact(nodes[j])), g.getExternalLabel(nodes[j]));
     }
   };
 
@@ -639,7 +672,7 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
           // the whole sample is taken and the decision made once, at its end (deciding at every
           // node as the sample grew sent 3.5% predicates to the walk: recall 0.90 on one subset).
           const double h = static_cast<double>(hit), s = static_cast<double>(seen);
-          if (h - 2.0 * std::sqrt(h) >= kTwoHopFrom * s || h + 2.0 * std::sqrt(h) < kTwoHopFrom * s) break;
+          if (h - 2.0 * std::sqrt(h) >= two_hop_from(g) * s || h + 2.0 * std::sqrt(h) < two_hop_from(g) * s) break;
           whole_sample = true;
         }
         const auto i = static_cast<tableint>(at);
@@ -657,9 +690,9 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
     const double matches = selectivity * static_cast<double>(live);
     const double scan_cost = filter->allow_list() ? kAllowListMatchCost * matches
                                                   : matches + kPredicateCost * live;
-    // Between kTwoHopFrom and kTwoHopBelow the walk looks through non-matching neighbours (see
+    // Between two_hop_from and kTwoHopBelow the walk looks through non-matching neighbours (see
     // search_base_layer) and costs a few unfiltered walks instead.
-    two_hop = at_least >= kTwoHopFrom && selectivity < kTwoHopBelow;
+    two_hop = at_least >= two_hop_from(g) && selectivity < kTwoHopBelow;
     const double unfiltered_walk = static_cast<double>(std::max(ef, k)) * static_cast<double>(g.maxM0_) / 2.0;
     const double walk_cost = two_hop ? kTwoHopWalkCost * unfiltered_walk
                                      : unfiltered_walk / std::max(selectivity, 1e-9);
@@ -674,7 +707,6 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
   // and only when the index has any: a tombstone lives in the node's link-list header, one more
   // cache line from a random place per test, and the two-hop walk tests every neighbour of every
   // non-matching neighbour.
-  const bool any_deleted = g.num_deleted_ > 0;
   auto accept = [&](tableint i) {
     if (filter && !filter->matches(impl_->labels[i])) return false;
     return !any_deleted || !is_deleted(g, i);
