@@ -1,3 +1,9 @@
+// libtorch's headers first: c10's logging defines a CHECK macro of its own, which would replace
+// Catch's (and quietly turn every CHECK below into c10's) if it came second.
+#include <torch/csrc/jit/passes/freeze_module.h>
+#include <torch/script.h>
+#undef CHECK
+
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -89,6 +95,10 @@ TEST_CASE("bf16 linear layers stay within bfloat16's rounding, as inner products
   for (float& v : w) v = normal(rng) / std::sqrt(static_cast<float>(in));
   for (float& v : b) v = normal(rng);
   const InnerProduct layer(w.data(), b.data(), out, in, /*bf16=*/true, Activation::quick_gelu);
+  InnerProduct chained(w.data(), b.data(), out, in, /*bf16=*/true, Activation::quick_gelu);
+  chained.write_bf16(true);
+  CHECK(chained.writes_bf16());
+  CHECK_FALSE(layer.writes_bf16());
   for (std::int64_t rows : {std::int64_t{9}, std::int64_t{400}}) {
     // Inputs rounded to bfloat16 (round to nearest even), the products checked against the
     // rounded inputs and float32 weights: the weights' own rounding is the error left.
@@ -117,6 +127,17 @@ TEST_CASE("bf16 linear layers stay within bfloat16's rounding, as inner products
     }
     INFO("rows " << rows);
     CHECK(worst / largest < 2e-2);
+    // Written in bfloat16 for a next layer (write_bf16): the same outputs, rounded.
+    std::vector<std::uint16_t> y16(y.size());
+    chained.run(x16.data(), rows, y16.data(), 1);
+    double off = 0;
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      const std::uint32_t bits = std::uint32_t{y16[i]} << 16;
+      float v;
+      std::memcpy(&v, &bits, 4);
+      off = std::max(off, std::abs(double{v} - y[i]) / std::max(1e-3, std::abs(double{y[i]})));
+    }
+    CHECK(off <= 1.0 / 128);  // within one bfloat16 step (8 significant bits)
   }
 }
 
@@ -127,4 +148,50 @@ TEST_CASE("with AVX-512, oneDNN blocks a weight alike for its inner product and 
   std::vector<float> w(768 * 3072, 0.01f), b(3072, 0.f);
   CHECK(InnerProduct(w.data(), b.data(), 3072, 768, false).runs_large_batches_as_matmul());
   if (cpu_has_bf16()) CHECK(InnerProduct(w.data(), b.data(), 3072, 768, true).runs_large_batches_as_matmul());
+}
+
+namespace {
+
+// A module whose forward is a convolution as a ViT's patch embedding is written, with `stride`.
+torch::jit::Module convolution_module(const at::Tensor& weight, const at::Tensor& bias, std::int64_t stride) {
+  torch::jit::Module m("PatchEmbedding");
+  m.register_parameter("weight", weight, false);
+  m.register_parameter("bias", bias, false);
+  m.define("def forward(self, x):\n"
+           "    return torch.conv2d(x, self.weight, self.bias, [" + std::to_string(stride) + ", " +
+           std::to_string(stride) + "], [0, 0], [1, 1], 1).flatten(2).transpose(1, 2)\n");
+  m.eval();
+  return torch::jit::freeze_module(m);
+}
+
+}  // namespace
+
+TEST_CASE("a patch embedding runs as a packed linear and gives the convolution's output", "[clip][onednn]") {
+  if (!InnerProduct::available()) return;  // the rewrite needs oneDNN's API (runtime() says so)
+  at::manual_seed(5);
+  const at::Tensor weight = at::randn({48, 3, 8, 8}) / 8.0;
+  const at::Tensor bias = at::randn({48});
+  const char* const methods[] = {"forward"};
+  // 36 x 30 pixels: 4 x 3 whole patches, the pixels beyond them dropped as the convolution does.
+  const at::Tensor x = at::randn({2, 3, 36, 30});
+  const at::Tensor expected = at::conv2d(x, weight, bias, {8, 8}).flatten(2).transpose(1, 2);
+  for (bool bf16 : {false, true}) {
+    if (bf16 && (!cpu_has_bf16() || std::getenv("ONEDNN_MAX_CPU_ISA"))) continue;
+    INFO("bf16 " << bf16);
+    torch::jit::Module m = convolution_module(weight, bias, 8);
+    int patches = 0;
+    use_onednn_linears(m, methods, 1, bf16, nullptr, nullptr, &patches);
+    CHECK(patches == 1);
+    const at::Tensor got = m.forward({x}).toTensor();
+    REQUIRE(got.sizes() == expected.sizes());
+    const double error = (got - expected).abs().max().item<double>() / expected.abs().max().item<double>();
+    CHECK(error < (bf16 ? 2e-2 : 1e-5));
+  }
+  // A convolution whose stride is not its kernel is left to libtorch.
+  torch::jit::Module overlapping = convolution_module(weight, bias, 4);
+  int patches = -1;
+  use_onednn_linears(overlapping, methods, 1, false, nullptr, nullptr, &patches);
+  CHECK(patches == 0);
+  CHECK(at::allclose(overlapping.forward({x}).toTensor(),
+                     at::conv2d(x, weight, bias, {4, 4}).flatten(2).transpose(1, 2), 1e-5, 1e-5));
 }

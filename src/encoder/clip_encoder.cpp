@@ -139,6 +139,8 @@ struct ClipEncoder::Impl {
   std::size_t threads = 0;  // ClipEncoderOptions::threads: 0 chooses per call (parallel/cpu_share.hpp)
   int onednn_linears = 0;
   int fused_activations = 0;  // of those, the ones that apply the MLP's activation themselves
+  int bf16_chained = 0;       // and the ones that write bfloat16 for the next linear
+  int patch_convolutions = 0;  // patch embeddings run as packed linears
   bool frozen = false;
 
   Impl(std::string p, ClipModelInfo i, ClipTokenizer t)
@@ -285,7 +287,8 @@ std::unique_ptr<ClipEncoder::Impl> ClipEncoder::load(const std::string& path,
       if (device.is_cpu()) {
         const char* const methods[] = {"encode_image", "encode_text"};
         impl->onednn_linears =
-            detail::use_onednn_linears(module, methods, 2, precision == torch::kBFloat16, &impl->fused_activations);
+            detail::use_onednn_linears(module, methods, 2, precision == torch::kBFloat16, &impl->fused_activations,
+                                       &impl->bf16_chained, &impl->patch_convolutions);
         if (precision == torch::kBFloat16 && impl->onednn_linears == 0) {
           throw Error(ErrorCode::unsupported, path + ": precision \"bf16\" on a CPU needs a libtorch with oneDNN "
                                                      "(MKLDNN) and a model with linear layers; use \"float32\"");
@@ -364,7 +367,9 @@ std::string ClipEncoder::runtime() const {
   s += impl_->frozen ? "frozen" : "not frozen";
   if (impl_->frozen && impl_->device.is_cpu()) {
     s += at::hasMKLDNN() ? ", " + std::to_string(impl_->onednn_linears) + " linear layers on oneDNN (" +
-                               std::to_string(impl_->fused_activations) + " with their activation)"
+                               std::to_string(impl_->fused_activations) + " with their activation" +
+                               (impl_->bf16_chained ? ", " + std::to_string(impl_->bf16_chained) + " writing bfloat16 for the next" : "") +
+                               ")" + (impl_->patch_convolutions ? ", patch embedding as a oneDNN linear" : "")
                          : ", oneDNN unavailable";
   }
   if (impl_->device.is_cuda()) {

@@ -44,6 +44,7 @@ constexpr memory::dim kMatmulRows = 128;
 struct InnerProduct::Impl {
   memory::dim out = 0, in = 0;
   bool bf16 = false;
+  bool bf16_out = false;  // dst in bfloat16 (write_bf16)
   Activation activation = Activation::none;
   memory::desc weight_desc;  // the packed layout, out x in
   memory weight;             // in that layout
@@ -87,7 +88,7 @@ struct InnerProduct::Impl {
   // generated) is made by primitive_for, for the row and thread counts that run.
   dnnl::inner_product_forward::primitive_desc inner_product(memory::dim rows, const memory::desc& weights) const {
     const memory::desc src({rows, in}, bf16 ? dt::bf16 : dt::f32, tag::ab);
-    const memory::desc dst({rows, out}, dt::f32, tag::ab);
+    const memory::desc dst({rows, out}, bf16_out ? dt::bf16 : dt::f32, tag::ab);
     const auto d = bias ? dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_inference, src, weights,
                                                             memory::desc({out}, dt::f32, tag::a), dst)
                         : dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_inference, src, weights, dst);
@@ -96,7 +97,7 @@ struct InnerProduct::Impl {
 
   dnnl::matmul::primitive_desc matmul(memory::dim rows, const memory::desc& weights) const {
     const memory::desc src({rows, in}, bf16 ? dt::bf16 : dt::f32, tag::ab);
-    const memory::desc dst({rows, out}, dt::f32, tag::ab);
+    const memory::desc dst({rows, out}, bf16_out ? dt::bf16 : dt::f32, tag::ab);
     const auto d = bias ? dnnl::matmul::desc(src, weights, memory::desc({1, out}, dt::f32, tag::ab), dst)
                         : dnnl::matmul::desc(src, weights, dst);
     return {d, attributes(), cpu_engine()};
@@ -153,14 +154,22 @@ InnerProduct::InnerProduct(const float* weight, const float* bias, std::int64_t 
 
 InnerProduct::~InnerProduct() = default;
 
-void InnerProduct::run(const void* x, std::int64_t rows, float* y, int threads) const {
+void InnerProduct::write_bf16(bool on) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->bf16_out = on;
+  impl_->primitives.clear();
+}
+
+bool InnerProduct::writes_bf16() const noexcept { return impl_->bf16_out; }
+
+void InnerProduct::run(const void* x, std::int64_t rows, void* y, int threads) const {
   const Impl& m = *impl_;
   const Impl::Prepared& prepared = m.primitive_for(rows, threads);
   const dnnl::engine& engine = cpu_engine();
   thread_local std::vector<unsigned char> scratchpad;  // grows to the largest layer's, then stays
   if (scratchpad.size() < prepared.scratchpad_bytes) scratchpad.resize(prepared.scratchpad_bytes);
   memory src({{rows, m.in}, m.bf16 ? dt::bf16 : dt::f32, tag::ab}, engine, const_cast<void*>(x));
-  memory dst({{rows, m.out}, dt::f32, tag::ab}, engine, y);
+  memory dst({{rows, m.out}, m.bf16_out ? dt::bf16 : dt::f32, tag::ab}, engine, y);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
                                        {DNNL_ARG_WEIGHTS, prepared.matmul ? m.matmul_weight : m.weight},
                                        {DNNL_ARG_DST, dst}};
@@ -184,7 +193,9 @@ InnerProduct::InnerProduct(const float*, const float*, std::int64_t, std::int64_
   throw std::logic_error("InnerProduct: this build has no oneDNN");
 }
 InnerProduct::~InnerProduct() = default;
-void InnerProduct::run(const void*, std::int64_t, float*, int) const {}
+void InnerProduct::write_bf16(bool) {}
+bool InnerProduct::writes_bf16() const noexcept { return false; }
+void InnerProduct::run(const void*, std::int64_t, void*, int) const {}
 bool InnerProduct::runs_large_batches_as_matmul() const noexcept { return false; }
 
 #endif

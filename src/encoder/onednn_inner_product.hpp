@@ -36,10 +36,17 @@ class InnerProduct {
   InnerProduct(const InnerProduct&) = delete;
   InnerProduct& operator=(const InnerProduct&) = delete;
 
-  /// y (rows x out floats) = x (rows x in; float32, or bfloat16 when made with bf16) W^T + b, on
-  /// `threads` OpenMP threads: the calling thread's omp_get_max_threads(), which the primitive is
-  /// made for (one per row and thread count, kept). Thread-safe.
-  void run(const void* x, std::int64_t rows, float* y, int threads) const;
+  /// Writes bfloat16 outputs instead of float32 (bias and activation still applied in float32
+  /// first), for a layer whose output only feeds another bfloat16 layer: the next layer's input
+  /// conversion then has nothing to do. Call before run(), not during.
+  void write_bf16(bool on);
+  bool writes_bf16() const noexcept;
+
+  /// y (rows x out; float32, or bfloat16 after write_bf16) = x (rows x in; float32, or bfloat16
+  /// when made with bf16) W^T + b, on `threads` OpenMP threads: the calling thread's
+  /// omp_get_max_threads(), which the primitive is made for (one per row and thread count, kept).
+  /// Thread-safe.
+  void run(const void* x, std::int64_t rows, void* y, int threads) const;
 
   /// Whether calls of many rows run as a oneDNN matmul on the same packed weight (faster there);
   /// false where oneDNN lays out the two primitives' weights differently.
