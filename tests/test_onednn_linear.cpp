@@ -147,7 +147,10 @@ TEST_CASE("with AVX-512, oneDNN blocks a weight alike for its inner product and 
   if (!InnerProduct::available() || !__builtin_cpu_supports("avx512f") || std::getenv("ONEDNN_MAX_CPU_ISA")) return;
   std::vector<float> w(768 * 3072, 0.01f), b(3072, 0.f);
   CHECK(InnerProduct(w.data(), b.data(), 3072, 768, false).runs_large_batches_as_matmul());
-  if (cpu_has_bf16()) CHECK(InnerProduct(w.data(), b.data(), 3072, 768, true).runs_large_batches_as_matmul());
+  // In bfloat16 the layouts agree where oneDNN runs it on AMX (Intel Xeon, measured); with
+  // AVX-512 BF16 alone (AMD EPYC Zen 5, measured) the matmul blocks its weight otherwise, and bf16
+  // runs every row count as an inner product, still correct (the bf16 tests above).
+  if (cpu_has_amx_bf16()) CHECK(InnerProduct(w.data(), b.data(), 3072, 768, true).runs_large_batches_as_matmul());
 }
 
 namespace {

@@ -307,15 +307,20 @@ int rewrite_patch_convolutions(torch::jit::Graph& graph, bool bf16) {
 
 }  // namespace
 
+bool cpu_has_amx_bf16() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw")) return false;  // OS state too
+  return __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((d >> 22) & 1u);
+}
+
 bool cpu_has_bf16() {
   unsigned a = 0, b = 0, c = 0, d = 0;
   if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw")) return false;  // OS state too
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-  const bool amx_bf16 = (d >> 22) & 1u;
   const unsigned leaf7_subleaves = a;
   bool avx512_bf16 = false;
   if (leaf7_subleaves >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) avx512_bf16 = (a >> 5) & 1u;
-  return avx512_bf16 || amx_bf16;
+  return avx512_bf16 || cpu_has_amx_bf16();
 }
 
 int use_onednn_linears(torch::jit::Module& frozen, const char* const* methods, int method_count, bool bf16,

@@ -31,5 +31,7 @@ int use_onednn_linears(torch::jit::Module& frozen, const char* const* methods, i
 /// Whether this CPU computes bfloat16 products natively: AVX-512 BF16 or AMX-BF16 (CPUID leaf 7),
 /// with the OS saving AVX-512 state. oneDNN emulates bfloat16 elsewhere, slower than float32.
 bool cpu_has_bf16();
+/// Whether it has AMX-BF16 (Intel Xeon from Sapphire Rapids), where oneDNN runs bfloat16 on tiles.
+bool cpu_has_amx_bf16();
 
 }  // namespace imgvec::detail
