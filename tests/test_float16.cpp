@@ -127,6 +127,16 @@ TEST_CASE("float16 distance kernels match a float reference on the rounded value
         const double l2h = k->l2sq(qr.data(), xrr, d);
         CHECK(std::abs(k->hnsw_l2_f16(qh.data(), xhr, &dim) - l2h) < tol * (1 + l2h));
       }
+      // Four rows at once, as a graph walk scores a node's neighbours: rows 4, 2, 0, 1.
+      const void* four[4] = {xh.data() + 4 * d, xh.data() + 2 * d, xh.data(), xh.data() + d};
+      float ip4h[4], l24h[4];
+      k->hnsw_ip4_f16(qh.data(), four, &dim, ip4h);
+      k->hnsw_l2_4_f16(qh.data(), four, &dim, l24h);
+      for (int r = 0; r < 4; ++r) {
+        const float single_l2h = k->hnsw_l2_f16(qh.data(), four[r], &dim);
+        CHECK(std::abs(ip4h[r] - k->hnsw_ip_f16(qh.data(), four[r], &dim)) < tol);
+        CHECK(std::abs(l24h[r] - single_l2h) < tol * (1 + single_l2h));
+      }
     }
   }
 }

@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <numeric>
 #include <unordered_set>
 
 #include "datasets.hpp"
@@ -320,4 +322,73 @@ TEST_CASE("hnsw: parameters are validated", "[index][hnsw][errors]") {
   index.set_ef_search(123);
   CHECK(index.params().ef_search == 123);
   CHECK(index.search(std::vector<float>(8, 1.0f)).empty());
+}
+
+// Inserts are imgvec's own (construction_search + link_new_node, on hnswlib's graph): what users do
+// around them must keep the graph navigable.
+TEST_CASE("hnsw: inserts on two threads, after removing everything, and growing from 16",
+          "[index][hnsw]") {
+  const std::size_t n = 4000, d = 64;
+  auto base = clustered(2 * n, d, 11);
+  auto queries = clustered(100, d, 11, 1);
+  const VectorStorage storage = EACH_STORAGE;
+  INFO(to_string(storage));
+  HnswParams params = with_storage(storage);
+  params.initial_capacity = 16;
+  auto first_half = [&] {
+    Dataset out;
+    out.rows = n;
+    out.dim = d;
+    out.data.assign(base.data.begin(), base.data.begin() + n * d);
+    return out;
+  }();
+  const auto truth = ground_truth(first_half, queries, 10, Metric::cosine);
+
+  double recall_by_threads[3] = {0, 0, 0};
+  for (std::size_t threads : {1, 2}) {
+    HnswIndex index(d, Metric::cosine, params);
+    index.set_threads(threads);
+    // In batches of 500, so later inserts link into a graph that earlier ones built.
+    for (std::size_t b = 0; b < n; b += 500) {
+      std::vector<Id> ids(500);
+      std::iota(ids.begin(), ids.end(), static_cast<Id>(b));
+      index.add_batch(ids, MatrixView(base.row(b), 500, d));
+    }
+    REQUIRE(index.size() == n);
+    recall_by_threads[threads] = recall_at_k(search_all(index, queries, {10}), truth, 10);
+    INFO(threads << " threads: recall@10 " << recall_by_threads[threads]);
+    CHECK(recall_by_threads[threads] >= 0.95);
+    // Every vector finds itself first: no node was left unlinked.
+    std::size_t self_first = 0;
+    for (Id id = 0; id < n; id += 7) {
+      const auto hits = index.search(VectorView(base.row(id), d), {1});
+      self_first += !hits.empty() && hits[0].id == id;
+    }
+    CHECK(self_first >= (n / 7) * 99 / 100);
+  }
+  CHECK(std::abs(recall_by_threads[2] - recall_by_threads[1]) < 0.02);
+
+  SECTION("after every id (the entry point too) is removed, new ids link into the tombstones") {
+    HnswIndex index(d, Metric::cosine, params);
+    index.set_threads(2);
+    index.add_batch(iota_ids(n), MatrixView(base.row(0), n, d));
+    for (Id id = 0; id < n; ++id) REQUIRE(index.remove(id));
+    CHECK(index.search(VectorView(queries.row(0), d), {10}).empty());
+    std::vector<Id> fresh(n);
+    std::iota(fresh.begin(), fresh.end(), static_cast<Id>(n));
+    index.add_batch(fresh, MatrixView(base.row(n), n, d));
+    CHECK(index.size() == n);
+    Dataset second;
+    second.rows = n;
+    second.dim = d;
+    second.data.assign(base.data.begin() + n * d, base.data.end());
+    auto found = search_all(index, queries, {10});
+    for (auto& hits : found) {
+      for (auto& h : hits) {
+        REQUIRE(h.id >= n);
+        h.id -= n;  // ground truth numbers the second half from 0
+      }
+    }
+    CHECK(recall_at_k(found, ground_truth(second, queries, 10, Metric::cosine), 10) >= 0.95);
+  }
 }

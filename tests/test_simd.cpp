@@ -68,6 +68,33 @@ TEST_CASE("dot and l2sq kernels match a double-precision reference", "[simd]") {
   }
 }
 
+TEST_CASE("the four-at-once graph kernels equal four single calls", "[simd]") {
+  // A graph walk scores a node's neighbours four at a time from scattered records: each of the
+  // four results must be the single kernel's, whatever the dimension's tail.
+  std::mt19937 rng(11);
+  for (const Kernels* k : available()) {
+    for (std::size_t d : kDims) {
+      INFO(k->name << " d=" << d);
+      auto a = random_vector(d + 1, rng);
+      std::vector<std::vector<float>> rows;
+      for (int r = 0; r < 4; ++r) rows.push_back(random_vector(d + 3, rng));
+      // Different offsets: the records of a graph are not aligned with each other.
+      const void* recs[4] = {rows[0].data() + 1, rows[1].data() + 2, rows[2].data(), rows[3].data() + 3};
+      std::size_t dim = d;
+      float ip[4], l2[4];
+      k->hnsw_ip4(a.data() + 1, recs, &dim, ip);
+      k->hnsw_l2_4(a.data() + 1, recs, &dim, l2);
+      for (int r = 0; r < 4; ++r) {
+        INFO("record " << r);
+        const auto* x = static_cast<const float*>(recs[r]);
+        CHECK(std::abs(ip[r] - k->hnsw_ip(a.data() + 1, x, &dim)) < tolerance(d));
+        CHECK(std::abs(l2[r] - k->hnsw_l2(a.data() + 1, x, &dim)) < tolerance(d));
+        CHECK(std::abs(ip[r] - (1.0 - ref_dot(a.data() + 1, x, d))) < tolerance(d));
+      }
+    }
+  }
+}
+
 TEST_CASE("row kernels score one query against many rows", "[simd]") {
   std::mt19937 rng(11);
   for (const Kernels* k : available()) {
