@@ -141,6 +141,11 @@ std::size_t record_data_bytes(VectorStorage storage, std::size_t dim) {
   return dim * sizeof(float);
 }
 
+// Starts fetching the first `bytes` of a record, a cache line at a time.
+inline void prefetch_record(const char* record, std::size_t bytes) {
+  for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(record + off);
+}
+
 // hnsw_ip4's signature: one vector against four records, four distances out.
 using FourDistances = void (*)(const void* a, const void* const* b, const void* param, float* out);
 
@@ -350,7 +355,7 @@ std::vector<DistId> search_base_layer(const Graph& g, const Query& q, tableint e
   auto take = [&](tableint c) {
     fresh[count++] = c;
     const char* rec = base + c * stride + data_offset;
-    for (std::size_t off = 0; off < prefetch_bytes; off += 64) __builtin_prefetch(rec + off);
+    prefetch_record(rec, prefetch_bytes);
   };
   // The whole of a node's base-layer link list, from the line it starts in.
   auto prefetch_links = [&](tableint c) {
@@ -497,8 +502,7 @@ Candidates construction_search(Graph& g, FourDistances four, const void* record,
         if (mark[c] == tag) continue;
         mark[c] = tag;
         fresh[count++] = c;
-        const char* rec = g.getDataByInternalId(c);
-        for (std::size_t off = 0; off < prefetch_bytes; off += 64) __builtin_prefetch(rec + off);
+        prefetch_record(g.getDataByInternalId(c), prefetch_bytes);
       }
     }
     auto consider = [&](tableint c, float d) {
@@ -548,10 +552,7 @@ tableint link_new_node(Graph& g, FourDistances four, tableint node, Candidates& 
       g.setListCount(list, static_cast<unsigned short>(size + 1));
       continue;
     }
-    for (std::size_t j = 0; j < size; ++j) {
-      const char* rec = g.getDataByInternalId(nb[j]);
-      for (std::size_t off = 0; off < prefetch_bytes; off += 64) __builtin_prefetch(rec + off);
-    }
+    for (std::size_t j = 0; j < size; ++j) prefetch_record(g.getDataByInternalId(nb[j]), prefetch_bytes);
     const char* center = g.getDataByInternalId(other);
     Candidates pool;
     pool.emplace(g.fstdistfunc_(g.getDataByInternalId(node), center, g.dist_func_param_), node);
@@ -866,8 +867,7 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
     const std::size_t bytes = g.data_size_;
     for (std::size_t j = 0; j < nodes.size(); ++j) {
       if (j + kScanAhead < nodes.size()) {
-        const char* ahead = g.getDataByInternalId(nodes[j + kScanAhead]);
-        for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(ahead + off);
+        prefetch_record(g.getDataByInternalId(nodes[j + kScanAhead]), bytes);
       }
       top.push(detail::score_from_distance(measure, exact(nodes[j])), g.getExternalLabel(nodes[j]));
     }
