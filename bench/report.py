@@ -223,6 +223,38 @@ def write_neighbour(w, n):
       "; ".join(f"{k} {ours:.2f}x against {theirs:.2f}x" for k, (ours, theirs, _) in goal.items()) + ".\n")
 
 
+def filtered_tables(res, n, w):
+    """The filtered-search tables of one run: each selectivity, then the two-term AND filters."""
+    get = res.get
+    base = get(f"search_filtered/hnsw/{n}/unfiltered")
+    slow = (lambda b: f" ({ms(b) / ms(base):.1f}x)") if base else (lambda b: "")
+    if base:
+        w(f"Unfiltered, same parameters: {ms(base) * 1000:.0f} µs, recall@10 {base['recall@10']:.3f}; "
+          "in parentheses each latency against it (goal: recall@10 >= 0.95 and <= 3x at every "
+          "selectivity).\n")
+    w("| selectivity | predicate: latency, recall@10 | allow list: latency, recall@10 |")
+    w("| --- | --- | --- |")
+    for sel in ("0.1%", "1%", "2%", "3%", "4%", "5%", "10%", "20%", "30%", "50%", "100%"):
+        p = get(f"search_filtered/hnsw/{n}/predicate/selectivity:{sel}")
+        a = get(f"search_filtered/hnsw/{n}/allow_list/selectivity:{sel}")
+        if p and a:
+            w(f"| {sel} | {ms(p) * 1000:.0f} µs{slow(p)}, {p['recall@10']:.3f} | "
+              f"{ms(a) * 1000:.0f} µs{slow(a)}, {a['recall@10']:.3f} |")
+    rows = [(label, get(f"search_filtered/hnsw/{n}/and_20%_10%/{key}")) for key, label in
+            (("with_query", "the 20% nearest the query (correlated)"), ("independent", "a random 20% (independent)"),
+             ("against_query", "the 20% farthest from the query (anti-correlated)"))]
+    if any(b for _, b in rows):
+        w("\nTwo-term AND filters as allow lists (a `Where` with two conditions): a first term keeping 20% "
+          "of the ids, AND a pseudo-random 10%; about 2% match. Each query has its own list and its own "
+          "exact top 10.\n")
+        w("| first term | latency | recall@10 |")
+        w("| --- | --- | --- |")
+        for label, b in rows:
+            if b:
+                w(f"| {label} | {ms(b) * 1000:.0f} µs{slow(b)} | {b['recall@10']:.3f} |")
+    w("")
+
+
 def write_report(results_dir, out, args_line, large):
     context, res = load_results(results_dir / "index.json")
     # The HNSW searches on harder CLIP-like data (bench --data clip-like), where report.py ran them.
@@ -444,33 +476,11 @@ def write_report(results_dir, out, args_line, large):
     w("The filter is a pseudo-random subset of ids, passed as a predicate on the id or as an allow "
       "list (what a metadata `Where` becomes). The index chooses per query between an exact scan of "
       "the matching ids and a graph walk that only collects matches, by an estimate of their costs.\n")
-    base = get(f"search_filtered/hnsw/{main_n}/unfiltered")
-    slow = (lambda b: f" ({ms(b) / ms(base):.1f}x)") if base else (lambda b: "")
-    if base:
-        w(f"Unfiltered, same parameters: {ms(base) * 1000:.0f} µs, recall@10 {base['recall@10']:.3f}; "
-          "in parentheses each latency against it (goal: recall@10 >= 0.95 and <= 3x at every "
-          "selectivity).\n")
-    w("| selectivity | predicate: latency, recall@10 | allow list: latency, recall@10 |")
-    w("| --- | --- | --- |")
-    for sel in ("0.1%", "1%", "2%", "3%", "4%", "5%", "10%", "20%", "30%", "50%", "100%"):
-        p = get(f"search_filtered/hnsw/{main_n}/predicate/selectivity:{sel}")
-        a = get(f"search_filtered/hnsw/{main_n}/allow_list/selectivity:{sel}")
-        if p and a:
-            w(f"| {sel} | {ms(p) * 1000:.0f} µs{slow(p)}, {p['recall@10']:.3f} | "
-              f"{ms(a) * 1000:.0f} µs{slow(a)}, {a['recall@10']:.3f} |")
-    rows = [(label, get(f"search_filtered/hnsw/{main_n}/and_20%_10%/{key}")) for key, label in
-            (("with_query", "the 20% nearest the query (correlated)"), ("independent", "a random 20% (independent)"),
-             ("against_query", "the 20% farthest from the query (anti-correlated)"))]
-    if any(b for _, b in rows):
-        w("\nTwo-term AND filters as allow lists (a `Where` with two conditions): a first term keeping 20% "
-          "of the ids, AND a pseudo-random 10%; about 2% match. Each query has its own list and its own "
-          "exact top 10.\n")
-        w("| first term | latency | recall@10 |")
-        w("| --- | --- | --- |")
-        for label, b in rows:
-            if b:
-                w(f"| {label} | {ms(b) * 1000:.0f} µs{slow(b)} | {b['recall@10']:.3f} |")
-    w("")
+    filtered_tables(res, main_n, w)
+    if any(k.startswith(f"search_filtered/hnsw/{main_n}/") for k in hard):
+        w(f"### The same on harder clip-like data (N = {main_n})\n")
+        w("`imgvec_bench --data clip-like`, described under \"HNSW search on harder CLIP-like data\".\n")
+        filtered_tables(hard, main_n, w)
 
     # Encoder.
     w("## CLIP encoder\n")
@@ -630,7 +640,7 @@ def main():
         (results / "index-cliplike.json").unlink(missing_ok=True)
         run([build / "bench" / "imgvec_bench", "--repetitions", args.repetitions, *size, "--data", "clip-like",
              "--benchmark_enable_random_interleaving=true",
-             "--benchmark_filter=^search/(hnsw|hnsw-f16|hnsw-sq8|hnswlib-native)/",
+             "--benchmark_filter=^(search/(hnsw|hnsw-f16|hnsw-sq8|hnswlib-native)/|search_filtered/hnsw/)",
              f"--benchmark_out={results / 'index-cliplike.json'}", "--benchmark_out_format=json"])
         # On a machine with AVX-512, the batched exact search once more on the AVX2 kernels (the
         # ones an AVX2-only CPU gets), against the 256-bit FMA peak (issue 22, item 7).

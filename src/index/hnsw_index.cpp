@@ -110,8 +110,8 @@ constexpr double kAllowListMatchCost = 2.5;
 // the matching nodes two hops away no longer connect), where the exact scan takes over. Its cost
 // is about kTwoHopWalkCost unfiltered walks. (With the walk starting at 3.5%, the worst latency
 // over 1-30% went from 1.9 ms, the scan at 5%, to 0.46 ms, 2x an unfiltered search.)
-// Since each expansion takes at most M candidates from two hops away (look_through), the walk
-// stays cheaper than the plain filtered walk up to about 50%: at 100k x 512, float32, allow lists,
+// Since each expansion takes a bounded number of candidates from two hops away (look_through), the
+// walk stays cheaper than the plain filtered walk up to about 50%: at 100k x 512, float32, allow lists,
 // one thread (AMD EPYC Zen 5; unfiltered ~100 us; 300 queries, medians of 5 interleaved rounds):
 // 10% 176 -> 151 us, 20% 220 -> 165, 30% 261 (the plain walk) -> 198, 40% 208 -> 189, 50% 172 ->
 // 176, recall@10 0.989-0.994 against 0.991-0.998; 60%, still the plain walk, 148. So the worst
@@ -327,7 +327,16 @@ struct Closer {
 // With `two_hop` (a selective filter), a neighbour that fails `accept` is not scored; the walk
 // looks through it at its own neighbours instead and scores those that pass (ACORN-1's expansion,
 // Patel et al., SIGMOD 2024): the frontier then holds matching nodes only, so the walk no longer
-// expands about ef / selectivity nodes, each scoring mostly non-matching neighbours.
+// expands about ef / selectivity nodes, each scoring mostly non-matching neighbours. Except the
+// first expansion, of the entry point, which scores all its neighbours as the plain walk does:
+// the frontier then starts with the query's whole neighbourhood, matching or not, and the walk
+// looks through each of those nodes in turn instead of leaving the query's region by the few
+// matching nodes two hops from the entry point. Measured at 100k x 512, float32, ef 64, allow
+// lists, one thread (AMD EPYC Zen 5, one saved graph, medians of 3 interleaved rounds), recall@10
+// without -> with: clustered data 0.836 -> 0.925 at 3%, 0.923 -> 0.964 at 4%, 0.963 -> 0.980 at 5%;
+// clip-like data 0.868 -> 0.888 at 3%, 0.924 -> 0.930 at 5%; for 20-50 us more per search.
+// (Scoring the whole neighbourhood of the first 8 nodes took clustered data to 0.962 / 0.979 /
+// 0.988 but doubled the time: the frontier's non-matching nodes are expanded too.)
 template <typename Accept>
 std::vector<DistId> search_base_layer(const Graph& g, const Query& q, tableint ep, std::size_t ef,
                                       std::size_t prefetch_bytes, bool two_hop, Accept&& accept) {
@@ -366,11 +375,14 @@ std::vector<DistId> search_base_layer(const Graph& g, const Query& q, tableint e
   };
   // The two-hop expansion of one node's neighbours: those that pass are taken; the others are
   // looked through, once every such neighbour's list is on its way (read one at a time, each list
-  // was a cache miss the walk waited for), until the node has given M candidates (ACORN-1's
-  // truncation of the expanded list to M). Uncapped, at 20-40% selectivity each expansion scored
-  // up to M0 matches two hops away, most of them never expanded: 220 -> 165 us at 20%, 285 ->
-  // 176 at 30% (100k x 512, float32), recall@10 0.998 -> 0.994 and 0.997 -> 0.991. A cap of 8 or
-  // 12 was faster still but fell to recall 0.958-0.985. Neighbours left unread are unmarked, so
+  // was a cache miss the walk waited for), until the node has given maxM0 candidates, as many as
+  // the plain walk scores per expansion. ACORN-1 truncates to M; on clustered data that was
+  // faster at 20-40% (100k x 512, float32: 285 -> 176 us at 30% against no cap, recall@10 0.997
+  // -> 0.991), but on clip-like data (power-law clusters of low local dimension) it lost recall
+  // the plain walk keeps: at 10% / 20% / 30% 0.903 / 0.887 / 0.950 with M, 0.956 / 0.949 / 0.952
+  // with maxM0, 0.965 / 0.975 / 0.977 with 2 x maxM0 (AMD EPYC Zen 5, ef 64, one saved graph; the
+  // plain walk at 60%: 0.988 at ef 128). The cost of maxM0 on clustered data: 10% 164 -> 173 us,
+  // 20% 202 -> 256, 40% 259 -> 376 (unfiltered 155). Neighbours left unread are unmarked, so
   // that another expansion may look through them. With the filter tested before the tombstone (accept),
   // allow lists at 100k x 512 went from 253 to 127 us at 5%, 264 to 201 at 10%, 313 to 268 at 20%
   // (medians of 6 alternating runs on one saved graph). Kept out of the plain walk's loop, which
@@ -389,11 +401,11 @@ std::vector<DistId> search_base_layer(const Graph& g, const Query& q, tableint e
       prefetch_links(c);
     }
     std::size_t h = 0;
-    for (; h < hop_count && count < g.M_; ++h) {
+    for (; h < hop_count && count < g.maxM0_; ++h) {
       const unsigned* next = g.get_linklist0(hops[h]);
       const std::size_t next_size = g.getListCount(const_cast<unsigned*>(next));
       const tableint* nb2 = reinterpret_cast<const tableint*>(next + 1);
-      for (std::size_t k = 0; k < next_size && count < g.M_; ++k) {
+      for (std::size_t k = 0; k < next_size && count < g.maxM0_; ++k) {
         const tableint c2 = nb2[k];
         if (mark[c2] == tag || !accept(c2)) continue;
         mark[c2] = tag;
@@ -410,7 +422,7 @@ std::vector<DistId> search_base_layer(const Graph& g, const Query& q, tableint e
     const std::size_t size = g.getListCount(const_cast<unsigned*>(list));
     const tableint* nb = reinterpret_cast<const tableint*>(list + 1);
     count = 0;
-    if (!two_hop) {
+    if (!two_hop || current.second == ep) {
       for (std::size_t j = 0; j < size; ++j) {
         const tableint c = nb[j];
         if (mark[c] == tag) continue;
@@ -850,13 +862,22 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
   auto exact_scan = [&](TopK& top) {
     std::vector<tableint> nodes;
     if (const std::vector<Id>* allow = filter->allow_list()) {
-      nodes.reserve(allow->size());
+      // Put in node order through a bitmap of the nodes (1 bit per node) rather than by sorting:
+      // at 5% of 100k x 512 (float32, AMD EPYC Zen 5, one saved graph, medians of 7 interleaved
+      // rounds) 561 -> 425 us per search, the scan then near the read-bandwidth limit (27 GB/s on
+      // one core there; perf shows the prefetches waiting for free line-fill buffers).
+      std::vector<std::uint64_t> marked((g.cur_element_count + 63) / 64);
       for (Id id : *allow) {
         auto it = g.label_lookup_.find(id);
         if (it == g.label_lookup_.end() || (any_deleted && is_deleted(g, it->second))) continue;
-        nodes.push_back(it->second);
+        marked[it->second / 64] |= std::uint64_t{1} << (it->second % 64);
       }
-      std::sort(nodes.begin(), nodes.end());
+      nodes.reserve(allow->size());
+      for (std::size_t w = 0; w < marked.size(); ++w) {
+        for (std::uint64_t bits = marked[w]; bits; bits &= bits - 1) {
+          nodes.push_back(static_cast<tableint>(w * 64 + static_cast<std::size_t>(__builtin_ctzll(bits))));
+        }
+      }
     } else {
       const std::vector<Id>& labels = impl_->labels;
       for (tableint i = 0; i < g.cur_element_count; ++i) {
@@ -869,7 +890,7 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
       if (j + kScanAhead < nodes.size()) {
         prefetch_record(g.getDataByInternalId(nodes[j + kScanAhead]), bytes);
       }
-      top.push(detail::score_from_distance(measure, exact(nodes[j])), g.getExternalLabel(nodes[j]));
+      top.push(detail::score_from_distance(measure, exact(nodes[j])), impl_->labels[nodes[j]]);
     }
   };
 
