@@ -115,7 +115,9 @@ constexpr double kAllowListMatchCost = 2.5;
 // one thread (AMD EPYC Zen 5; unfiltered ~100 us; 300 queries, medians of 5 interleaved rounds):
 // 10% 176 -> 151 us, 20% 220 -> 165, 30% 261 (the plain walk) -> 198, 40% 208 -> 189, 50% 172 ->
 // 176, recall@10 0.989-0.994 against 0.991-0.998; 60%, still the plain walk, 148. So the worst
-// ratio over 5-100% fell from 2.5x to 1.9x.
+// ratio over 5-100% fell from 2.5x to 1.9x. Those figures are from when the cap was M; with maxM0
+// (look_through's comment) the two-hop walk at 40% took 376 us against 259 with M, so this bound
+// wants measuring again against the plain walk at 30-50%.
 constexpr double kTwoHopBelow = 0.5;
 constexpr double kTwoHopWalkCost = 2.0;
 
