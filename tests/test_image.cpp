@@ -14,8 +14,10 @@
 #include "imgvec/error.hpp"
 #include "imgvec/image/image.hpp"
 #include "imgvec/image/preprocess.hpp"
+#include "support/error_of.hpp"
 
 using namespace imgvec;
+using imgvec::testing::error_of;
 namespace fs = std::filesystem;
 
 namespace {
@@ -27,16 +29,6 @@ std::vector<std::uint8_t> read_bytes(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-ErrorCode error_of(const std::function<void()>& f, std::string* message = nullptr) {
-  try {
-    f();
-  } catch (const Error& e) {
-    if (message) *message = e.what();
-    return e.code();
-  }
-  FAIL("no imgvec::Error thrown");
-  return ErrorCode::invalid_argument;
-}
 
 std::string base64(const std::vector<std::uint8_t>& bytes) {
   static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -20,6 +20,7 @@
 #include "imgvec/index/hnsw_index.hpp"
 #include "io/binary_io.hpp"
 #include "index/index_file.hpp"
+#include "index_bytes.hpp"
 #include "temp_dir.hpp"
 
 using namespace imgvec;
@@ -27,16 +28,6 @@ using namespace imgvec::testing;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), std::streamsize(bytes.size()));
-}
 
 ErrorCode load_error(const std::string& path, std::string* message = nullptr) {
   try {
@@ -47,26 +38,6 @@ ErrorCode load_error(const std::string& path, std::string* message = nullptr) {
   }
   FAIL("loading " << path << " did not throw");
   return ErrorCode::invalid_argument;
-}
-
-// Re-signs a modified file, so structural checks (not just checksums) are what must catch it.
-void reseal(std::string& bytes) {
-  detail::IndexFileHeader h;
-  std::uint16_t major, minor;
-  std::memcpy(&major, bytes.data() + 8, 2);
-  std::memcpy(&minor, bytes.data() + 10, 2);
-  h.format_major = major;
-  h.format_minor = minor;
-  h.kind = static_cast<IndexKind>(bytes[12]);
-  h.metric = static_cast<Metric>(bytes[13]);
-  h.scalar = static_cast<std::uint8_t>(bytes[14]);
-  std::memcpy(&h.dimension, bytes.data() + 16, 4);
-  std::memcpy(&h.count, bytes.data() + 24, 8);
-  h.payload_bytes = bytes.size() - 64;
-  h.payload_checksum = XXH3_64bits(bytes.data() + 64, bytes.size() - 64);
-  unsigned char header[64];
-  detail::encode_header(h, header);
-  std::memcpy(bytes.data(), header, 64);
 }
 
 void expect_same_results(const Index& a, const Index& b, const Dataset& queries) {
@@ -277,7 +248,7 @@ TEST_CASE("damaged files are refused with a clear error", "[io][errors]") {
     }
     SECTION("a newer format version") {
       std::string newer = bytes;
-      newer[8] = 2;
+      newer[8] = 3;
       reseal(newer);
       write_bytes(bad, newer);
       CHECK(load_error(bad, &msg) == ErrorCode::unsupported);
@@ -455,8 +426,8 @@ TEST_CASE("a checksummed sq8 HNSW file with bad ranges or a non-finite vector is
   index.save(dir.file("good"));
   const std::string bytes = read_bytes(dir.file("good"));
   REQUIRE(Index::load(dir.file("good"))->size() == n);
-  // The quantizer closes the payload: trained_on, then lo[d] and step[d] as floats.
-  const std::size_t step_at = bytes.size() - d * sizeof(float);
+  // The quantizer follows the graph: trained_on, then lo[d] and step[d] as floats.
+  const std::size_t step_at = hnsw_graph_end(bytes) + sizeof(std::uint64_t) + d * sizeof(float);
   std::string msg;
   for (float bad : {0.0f, -1.0f, std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(), 1e30f}) {
     INFO("step " << bad);

@@ -17,9 +17,11 @@
 #include "imgvec/database.hpp"
 #include "imgvec/error.hpp"
 #include "io/checked_file.hpp"
+#include "support/index_bytes.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace imgvec;
+using imgvec::testing::read_bytes;
 using imgvec::testing::TempDir;
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
@@ -70,11 +72,6 @@ Opened open(const TempDir& t, bool read_only = false) {
   options.read_only = read_only;
   o.db = VectorDatabase::open((t.path / "db").string(), o.encoder, options);
   return o;
-}
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 }  // namespace

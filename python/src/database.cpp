@@ -317,10 +317,11 @@ std::shared_ptr<PyDatabase> create_database(const std::string& directory, const 
 
 std::shared_ptr<PyDatabase> open_database(const std::string& directory, const py::object& encoder,
                                           const std::string& durability, const std::string& model,
-                                          const std::string& device, const std::string& precision) {
+                                          const std::string& device, const std::string& precision, bool map_index) {
   auto self = std::make_shared<PyDatabase>();
   OpenOptions o;
   o.durability = parse_durability(durability);
+  o.map_index = map_index;
   ModelChoice choice;
   choice.bundle = model;
   choice.device = device;
@@ -369,7 +370,7 @@ void bind_database(py::module_& m) {
                      const std::string& index, bool float16, const std::string& storage, const std::string& durability,
                      const std::string& device, const std::string& precision) {
         const std::string dir = path_of(directory);
-        if (VectorDatabase::exists(dir)) return open_database(dir, encoder, durability, model, device, precision);
+        if (VectorDatabase::exists(dir)) return open_database(dir, encoder, durability, model, device, precision, false);
         return create_database(dir, encoder, model, index, float16, storage, durability, device, precision);
       }), py::arg("directory"), py::arg("encoder") = py::none(), py::kw_only(), py::arg("model") = "",
       py::arg("index") = "hnsw", py::arg("float16") = false, py::arg("storage") = "", py::arg("durability") = "on_write",
@@ -391,13 +392,16 @@ void bind_database(py::module_& m) {
       "(or the CLIP bundle model= names). durability \"on_write\" (the default in Python) makes every change durable "
       "before it returns; \"on_save\" only at save() or close(), faster for many small changes.")
       .def_static("open", [](const py::object& directory, const py::object& encoder, const std::string& durability,
-                             const std::string& model, const std::string& device, const std::string& precision) {
-        return open_database(path_of(directory), encoder, durability, model, device, precision);
+                             const std::string& model, const std::string& device, const std::string& precision,
+                             bool map_index) {
+        return open_database(path_of(directory), encoder, durability, model, device, precision, map_index);
       }, py::arg("directory"), py::arg("encoder") = py::none(), py::kw_only(), py::arg("durability") = "on_write",
-      py::arg("model") = "", py::arg("device") = "auto", py::arg("precision") = "float32",
+      py::arg("model") = "", py::arg("device") = "auto", py::arg("precision") = "float32", py::arg("map_index") = false,
       "An existing database. encoder None: the encoder it was built with, chosen by imgvec: the built-in one, or "
       "the CLIP bundle it remembers (model= names another place for it), loaded only when something is embedded. "
-      "imgvec.IncompatibleError if an encoder or model given is not the one it was built with.")
+      "imgvec.IncompatibleError if an encoder or model given is not the one it was built with. map_index=True "
+      "searches the saved index where it lies in its file instead of reading it (for a few searches on a large "
+      "database); the first change reads it whole.")
       .def_static("exists", &VectorDatabase::exists, py::arg("directory"), "Whether `directory` holds an imgvec database.")
       .def("__enter__", [](const std::shared_ptr<PyDatabase>& self) { return self; })
       .def("__exit__", [](PyDatabase& self, const py::object& type, const py::object&, const py::object&) {

@@ -169,8 +169,13 @@ void bind_index(py::module_& m) {
            "An empty HNSW index. storage: \"float32\" (default), \"float16\" (half the memory of the "
            "vectors; float16=True says the same) or \"sq8\" (the walk reads 8-bit codes and re-scores its best "
            "candidates in half precision: 1.6-2x as fast).")
-      .def_static("load", [](const std::string& path) { return HnswIndex::load(path); }, py::arg("path"),
-                  "Loads a file HnswIndex.save wrote; imgvec.CorruptFileError if damaged.");
+      .def_static("load", [](const std::string& path, bool mapped) {
+                    return mapped ? HnswIndex::open_mapped(path) : HnswIndex::load(path);
+                  }, py::arg("path"), py::kw_only(), py::arg("mapped") = false,
+                  "Loads a file HnswIndex.save wrote; imgvec.CorruptFileError if damaged. mapped=True searches the "
+                  "file where it lies instead of reading it (an open that reads only what searches touch, for a few "
+                  "searches on a large index); the first change, or save(), reads and checks it whole.")
+      .def_property_readonly("mapped", &HnswIndex::mapped, "True while searching the file where it lies (load(mapped=True)).");
   bind_common(hnsw);
 }
 

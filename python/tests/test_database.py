@@ -109,7 +109,12 @@ def test_save_open_context_manager_and_close(tmp_path, photos):
     assert db.closed
     with pytest.raises(ValueError, match="closed"):
         len(db)
+    mapped = imgvec.VectorDatabase.open(path, map_index=True)  # searches the index file in place
+    some = next(iter(mapped.ids()))
+    first = [r.id for r in mapped.search(some, k=3)]
+    mapped.close()
     again = imgvec.VectorDatabase.open(path)  # the encoder comes from the database: built-in
+    assert [r.id for r in again.search(some, k=3)] == first
     assert len(again) == report["added"]
     assert again.index_directory(photos)["unchanged"] == report["added"]  # running it twice changes nothing
     again.close()

@@ -89,6 +89,28 @@ def test_save_load_round_trip_and_corruption(cls, data, tmp_path):
         cls.load(str(tmp_path / "missing.bin"))
 
 
+def test_mapped_load_searches_the_file_and_reads_it_whole_when_changed(data, tmp_path):
+    x, q = data
+    index = imgvec.HnswIndex(32)
+    index.add(np.arange(500), x)
+    path = str(tmp_path / "index.bin")
+    index.save(path)
+    mapped = imgvec.HnswIndex.load(path, mapped=True)
+    assert mapped.mapped and not imgvec.HnswIndex.load(path).mapped
+    np.testing.assert_array_equal(mapped.search(q, 5)[1], index.search(q, 5)[1])
+    mapped.add(np.array([900]), x[:1])
+    assert not mapped.mapped and 900 in mapped.ids()
+    raw = bytearray(open(path, "rb").read())
+    raw[len(raw) // 2] ^= 0xFF  # a vector: the open does not read it, the first change does
+    open(path, "wb").write(bytes(raw))
+    damaged = imgvec.HnswIndex.load(path, mapped=True)
+    with pytest.raises(imgvec.CorruptFileError, match="checksum"):
+        damaged.remove(3)
+    assert damaged.mapped
+    with pytest.raises(imgvec.IncompatibleError):
+        imgvec.FlatIndex(32).save(str(tmp_path / "flat.bin")) or imgvec.HnswIndex.load(str(tmp_path / "flat.bin"), mapped=True)
+
+
 def test_concurrent_searches_agree(data):
     x, q = data
     index = imgvec.HnswIndex(32)

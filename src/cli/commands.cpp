@@ -56,10 +56,13 @@ std::unique_ptr<VectorDatabase> open_database(const DbOptions& o, const OpenOpti
 std::unique_ptr<VectorDatabase> open_database(const DbOptions& o) { return open_database(o, OpenOptions{}); }
 
 // Commands that only read work while `imgvec serve` or an index run holds the database: then they
-// open it read-only, and see what that process saved and logged up to now.
-std::unique_ptr<VectorDatabase> open_database_to_read(const DbOptions& o) {
+// open it read-only, and see what that process saved and logged up to now. Those that search a
+// few times map the index instead of reading it (OpenOptions::map_index): a search on a 100k x 512
+// database read 220 MB before answering.
+std::unique_ptr<VectorDatabase> open_database_to_read(const DbOptions& o, bool map_index) {
   OpenOptions open;
   open.read_only_if_held = true;
+  open.map_index = map_index;
   return open_database(o, open);
 }
 
@@ -214,7 +217,7 @@ int run_search(const SearchCommand& o) {
   if (o.min_score) s.min_score = static_cast<float>(*o.min_score);
   for (const auto& w : o.where) s.where = s.where && Where::parse(w);
   s.sort = parse_sort_order(o.sort);
-  const auto db = open_database_to_read(o);
+  const auto db = open_database_to_read(o, true);
   // A misspelt key matches nothing; say so instead of answering "no matches".
   for (const std::string& warning : db->filter_warnings(s.where))
     std::fprintf(stderr, "imgvec search: warning: %s\n", warning.c_str());
@@ -273,7 +276,7 @@ int run_dups(const DupsOptions& o) {
   d.threshold = static_cast<float>(o.threshold);
   d.candidate_threshold = static_cast<float>(o.candidate_threshold);
   d.verify = !o.no_verify;
-  const auto db = open_database_to_read(o);
+  const auto db = open_database_to_read(o, false);
   ProgressBar bar("verifying");
   d.progress = [&](std::size_t done, std::size_t total) { bar.update(done, total); };
   const auto groups = db->find_duplicates(d);

@@ -121,8 +121,9 @@ int run_serve(const ServeOptions& o);
 /// Opens the database named by --db with its model (shared by the commands and the server).
 std::unique_ptr<VectorDatabase> open_database(const DbOptions& o, const OpenOptions& open);
 std::unique_ptr<VectorDatabase> open_database(const DbOptions& o);
-/// Opens it read-only (OpenOptions::read_only), for the commands that only read.
-std::unique_ptr<VectorDatabase> open_database_to_read(const DbOptions& o);
+/// Opens it read-only (OpenOptions::read_only) if another process holds it, for the commands that
+/// only read; with `map_index`, the index is mapped (OpenOptions::map_index), for a few searches.
+std::unique_ptr<VectorDatabase> open_database_to_read(const DbOptions& o, bool map_index);
 
 struct EmbedOptions {
   std::string model, text, device = "auto", precision = "float32";

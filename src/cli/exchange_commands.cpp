@@ -34,7 +34,7 @@ int run_export(const ExportOptions& o) {
     options.collection = o.collection;
     options.points_per_file = o.points_per_file;
     options.max_file_bytes = std::uint64_t{o.max_file_mb} << 20;
-    const auto db = open_database_to_read(o);
+    const auto db = open_database_to_read(o, true);
     const ExternalExportReport r = db->export_external(o.out, options);
     std::printf("wrote %zu images for %s to %s (%zu files); docs/scale-out.md says how to load them\n", r.images,
                 o.format.c_str(), o.out.c_str(), r.files.size());
@@ -45,7 +45,7 @@ int run_export(const ExportOptions& o) {
   if (o.vectors.empty() != o.ids.empty()) throw UsageError("--vectors and --ids go together");
   if (!o.vectors.empty() && o.vectors == "-" && o.ids == "-")
     throw UsageError("--vectors and --ids cannot both be -");
-  const auto db = open_database_to_read(o);
+  const auto db = open_database_to_read(o, true);
   // Messages go to stderr when data goes to standard output.
   FILE* info = (o.metadata == "-" || o.vectors == "-" || o.ids == "-") ? stderr : stdout;
   if (!o.metadata.empty()) {

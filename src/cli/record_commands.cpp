@@ -34,7 +34,7 @@ std::pair<std::string, MetadataValue> metadata_entry(const std::string& text) {
 }  // namespace
 
 int run_stats(const DbOptions& o) {
-  const auto db = open_database_to_read(o);
+  const auto db = open_database_to_read(o, true);
   const DatabaseStats s = db->get_stats();
   if (o.json) {
     print_json(wire::to_json(s));
@@ -142,7 +142,7 @@ int run_tag(const TagOptions& o) {
 
 int run_meta(const MetaOptions& o) {
   const bool changes = !o.set.empty() || !o.unset.empty();
-  const auto db = changes ? open_database(o) : open_database_to_read(o);
+  const auto db = changes ? open_database(o) : open_database_to_read(o, true);
   std::vector<std::pair<std::string, MetadataValue>> set;
   for (const auto& s : o.set) set.push_back(metadata_entry(s));
   std::vector<Id> ids;

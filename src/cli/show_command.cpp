@@ -80,7 +80,7 @@ void print_table(const VectorDatabase& db, const ImageRecord& r) {
 }  // namespace
 
 int run_show(const TargetsOptions& o) {
-  const auto db = open_database_to_read(o);
+  const auto db = open_database_to_read(o, true);
   nlohmann::json all = nlohmann::json::array();
   for (std::size_t i = 0; i < o.targets.size(); ++i) {
     const ImageRecord r = *db->get(resolve(*db, o.targets[i]));

@@ -94,7 +94,10 @@ struct VectorDatabase::Impl {
   // --- searches (search.cpp) -----------------------------------------------------------------
   /// The embedding of a text query: from the text cache, or the encoder's (then cached).
   std::vector<float> embed_text(const std::string& text) const;
-  std::vector<SearchResult> search(VectorView q, const SearchOptions& options) const;
+  // The ids in `excluded` (a query's stored examples) are left out of the results, which are the
+  // rest's ranks [offset, offset + k).
+  std::vector<SearchResult> search(VectorView q, const SearchOptions& options,
+                                   const std::vector<Id>& excluded = {}) const;
   /// The ids whose records match, judged a chunk at a time, each chunk under its own shared lock.
   std::vector<Id> matching_ids(const Where& where) const;
   /// Every analysed record that passes the filter, scored by palette similarity: a scan, O(N).

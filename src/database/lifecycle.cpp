@@ -159,7 +159,9 @@ static void load_state(VectorDatabase::Impl& impl, const OpenOptions& options,
   impl.manifest = detail::read_manifest(directory);
   attach(impl);
   const std::uint64_t g = impl.manifest.generation;
-  impl.index = Index::load(detail::index_path(directory, g), impl.encoder.dimension());
+  const std::string index_file = detail::index_path(directory, g);
+  impl.index = options.map_index ? Index::open_mapped(index_file, impl.encoder.dimension())
+                                 : Index::load(index_file, impl.encoder.dimension());
   if (impl.index->kind() != impl.manifest.index_kind || impl.index->metric() != Metric::cosine) {
     throw Error(ErrorCode::corrupt_file, detail::index_path(directory, g) + ": not the index the manifest names");
   }

@@ -113,16 +113,14 @@ std::vector<float> VectorDatabase::query_vector(const Query& query) const {
 
 std::vector<SearchResult> VectorDatabase::search(const Query& query, const SearchOptions& options) const {
   const std::vector<float> v = query_vector(query);
-  SearchOptions o = options;
   // The stored images given as examples are what the user already has: not results.
-  std::vector<MetadataValue> examples;
+  std::vector<Id> examples;
   for (const auto* side : {&query.positive, &query.negative}) {
     for (const QueryExample& e : *side) {
-      if (e.kind == QueryExample::Kind::id) examples.emplace_back(static_cast<std::int64_t>(e.id));
+      if (e.kind == QueryExample::Kind::id) examples.push_back(e.id);
     }
   }
-  if (!examples.empty()) o.where = o.where && !Where::in("id", std::move(examples));
-  return search_by_vector(VectorView(v.data(), v.size()), o);
+  return impl_->search(VectorView(v.data(), v.size()), options, examples);
 }
 
 }  // namespace imgvec

@@ -49,12 +49,14 @@ namespace {
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <queue>
 #include <string>
 
 #include "imgvec/error.hpp"
 #include "index/hits.hpp"
 #include "index/index_io.hpp"
+#include "io/mapped_file.hpp"
 #include "index/sq8_codec.hpp"
 #include "parallel/parallel.hpp"
 #include "index/topk.hpp"
@@ -217,6 +219,10 @@ void check_params(const HnswParams& p) {
 }
 
 bool is_deleted(const Graph& g, tableint i) { return g.isMarkedDeleted(i); }
+// The same mark, read from a record before a graph holds it.
+bool is_deleted_record(const char* record) {
+  return (static_cast<unsigned char>(record[2]) & Graph::DELETE_MARK) != 0;
+}
 
 // 2 MB pages under a graph's base layer: a walk touches records all over the layer; with 4 kB pages
 // nearly every visited node also misses the TLB. Measured at 100k x 512, ef 32, one thread (AMD
@@ -308,6 +314,24 @@ tableint descend(const Graph& g, const Query& q) {
 }
 
 using DistId = std::pair<float, tableint>;
+
+// A mapped graph's base-layer lists are checked as a walk reads them (Impl::own checks them all
+// before anything changes the graph): a list longer than maxM0 or a link past the last node is
+// damage, which do_search reports as Error(corrupt_file) naming the file. For a loaded graph the
+// checks never fail; they cost one compare per link.
+struct DamagedList {
+  tableint node;
+};
+inline const tableint* base_layer_links(const Graph& g, tableint node, std::size_t& size) {
+  const unsigned* list = g.get_linklist0(node);
+  size = g.getListCount(const_cast<unsigned*>(list));
+  if (size > g.maxM0_) throw DamagedList{node};
+  return reinterpret_cast<const tableint*>(list + 1);
+}
+inline tableint checked_link(const Graph& g, tableint from, tableint to) {
+  if (to >= g.cur_element_count) throw DamagedList{from};
+  return to;
+}
 struct Farther {
   bool operator()(const DistId& a, const DistId& b) const { return a.first < b.first; }
 };
@@ -389,10 +413,10 @@ std::vector<DistId> search_base_layer(const Graph& g, const Query& q, tableint e
   // allow lists at 100k x 512 went from 253 to 127 us at 5%, 264 to 201 at 10%, 313 to 268 at 20%
   // (medians of 6 alternating runs on one saved graph). Kept out of the plain walk's loop, which
   // ran 7-9% slower on sq8 with it inline.
-  auto look_through = [&](const tableint* nb, std::size_t size) __attribute__((noinline)) {
+  auto look_through = [&](tableint node, const tableint* nb, std::size_t size) __attribute__((noinline)) {
     std::size_t hop_count = 0;
     for (std::size_t j = 0; j < size; ++j) {
-      const tableint c = nb[j];
+      const tableint c = checked_link(g, node, nb[j]);
       if (mark[c] == tag) continue;
       mark[c] = tag;
       if (accept(c)) {
@@ -404,11 +428,10 @@ std::vector<DistId> search_base_layer(const Graph& g, const Query& q, tableint e
     }
     std::size_t h = 0;
     for (; h < hop_count && count < g.maxM0_; ++h) {
-      const unsigned* next = g.get_linklist0(hops[h]);
-      const std::size_t next_size = g.getListCount(const_cast<unsigned*>(next));
-      const tableint* nb2 = reinterpret_cast<const tableint*>(next + 1);
+      std::size_t next_size;
+      const tableint* nb2 = base_layer_links(g, hops[h], next_size);
       for (std::size_t k = 0; k < next_size && count < g.maxM0_; ++k) {
-        const tableint c2 = nb2[k];
+        const tableint c2 = checked_link(g, hops[h], nb2[k]);
         if (mark[c2] == tag || !accept(c2)) continue;
         mark[c2] = tag;
         take(c2);
@@ -420,19 +443,18 @@ std::vector<DistId> search_base_layer(const Graph& g, const Query& q, tableint e
     const DistId current = frontier.top();
     if (current.first > bound && results.size() >= ef) break;
     frontier.pop();
-    const unsigned* list = g.get_linklist0(current.second);
-    const std::size_t size = g.getListCount(const_cast<unsigned*>(list));
-    const tableint* nb = reinterpret_cast<const tableint*>(list + 1);
+    std::size_t size;
+    const tableint* nb = base_layer_links(g, current.second, size);
     count = 0;
     if (!two_hop || current.second == ep) {
       for (std::size_t j = 0; j < size; ++j) {
-        const tableint c = nb[j];
+        const tableint c = checked_link(g, current.second, nb[j]);
         if (mark[c] == tag) continue;
         mark[c] = tag;
         take(c);
       }
     } else {
-      look_through(nb, size);
+      look_through(current.second, nb, size);
     }
     for (std::size_t j = 0; j < count; ++j) {
       const tableint c = fresh[j];
@@ -672,6 +694,8 @@ void insert_new_node(Graph& g, FourDistances four, const void* record, Id label)
 struct HnswIndex::Impl {
   Impl(std::size_t dim, Metric metric, const HnswParams& p)
       : params(p), ef_search(p.ef_search), space(new_space(dim, metric)) {}
+  // A mapped graph's records and upper-layer lists lie in the mapping: hnswlib must not free them.
+  ~Impl() { let_go_of_mapping(); }
 
   std::unique_ptr<KernelSpace> new_space(std::size_t dim, Metric metric) const {
     return std::make_unique<KernelSpace>(dim, metric, params.storage);
@@ -699,17 +723,103 @@ struct HnswIndex::Impl {
   // nodes that match.
   void refresh_labels(std::size_t from) {
     const Graph& g = *graph;
-    labels.resize(g.cur_element_count);
+    owned_labels.resize(g.cur_element_count);
     for (std::size_t i = from; i < g.cur_element_count; ++i) {
-      labels[i] = g.getExternalLabel(static_cast<tableint>(i));
+      owned_labels[i] = g.getExternalLabel(static_cast<tableint>(i));
     }
+    labels = owned_labels.data();
+  }
+
+  // A mapped graph's ids come from the file's label table: `node_labels` in node order and the
+  // live nodes by ascending id, so that opening reads neither every record nor builds a hash map.
+  void use_table(const Id* node_labels, const tableint* nodes_by_label, std::size_t live_count) {
+    labels = node_labels;
+    by_label = nodes_by_label;
+    by_label_count = live_count;
+  }
+
+  // The node holding `id`, if it is stored and not removed.
+  std::optional<tableint> find(Id id) const {
+    const Graph& g = *graph;
+    if (!mapping) {
+      const auto it = g.label_lookup_.find(id);
+      if (it == g.label_lookup_.end() || is_deleted(g, it->second)) return std::nullopt;
+      return it->second;
+    }
+    // The table is checked as it is read: a node out of range is damage; an order that is not
+    // ascending only makes the search miss (the full check in own() finds it).
+    std::size_t lo = 0, hi = by_label_count;
+    while (lo < hi) {
+      const std::size_t mid = lo + (hi - lo) / 2;
+      const tableint node = checked_node(by_label[mid]);
+      if (labels[node] < id) {
+        lo = mid + 1;
+      } else if (labels[node] > id) {
+        hi = mid;
+      } else {
+        return is_deleted(g, node) ? std::nullopt : std::optional<tableint>(node);
+      }
+    }
+    return std::nullopt;
+  }
+
+  [[noreturn]] void report_damage(tableint node) const {
+    throw Error(ErrorCode::corrupt_file, (mapping ? mapping->path() : std::string("index")) +
+                                             ": HNSW graph: node " + std::to_string(node) +
+                                             " has damaged links (the file is damaged: restore it or rebuild the index)");
+  }
+
+  tableint checked_node(tableint node) const {
+    if (node >= graph->cur_element_count) {
+      throw Error(ErrorCode::corrupt_file, mapping->path() + ": HNSW graph: the label table names node " +
+                                               std::to_string(node) + " of " +
+                                               std::to_string(graph->cur_element_count) + " (the file is damaged)");
+    }
+    return node;
+  }
+
+  // A mapped graph becomes an ordinary one before anything changes it: the file is read and
+  // checked whole, as a load does (checksum, every link, every label), into memory this index
+  // owns. If the check fails the mapped graph stays as it was and the error names the file.
+  // Callers hold the index's write lock.
+  void own() {
+    if (!mapping) return;
+    std::unique_ptr<HnswIndex> loaded = load_mapped_whole();
+    Impl& other = *loaded->impl_;
+    let_go_of_mapping();
+    graph = std::move(other.graph);
+    space = std::move(other.space);
+    owned_labels = std::move(other.owned_labels);
+    labels = owned_labels.data();
+    by_label = nullptr;
+    by_label_count = 0;
+    mapping.reset();
+  }
+
+  // The mapped file, read and checked whole into a new index (own() and saving a mapped index).
+  std::unique_ptr<HnswIndex> load_mapped_whole() const {
+    detail::CheckedFileReader reader(mapping->path(), mapping->data(), mapping->size());
+    const detail::IndexFileHeader header = detail::read_index_header(reader);
+    std::unique_ptr<Index> loaded = detail::load_hnsw_payload(reader, header, nullptr);
+    return std::unique_ptr<HnswIndex>(static_cast<HnswIndex*>(loaded.release()));
+  }
+
+  void let_go_of_mapping() {
+    if (!mapping || !graph) return;
+    graph->data_level0_memory_ = nullptr;
+    for (std::size_t i = 0; i < graph->cur_element_count; ++i) graph->linkLists_[i] = nullptr;
   }
 
   HnswParams params;
   std::atomic<std::size_t> ef_search;
   std::unique_ptr<KernelSpace> space;  // outlives graph, which points into it
   std::unique_ptr<Graph> graph;
-  std::vector<Id> labels;  // labels[i] is the id of node i
+  const Id* labels = nullptr;  // labels[i] is the id of node i: owned_labels, or the mapped table
+  std::vector<Id> owned_labels;
+  // A mapped index: the file, and its table's live nodes by ascending id.
+  std::shared_ptr<const detail::MappedFile> mapping;
+  const tableint* by_label = nullptr;
+  std::size_t by_label_count = 0;
 };
 
 HnswIndex::HnswIndex(std::size_t dimension, Metric metric, HnswParams params)
@@ -725,6 +835,12 @@ HnswIndex::~HnswIndex() = default;
 std::unique_ptr<HnswIndex> HnswIndex::load(const std::string& path, std::size_t expected_dimension) {
   const IndexKind kind = IndexKind::hnsw;
   std::unique_ptr<Index> index = detail::load_index_file(path, expected_dimension, &kind);
+  return std::unique_ptr<HnswIndex>(static_cast<HnswIndex*>(index.release()));
+}
+
+std::unique_ptr<HnswIndex> HnswIndex::open_mapped(const std::string& path, std::size_t expected_dimension) {
+  const IndexKind kind = IndexKind::hnsw;
+  std::unique_ptr<Index> index = detail::map_index_file(path, expected_dimension, &kind);
   return std::unique_ptr<HnswIndex>(static_cast<HnswIndex*>(index.release()));
 }
 
@@ -748,22 +864,31 @@ VectorStorage HnswIndex::storage() const { return impl_->params.storage; }
 
 std::size_t HnswIndex::do_size() const { return impl_->live(); }
 
-bool HnswIndex::do_contains(Id id) const {
-  const Graph& g = *impl_->graph;
-  auto it = g.label_lookup_.find(id);
-  return it != g.label_lookup_.end() && !is_deleted(g, it->second);
-}
+bool HnswIndex::do_contains(Id id) const { return impl_->find(id).has_value(); }
 
 void HnswIndex::do_ids(std::vector<Id>& out) const {
   const Graph& g = *impl_->graph;
   out.clear();
   out.reserve(impl_->live());
+  if (impl_->mapping) {  // the table's order is the ids' order
+    for (std::size_t j = 0; j < impl_->by_label_count; ++j) {
+      const tableint node = impl_->checked_node(impl_->by_label[j]);
+      if (!is_deleted(g, node)) out.push_back(impl_->labels[node]);
+    }
+    return;
+  }
   for (const auto& [label, internal] : g.label_lookup_) {
     if (!is_deleted(g, internal)) out.push_back(label);
   }
 }
 
+bool HnswIndex::mapped() const {
+  std::shared_lock<detail::RwLock> lock(state_lock());
+  return impl_->mapping != nullptr;
+}
+
 void HnswIndex::do_add(const Id* ids, const float* input, std::size_t n) {
+  impl_->own();
   Graph& g = *impl_->graph;
   const std::size_t d = dimension();
   KernelSpace& space = *impl_->space;
@@ -803,9 +928,13 @@ void HnswIndex::do_add(const Id* ids, const float* input, std::size_t n) {
   impl_->refresh_labels(first_new);
 }
 
-void HnswIndex::do_reserve(std::size_t n) { impl_->reserve_for(n); }
+void HnswIndex::do_reserve(std::size_t n) {
+  impl_->own();
+  impl_->reserve_for(n);
+}
 
 bool HnswIndex::do_remove(Id id) {
+  impl_->own();
   Graph& g = *impl_->graph;
   auto it = g.label_lookup_.find(id);
   if (it == g.label_lookup_.end() || is_deleted(g, it->second)) return false;
@@ -815,9 +944,9 @@ bool HnswIndex::do_remove(Id id) {
 
 bool HnswIndex::do_get_vector(Id id, float* out) const {
   const Graph& g = *impl_->graph;
-  auto it = g.label_lookup_.find(id);
-  if (it == g.label_lookup_.end() || is_deleted(g, it->second)) return false;
-  const char* data = g.getDataByInternalId(it->second);
+  const std::optional<tableint> node = impl_->find(id);
+  if (!node) return false;
+  const char* data = g.getDataByInternalId(*node);
   switch (impl_->space->storage()) {
     case VectorStorage::float32:
       std::memcpy(out, data, dimension() * sizeof(float));
@@ -870,9 +999,8 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
       // one core there; perf shows the prefetches waiting for free line-fill buffers).
       std::vector<std::uint64_t> marked((g.cur_element_count + 63) / 64);
       for (Id id : *allow) {
-        auto it = g.label_lookup_.find(id);
-        if (it == g.label_lookup_.end() || (any_deleted && is_deleted(g, it->second))) continue;
-        marked[it->second / 64] |= std::uint64_t{1} << (it->second % 64);
+        const std::optional<tableint> node = impl_->find(id);
+        if (node) marked[*node / 64] |= std::uint64_t{1} << (*node % 64);
       }
       nodes.reserve(allow->size());
       for (std::size_t w = 0; w < marked.size(); ++w) {
@@ -881,7 +1009,7 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
         }
       }
     } else {
-      const std::vector<Id>& labels = impl_->labels;
+      const Id* labels = impl_->labels;
       for (tableint i = 0; i < g.cur_element_count; ++i) {
         if (!filter->matches(labels[i]) || (any_deleted && is_deleted(g, i))) continue;
         nodes.push_back(i);
@@ -964,14 +1092,18 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
   const std::size_t prefetch_bytes = std::min(walked, kPrefetchBytes);
   // 0 means all of the walk's candidates: see SearchParams::kDefaultRerank.
   const std::size_t rerank = params.rerank ? params.rerank : SearchParams::kDefaultRerank;
+  auto walk = [&](std::size_t width, bool hop) {
+    try {
+      return search_base_layer(g, q, entry, width, prefetch_bytes, hop, accept);
+    } catch (const DamagedList& damage) {
+      impl_->report_damage(damage.node);
+    }
+  };
   auto run = [&](std::size_t want) {
-    std::vector<DistId> found =
-        search_base_layer(g, q, entry, std::max(ef, want), prefetch_bytes, two_hop, accept);
+    std::vector<DistId> found = walk(std::max(ef, want), two_hop);
     // The two-hop walk can run out of matching nodes within reach of where it entered (a test
     // found it on sq8 at 5%); the plain walk reaches everything the graph does.
-    if (two_hop && found.size() < want) {
-      found = search_base_layer(g, q, entry, std::max(ef, want), prefetch_bytes, false, accept);
-    }
+    if (two_hop && found.size() < want) found = walk(std::max(ef, want), false);
     const std::size_t reached = found.size();
     if (codec) {
       std::reverse(found.begin(), found.end());  // best first: it came off a max-heap
@@ -980,7 +1112,7 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
     }
     TopK top(want, min_score);
     for (const DistId& f : found) {
-      top.push(detail::score_from_distance(metric(), f.first), g.getExternalLabel(f.second));
+      top.push(detail::score_from_distance(metric(), f.first), impl_->labels[f.second]);
     }
     return std::make_pair(detail::to_hits(top, metric()), reached);
   };
@@ -1095,6 +1227,10 @@ void renumber(Graph& g) {
 
 void HnswIndex::compact() {
   std::lock_guard<std::mutex> writer(writer_lock());
+  {
+    std::unique_lock<detail::RwLock> lock(state_lock());
+    impl_->own();
+  }
   std::unique_ptr<Graph> fresh;
   std::unique_ptr<KernelSpace> fresh_space = impl_->new_space(dimension(), metric());
   {
@@ -1134,22 +1270,34 @@ void HnswIndex::compact() {
 }
 
 std::size_t HnswIndex::do_memory_bytes() const {
+  // From sizes alone, so that a mapped index (whose file's pages are this memory once a search
+  // has touched them) reports what the same file loaded does: `imgvec stats` maps, Python and the
+  // server load, and their stats must agree.
   const Graph& g = *impl_->graph;
   std::size_t upper = 0;
   for (std::size_t i = 0; i < g.cur_element_count; ++i) {
     if (g.element_levels_[i] > 0) upper += g.size_links_per_element_ * g.element_levels_[i] + 1;
   }
-  // Per slot: base layer record, link-list pointer, level, lock, visited mark; per label a hash node.
+  // Per slot: base layer record, link-list pointer, level, lock, visited mark; per node a hash
+  // node and bucket for its id, and its entry in the dense id array.
   return g.max_elements_ * (g.size_data_per_element_ + sizeof(void*) + sizeof(int) +
                             sizeof(std::mutex) + sizeof(hnswlib::vl_type)) +
-         upper + g.label_lookup_.size() * 40 + g.label_lookup_.bucket_count() * sizeof(void*) +
-         impl_->labels.capacity() * sizeof(Id);
+         upper + g.cur_element_count * (40 + sizeof(void*) + sizeof(Id));
 }
 
 // The payload: our search default, then hnswlib 0.6.2's own saveIndex byte stream, with the nodes
 // renumbered in locality_order. Stripping imgvec's 64-byte header and these 8 bytes leaves a file
 // hnswlib can load.
 void HnswIndex::do_save(detail::AtomicFileWriter& out) const {
+  if (impl_->mapping) {
+    // A mapped graph is unchanged since it was opened (changes load it first), but its file has
+    // not been checked: it is checked whole on the way, so that damage is not saved under a fresh
+    // checksum.
+    std::unique_ptr<HnswIndex> whole = impl_->load_mapped_whole();
+    whole->impl_->ef_search.store(impl_->ef_search.load());
+    whole->do_save(out);
+    return;
+  }
   const Graph& g = *impl_->graph;
   const Renumbering r = locality_order(g);
   out.write_pod<std::uint64_t>(impl_->ef_search.load());
@@ -1185,11 +1333,26 @@ void HnswIndex::do_save(detail::AtomicFileWriter& out) const {
     out.write(codec->lo().data(), codec->lo().size() * sizeof(float));
     out.write(codec->step().data(), codec->step().size() * sizeof(float));
   }
+  // The label table (format 2), 8-byte aligned in the file: every node's id in node order, then
+  // the live nodes by ascending id, so that a mapped open finds an id without reading the records.
+  const char zeros[8] = {};
+  out.write(zeros, static_cast<std::size_t>((8 - out.bytes_written() % 8) % 8));
+  std::vector<std::pair<Id, tableint>> live;
+  live.reserve(impl_->live());
+  for (std::size_t i = 0; i < r.order.size(); ++i) {
+    const Id label = impl_->labels[r.order[i]];
+    out.write_pod<Id>(label);
+    if (!is_deleted(g, r.order[i])) live.emplace_back(label, static_cast<tableint>(i));
+  }
+  std::sort(live.begin(), live.end());
+  for (const auto& entry : live) out.write_pod<tableint>(entry.second);
 }
 
 namespace detail {
 
-std::unique_ptr<Index> load_hnsw_payload(CheckedFileReader& in, const IndexFileHeader& header) {
+std::unique_ptr<Index> load_hnsw_payload(CheckedFileReader& in, const IndexFileHeader& header,
+                                         std::shared_ptr<const MappedFile> mapping) {
+  const bool mapped = mapping != nullptr;
   struct FreeDeleter {
     void operator()(void* p) const { std::free(p); }
   };
@@ -1241,12 +1404,22 @@ std::unique_ptr<Index> load_hnsw_payload(CheckedFileReader& in, const IndexFileH
   // hnswlib needs room for at least one node (an empty graph has capacity 1), and the buffer must
   // match that capacity: a saved empty index would otherwise take its first add past the end.
   const std::size_t capacity = std::max<std::size_t>(count, 1);
-  Buffer level0(static_cast<char*>(std::calloc(capacity, size_per_element)));
-  if (!level0) throw Error(ErrorCode::io, in.path() + ": out of memory for the HNSW base layer");
-  simd::advise_huge_pages(level0.get(), capacity * size_per_element);  // before the read touches it
-  in.read(level0.get(), count * size_per_element, "HNSW base layer");
+  // Mapped, the records and upper-layer lists are used where they lie in the file; loaded, each
+  // is copied into memory hnswlib owns.
+  Buffer level0;
+  const char* base;
+  if (mapped) {
+    base = in.view(count * size_per_element, "HNSW base layer");
+  } else {
+    level0.reset(static_cast<char*>(std::calloc(capacity, size_per_element)));
+    if (!level0) throw Error(ErrorCode::io, in.path() + ": out of memory for the HNSW base layer");
+    simd::advise_huge_pages(level0.get(), capacity * size_per_element);  // before the read touches it
+    in.read(level0.get(), count * size_per_element, "HNSW base layer");
+    base = level0.get();
+  }
 
-  std::vector<Buffer> upper(count);
+  std::vector<Buffer> owned(mapped ? 0 : count);
+  std::vector<const char*> upper(count, nullptr);
   std::vector<int> levels(count, 0);
   for (std::size_t i = 0; i < count; ++i) {
     const auto bytes = in.read_pod<unsigned>("HNSW upper-layer links");
@@ -1256,11 +1429,16 @@ std::unique_ptr<Index> load_hnsw_payload(CheckedFileReader& in, const IndexFileH
     }
     if (bytes > in.remaining()) fail("truncated inside the upper-layer links");
     levels[i] = static_cast<int>(bytes / links_per_level);
+    if (mapped) {
+      upper[i] = in.view(bytes, "HNSW upper-layer links");
+      continue;
+    }
     // hnswlib allocates one spare byte per list; keep its layout so its own code can free it.
-    upper[i].reset(static_cast<char*>(std::malloc(bytes + 1)));
-    if (!upper[i]) throw Error(ErrorCode::io, in.path() + ": out of memory for HNSW links");
-    in.read(upper[i].get(), bytes, "HNSW upper-layer links");
-    upper[i].get()[bytes] = 0;
+    owned[i].reset(static_cast<char*>(std::malloc(bytes + 1)));
+    if (!owned[i]) throw Error(ErrorCode::io, in.path() + ": out of memory for HNSW links");
+    in.read(owned[i].get(), bytes, "HNSW upper-layer links");
+    owned[i].get()[bytes] = 0;
+    upper[i] = owned[i].get();
   }
   std::uint64_t trained_on = 0;
   std::vector<float> lo, step;
@@ -1272,13 +1450,46 @@ std::unique_ptr<Index> load_hnsw_payload(CheckedFileReader& in, const IndexFileH
     in.read(lo.data(), dim * sizeof(float), "sq8 quantizer");
     in.read(step.data(), dim * sizeof(float), "sq8 quantizer");
   }
-  verify_payload_checksum(in, header);
+  // Format 2 and later: the label table (docs/file-format.md), 8-byte aligned in the file.
+  const bool has_table = header.format_major >= 2;
+  const std::size_t live = header.count;
+  const Id* table_labels = nullptr;
+  const tableint* by_label = nullptr;
+  std::vector<Id> read_labels;
+  std::vector<tableint> read_by_label;
+  if (has_table) {
+    const std::size_t pad = static_cast<std::size_t>((8 - in.offset() % 8) % 8);
+    if (count > in.remaining() / sizeof(Id)) fail("truncated inside the label table");
+    if (mapped) {
+      in.view(pad, "label table");
+      table_labels = reinterpret_cast<const Id*>(in.view(count * sizeof(Id), "label table"));
+      if (live > in.remaining() / sizeof(tableint)) fail("truncated inside the label table");
+      by_label = reinterpret_cast<const tableint*>(in.view(live * sizeof(tableint), "label table"));
+    } else {
+      char zeros[8] = {};
+      in.read(zeros, pad, "label table");
+      if (std::any_of(zeros, zeros + pad, [](char c) { return c != 0; })) fail("the label table's padding is not zero");
+      read_labels.resize(count);
+      in.read(read_labels.data(), count * sizeof(Id), "label table");
+      if (live > in.remaining() / sizeof(tableint)) fail("truncated inside the label table");
+      read_by_label.resize(live);
+      in.read(read_by_label.data(), live * sizeof(tableint), "label table");
+    }
+  }
+  if (mapped) {
+    // Nothing more is read now: no checksum, no base-layer links (a search checks each list it
+    // reads, see search_base_layer), no labels; the upper layers, read at every search's start and
+    // a few percent of the file, are checked below.
+    if (in.remaining() != 0) fail(std::to_string(in.remaining()) + " unexpected bytes after the payload");
+  } else {
+    verify_payload_checksum(in, header);
+  }
 
   // Structure: every link points at an existing node that lives on that level, list sizes are in
   // bounds, labels are unique and the live count agrees with the header. A graph that passes
   // cannot make a search read outside its arrays.
   std::unordered_map<hnswlib::labeltype, tableint> lookup;
-  lookup.reserve(count);
+  if (!mapped) lookup.reserve(count);
   std::size_t deleted = 0;
   auto check_list = [&](const unsigned char* list, std::size_t limit, int level, std::size_t i) {
     std::uint16_t n;
@@ -1292,20 +1503,39 @@ std::unique_ptr<Index> load_hnsw_payload(CheckedFileReader& in, const IndexFileH
       }
     }
   };
-  for (std::size_t i = 0; i < count; ++i) {
-    const auto* rec = reinterpret_cast<const unsigned char*>(level0.get() + i * size_per_element);
+  for (std::size_t i = 0; i < count && mapped; ++i) {
+    for (int l = 1; l <= levels[i]; ++l) {
+      check_list(reinterpret_cast<const unsigned char*>(upper[i]) + (l - 1) * links_per_level, max_m, l, i);
+    }
+  }
+  for (std::size_t i = 0; i < count && !mapped; ++i) {
+    const auto* rec = reinterpret_cast<const unsigned char*>(base + i * size_per_element);
     if ((rec[2] & ~Graph::DELETE_MARK) != 0 || rec[3] != 0) fail("element " + std::to_string(i) + " has unknown flags");
     deleted += (rec[2] & Graph::DELETE_MARK) ? 1 : 0;
     check_list(rec, max_m0, 0, i);
     for (int l = 1; l <= levels[i]; ++l) {
-      check_list(reinterpret_cast<const unsigned char*>(upper[i].get()) + (l - 1) * links_per_level, max_m, l, i);
+      check_list(reinterpret_cast<const unsigned char*>(upper[i]) + (l - 1) * links_per_level, max_m, l, i);
     }
     hnswlib::labeltype label;
     std::memcpy(&label, rec + label_offset, sizeof label);
     if (!lookup.emplace(label, static_cast<tableint>(i)).second) fail("id " + std::to_string(label) + " appears twice");
+    if (has_table && read_labels[i] != label) fail("the label table disagrees with element " + std::to_string(i));
   }
   if (count > 0 && levels[entry] != max_level) fail("the entry point is not on the top level");
-  if (count - deleted != header.count) fail("live element count disagrees with the header");
+  if (mapped) {
+    deleted = count - live;  // the header's count is checksummed; the records' marks are not read
+  } else if (count - deleted != live) {
+    fail("live element count disagrees with the header");
+  }
+  // The table's by-label order lists every live node once, by ascending id: with as many
+  // entries as live nodes, strictly ascending ids and only live nodes, none can be missing.
+  for (std::size_t j = 0; j < read_by_label.size(); ++j) {
+    const tableint node = read_by_label[j];
+    if (node >= count || is_deleted_record(base + node * size_per_element) ||
+        (j > 0 && read_labels[read_by_label[j - 1]] >= read_labels[node])) {
+      fail("the label table's order by id is damaged at entry " + std::to_string(j));
+    }
+  }
 
   // Only now does hnswlib get the data: a minimal graph adopts the validated buffers.
   HnswParams params;
@@ -1314,16 +1544,22 @@ std::unique_ptr<Index> load_hnsw_payload(CheckedFileReader& in, const IndexFileH
   params.ef_search = ef_search;
   params.storage = storage;
   auto index = std::make_unique<HnswIndex>(dim, header.metric, params);
-  Graph& g = *index->impl_->graph;
+  HnswIndex::Impl& impl = *index->impl_;
+  Graph& g = *impl.graph;
   std::free(g.data_level0_memory_);
-  g.data_level0_memory_ = level0.release();
+  g.data_level0_memory_ = mapped ? const_cast<char*>(base) : level0.release();
+  impl.mapping = std::move(mapping);  // from here on the graph's pointers into it are let go of, not freed
   std::free(g.linkLists_);
   g.linkLists_ = static_cast<char**>(std::calloc(capacity, sizeof(char*)));
   if (!g.linkLists_) throw Error(ErrorCode::io, in.path() + ": out of memory for HNSW links");
-  for (std::size_t i = 0; i < count; ++i) g.linkLists_[i] = upper[i].release();
+  for (std::size_t i = 0; i < count; ++i) {
+    g.linkLists_[i] = const_cast<char*>(upper[i]);
+    if (!mapped) owned[i].release();
+  }
   g.element_levels_ = std::move(levels);
   g.element_levels_.resize(capacity);
-  std::vector<std::mutex>(capacity).swap(g.link_list_locks_);
+  // Only inserts lock nodes, and a mapped graph is loaded whole before anything changes it.
+  std::vector<std::mutex>(mapped ? 1 : capacity).swap(g.link_list_locks_);
   delete g.visited_list_pool_;
   g.visited_list_pool_ = new hnswlib::VisitedListPool(1, capacity);
   g.max_elements_ = capacity;
@@ -1333,18 +1569,22 @@ std::unique_ptr<Index> load_hnsw_payload(CheckedFileReader& in, const IndexFileH
   g.num_deleted_ = deleted;
   g.ef_construction_ = ef_construction;
   g.label_lookup_ = std::move(lookup);
-  if (Sq8Codec* codec = index->impl_->space->codec()) {
+  if (Sq8Codec* codec = impl.space->codec()) {
     if (const std::string problem = codec->set_ranges(std::move(lo), std::move(step), trained_on); !problem.empty()) {
       fail(problem);
     }
     // Codes are kept as read (any byte is a valid code); the floats must be finite. Rebuilding
     // the codes here cost about 1 s per 100k 512-d vectors with the first, scalar, encoder.
     const detail::RecordSpan records = records_of(g);
-    for (std::size_t i = 0; i < count; ++i) {
+    for (std::size_t i = 0; i < count && !mapped; ++i) {
       if (!codec->finite(records.at(i))) fail("element " + std::to_string(i) + " holds a non-finite value");
     }
   }
-  index->impl_->refresh_labels(0);
+  if (mapped) {
+    impl.use_table(table_labels, by_label, live);
+  } else {
+    impl.refresh_labels(0);
+  }
   return index;
 }
 

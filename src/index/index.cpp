@@ -338,11 +338,16 @@ std::unique_ptr<Index> Index::load(const std::string& path, std::size_t expected
   return detail::load_index_file(path, expected_dimension, nullptr);
 }
 
-namespace detail {
+std::unique_ptr<Index> Index::open_mapped(const std::string& path, std::size_t expected_dimension) {
+  return detail::map_index_file(path, expected_dimension, nullptr);
+}
 
-std::unique_ptr<Index> load_index_file(const std::string& path, std::size_t expected_dimension,
-                                       const IndexKind* expected_kind) {
-  CheckedFileReader reader(path);
+namespace detail {
+namespace {
+
+// The header, checked against what the caller expects.
+IndexFileHeader read_expected_header(CheckedFileReader& reader, const std::string& path,
+                                     std::size_t expected_dimension, const IndexKind* expected_kind) {
   const IndexFileHeader header = read_index_header(reader);
   if (expected_kind && header.kind != *expected_kind) {
     throw Error(ErrorCode::incompatible, path + ": holds a " + to_string(header.kind) +
@@ -353,9 +358,32 @@ std::unique_ptr<Index> load_index_file(const std::string& path, std::size_t expe
                 path + ": holds " + std::to_string(header.dimension) + "-d vectors, expected " +
                     std::to_string(expected_dimension));
   }
+  return header;
+}
+
+}  // namespace
+
+std::unique_ptr<Index> load_index_file(const std::string& path, std::size_t expected_dimension,
+                                       const IndexKind* expected_kind) {
+  CheckedFileReader reader(path);
+  const IndexFileHeader header = read_expected_header(reader, path, expected_dimension, expected_kind);
   switch (header.kind) {
     case IndexKind::flat: return load_flat_payload(reader, header);
-    case IndexKind::hnsw: return load_hnsw_payload(reader, header);
+    case IndexKind::hnsw: return load_hnsw_payload(reader, header, nullptr);
+  }
+  reader.fail("unknown index kind");
+}
+
+std::unique_ptr<Index> map_index_file(const std::string& path, std::size_t expected_dimension,
+                                      const IndexKind* expected_kind) {
+  std::shared_ptr<const MappedFile> file = MappedFile::open(path);
+  CheckedFileReader reader(path, file->data(), file->size());
+  const IndexFileHeader header = read_expected_header(reader, path, expected_dimension, expected_kind);
+  switch (header.kind) {
+    case IndexKind::flat: return load_flat_payload(reader, header);
+    case IndexKind::hnsw:
+      // Format 1 has no label table: without it a mapped open would read every record.
+      return load_hnsw_payload(reader, header, header.format_major >= 2 ? std::move(file) : nullptr);
   }
   reader.fail("unknown index kind");
 }

@@ -14,7 +14,8 @@ namespace imgvec::detail {
 /// The fixed 64-byte header in front of every index file (layout in docs/file-format.md).
 struct IndexFileHeader {
   static constexpr std::size_t kBytes = 64;
-  static constexpr std::uint16_t kFormatMajor = 1;
+  // 2: HNSW payloads end with a label table (docs/file-format.md). Format 1 is still read.
+  static constexpr std::uint16_t kFormatMajor = 2;
   static constexpr std::uint16_t kFormatMinor = 0;
   static constexpr std::uint8_t kScalarFloat32 = static_cast<std::uint8_t>(VectorStorage::float32);
   static constexpr std::uint8_t kScalarFloat16 = static_cast<std::uint8_t>(VectorStorage::float16);

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <random>
+#include <stdexcept>
 
 #include "imgvec/error.hpp"
 
@@ -174,11 +175,27 @@ CheckedFileReader::~CheckedFileReader() {
   if (hash_) XXH3_freeState(hash_);
 }
 
-void CheckedFileReader::read(void* data, std::size_t bytes, const char* what) {
+CheckedFileReader::CheckedFileReader(std::string path, const char* bytes, std::uint64_t size)
+    : path_(std::move(path)), memory_(bytes), size_(size) {
+  hash_ = XXH3_createState();
+  reset_checksum();
+}
+
+void CheckedFileReader::need(std::size_t bytes, const char* what) const {
   if (bytes > remaining()) {
     fail(std::string("truncated: the file ends inside the ") + what + " (needs " +
          std::to_string(bytes) + " more bytes at offset " + std::to_string(offset_) + ", has " +
          std::to_string(remaining()) + ")");
+  }
+}
+
+void CheckedFileReader::read(void* data, std::size_t bytes, const char* what) {
+  need(bytes, what);
+  if (memory_) {
+    if (bytes) std::memcpy(data, memory_ + offset_, bytes);
+    offset_ += bytes;
+    XXH3_64bits_update(hash_, data, bytes);
+    return;
   }
   char* p = static_cast<char*>(data);
   std::size_t left = bytes;
@@ -194,6 +211,14 @@ void CheckedFileReader::read(void* data, std::size_t bytes, const char* what) {
   }
   offset_ += bytes;
   XXH3_64bits_update(hash_, data, bytes);
+}
+
+const char* CheckedFileReader::view(std::size_t bytes, const char* what) {
+  if (!memory_) throw std::logic_error("CheckedFileReader::view on a file that is not in memory");
+  need(bytes, what);
+  const char* at = memory_ + offset_;
+  offset_ += bytes;
+  return at;
 }
 
 void CheckedFileReader::reset_checksum() { XXH3_64bits_reset(hash_); }

@@ -54,13 +54,19 @@ class AtomicFileWriter {
 class CheckedFileReader {
  public:
   explicit CheckedFileReader(std::string path);
+  /// Reads `size` bytes already in memory (a mapped file) as if they were the file at `path`.
+  CheckedFileReader(std::string path, const char* bytes, std::uint64_t size);
   ~CheckedFileReader();
   CheckedFileReader(const CheckedFileReader&) = delete;
   CheckedFileReader& operator=(const CheckedFileReader&) = delete;
 
   std::uint64_t file_size() const { return size_; }
   std::uint64_t remaining() const { return size_ - offset_; }
+  std::uint64_t offset() const { return offset_; }
   void read(void* data, std::size_t bytes, const char* what);
+  /// In memory only: the next `bytes` in place, skipped over without feeding the checksum (a
+  /// mapped open checks no checksum; see docs/design.md, "Mapped opens").
+  const char* view(std::size_t bytes, const char* what);
   template <typename T>
   T read_pod(const char* what) {
     T value;
@@ -76,7 +82,9 @@ class CheckedFileReader {
 
  private:
   std::string path_;
+  void need(std::size_t bytes, const char* what) const;
   int fd_ = -1;
+  const char* memory_ = nullptr;  // the bytes, when they are in memory
   std::uint64_t size_ = 0;
   std::uint64_t offset_ = 0;
   XXH3_state_t* hash_ = nullptr;

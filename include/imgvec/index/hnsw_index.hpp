@@ -13,8 +13,10 @@ namespace imgvec {
 
 namespace detail {
 class CheckedFileReader;
+class MappedFile;
 struct IndexFileHeader;
-std::unique_ptr<Index> load_hnsw_payload(CheckedFileReader&, const IndexFileHeader&);
+std::unique_ptr<Index> load_hnsw_payload(CheckedFileReader&, const IndexFileHeader&,
+                                         std::shared_ptr<const MappedFile>);
 }  // namespace detail
 
 /// Graph parameters of an HnswIndex. Defaults follow hnswlib's recommendations for 100-1000-d
@@ -55,6 +57,13 @@ class HnswIndex final : public Index {
   /// kind or, if expected_dimension is nonzero, another dimension.
   static std::unique_ptr<HnswIndex> load(const std::string& path,
                                          std::size_t expected_dimension = 0);
+  /// The same file searched where it lies (Index::open_mapped), with load()'s kind check.
+  static std::unique_ptr<HnswIndex> open_mapped(const std::string& path,
+                                                std::size_t expected_dimension = 0);
+
+  /// True while the index searches its file in place (Index::open_mapped), before anything has
+  /// changed it.
+  bool mapped() const;
 
   IndexKind kind() const override { return IndexKind::hnsw; }
   VectorStorage storage() const override;
@@ -71,7 +80,8 @@ class HnswIndex final : public Index {
 
  private:
   friend std::unique_ptr<Index> detail::load_hnsw_payload(detail::CheckedFileReader&,
-                                                          const detail::IndexFileHeader&);
+                                                          const detail::IndexFileHeader&,
+                                                          std::shared_ptr<const detail::MappedFile>);
   struct Impl;
   std::size_t do_size() const override;
   bool do_contains(Id id) const override;

@@ -91,13 +91,22 @@ class Index {
   /// If `expected_dimension` is nonzero, a file of another dimension is refused with
   /// Error(incompatible).
   static std::unique_ptr<Index> load(const std::string& path, std::size_t expected_dimension = 0);
+  /// Opens an index file for searching without reading it whole, for a one-shot search on a
+  /// large index: an HNSW file of format 2 is mapped and searched where it lies (the header, the
+  /// upper layers and the sizes are checked now; each base-layer list as a search reads it; the
+  /// payload checksum, every link and every label before the first change, which first reads the
+  /// file whole into memory as load() does, or by save()). Flat files and older HNSW files are
+  /// read as load() reads them. Errors as load(); a search that meets damage throws
+  /// Error(corrupt_file) naming the file. The file may be replaced (imgvec saves by rename) but
+  /// must not be truncated in place while the index is open.
+  static std::unique_ptr<Index> open_mapped(const std::string& path, std::size_t expected_dimension = 0);
 
   /// Threads used by batch operations (search_batch, add_batch on HNSW, large flat scans).
   std::size_t threads() const;
   /// Sets the thread count for batch operations; 0 means one per hardware thread.
   void set_threads(std::size_t n);
 
-  /// Approximate bytes of memory held by the index.
+  /// Approximate bytes of memory held by the index (a mapped index counts its file, as loaded).
   std::size_t memory_bytes() const;
 
  protected:
