@@ -104,6 +104,17 @@ TEST_CASE("database searches on 4 threads while another thread adds, removes, up
   auto db = VectorDatabase::create(dir.file("db"), std::make_shared<DescriptorEncoder>(), {});
   const Id first = db->add_image((images / sources[0]).string(), {{"batch", std::int64_t{0}}}, {"seed"});
   const std::vector<float> query = db->get_vector(first);
+  SECTION("opened as created") {}
+  SECTION("opened mapped: records read as readers ask for them, the index read whole by the first write") {
+    for (std::size_t i = 1; i < sources.size(); ++i) {
+      db->add_image((images / sources[i]).string(), {{"batch", std::int64_t(100 + i)}}, {"t"});
+    }
+    db->save();
+    db.reset();
+    OpenOptions mapped;
+    mapped.map_index = true;
+    db = VectorDatabase::open(dir.file("db"), std::make_shared<DescriptorEncoder>(), mapped);
+  }
 
   std::atomic<bool> done{false};
   std::atomic<std::size_t> searches{0}, incomplete{0};
@@ -124,7 +135,7 @@ TEST_CASE("database searches on 4 threads while another thread adds, removes, up
   std::vector<std::thread> readers;
   for (int t = 0; t < 4; ++t) readers.emplace_back(searcher, t);
 
-  std::vector<Id> live = {first};
+  std::vector<Id> live = db->ids();
   for (int op = 1; op <= 40; ++op) {
     const std::string name = "p" + std::to_string(op) + "-" + sources[op % sources.size()];
     const fs::path path = dir.path / "photos" / name;

@@ -403,6 +403,14 @@ std::string with_id(std::string row, const std::string& id, const std::string& s
   return row;
 }
 
+// The fixture's database exported for pgvector (to f.out("pg")), as rows.
+std::vector<std::string> pgvector_rows(Fixture& f) {
+  ExternalExportOptions o;
+  o.format = ExternalFormat::pgvector;
+  f.db->export_external(f.out("pg"), o);
+  return rows_of(f.root / "pg" / "images.tsv");
+}
+
 std::string error_of(const std::function<void()>& f) {
   try {
     f();
@@ -414,12 +422,27 @@ std::string error_of(const std::function<void()>& f) {
 
 }  // namespace
 
+TEST_CASE("an export that names one source twice imports it once", "[export][import]") {
+  // The rows of one import batch are stored together; the second of two rows with one source must
+  // still be seen as a copy of the first.
+  Fixture f;
+  auto rows = pgvector_rows(f);
+  const std::string copy_of_first = with_id(rows.front(), "900");
+  rows.push_back(copy_of_first);
+  write_rows(f.root / "pg" / "images.tsv", rows);
+  auto fresh = VectorDatabase::create(f.out("fresh"), std::make_shared<DescriptorEncoder>());
+  ImportOptions everything;
+  everything.source_root = "/";
+  const ImportReport r = fresh->import_export(f.out("pg"), everything);
+  CHECK(r.imported == 5);
+  CHECK(r.skipped == 1);
+  CHECK_FALSE(fresh->get(900));
+  CHECK(fresh->size() == 5);
+}
+
 TEST_CASE("ids never wrap: the largest id is taken, and then adds are refused", "[export][import][ids]") {
   Fixture f;
-  ExternalExportOptions o;
-  o.format = ExternalFormat::pgvector;
-  f.db->export_external(f.out("pg"), o);
-  auto rows = rows_of(f.root / "pg" / "images.tsv");
+  auto rows = pgvector_rows(f);
   SECTION("an id past the largest is refused, and nothing is stored") {
     rows.back() = with_id(rows.back(), "18446744073709551615");
     write_rows(f.root / "pg" / "images.tsv", rows);

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <cstring>
 #include <iterator>
@@ -50,6 +51,16 @@ ErrorCode load_error(const std::string& path, std::string* message) {
   }
   FAIL("loaded " << path);
   return ErrorCode::invalid_argument;
+}
+
+// The records of a saved file as format 2 held them: format 3's trailer (the counts and the id
+// table, found through the payload's last 8 bytes) cut off.
+std::string records_payload(const std::string& path) {
+  std::string payload = detail::read_checked_file(path, "IMGVMETA", 3).bytes;
+  std::uint64_t trailer;
+  std::memcpy(&trailer, payload.data() + payload.size() - 8, 8);
+  payload.resize(trailer);
+  return payload;
 }
 
 }  // namespace
@@ -133,9 +144,9 @@ TEST_CASE("damaged, truncated, foreign and newer metadata files are refused", "[
   CHECK(load_error(write("foreign", "IMGVIDX" + bytes.substr(7)), &message) == ErrorCode::corrupt_file);
   CHECK_THAT(message, Catch::Matchers::Contains("wrong magic"));
   const std::string newer = (dir / "newer").string();
-  detail::write_checked_file(newer, "IMGVMETA", 3, 1, "from the future");
+  detail::write_checked_file(newer, "IMGVMETA", 4, 1, "from the future");
   CHECK(load_error(newer, &message) == ErrorCode::unsupported);
-  CHECK_THAT(message, Catch::Matchers::Contains("written by a newer imgvec (META format 3.1)"));
+  CHECK_THAT(message, Catch::Matchers::Contains("written by a newer imgvec (META format 4.1)"));
   fs::remove_all(dir);
 }
 
@@ -196,7 +207,7 @@ TEST_CASE("a newer minor version's appended record fields are skipped", "[metada
   s.put(record(2, "/b", 2));
   s.save(path);
   // Rewrite as a 2.7 writer would: each record framed with 5 more bytes of a future field.
-  std::string payload = detail::read_checked_file(path, "IMGVMETA", 2).bytes;
+  std::string payload = records_payload(path);
   std::string newer = payload.substr(0, 8);
   std::size_t at = 8;
   while (at < payload.size()) {
@@ -213,11 +224,11 @@ TEST_CASE("a newer minor version's appended record fields are skipped", "[metada
   CHECK(*loaded.get(2) == record(2, "/b", 2));
   // A newer major version says so even when its header is checksummed some other way.
   std::string bytes = "IMGVMETA";
-  bytes += std::string("\x03\x00\x02\x00", 4) + std::string(36, '\x55');
+  bytes += std::string("\x04\x00\x02\x00", 4) + std::string(36, '\x55');
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
   std::string message;
   CHECK(load_error(path, &message) == ErrorCode::unsupported);
-  CHECK_THAT(message, Catch::Matchers::Contains("newer imgvec (META format 3.2)"));
+  CHECK_THAT(message, Catch::Matchers::Contains("newer imgvec (META format 4.2)"));
   fs::remove_all(dir);
 }
 
@@ -232,7 +243,7 @@ TEST_CASE("a crafted record with an impossible bool or sizes is refused", "[meta
   MetadataStore s;
   s.put(r);
   s.save(path);
-  std::string payload = detail::read_checked_file(path, "IMGVMETA", 2).bytes;
+  std::string payload = records_payload(path);
   // The tags count (8 zero bytes), the empty photo facts (53 bytes, format 2.1), the empty
   // analysis (18 bytes, 2.2), no labels (4 bytes, 2.3) and an empty precision (8 bytes, 2.5) end
   // the record.
@@ -304,7 +315,7 @@ TEST_CASE("photo facts survive a save, and records of format 2.0 read without th
   s = MetadataStore();
   s.put(record(3, "/c", 3));
   s.save(path);
-  std::string payload = detail::read_checked_file(path, "IMGVMETA", 2).bytes;
+  std::string payload = records_payload(path);
   std::uint64_t length;
   std::memcpy(&length, payload.data() + 8, 8);
   const std::uint64_t older = length - kFacts - kAnalysis - kLabels - kPrecision;
@@ -330,7 +341,7 @@ TEST_CASE("photo facts survive a save, and records of format 2.0 read without th
   s = MetadataStore();
   s.put(full);
   s.save(path);
-  payload = detail::read_checked_file(path, "IMGVMETA", 2).bytes;
+  payload = records_payload(path);
   const std::size_t label_bytes = 4 + (8 + 5 + 4) + (8 + 6 + 4), precision_bytes = 8 + 4;  // "bf16"
   const std::size_t analysis_at =
       payload.size() - precision_bytes - label_bytes - (1 + 2 * 8 + 16 + 1);  // two colours
@@ -343,5 +354,143 @@ TEST_CASE("photo facts survive a save, and records of format 2.0 read without th
     std::string message;
     CHECK(load_error(path, &message) == ErrorCode::corrupt_file);
   }
+  fs::remove_all(dir);
+}
+
+namespace {
+
+// Records of several shapes: keys, tags and labels held by some, sources under a prefix.
+MetadataStore varied_store(std::size_t n) {
+  MetadataStore s;
+  for (Id id = 1; id <= n; ++id) {
+    ImageRecord r = record(id * 3, (id % 4 ? "/home/me/db/files/" : "/p/") + std::to_string(id), id % 50);
+    if (id % 5 == 0) r.tags.push_back("best");
+    if (id % 7 == 0) r.metadata.emplace("album", std::string("lisbon"));
+    if (id % 9 == 0) r.labels = {{"cat", 0.9f}};
+    if (id % 6 == 0) r.format = ImageFormat::png;
+    s.put(std::move(r));
+  }
+  return s;
+}
+
+// Everything a reader asks of a store gives the same answers from both.
+void expect_same_store(const MetadataStore& a, const MetadataStore& b) {
+  REQUIRE(a.size() == b.size());
+  REQUIRE(a.ids() == b.ids());
+  for (Id id : a.ids()) {
+    REQUIRE(b.get(id));
+    CHECK(*a.get(id) == *b.get(id));
+    CHECK(a.find_source(a.get(id)->source) == b.find_source(a.get(id)->source));
+  }
+  CHECK(a.metadata_keys() == b.metadata_keys());
+  CHECK(a.tags() == b.tags());
+  CHECK(a.labelled_count() == b.labelled_count());
+  CHECK(a.format_counts() == b.format_counts());
+  for (std::uint64_t hash : {0ull, 7ull, 49ull, 50ull}) CHECK(a.find_hash(hash) == b.find_hash(hash));
+  CHECK_FALSE(b.get(2));
+  CHECK_FALSE(b.find_source("/nowhere"));
+}
+
+}  // namespace
+
+TEST_CASE("a store opened mapped reads records as they are asked for and answers as a loaded one",
+          "[metadata][mapped]") {
+  const fs::path dir = fs::temp_directory_path() / "imgvec-metadata-mapped";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string path = (dir / "m").string();
+  const SourcePrefix prefix{"/home/me/db/files/", "$DB/files/"};
+  varied_store(400).save(path, &prefix);
+  const MetadataStore loaded = MetadataStore::load(path, &prefix);
+  MetadataStore mapped = MetadataStore::open_mapped(path, &prefix);
+  expect_same_store(loaded, mapped);
+
+  // Changes: replace a record of the file, add one, remove one of the file and the new one.
+  MetadataStore changed = MetadataStore::load(path, &prefix);
+  for (MetadataStore* s : {&mapped, &changed}) {
+    ImageRecord r = *s->get(30);
+    r.tags = {"moved"};
+    r.source = "/q/30";
+    s->put(r);
+    s->put(record(100000, "/new", 7));
+    CHECK(s->remove(33));
+    CHECK_FALSE(s->remove(33));
+    s->put(record(100001, "/newer", 8));
+    CHECK(s->remove(100001));
+  }
+  CHECK(mapped.find_source("/p/12") == std::optional<Id>(36));
+  expect_same_store(changed, mapped);
+  mapped.save(path, &prefix);  // over its own file: the mapping keeps the old bytes
+  expect_same_store(changed, MetadataStore::load(path, &prefix));
+  expect_same_store(changed, MetadataStore::open_mapped(path, &prefix));
+
+  // A format-2 file (no table) is read whole.
+  const std::string records = records_payload(path);
+  detail::write_checked_file(path, "IMGVMETA", 2, 5, records);
+  expect_same_store(changed, MetadataStore::open_mapped(path, &prefix));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a mapped store finds damage where it reads it, and saves none of it", "[metadata][mapped][errors]") {
+  const fs::path dir = fs::temp_directory_path() / "imgvec-metadata-mapped-bad";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string path = (dir / "m").string(), bad = (dir / "bad").string();
+  varied_store(50).save(path);
+  const std::string payload = detail::read_checked_file(path, "IMGVMETA", 3).bytes;
+  const std::size_t table = payload.size() - 8 - 50 * 16;
+  std::string message;
+  auto error_of = [&](const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      message = e.what();
+      return e.code();
+    }
+    FAIL("no error");
+    return ErrorCode::invalid_argument;
+  };
+
+  // The 10th entry's offset outside the records, then pointing at another record.
+  for (const std::uint64_t offset : {std::uint64_t{1} << 40, std::uint64_t{8}}) {
+    std::string broken = payload;
+    INFO("offset " << offset);
+    std::memcpy(&broken[table + 9 * 16 + 8], &offset, 8);
+    detail::write_checked_file(bad, "IMGVMETA", 3, 0, broken);
+    CHECK(error_of([&] { MetadataStore::load(bad); }) == ErrorCode::corrupt_file);
+    CHECK_THAT(message, Catch::Matchers::Contains("record table"));
+    MetadataStore mapped = MetadataStore::open_mapped(bad);
+    CHECK(mapped.get(3) != nullptr);  // the others read
+    CHECK(error_of([&] { mapped.get(30); }) == ErrorCode::corrupt_file);
+    CHECK_THAT(message, Catch::Matchers::Contains(bad) && Catch::Matchers::Contains("id 30"));
+  }
+  // The trailer's position out of range: refused by both.
+  std::string broken = payload;
+  const std::uint64_t far = ~std::uint64_t{0} / 2;
+  std::memcpy(&broken[payload.size() - 8], &far, 8);
+  detail::write_checked_file(bad, "IMGVMETA", 3, 0, broken);
+  CHECK(error_of([&] { MetadataStore::open_mapped(bad); }) == ErrorCode::corrupt_file);
+  CHECK(error_of([&] { MetadataStore::load(bad); }) == ErrorCode::corrupt_file);
+  // A count of labelled records that the records do not bear out: a load refuses it; a mapped
+  // open cannot know without reading every record, and its save writes the records' own counts.
+  broken = payload;
+  std::memcpy(&broken[table - 8], &far, 8);
+  detail::write_checked_file(bad, "IMGVMETA", 3, 0, broken);
+  CHECK(error_of([&] { MetadataStore::load(bad); }) == ErrorCode::corrupt_file);
+  CHECK_THAT(message, Catch::Matchers::Contains("counts"));
+  MetadataStore miscounted = MetadataStore::open_mapped(bad);
+  miscounted.save(bad);
+  CHECK(MetadataStore::load(bad).labelled_count() == 5);
+  // A changed byte in a record, the checksum not updated: found by the save.
+  {
+    std::ifstream in(path, std::ios::binary);
+    std::string file{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    file[48 + 200] ^= 0x01;
+    std::ofstream(bad, std::ios::binary | std::ios::trunc) << file;
+  }
+  MetadataStore damaged = MetadataStore::open_mapped(bad);
+  CHECK(error_of([&] { damaged.save((dir / "copy").string()); }) == ErrorCode::corrupt_file);
+  CHECK_THAT(message, Catch::Matchers::Contains("checksum"));
+  CHECK_FALSE(fs::exists(dir / "copy"));
   fs::remove_all(dir);
 }

@@ -24,7 +24,7 @@ DatabaseStats VectorDatabase::get_stats() const {
   s.log_syncs = impl_->log->syncs();
   s.replayed_changes = impl_->replayed;
   s.dropped_log_bytes = impl_->dropped_log_bytes;
-  impl_->store.for_each([&](const ImageRecord& r) { ++s.formats[to_string(r.format)]; });
+  s.formats = impl_->store.format_counts();
   s.decodable_formats = supported_image_formats();
   for (const auto& f : {detail::manifest_path(impl_->dir), detail::index_path(impl_->dir, s.generation),
                         detail::metadata_path(impl_->dir, s.generation)}) {

@@ -235,22 +235,28 @@ static std::size_t store_batch(ImportTransaction& tx, std::vector<Pending>& batc
                                                      " is already in this database; nothing was imported (import "
                                                      "with new ids, --new-ids, to merge)");
     }
+    std::vector<ImageRecord> records;
+    std::vector<std::vector<float>> vectors;
+    std::unordered_set<std::string> sources;  // this batch's, stored together at its end
     for (Pending& p : batch) {
       if (!p.record.source.empty() && !lies_under(p.record.source, tx.source_root)) {
         p.record.metadata.emplace("imported_source", p.record.source);
         p.record.source.clear();
       }
-      if (!p.record.source.empty() && impl.store.find_source(p.record.source)) {
+      if (!p.record.source.empty() &&
+          (impl.store.find_source(p.record.source) || !sources.insert(p.record.source).second)) {
         ++skipped;
         continue;
       }
       if (options.new_ids) p.record.id = impl.take_id();
       const Id id = p.record.id;
-      write.put(std::move(p.record), &p.vector);
+      records.push_back(std::move(p.record));
+      vectors.push_back(std::move(p.vector));
       impl.manifest.next_id = std::max(impl.manifest.next_id, id + 1);
       tx.stored.push_back(id);
       ++stored;
     }
+    write.put_batch(records, vectors);
     write.commit();
   }
   batch.clear();

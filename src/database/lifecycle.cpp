@@ -165,7 +165,9 @@ static void load_state(VectorDatabase::Impl& impl, const OpenOptions& options,
   if (impl.index->kind() != impl.manifest.index_kind || impl.index->metric() != Metric::cosine) {
     throw Error(ErrorCode::corrupt_file, detail::index_path(directory, g) + ": not the index the manifest names");
   }
-  impl.store = MetadataStore::load(detail::metadata_path(directory, g), &impl.files_prefix);
+  const std::string records_file = detail::metadata_path(directory, g);
+  impl.store = options.map_index ? MetadataStore::open_mapped(records_file, &impl.files_prefix)
+                                 : MetadataStore::load(records_file, &impl.files_prefix);
   if (impl.index->ids() != impl.store.ids()) {
     throw Error(ErrorCode::corrupt_file, directory + ": generation " + std::to_string(g) +
                                              ": the index and the records hold different ids");

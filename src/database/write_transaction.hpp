@@ -28,6 +28,10 @@ class WriteTransaction {
   /// Stores `record`, replacing the one of its id; with `vector`, its vector is new or changed
   /// and goes into the index too.
   void put(ImageRecord record, const std::vector<float>* vector = nullptr);
+  /// Stores records that all come with a vector (vectors[i] is records[i]'s), the vectors added
+  /// to the index in one batch, on the index's threads: an import of 100k vectors ran on one
+  /// core when each went in alone. Every vector is checked before any is stored.
+  void put_batch(std::vector<ImageRecord>& records, const std::vector<std::vector<float>>& vectors);
   /// Removes the image `id` from the records and the index.
   void remove(Id id);
   /// Ends the transaction: releases the lock, then returns once its changes are durable.

@@ -4,6 +4,7 @@
 
 #include "imgvec/error.hpp"
 #include "io/binary_io.hpp"
+#include "io/mapped_file.hpp"
 
 namespace imgvec::detail {
 namespace {
@@ -47,16 +48,24 @@ void refuse_newer_format(const std::string& path, const std::string& kind, std::
                                           ".x: update imgvec");
 }
 
-CheckedPayload read_checked_file(const std::string& path, const char (&magic)[9], std::uint16_t major,
-                                 std::uint16_t min_major) {
-  CheckedFileReader reader(path);
+namespace {
+
+struct CheckedHeader {
+  std::uint16_t major = 0, minor = 0;
+  std::uint64_t size = 0, checksum = 0;
+};
+
+// The header of a checked file, checked; leaves `reader` at the payload, which it holds whole.
+CheckedHeader read_checked_header(CheckedFileReader& reader, const char (&magic)[9], std::uint16_t major,
+                                  std::uint16_t min_major) {
+  const std::string& path = reader.path();
   unsigned char h[kHeader];
   if (reader.file_size() < 8) reader.fail("too short to be an imgvec file");
   reader.read(h, 8, "the header");
   const std::string kind(magic + 4, 4);
   if (std::memcmp(h, magic, 8) != 0) reader.fail("not an imgvec " + kind + " file (wrong magic)");
   reader.read(h + 8, kHeader - 8, "the header");
-  CheckedPayload out;
+  CheckedHeader out;
   out.major = get<std::uint16_t>(h + 8);
   out.minor = get<std::uint16_t>(h + 10);
   const std::string version = std::to_string(out.major) + "." + std::to_string(out.minor);
@@ -65,17 +74,45 @@ CheckedPayload read_checked_file(const std::string& path, const char (&magic)[9]
     throw Error(ErrorCode::unsupported, path + ": " + kind + " format " + version + " is older than this build reads");
   }
   if (get<std::uint64_t>(h + 40) != XXH3_64bits(h, 40)) reader.fail("the header is damaged (checksum mismatch)");
-  const auto size = get<std::uint64_t>(h + 16);
-  if (size != reader.remaining()) {
-    reader.fail("the header says " + std::to_string(size) + " payload bytes but the file holds " +
+  out.size = get<std::uint64_t>(h + 16);
+  out.checksum = get<std::uint64_t>(h + 24);
+  if (out.size != reader.remaining()) {
+    reader.fail("the header says " + std::to_string(out.size) + " payload bytes but the file holds " +
                 std::to_string(reader.remaining()) + " (truncated or damaged)");
   }
-  out.bytes.assign(size, '\0');
-  reader.read(out.bytes.data(), size, "the payload");
-  if (XXH3_64bits(out.bytes.data(), out.bytes.size()) != get<std::uint64_t>(h + 24)) {
+  return out;
+}
+
+}  // namespace
+
+CheckedPayload read_checked_file(const std::string& path, const char (&magic)[9], std::uint16_t major,
+                                 std::uint16_t min_major) {
+  CheckedFileReader reader(path);
+  const CheckedHeader h = read_checked_header(reader, magic, major, min_major);
+  CheckedPayload out;
+  out.major = h.major;
+  out.minor = h.minor;
+  out.bytes.assign(h.size, '\0');
+  reader.read(out.bytes.data(), h.size, "the payload");
+  if (XXH3_64bits(out.bytes.data(), out.bytes.size()) != h.checksum) {
     reader.fail("the payload is damaged (checksum mismatch)");
   }
   return out;
 }
+
+CheckedView map_checked_file(const std::string& path, const char (&magic)[9], std::uint16_t major,
+                             std::uint16_t min_major) {
+  CheckedView out;
+  out.file = MappedFile::open(path);
+  CheckedFileReader reader(path, out.file->data(), out.file->size());
+  const CheckedHeader h = read_checked_header(reader, magic, major, min_major);
+  out.major = h.major;
+  out.minor = h.minor;
+  out.checksum = h.checksum;
+  out.bytes = std::string_view(reader.view(h.size, "the payload"), h.size);
+  return out;
+}
+
+bool CheckedView::intact() const { return XXH3_64bits(bytes.data(), bytes.size()) == checksum; }
 
 }  // namespace imgvec::detail

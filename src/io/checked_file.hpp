@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -32,5 +33,22 @@ struct CheckedPayload {
 /// magic, bad checksum, truncated), unsupported (major outside [min_major, major]).
 CheckedPayload read_checked_file(const std::string& path, const char (&magic)[9], std::uint16_t major,
                                  std::uint16_t min_major = 1);
+
+class MappedFile;
+
+/// A checked file mapped, its header checked, its payload in place and not yet checksummed.
+struct CheckedView {
+  std::shared_ptr<const MappedFile> file;
+  std::string_view bytes;  // the payload, inside the mapping
+  std::uint16_t major = 0, minor = 0;
+  std::uint64_t checksum = 0;  // what the header says the payload's XXH3-64 is
+  /// Whether the payload matches the header's checksum (reads it whole).
+  bool intact() const;
+};
+
+/// read_checked_file's checks but the payload's checksum, on the file mapped: for a reader that
+/// reads only the records it needs (MetadataStore::open_mapped).
+CheckedView map_checked_file(const std::string& path, const char (&magic)[9], std::uint16_t major,
+                             std::uint16_t min_major = 1);
 
 }  // namespace imgvec::detail

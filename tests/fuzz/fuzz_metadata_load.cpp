@@ -1,5 +1,7 @@
-// Metadata (image record) files, formats 1.x and 2.x, and the database's list of failed files
-// (the same reader), chosen by the input's magic.
+// Metadata (image record) files, formats 1.x to 3.x, and the database's list of failed files
+// (the same reader), chosen by the input's magic. Each metadata file is also opened mapped
+// (MetadataStore::open_mapped, which reads records only when asked): every record it lists must
+// read or throw imgvec::Error, and so must a change and a save.
 #include <cstdint>
 #include <string>
 
@@ -22,6 +24,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } catch (const imgvec::Error&) {
     }
     return 0;
+  }
+  try {
+    imgvec::MetadataStore mapped = imgvec::MetadataStore::open_mapped(path);
+    for (imgvec::Id id : mapped.ids_unordered()) mapped.get(id);
+    mapped.metadata_keys();
+    mapped.find_source("/a");
+    const auto first = mapped.ids_unordered();
+    if (!first.empty()) mapped.remove(first.front());
+    imgvec::ImageRecord r;
+    r.id = 12345;
+    r.tags = {"x"};
+    mapped.put(r);
+    mapped.save(path + ".mapped");
+  } catch (const imgvec::Error&) {
   }
   try {
     const imgvec::MetadataStore store = imgvec::MetadataStore::load(path);

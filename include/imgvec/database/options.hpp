@@ -51,9 +51,10 @@ struct OpenOptions {
   /// read: they work beside a server, and still tidy up and remember a moved model when alone.
   bool read_only_if_held = false;
   /// Searches the saved index where it lies in its file instead of reading it into memory
-  /// (Index::open_mapped): an open that reads only the pages its searches touch, for a one-shot
-  /// command on a large database. The first change to the index (a logged change replayed at the
-  /// open, an add, a removal) reads it whole, as an open without this does. Searches of a mapped
+  /// (Index::open_mapped), and reads image records from their file as they are asked for
+  /// (MetadataStore::open_mapped): an open that reads only the pages its searches touch, for a
+  /// one-shot command on a large database. The first change to the index (a logged change
+  /// replayed at the open, an add, a removal) reads it whole, as an open without this does. Searches of a mapped
   /// graph do not get the 2 MB pages a loaded one has (~15% slower at 100k), so a process that
   /// searches many times is better served without it.
   bool map_index = false;

@@ -93,6 +93,9 @@ class MetadataStore {
   std::vector<std::string> tags() const;
   /// How many records hold zero-shot labels.
   std::size_t labelled_count() const;
+  /// How many records there are of each image format, by the format's name; kept as records
+  /// change.
+  std::map<std::string, std::size_t> format_counts() const;
   /// The record added from `source` (a path), if any.
   std::optional<Id> find_source(const std::string& source) const;
   /// Records whose file had these bytes.
@@ -108,6 +111,13 @@ class MetadataStore {
   /// Reads a store. Throws imgvec::Error naming the path: not_found, corrupt_file (damaged,
   /// truncated, not ours), unsupported (a newer format).
   static MetadataStore load(const std::string& path, const SourcePrefix* prefix = nullptr);
+  /// The same file, its records read from it as they are asked for (format 3; older files are
+  /// loaded): an open that reads the header, the counts of keys, tags and labels and an id table,
+  /// for a one-shot command on a large database. Damage in a record is Error(corrupt_file) naming
+  /// the path where it is read; the file's checksum is checked by save(). A lookup by source or
+  /// hash reads every record the first time. The file may be replaced (imgvec saves by rename),
+  /// not truncated in place, while the store is open.
+  static MetadataStore open_mapped(const std::string& path, const SourcePrefix* prefix = nullptr);
 
  private:
   struct Impl;
