@@ -318,7 +318,9 @@ using DistId = std::pair<float, tableint>;
 // A mapped graph's base-layer lists are checked as a walk reads them (Impl::own checks them all
 // before anything changes the graph): a list longer than maxM0 or a link past the last node is
 // damage, which do_search reports as Error(corrupt_file) naming the file. For a loaded graph the
-// checks never fail; they cost one compare per link.
+// checks never fail; they cost one compare per link, within the noise of bench search/hnsw at
+// 100k x 512, ef 64, one thread (AMD EPYC Zen 4, medians of 4 interleaved runs, each +-25%):
+// float32 194 -> 207 us, sq8 130 -> 120 us.
 struct DamagedList {
   tableint node;
 };
