@@ -462,6 +462,8 @@ TEST_CASE("ids never wrap: the largest id is taken, and then adds are refused", 
     CHECK(fresh->size() == 5);
     CHECK(*fresh->get(1) == *before);
     // Imported again with new ids, they are numbered from 1 and adds work.
+    ExternalExportOptions o;
+    o.format = ExternalFormat::pgvector;
     fresh->export_external(f.out("pg2"), o);
     auto renumbered = VectorDatabase::create(f.out("renumbered"), std::make_shared<DescriptorEncoder>());
     ImportOptions io;
