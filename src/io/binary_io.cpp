@@ -176,7 +176,7 @@ CheckedFileReader::~CheckedFileReader() {
 }
 
 CheckedFileReader::CheckedFileReader(std::string path, const char* bytes, std::uint64_t size)
-    : path_(std::move(path)), memory_(bytes), size_(size) {
+    : path_(std::move(path)), in_memory_(true), memory_(bytes), size_(size) {
   hash_ = XXH3_createState();
   reset_checksum();
 }
@@ -191,7 +191,7 @@ void CheckedFileReader::need(std::size_t bytes, const char* what) const {
 
 void CheckedFileReader::read(void* data, std::size_t bytes, const char* what) {
   need(bytes, what);
-  if (memory_) {
+  if (in_memory_) {
     if (bytes) std::memcpy(data, memory_ + offset_, bytes);
     offset_ += bytes;
     XXH3_64bits_update(hash_, data, bytes);
@@ -214,7 +214,7 @@ void CheckedFileReader::read(void* data, std::size_t bytes, const char* what) {
 }
 
 const char* CheckedFileReader::view(std::size_t bytes, const char* what) {
-  if (!memory_) throw std::logic_error("CheckedFileReader::view on a file that is not in memory");
+  if (!in_memory_) throw std::logic_error("CheckedFileReader::view on a file that is not in memory");
   need(bytes, what);
   const char* at = memory_ + offset_;
   offset_ += bytes;

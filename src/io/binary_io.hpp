@@ -84,7 +84,8 @@ class CheckedFileReader {
   std::string path_;
   void need(std::size_t bytes, const char* what) const;
   int fd_ = -1;
-  const char* memory_ = nullptr;  // the bytes, when they are in memory
+  bool in_memory_ = false;        // the bytes are in memory (an empty file's are null)
+  const char* memory_ = nullptr;
   std::uint64_t size_ = 0;
   std::uint64_t offset_ = 0;
   XXH3_state_t* hash_ = nullptr;

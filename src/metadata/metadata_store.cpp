@@ -185,6 +185,15 @@ struct MetadataStore::Impl {
     return decode(id, entry);
   }
 
+  // The lock under which a lookup by source or hash reads by_source and by_hash: a mapped store's
+  // mutex, after the lookups are built (none for a store that was loaded).
+  std::unique_lock<std::mutex> lookups_lock() const {
+    if (!mapped) return {};
+    std::unique_lock<std::mutex> lock(mapped->mutex);
+    build_lookups();
+    return lock;
+  }
+
   // Everything the file holds, read (and the source and hash lookups built) the first time a
   // lookup is asked for. The caller holds mapped->mutex.
   void build_lookups() const {
@@ -274,22 +283,14 @@ std::size_t MetadataStore::labelled_count() const { return impl_->labelled; }
 std::map<std::string, std::size_t> MetadataStore::format_counts() const { return impl_->format_counts; }
 
 std::optional<Id> MetadataStore::find_source(const std::string& source) const {
-  std::unique_lock<std::mutex> lock;
-  if (impl_->mapped) {
-    lock = std::unique_lock<std::mutex>(impl_->mapped->mutex);
-    impl_->build_lookups();
-  }
+  const auto lock = impl_->lookups_lock();
   const auto it = impl_->by_source.find(source);
   if (it == impl_->by_source.end()) return std::nullopt;
   return it->second;
 }
 
 std::vector<Id> MetadataStore::find_hash(std::uint64_t content_hash) const {
-  std::unique_lock<std::mutex> lock;
-  if (impl_->mapped) {
-    lock = std::unique_lock<std::mutex>(impl_->mapped->mutex);
-    impl_->build_lookups();
-  }
+  const auto lock = impl_->lookups_lock();
   std::vector<Id> out;
   auto [lo, hi] = impl_->by_hash.equal_range(content_hash);
   for (auto it = lo; it != hi; ++it) out.push_back(it->second);
