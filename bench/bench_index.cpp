@@ -48,7 +48,7 @@ struct Workload {
   std::vector<std::vector<Id>> truth;
   // Built once by the build benchmarks (the multi-threaded run wins) and reused by the searches.
   std::unique_ptr<FlatIndex> flat;
-  std::unique_ptr<HnswIndex> hnsw, hnsw16, hnsw8;  // float32, float16 and sq8 storage
+  std::unique_ptr<HnswIndex> hnsw, hnsw16, hnsw8, hnsw4;  // float32, float16, sq8 and sq4 storage
   std::unique_ptr<bench::HnswlibPeer> peer;
   std::unique_ptr<bench::FaissPeer> faiss_flat, faiss_hnsw;
 };
@@ -108,6 +108,7 @@ std::unique_ptr<HnswIndex> Workload::*hnsw_slot(VectorStorage storage) {
   switch (storage) {
     case VectorStorage::float16: return &Workload::hnsw16;
     case VectorStorage::sq8: return &Workload::hnsw8;
+    case VectorStorage::sq4: return &Workload::hnsw4;
     case VectorStorage::float32: break;
   }
   return &Workload::hnsw;
@@ -175,12 +176,13 @@ void build_faiss_hnsw(benchmark::State& state, Workload* w, std::size_t threads)
 
 // Searches reuse the indexes the build benchmarks left behind, building only the one they need
 // when a --benchmark_filter skipped its build.
-enum Need { kFlat = 1, kHnsw = 2, kPeer = 4, kFaissFlat = 8, kFaissHnsw = 16, kHnsw16 = 32, kHnsw8 = 64 };
+enum Need { kFlat = 1, kHnsw = 2, kPeer = 4, kFaissFlat = 8, kFaissHnsw = 16, kHnsw16 = 32, kHnsw8 = 64, kHnsw4 = 128 };
 
 int need_for(VectorStorage storage) {
   switch (storage) {
     case VectorStorage::float16: return kHnsw16;
     case VectorStorage::sq8: return kHnsw8;
+    case VectorStorage::sq4: return kHnsw4;
     case VectorStorage::float32: break;
   }
   return kHnsw;
@@ -196,6 +198,7 @@ void ensure_built(Workload* w, int need) {
   if ((need & kHnsw) && !w->hnsw) w->hnsw = saved_and_loaded(make_hnsw(*w, VectorStorage::float32, 2));
   if ((need & kHnsw16) && !w->hnsw16) w->hnsw16 = saved_and_loaded(make_hnsw(*w, VectorStorage::float16, 2));
   if ((need & kHnsw8) && !w->hnsw8) w->hnsw8 = saved_and_loaded(make_hnsw(*w, VectorStorage::sq8, 2));
+  if ((need & kHnsw4) && !w->hnsw4) w->hnsw4 = saved_and_loaded(make_hnsw(*w, VectorStorage::sq4, 2));
   if ((need & kPeer) && !w->peer) {
     w->peer = bench::make_hnswlib_peer(w->base.dim, w->base.rows, kM, kEfConstruction);
     w->peer->build(w->base.data.data(), w->base.rows, 2);
@@ -468,6 +471,9 @@ void register_workload(Workload* w, const SuiteOptions& o) {
     RegisterBenchmark(("build/hnsw-sq8/" + n + "/threads:" + std::to_string(t)).c_str(), build_hnsw, w,
                       VectorStorage::sq8, t)
         ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+    RegisterBenchmark(("build/hnsw-sq4/" + n + "/threads:" + std::to_string(t)).c_str(), build_hnsw, w,
+                      VectorStorage::sq4, t)
+        ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
     if (!huge) {
       RegisterBenchmark(("build/faiss-hnsw/" + n + "/threads:" + std::to_string(t)).c_str(), build_faiss_hnsw, w, t)
           ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
@@ -490,6 +496,8 @@ void register_workload(Workload* w, const SuiteOptions& o) {
     searched(RegisterBenchmark(("search/hnsw-f16/" + at).c_str(), search_hnsw, w, VectorStorage::float16, ef, 0))
         ->ThreadRange(1, 2)->Unit(benchmark::kMicrosecond);
     searched(RegisterBenchmark(("search/hnsw-sq8/" + at).c_str(), search_hnsw, w, VectorStorage::sq8, ef, 0))
+        ->ThreadRange(1, 2)->Unit(benchmark::kMicrosecond);
+    searched(RegisterBenchmark(("search/hnsw-sq4/" + at).c_str(), search_hnsw, w, VectorStorage::sq4, ef, 0))
         ->ThreadRange(1, 2)->Unit(benchmark::kMicrosecond);
     if (!huge) {
       searched(RegisterBenchmark(("search/faiss-hnsw/" + at).c_str(), search_faiss, w, &Workload::faiss_hnsw, ef))

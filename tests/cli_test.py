@@ -319,15 +319,21 @@ check([h["record"]["source"] for h in half_hits] == [h["record"]["source"] for h
       all(abs(a["score"] - b["score"]) < 1e-3 for a, b in zip(half_hits, full_hits)),
       "a float16 database ranks as the float32 one does, scores within 1e-3")
 run("index", photos, "--db", scratch / "bad-db", "--float16", "--flat", expect=2)
-coded_db = scratch / "sq8-db"
-run("index", photos, "--db", coded_db, "--sq8", expect=3)
-coded_stats = json.loads(run("stats", "--db", coded_db, "--json").stdout)
-check(coded_stats["storage"] == "sq8" and half_stats["memory_bytes"] < coded_stats["memory_bytes"] < stats["memory_bytes"],
-      f"--sq8 makes an sq8 index between float16 and float32 in size: {coded_stats}")
-coded_hits = json.loads(run("search", "--db", coded_db, "--image", photos / "giphy.gif", "-k", "3", "--json").stdout)
-check([h["record"]["source"] for h in coded_hits] == [h["record"]["source"] for h in full_hits] and
-      all(abs(a["score"] - b["score"]) < 1e-3 for a, b in zip(coded_hits, full_hits)),
-      "an sq8 database ranks as the float32 one does, scores within 1e-3")
+# Quantized storages lie between float16 and float32 in size (sq4 below sq8) and rank as float32 does.
+coded_sizes = {}
+for storage in ("sq8", "sq4"):
+    coded_db = scratch / f"{storage}-db"
+    run("index", photos, "--db", coded_db, f"--{storage}", expect=3)
+    coded_stats = json.loads(run("stats", "--db", coded_db, "--json").stdout)
+    coded_sizes[storage] = coded_stats["memory_bytes"]
+    check(coded_stats["storage"] == storage and half_stats["memory_bytes"] < coded_stats["memory_bytes"] < stats["memory_bytes"],
+          f"--{storage} makes an {storage} index between float16 and float32 in size: {coded_stats}")
+    coded_hits = json.loads(run("search", "--db", coded_db, "--image", photos / "giphy.gif", "-k", "3", "--json").stdout)
+    check([h["record"]["source"] for h in coded_hits] == [h["record"]["source"] for h in full_hits] and
+          all(abs(a["score"] - b["score"]) < 1e-3 for a, b in zip(coded_hits, full_hits)),
+          f"an {storage} database ranks as the float32 one does, scores within 1e-3")
+check(coded_sizes["sq4"] < coded_sizes["sq8"], f"sq4 is smaller than sq8: {coded_sizes}")
+run("index", photos, "--db", scratch / "bad-db", "--sq4", "--sq8", expect=2)
 run("index", photos, "--db", scratch / "bad-db", "--sq8", "--float16", expect=2)
 giphy = json.loads(run("search", "--db", db, "--image", photos / "giphy.gif", "-k", "1", "--json").stdout)[0]["id"]
 # A save that fails (here: a folder stands where the next generation's index goes, as a full disk

@@ -22,7 +22,7 @@ TEST_CASE("searches run on several threads while another thread writes", "[concu
   auto base = clustered(2 * n, d, 21);
   auto queries = clustered(64, d, 21, 1);
   // HNSW twice: float32, and sq8, whose writes also retrain ranges and rewrite every record's codes.
-  for (int variant = 0; variant < 3; ++variant) {
+  for (int variant = 0; variant < 4; ++variant) {
     const IndexKind kind = variant == 0 ? IndexKind::flat : IndexKind::hnsw;
     INFO(to_string(kind) << " variant " << variant);
     std::unique_ptr<Index> index;
@@ -31,6 +31,7 @@ TEST_CASE("searches run on several threads while another thread writes", "[concu
     } else {
       HnswParams p;
       if (variant == 2) p.storage = VectorStorage::sq8;
+      if (variant == 3) p.storage = VectorStorage::sq4;
       p.initial_capacity = 64;  // forces growth while readers run
       p.ef_construction = 40;   // keeps the build quick under ThreadSanitizer
       index = std::make_unique<HnswIndex>(d, Metric::cosine, p);

@@ -90,7 +90,8 @@ void expect_same_searches(const Index& a, const Index& b) {
 
 TEST_CASE("a mapped HNSW index answers as the loaded one does", "[hnsw][mapped]") {
   TempDir dir;
-  for (VectorStorage storage : {VectorStorage::float32, VectorStorage::float16, VectorStorage::sq8}) {
+  for (VectorStorage storage : {VectorStorage::float32, VectorStorage::float16, VectorStorage::sq8,
+                                VectorStorage::sq4}) {
     INFO(to_string(storage));
     const std::string file = dir.file(std::string("graph-") + to_string(storage));
     const std::vector<Id> removed = save_graph(file, storage);

@@ -114,7 +114,7 @@ TEST_CASE("save and load give identical results", "[io]") {
 TEST_CASE("a saved HNSW graph is renumbered breadth-first and searches the same", "[io][hnsw]") {
   TempDir dir;
   auto queries = clustered(30, 16, 77, 3);
-  for (VectorStorage storage : {VectorStorage::float32, VectorStorage::sq8}) {
+  for (VectorStorage storage : {VectorStorage::float32, VectorStorage::sq8, VectorStorage::sq4}) {
     INFO(to_string(storage));
     auto base = clustered(500, 16, 78);
     HnswParams params;
@@ -175,13 +175,14 @@ TEST_CASE("empty indexes of every kind and storage save, load, and take adds, up
     v[0] = x;
     return v;
   };
-  for (int variant = 0; variant < 4; ++variant) {
+  for (int variant = 0; variant < 5; ++variant) {
     INFO("variant " << variant);
     std::unique_ptr<Index> fresh;
     if (variant == 0) fresh = std::make_unique<FlatIndex>(d, Metric::cosine);
     HnswParams p;
     if (variant == 2) p.storage = VectorStorage::float16;
     if (variant == 3) p.storage = VectorStorage::sq8;
+    if (variant == 4) p.storage = VectorStorage::sq4;
     if (variant > 0) fresh = std::make_unique<HnswIndex>(d, Metric::cosine, p);
     const std::string path = dir.file("empty-" + std::to_string(variant));
     fresh->save(path);
@@ -278,11 +279,11 @@ TEST_CASE("damaged files are refused with a clear error", "[io][errors]") {
         CHECK(load_error(bad, &msg) == ErrorCode::corrupt_file);
         CHECK_THAT(msg, Catch::Matchers::Contains("float16 storage"));
       }
-      other[14] = 4;
+      other[14] = 5;  // no storage has this number
       reseal(other);
       write_bytes(bad, other);
       CHECK(load_error(bad, &msg) == ErrorCode::unsupported);
-      CHECK_THAT(msg, Catch::Matchers::Contains("scalar type 4"));
+      CHECK_THAT(msg, Catch::Matchers::Contains("scalar type 5"));
     }
     SECTION("the wrong kind for a typed load") {
       if (kind == IndexKind::flat) {

@@ -1,25 +1,19 @@
-// sq8 vector storage: the code kernels on every instruction set against a double reference, the
-// quantizer (ranges, clamping, retraining), and HnswIndex with VectorStorage::sq8 against float32
-// and exact search: recall, scores, re-rank depth, memory, save/load, compaction, growth.
+// sq8 vector storage: the code kernels on every instruction set against a double reference and
+// the quantizer (ranges, clamping, retraining). The index with it: test_quantized_storage.cpp.
 #include <catch2/catch.hpp>
 
 #include <cmath>
 #include <cstring>
-#include <filesystem>
 #include <random>
 #include <vector>
 
 #include "datasets.hpp"
 #include "kernel_sets.hpp"
-#include "imgvec/error.hpp"
-#include "imgvec/index/hnsw_index.hpp"
 #include "index/sq8_codec.hpp"
 #include "simd/kernels.hpp"
-#include "temp_dir.hpp"
 
 using namespace imgvec;
 using namespace imgvec::testing;
-namespace fs = std::filesystem;
 using imgvec::detail::RecordSpan;
 using imgvec::detail::Sq8Codec;
 using imgvec::detail::simd::Isa;
@@ -28,12 +22,6 @@ using imgvec::detail::simd::Kernels;
 namespace {
 
 std::vector<const Kernels*> available() { return imgvec::testing::available_kernels(); }
-
-HnswParams sq8_params() {
-  HnswParams p;
-  p.storage = VectorStorage::sq8;
-  return p;
-}
 
 // The decoded vector of a record, in double.
 std::vector<double> decoded(const Sq8Codec& codec, const char* record) {
@@ -177,128 +165,7 @@ TEST_CASE("sq8 codec: codes are within half a step, out-of-range values clamp, r
     const auto x = decoded(codec, rec0);
     for (std::size_t i = 0; i < d; ++i) CHECK(std::abs(x[i] - half[i]) <= codec.step()[i] * 0.5 + 1e-6);
   }
-  // Ranges from a file are checked.
-  CHECK(codec.set_ranges(std::vector<float>(d, 0.0f), std::vector<float>(d, 0.0f), 1) != "");
-  CHECK(codec.set_ranges(std::vector<float>(d - 1, 0.0f), std::vector<float>(d - 1, 0.1f), 1) != "");
-  CHECK(codec.set_ranges(std::vector<float>(d, 0.0f), std::vector<float>(d, 0.1f), 1) == "");
   CHECK(Sq8Codec(d).should_train(0, nullptr, 0) == false);
-  // A constant dimension still gets a usable step.
-  Sq8Codec flat(2);
-  std::vector<float> same{0.5f, 0.5f, 0.5f, 0.5f};
-  flat.train(same.data(), 2, {nullptr, flat.record_bytes(), 0});
-  CHECK(flat.step()[0] > 0);
 }
 
 // 10k: test_hnsw_index.cpp checks sq8's recall at 20k; this one compares it with float32.
-TEST_CASE("hnsw sq8: recall, scores and memory against float32 on 10k clustered vectors",
-          "[index][hnsw][sq8][recall]") {
-  constexpr std::size_t n = test_rows(10000), d = 512;
-  const Dataset base = clustered(n, d, 42);
-  const Dataset queries = clustered(200, d, 42, 1);
-  HnswIndex full(d, Metric::cosine);
-  HnswIndex coded(d, Metric::cosine, sq8_params());
-  full.add_batch(iota_ids(n), base.view());
-  coded.add_batch(iota_ids(n), base.view());
-  CHECK(coded.storage() == VectorStorage::sq8);
-  CHECK(coded.params().storage == VectorStorage::sq8);
-  // Per 512-d vector: 4 bytes per value -> 1 code byte + 2 float16 bytes (+ 8 bytes of corrections).
-  const double saved = double(full.memory_bytes() - coded.memory_bytes()) / n;
-  CHECK(saved > 480);
-  CHECK(saved < 520);
-
-  const auto truth = ground_truth(base, queries, 10, Metric::cosine);
-  for (std::size_t ef : {16, 64}) {
-    SearchParams p(10);
-    p.ef = ef;
-    const double recall_full = recall_at_k(full.search_batch(queries.view(), p), truth, 10);
-    const auto found = coded.search_batch(queries.view(), p);
-    const double recall_coded = recall_at_k(found, truth, 10);
-    WARN("ef " << ef << ": recall@10 float32 " << recall_full << ", sq8 " << recall_coded);
-    CHECK(recall_coded >= recall_full - 0.02);  // at equal ef; the gain is speed per query
-    // Scores come from the float16 copies, not the codes: within half precision of exact.
-    const double worst = worst_cosine_error(found, base, queries);
-    INFO("worst score error " << worst);
-    CHECK(worst < 1e-3);
-  }
-  // Re-ranking fewer candidates than the walk found: still at least k results, and recall no
-  // better than re-ranking them all.
-  SearchParams shallow(10);
-  shallow.ef = 64;
-  shallow.rerank = 10;
-  SearchParams deep = shallow;
-  deep.rerank = 64;
-  const auto found_shallow = coded.search_batch(queries.view(), shallow);
-  for (const auto& hits : found_shallow) CHECK(hits.size() == 10);
-  const double r_shallow = recall_at_k(found_shallow, truth, 10);
-  const double r_deep = recall_at_k(coded.search_batch(queries.view(), deep), truth, 10);
-  WARN("ef 64: rerank 10 recall " << r_shallow << ", rerank 64 " << r_deep);
-  CHECK(r_deep >= r_shallow);
-  CHECK(r_shallow > 0.8);
-  // get_vector is the float16 copy of the normalized input.
-  const std::vector<float> v = coded.get_vector(7), w = full.get_vector(7);
-  for (std::size_t i = 0; i < d; ++i) CHECK(std::abs(v[i] - w[i]) <= std::abs(w[i]) * 0x1p-11f + 0x1p-24f);
-}
-
-TEST_CASE("hnsw sq8: grown one vector at a time, saved, loaded and compacted", "[index][hnsw][sq8][io]") {
-  TempDir dir;
-  constexpr std::size_t n = 3000, d = 40;  // 40 is not a multiple of a vector width: tails run
-  const Dataset base = clustered(n, d, 9);
-  const Dataset queries = clustered(30, d, 9, 1);
-  HnswIndex index(d, Metric::cosine, sq8_params());
-  index.set_threads(1);
-  // One at a time: the ranges are retrained at 1, 2, 4, ... 2048 vectors, re-encoding the codes.
-  for (std::size_t i = 0; i < n; ++i) index.add(i, VectorView(base.row(i), d));
-  const auto truth = ground_truth(base, queries, 10, Metric::cosine);
-  CHECK(recall_at_k(index.search_batch(queries.view(), {10}), truth, 10) >= 0.95);
-  for (Id id = 0; id < n; id += 7) index.remove(id);
-  const std::string path = dir.file("sq8.idx");
-  index.save(path);
-  auto loaded = HnswIndex::load(path, d);
-  CHECK(loaded->storage() == VectorStorage::sq8);
-  CHECK(loaded->ids() == index.ids());
-  for (std::size_t q = 0; q < queries.rows; ++q) {
-    const VectorView query(queries.row(q), d);
-    const auto a = index.search(query, {10});
-    const auto b = loaded->search(query, {10});
-    REQUIRE(a.size() == b.size());
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      CHECK(a[i].id == b[i].id);
-      CHECK(a[i].score == b[i].score);
-      CHECK(a[i].id % 7 != 0);
-    }
-  }
-  // Per value: a code byte and a float16 copy; per record 8 bytes of corrections; plus the ranges.
-  HnswIndex half(d, Metric::cosine, [] {
-    HnswParams p;
-    p.storage = VectorStorage::float16;
-    return p;
-  }());
-  half.set_threads(1);
-  for (std::size_t i = 0; i < n; ++i) half.add(i, VectorView(base.row(i), d));
-  for (Id id = 0; id < n; id += 7) half.remove(id);
-  half.save(dir.file("half.idx"));
-  CHECK(fs::file_size(path) - fs::file_size(dir.file("half.idx")) == n * (d + 8) + 8 + 2 * d * 4);
-
-  loaded->compact();
-  CHECK(loaded->tombstones() == 0);
-  CHECK(loaded->size() == index.size());
-  CHECK(loaded->search(VectorView(base.row(1), d), {1})[0].id == 1);
-  const Filter live = Filter::predicate([](Id id) { return id % 7 != 0; });
-  const auto live_truth = ground_truth(base, queries, 10, Metric::cosine, &live);
-  CHECK(recall_at_k(loaded->search_batch(queries.view(), {10}), live_truth, 10) >= 0.95);
-  // Re-adding an id updates it in place.
-  loaded->add(1, VectorView(base.row(2), d));
-  const auto top = loaded->search(VectorView(base.row(2), d), {2});
-  CHECK((top[0].id == 1 || top[0].id == 2));
-  CHECK(top[1].score == top[0].score);
-}
-
-TEST_CASE("hnsw sq8: out-of-range values are refused before anything is stored", "[index][hnsw][sq8][errors]") {
-  for (Metric metric : {Metric::inner_product, Metric::l2}) {
-    HnswIndex index(4, metric, sq8_params());
-    index.add(1, std::vector<float>{1, 2, 3, 4});
-    CHECK_THROWS_AS(index.add(2, std::vector<float>{1, 2, 70000, 4}), Error);
-    CHECK(index.size() == 1);
-    CHECK(index.search(std::vector<float>{1, 2, 3, 4}, {1})[0].id == 1);
-  }
-}

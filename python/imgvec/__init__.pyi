@@ -97,7 +97,7 @@ class FlatIndex(_Index):
 class HnswIndex(_Index):
     def __init__(self, dimension: int, metric: Literal["cosine", "ip", "inner_product", "l2"] = "cosine", *,
                  M: int = 16, ef_construction: int = 200, ef_search: int = 64, float16: bool = False,
-                 storage: Literal["", "float32", "float16", "sq8"] = "") -> None: ...
+                 storage: Literal["", "float32", "float16", "sq8", "sq4"] = "") -> None: ...
     @staticmethod
     def load(path: str, *, mapped: bool = False) -> HnswIndex: ...
     @property
@@ -106,13 +106,13 @@ class HnswIndex(_Index):
 class VectorDatabase:
     def __init__(self, directory: PathLike, encoder: Optional[Encoder] = None, *, model: str = "",
                  index: Literal["hnsw", "flat"] = "hnsw", float16: bool = False,
-                 storage: Literal["", "float32", "float16", "sq8"] = "",
+                 storage: Literal["", "float32", "float16", "sq8", "sq4"] = "",
                  durability: Literal["on_save", "on_write"] = "on_write", device: str = "auto",
                  precision: Precision = "float32") -> None: ...
     @staticmethod
     def create(directory: PathLike, encoder: Optional[Encoder] = None, *, index: Literal["hnsw", "flat"] = "hnsw",
                float16: bool = False, durability: Literal["on_save", "on_write"] = "on_write",
-               model: str = "", storage: Literal["", "float32", "float16", "sq8"] = "", device: str = "auto",
+               model: str = "", storage: Literal["", "float32", "float16", "sq8", "sq4"] = "", device: str = "auto",
                precision: Precision = "float32") -> VectorDatabase: ...
     @staticmethod
     def open(directory: PathLike, encoder: Optional[Encoder] = None, *,

@@ -116,7 +116,7 @@ void bind_common(py::class_<T>& c) {
           py::arg("min_score") = py::none(), py::arg("ef") = 0, py::arg("rerank") = 0,
           "The k nearest of each query row: (scores, ids), both (n, k); rows with fewer results end in "
           "-inf and -1. allow: only these ids. min_score: only results at least this similar. ef (HNSW): "
-          "the beam width, 0 for the index's. rerank (HNSW sq8): how many of the walk's best candidates are "
+          "the beam width, 0 for the index's. rerank (HNSW sq8, sq4): how many of the walk's best candidates are "
           "re-scored, 0 for all. The GIL is released while searching.")
       .def("remove", [](T& index, std::int64_t id) { return id >= 0 && index.remove(static_cast<Id>(id)); },
            py::arg("id"), "Removes a vector; False if it was not there.")
@@ -167,8 +167,9 @@ void bind_index(py::module_& m) {
            py::arg("ef_construction") = 200, py::arg("ef_search") = 64, py::arg("float16") = false,
            py::arg("storage") = "",
            "An empty HNSW index. storage: \"float32\" (default), \"float16\" (half the memory of the "
-           "vectors; float16=True says the same) or \"sq8\" (the walk reads 8-bit codes and re-scores its best "
-           "candidates in half precision: 1.6-2x as fast).")
+           "vectors; float16=True says the same), \"sq8\" (the walk reads 8-bit codes and re-scores its best "
+           "candidates in half precision: 1.6-2x as fast) or \"sq4\" (4-bit codes: faster still at recall 0.95 "
+           "and above).")
       .def_static("load", [](const std::string& path, bool mapped) {
                     return mapped ? HnswIndex::open_mapped(path) : HnswIndex::load(path);
                   }, py::arg("path"), py::kw_only(), py::arg("mapped") = false,

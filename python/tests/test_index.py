@@ -18,7 +18,8 @@ def data():
 
 @pytest.mark.parametrize("make", [lambda: imgvec.FlatIndex(32), lambda: imgvec.HnswIndex(32, ef_search=200),
                                   lambda: imgvec.HnswIndex(32, ef_search=200, storage="float16"),
-                                  lambda: imgvec.HnswIndex(32, ef_search=200, storage="sq8")])
+                                  lambda: imgvec.HnswIndex(32, ef_search=200, storage="sq8"),
+                                  lambda: imgvec.HnswIndex(32, ef_search=200, storage="sq4")])
 def test_search_matches_brute_force(make, data):
     x, q = data
     index = make()
@@ -30,7 +31,7 @@ def test_search_matches_brute_force(make, data):
     expected = np.argsort(-(q @ x.T), axis=1)[:, :10] + 1000
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, expected)])
     assert recall >= (1.0 if isinstance(index, imgvec.FlatIndex) else 0.95)
-    # float16 and sq8 score with half-precision copies of the vectors
+    # float16, sq8 and sq4 score with half-precision copies of the vectors
     np.testing.assert_allclose(scores[:, 0], np.sort(q @ x.T, axis=1)[:, -1], atol=1e-3)
     assert np.all(np.diff(scores, axis=1) <= 1e-6)  # best first
 
@@ -124,19 +125,21 @@ def test_concurrent_searches_agree(data):
     in_threads(work)
 
 
-def test_storage_names_rerank_and_save(data, tmp_path):
+@pytest.mark.parametrize("storage", ["sq8", "sq4"])
+def test_storage_names_rerank_and_save(data, tmp_path, storage):
     x, q = data
-    index = imgvec.HnswIndex(32, storage="sq8")
+    index = imgvec.HnswIndex(32, storage=storage)
     index.add(np.arange(500), x)
     shallow = index.search(q, 10, ef=40, rerank=10)[1]
     deep = index.search(q, 10, ef=40)[1]
     assert shallow.shape == deep.shape == (20, 10) and np.all(shallow >= 0)
-    index.save(str(tmp_path / "sq8.idx"))
-    again = imgvec.HnswIndex.load(str(tmp_path / "sq8.idx"))
-    np.testing.assert_array_equal(again.search(q, 10)[1], index.search(q, 10)[1])
-    with pytest.raises(ValueError, match="storage \"int4\": expected float32, float16 or sq8"):
+    index.save(str(tmp_path / f"{storage}.idx"))
+    for again in (imgvec.HnswIndex.load(str(tmp_path / f"{storage}.idx")),
+                  imgvec.HnswIndex.load(str(tmp_path / f"{storage}.idx"), mapped=True)):
+        np.testing.assert_array_equal(again.search(q, 10)[1], index.search(q, 10)[1])
+    with pytest.raises(ValueError, match="storage \"int4\": expected float32, float16, sq8 or sq4"):
         imgvec.HnswIndex(32, storage="int4")
     with pytest.raises(ValueError, match="disagree"):
-        imgvec.HnswIndex(32, float16=True, storage="sq8")
-    db = imgvec.VectorDatabase(tmp_path / "db", storage="sq8")
-    assert db.get_stats()["storage"] == "sq8"
+        imgvec.HnswIndex(32, float16=True, storage=storage)
+    db = imgvec.VectorDatabase(tmp_path / "db", storage=storage)
+    assert db.get_stats()["storage"] == storage

@@ -70,9 +70,9 @@ int run_index(const IndexOptions& o) {
   const bool exists = VectorDatabase::exists(o.db);
   std::error_code ec;
   const bool folder_existed = fs::exists(o.db, ec);
-  if (exists && (o.flat || o.float16 || o.sq8)) {
+  if (exists && (o.flat || o.float16 || o.sq8 || o.sq4)) {
     std::fprintf(stderr,
-                 "imgvec index: note: --flat, --float16 and --sq8 apply to new databases only; %s keeps "
+                 "imgvec index: note: --flat, --float16, --sq8 and --sq4 apply to new databases only; %s keeps "
                  "its index\n",
                  o.db.c_str());
   }
@@ -97,6 +97,7 @@ int run_index(const IndexOptions& o) {
     options.index_kind = o.flat ? IndexKind::flat : IndexKind::hnsw;
     if (o.float16) options.hnsw.storage = VectorStorage::float16;
     if (o.sq8) options.hnsw.storage = VectorStorage::sq8;
+    if (o.sq4) options.hnsw.storage = VectorStorage::sq4;
     db = VectorDatabase::create(o.db, make_encoder(model, o), options);
     db->remember_model_bundle(model);
   }

@@ -27,7 +27,7 @@ struct DbOptions {
 
 struct IndexOptions : DbOptions {
   std::string dir;
-  bool flat = false, float16 = false, sq8 = false, no_recursive = false, remove_missing = false,
+  bool flat = false, float16 = false, sq8 = false, sq4 = false, no_recursive = false, remove_missing = false,
        all_files = false;
   bool keep_empty = false;
   std::vector<std::string> exclude;
@@ -70,7 +70,7 @@ int run_export(const ExportOptions& o);
 struct ImportCommand : DbOptions {
   std::string from;                       ///< an export folder (qdrant, milvus, pgvector)
   std::string vectors, ids, metadata;     ///< or the .npy + JSON lines pair
-  bool new_ids = false, flat = false, float16 = false, sq8 = false;
+  bool new_ids = false, flat = false, float16 = false, sq8 = false, sq4 = false;
   std::string source_root;  ///< imported sources under it keep their file
 };
 int run_import(const ImportCommand& o);

@@ -87,6 +87,7 @@ int run_import(const ImportCommand& o) {
     options.index_kind = o.flat ? IndexKind::flat : IndexKind::hnsw;
     if (o.float16) options.hnsw.storage = VectorStorage::float16;
     if (o.sq8) options.hnsw.storage = VectorStorage::sq8;
+    if (o.sq4) options.hnsw.storage = VectorStorage::sq4;
     model = choose_model(o, true);
     db = VectorDatabase::create(o.db, make_encoder(model, o), options);
   }

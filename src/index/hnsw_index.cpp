@@ -1,7 +1,7 @@
 // The only translation unit that includes hnswlib: Debian's hnswlib 0.6.2 defines non-inline
 // functions in its headers, so a second includer would break linking. That is also why this file
 // is long: everything that touches hnswlib's graph (insertion, search, filtered walks, float16 and
-// sq8 storage, saving, loading and checking a graph) has to live here.
+// quantized storage, saving, loading and checking a graph) has to live here.
 // hnswlib 0.6.2 prefetches one link past the end of each list while inserting, reading up to 4 bytes
 // beyond a 1-byte-padded allocation (found by ASan). Turning off its manual vectorization removes
 // those reads; imgvec supplies all distances itself, so nothing else changes.
@@ -57,6 +57,8 @@ namespace {
 #include "index/hits.hpp"
 #include "index/index_io.hpp"
 #include "io/mapped_file.hpp"
+#include "index/quantizer.hpp"
+#include "index/sq4_codec.hpp"
 #include "index/sq8_codec.hpp"
 #include "parallel/parallel.hpp"
 #include "index/topk.hpp"
@@ -68,6 +70,8 @@ namespace {
 
 using Graph = hnswlib::HierarchicalNSW<float>;
 using hnswlib::tableint;
+using detail::Quantizer;
+using detail::Sq4Codec;
 using detail::Sq8Codec;
 using detail::TopK;
 
@@ -140,6 +144,7 @@ std::size_t record_data_bytes(VectorStorage storage, std::size_t dim) {
   switch (storage) {
     case VectorStorage::float16: return dim * sizeof(std::uint16_t);
     case VectorStorage::sq8: return Sq8Codec::record_bytes(dim);
+    case VectorStorage::sq4: return Sq4Codec::record_bytes(dim);
     case VectorStorage::float32: break;
   }
   return dim * sizeof(float);
@@ -156,8 +161,8 @@ using FourDistances = void (*)(const void* a, const void* const* b, const void* 
 // hnswlib's metric plug-in, backed by imgvec's kernels instead of hnswlib's compile-time SIMD:
 // the distance is chosen for the CPU at run time, so a portable build is as fast as -march=native.
 // hnswlib compares stored vectors with each other (both in the storage type); imgvec's own search
-// code compares a query with stored vectors through query_distance() (for sq8 a prepared query,
-// see Sq8Codec::prepare) and re-scores sq8 candidates exactly through exact_distance().
+// code compares a query with stored vectors through query_distance() (for sq8 and sq4 a prepared
+// query, see Quantizer::prepare) and re-scores their candidates exactly through exact_distance().
 class KernelSpace final : public hnswlib::SpaceInterface<float> {
  public:
   KernelSpace(std::size_t dim, Metric metric, VectorStorage storage) : dim_(dim), storage_(storage) {
@@ -175,34 +180,41 @@ class KernelSpace final : public hnswlib::SpaceInterface<float> {
         stored_four_ = l2 ? k.hnsw_l2_4_f16 : k.hnsw_ip4_f16;
         break;
       case VectorStorage::sq8:
-        codec_ = std::make_unique<Sq8Codec>(dim);
         stored_ = l2 ? k.hnsw_l2_sq8 : k.hnsw_ip_sq8;
         query_ = l2 ? k.hnsw_l2_query_sq8 : k.hnsw_ip_query_sq8;
         break;
+      case VectorStorage::sq4:
+        // The graph is built on the float16 copies at the start of each record (the space's
+        // first member is the dimension, which is all the float16 kernels read).
+        stored_ = l2 ? k.hnsw_l2_f16 : k.hnsw_ip_f16;
+        stored_four_ = l2 ? k.hnsw_l2_4_f16 : k.hnsw_ip4_f16;
+        query_ = l2 ? k.hnsw_l2_query_sq4 : k.hnsw_ip_query_sq4;
+        break;
     }
+    codec_ = detail::make_quantizer(storage, dim);
   }
   std::size_t get_data_size() override { return record_data_bytes(storage_, dim_); }
   hnswlib::DISTFUNC<float> get_dist_func() override { return stored_; }
   void* get_dist_func_param() override {
-    return codec_ ? const_cast<detail::simd::Sq8Space*>(codec_->space()) : static_cast<void*>(&dim_);
+    return codec_ ? const_cast<void*>(codec_->space()) : static_cast<void*>(&dim_);
   }
 
   VectorStorage storage() const { return storage_; }
-  /// The quantizer of sq8 storage, else null.
-  Sq8Codec* codec() const { return codec_.get(); }
+  /// The quantizer of sq8 and sq4 storage, else null.
+  Quantizer* codec() const { return codec_.get(); }
   hnswlib::DISTFUNC<float> query_distance() const { return query_; }
   /// Four of stored_'s distances per call, for graph construction; null for sq8, whose inserts
-  /// make single calls. (Queries keep single calls: four at once measured no faster there.)
+  /// make single calls over its codes. (Queries keep single calls: four at once measured no faster there.)
   FourDistances stored_four() const { return stored_four_; }
-  /// The exact distance of a float query to an sq8 record (its float16 copy).
+  /// The exact distance of a float query to a quantized record (its float16 copy).
   float exact_distance(const float* query, const char* record) const {
-    return exact_half_(query, Sq8Codec::half(record, dim_), &dim_);
+    return exact_half_(query, codec_->half(record), &dim_);
   }
 
  private:
   std::size_t dim_;  // hnswlib reads the parameter as a size_t dimension (getDataByLabel)
   VectorStorage storage_;
-  std::unique_ptr<Sq8Codec> codec_;
+  std::unique_ptr<Quantizer> codec_;
   hnswlib::DISTFUNC<float> stored_;
   hnswlib::DISTFUNC<float> query_;
   hnswlib::DISTFUNC<float> exact_half_;
@@ -231,7 +243,7 @@ void advise_huge_pages(const Graph& g) {
   detail::simd::advise_huge_pages(g.data_level0_memory_, g.max_elements_ * g.size_data_per_element_);
 }
 
-// The graph's records as the sq8 codec sees them: the vector data of node i at base + i * stride.
+// The graph's records as a quantizer sees them: the vector data of node i at base + i * stride.
 detail::RecordSpan records_of(const Graph& g) {
   return {g.data_level0_memory_ + g.offsetData_, g.size_data_per_element_, g.cur_element_count};
 }
@@ -265,7 +277,7 @@ void update_node(Graph& g, tableint node, const void* vector) {
 }
 
 // A query and the kernel that compares it with stored vectors, whatever their type: the float
-// query itself, or for sq8 its Sq8Query.
+// query itself, or for sq8 and sq4 its prepared form (Quantizer::prepare).
 struct Query {
   const void* v;
   hnswlib::DISTFUNC<float> dist;
@@ -367,7 +379,8 @@ struct Closer {
 // 0.988 but doubled the time: the frontier's non-matching nodes are expanded too.)
 template <typename Accept>
 std::vector<DistId> search_base_layer(const Graph& g, const Query& q, tableint ep, std::size_t ef,
-                                      std::size_t prefetch_bytes, bool two_hop, Accept&& accept) {
+                                      std::size_t prefetch_offset, std::size_t prefetch_bytes, bool two_hop,
+                                      Accept&& accept) {
   VisitedGuard visited(g);
   hnswlib::vl_type* mark = visited->mass;
   const hnswlib::vl_type tag = visited->curV;
@@ -385,7 +398,7 @@ std::vector<DistId> search_base_layer(const Graph& g, const Query& q, tableint e
 
   const char* base = g.data_level0_memory_;
   const std::size_t stride = g.size_data_per_element_;
-  const std::size_t data_offset = g.offsetData_;
+  const std::size_t data_offset = g.offsetData_ + prefetch_offset;
   std::vector<tableint> fresh(std::max(g.maxM0_, g.M_));  // see look_through's cap
   std::vector<tableint> hops(two_hop ? g.maxM0_ : 0);  // non-matching neighbours to look through
   std::size_t count = 0;
@@ -904,9 +917,10 @@ void HnswIndex::do_add(const Id* ids, const float* input, std::size_t n) {
     converted.resize(n * row_bytes);
     detail::simd::active().to_f16(input, n * d, reinterpret_cast<std::uint16_t*>(converted.data()));
     records = converted.data();
-  } else if (Sq8Codec* codec = space.codec()) {
-    // Before the first records, each time the count doubles (up to Sq8Codec::kTrainLimit) and for
-    // values out of range the ranges are retrained on everything, and the stored codes rewritten.
+  } else if (Quantizer* codec = space.codec()) {
+    // Before the first records, each time the count doubles (up to Quantizer::kTrainLimit) and, for
+    // sq8, for values out of range, the ranges are retrained on everything, and the stored codes
+    // rewritten.
     if (codec->should_train(g.cur_element_count, input, n)) codec->train(input, n, records_of(g));
     converted.resize(n * row_bytes);
     for (std::size_t i = 0; i < n; ++i) codec->encode(input + i * d, converted.data() + i * row_bytes);
@@ -959,7 +973,8 @@ bool HnswIndex::do_get_vector(Id id, float* out) const {
       detail::simd::active().from_f16(reinterpret_cast<const std::uint16_t*>(data), dimension(), out);
       break;
     case VectorStorage::sq8:
-      detail::simd::active().from_f16(Sq8Codec::half(data, dimension()), dimension(), out);
+    case VectorStorage::sq4:
+      detail::simd::active().from_f16(impl_->space->codec()->half(data), dimension(), out);
       break;
   }
   return true;
@@ -974,15 +989,11 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
   const std::size_t ef = params.ef ? params.ef : impl_->ef_search.load(std::memory_order_relaxed);
   const Filter* filter = params.filter;
   const KernelSpace& space = *impl_->space;
-  const Sq8Codec* codec = space.codec();
+  const Quantizer* codec = space.codec();
   Query q{query, space.query_distance()};
-  std::vector<std::int16_t> weight;
-  detail::simd::Sq8Query prepared;
-  if (codec) {
-    prepared = codec->prepare(query, weight);
-    q.v = &prepared;
-  }
-  // The distance results are ranked by: the walk's own, except with sq8, whose codes only steer
+  detail::QueryScratch prepared;
+  if (codec) q.v = codec->prepare(query, prepared);
+  // The distance results are ranked by: the walk's own, except with sq8 and sq4, whose codes only steer
   // the walk; its candidates and exact scans are scored with the records' float16 copies.
   auto exact = [&](tableint i) {
     return codec ? space.exact_distance(query, g.getDataByInternalId(i)) : distance(g, q, i);
@@ -1091,14 +1102,15 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
     return !any_deleted || !is_deleted(g, i);
   };
   const tableint entry = descend(g, q);
-  // The bytes of a record the walk's kernel reads: sq8's codes and corrections, or the vector.
-  const std::size_t walked = codec ? codec->space()->code_bytes + 2 * sizeof(float) : g.data_size_;
+  // The bytes of a record the walk's kernel reads: the codes and corrections, or the vector.
+  const std::size_t walked = codec ? codec->walk_bytes() : g.data_size_;
+  const std::size_t walk_offset = codec ? codec->walk_offset() : 0;
   const std::size_t prefetch_bytes = std::min(walked, kPrefetchBytes);
   // 0 means all of the walk's candidates: see SearchParams::kDefaultRerank.
   const std::size_t rerank = params.rerank ? params.rerank : SearchParams::kDefaultRerank;
   auto walk = [&](std::size_t width, bool hop) {
     try {
-      return search_base_layer(g, q, entry, width, prefetch_bytes, hop, accept);
+      return search_base_layer(g, q, entry, width, walk_offset, prefetch_bytes, hop, accept);
     } catch (const DamagedList& damage) {
       impl_->report_damage(damage.node);
     }
@@ -1112,7 +1124,11 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
     if (codec) {
       std::reverse(found.begin(), found.end());  // best first: it came off a max-heap
       if (rerank) found.resize(std::min(found.size(), std::max(want, rerank)));
-      for (DistId& f : found) f.first = exact(f.second);
+      // The walk read only the codes: each copy comes from memory, fetched kScanAhead ahead.
+      for (std::size_t j = 0; j < found.size(); ++j) {
+        if (j + kScanAhead < found.size()) prefetch_record(g.getDataByInternalId(found[j + kScanAhead].second), g.data_size_);
+        found[j].first = exact(found[j].second);
+      }
     }
     TopK top(want, min_score);
     for (const DistId& f : found) {
@@ -1249,9 +1265,9 @@ void HnswIndex::compact() {
     fresh = impl_->new_graph(live.size(), fresh_space.get());
     advise_huge_pages(*fresh);
     Graph& g = *fresh;
-    // sq8: the ranges are retrained on all the vectors (the old ones stopped changing at
-    // Sq8Codec::kTrainLimit), so each record is re-encoded on its way into the new graph.
-    Sq8Codec* codec = fresh_space->codec();
+    // sq8, sq4: the ranges are retrained on all the vectors (the old ones stopped changing at
+    // Quantizer::kTrainLimit), so each record is re-encoded on its way into the new graph.
+    Quantizer* codec = fresh_space->codec();
     if (codec) codec->fit(nullptr, 0, records_of(old));
     detail::parallel_for(live.size(), threads(), 1, [&](std::size_t b, std::size_t e, std::size_t) {
       std::vector<char> record(codec ? old.data_size_ : 0);
@@ -1331,8 +1347,8 @@ void HnswIndex::do_save(detail::AtomicFileWriter& out) const {
     out.write_pod<unsigned>(static_cast<unsigned>(lists.size()));
     if (!lists.empty()) out.write(lists.data(), lists.size());
   }
-  // sq8: the quantizer after the graph (docs/file-format.md).
-  if (const Sq8Codec* codec = impl_->space->codec()) {
+  // sq8, sq4: the quantizer after the graph (docs/file-format.md).
+  if (const Quantizer* codec = impl_->space->codec()) {
     out.write_pod<std::uint64_t>(codec->trained_on());
     out.write(codec->lo().data(), codec->lo().size() * sizeof(float));
     out.write(codec->step().data(), codec->step().size() * sizeof(float));
@@ -1446,13 +1462,14 @@ std::unique_ptr<Index> load_hnsw_payload(CheckedFileReader& in, const IndexFileH
   }
   std::uint64_t trained_on = 0;
   std::vector<float> lo, step;
-  if (storage == VectorStorage::sq8) {
-    trained_on = in.read_pod<std::uint64_t>("sq8 quantizer");
-    if (dim * 2 * sizeof(float) > in.remaining()) fail("truncated inside the sq8 quantizer");
+  if (storage == VectorStorage::sq8 || storage == VectorStorage::sq4) {
+    const std::string what = std::string(to_string(storage)) + " quantizer";
+    trained_on = in.read_pod<std::uint64_t>(what.c_str());
+    if (dim * 2 * sizeof(float) > in.remaining()) fail("truncated inside the " + what);
     lo.resize(dim);
     step.resize(dim);
-    in.read(lo.data(), dim * sizeof(float), "sq8 quantizer");
-    in.read(step.data(), dim * sizeof(float), "sq8 quantizer");
+    in.read(lo.data(), dim * sizeof(float), what.c_str());
+    in.read(step.data(), dim * sizeof(float), what.c_str());
   }
   // Format 2 and later: the label table (docs/file-format.md), 8-byte aligned in the file.
   const bool has_table = header.format_major >= 2;
@@ -1573,7 +1590,7 @@ std::unique_ptr<Index> load_hnsw_payload(CheckedFileReader& in, const IndexFileH
   g.num_deleted_ = deleted;
   g.ef_construction_ = ef_construction;
   g.label_lookup_ = std::move(lookup);
-  if (Sq8Codec* codec = impl.space->codec()) {
+  if (Quantizer* codec = impl.space->codec()) {
     if (const std::string problem = codec->set_ranges(std::move(lo), std::move(step), trained_on); !problem.empty()) {
       fail(problem);
     }

@@ -87,6 +87,7 @@ const char* to_string(VectorStorage storage) {
     case VectorStorage::float32: return "float32";
     case VectorStorage::float16: return "float16";
     case VectorStorage::sq8: return "sq8";
+    case VectorStorage::sq4: return "sq4";
   }
   return "unknown";
 }
@@ -100,10 +101,11 @@ const char* to_string(IndexKind kind) {
 }
 
 VectorStorage parse_vector_storage(const std::string& text) {
-  for (const VectorStorage s : {VectorStorage::float32, VectorStorage::float16, VectorStorage::sq8}) {
+  for (const VectorStorage s : {VectorStorage::float32, VectorStorage::float16, VectorStorage::sq8,
+                                VectorStorage::sq4}) {
     if (text == to_string(s)) return s;
   }
-  throw Error(ErrorCode::invalid_argument, "storage \"" + text + "\": expected float32, float16 or sq8");
+  throw Error(ErrorCode::invalid_argument, "storage \"" + text + "\": expected float32, float16, sq8 or sq4");
 }
 
 IndexKind parse_index_kind(const std::string& text) {

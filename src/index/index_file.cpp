@@ -79,10 +79,10 @@ IndexFileHeader read_index_header(CheckedFileReader& reader) {
   }
   if (metric < 1 || metric > 3) reader.fail("unknown metric " + std::to_string(metric));
   if (h.scalar != IndexFileHeader::kScalarFloat32 && h.scalar != IndexFileHeader::kScalarFloat16 &&
-      h.scalar != IndexFileHeader::kScalarSq8) {
+      h.scalar != IndexFileHeader::kScalarSq8 && h.scalar != IndexFileHeader::kScalarSq4) {
     throw Error(ErrorCode::unsupported,
                 reader.path() + ": vectors stored as scalar type " + std::to_string(h.scalar) +
-                    ", this build reads float32 (1), float16 (2) and sq8 (3)");
+                    ", this build reads float32 (1), float16 (2), sq8 (3) and sq4 (4)");
   }
   if (h.dimension == 0) reader.fail("dimension is 0");
   h.kind = static_cast<IndexKind>(kind);

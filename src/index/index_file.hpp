@@ -20,6 +20,7 @@ struct IndexFileHeader {
   static constexpr std::uint8_t kScalarFloat32 = static_cast<std::uint8_t>(VectorStorage::float32);
   static constexpr std::uint8_t kScalarFloat16 = static_cast<std::uint8_t>(VectorStorage::float16);
   static constexpr std::uint8_t kScalarSq8 = static_cast<std::uint8_t>(VectorStorage::sq8);
+  static constexpr std::uint8_t kScalarSq4 = static_cast<std::uint8_t>(VectorStorage::sq4);
 
   std::uint16_t format_major = kFormatMajor;
   std::uint16_t format_minor = kFormatMinor;

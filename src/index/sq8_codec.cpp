@@ -10,18 +10,6 @@ namespace {
 
 std::size_t code_bytes(std::size_t dim) { return (dim + 3) / 4 * 4; }
 
-// Ranges narrower than this are widened to it: a dimension that is constant so far still gets
-// codes that can tell later values apart, and no step is 0 (a division below).
-constexpr float kMinStep = 1e-8f;
-
-// No infinity or NaN among n float16 values (all exponent bits set). One pass without early exit,
-// which the compiler vectorizes: loads check every record.
-bool all_finite(const std::uint16_t* h, std::size_t n) {
-  bool bad = false;
-  for (std::size_t i = 0; i < n; ++i) bad |= (h[i] & 0x7c00u) == 0x7c00u;
-  return !bad;
-}
-
 }  // namespace
 
 Sq8Codec::Sq8Codec(std::size_t dim) : dim_(dim), lo_(dim, -1.0f), step_(dim, 2.0f / 255.0f) { derive(); }
@@ -63,11 +51,6 @@ bool Sq8Codec::should_train(std::size_t stored, const float* rows, std::size_t n
   return false;
 }
 
-void Sq8Codec::train(const float* rows, std::size_t n, const RecordSpan& records) {
-  fit(rows, n, records);
-  for (std::size_t r = 0; r < records.count; ++r) reencode(records.at(r));
-}
-
 void Sq8Codec::fit(const float* rows, std::size_t n, const RecordSpan& records) {
   std::vector<float> lo(dim_, std::numeric_limits<float>::max());
   std::vector<float> hi(dim_, std::numeric_limits<float>::lowest());
@@ -95,14 +78,7 @@ void Sq8Codec::fit(const float* rows, std::size_t n, const RecordSpan& records) 
 }
 
 std::string Sq8Codec::set_ranges(std::vector<float> lo, std::vector<float> step, std::uint64_t trained_on) {
-  if (lo.size() != dim_ || step.size() != dim_) return "sq8 ranges do not match the dimension";
-  for (std::size_t i = 0; i < dim_; ++i) {
-    // The range must stay within float16's, where every stored value lies.
-    if (!std::isfinite(lo[i]) || !std::isfinite(step[i]) || step[i] < kMinStep / 2 ||
-        std::abs(lo[i]) > 65504.0f || step[i] * 255.0f > 2 * 65504.0f) {
-      return "sq8 range of dimension " + std::to_string(i) + " is invalid";
-    }
-  }
+  if (std::string problem = check_ranges(lo, step, dim_, 255, "sq8"); !problem.empty()) return problem;
   lo_ = std::move(lo);
   step_ = std::move(step);
   trained_on_ = trained_on;
@@ -119,12 +95,12 @@ void Sq8Codec::encode(const float* x, char* record) const {
 bool Sq8Codec::finite(const char* record) const {
   float extra[2];
   std::memcpy(extra, record + code_bytes(dim_), sizeof extra);
-  return all_finite(half(record), dim_) && std::isfinite(extra[0]) && std::isfinite(extra[1]);
+  return all_finite_half(half(record), dim_) && std::isfinite(extra[0]) && std::isfinite(extra[1]);
 }
 
 bool Sq8Codec::reencode(char* record) const {
   const std::uint16_t* copy = half(record);
-  if (!all_finite(copy, dim_)) return false;
+  if (!all_finite_half(copy, dim_)) return false;
   // Codes come from the float16 copy, not the caller's floats, so a record re-encoded later (new
   // ranges, compact()) gets exactly the codes it would have had. Each step is a plain loop the
   // compiler vectorizes, and the two sums are the SIMD dot kernel's: a retraining rewrites every

@@ -9,26 +9,16 @@
 #include <string>
 #include <vector>
 
+#include "index/quantizer.hpp"
 #include "simd/kernels.hpp"
 
 namespace imgvec::detail {
 
-/// Records stored one after another: record i at base + i * stride.
-struct RecordSpan {
-  char* base = nullptr;
-  std::size_t stride = 0;
-  std::size_t count = 0;
-  char* at(std::size_t i) const { return base + i * stride; }
-};
-
 /// Record layout (simd::Sq8Space): codes (dim bytes, rounded up to 4), <lo o step, codes> and the
 /// decoded vector's squared norm as floats, then the vector in float16 for re-ranking and reading
 /// back. The walk touches the first part only.
-class Sq8Codec {
+class Sq8Codec final : public Quantizer {
  public:
-  /// Ranges stop being retrained once this many vectors have been seen (the ranges of a
-  /// 65536-vector sample are those of the whole set to within a code or two); compact() retrains.
-  static constexpr std::uint64_t kTrainLimit = 65536;
   /// Each range is widened by this fraction of its width on each side, so that values slightly
   /// beyond those trained on do not force another retraining (each costs a pass over every
   /// record): retrainings for out-of-range values then need the range to grow by 1/8 each time.
@@ -39,47 +29,53 @@ class Sq8Codec {
   Sq8Codec& operator=(const Sq8Codec&) = delete;
 
   static std::size_t record_bytes(std::size_t dim);
-  std::size_t record_bytes() const { return record_bytes(dim_); }
-  std::size_t dim() const { return dim_; }
+  std::size_t record_bytes() const override { return record_bytes(dim_); }
+  std::size_t dim() const override { return dim_; }
   /// The kernels' parameter; stable for the codec's lifetime (hnswlib keeps a pointer to it).
-  const simd::Sq8Space* space() const { return &space_; }
+  const void* space() const override { return &space_; }
+  const simd::Sq8Space* sq8_space() const { return &space_; }
+  std::size_t walk_offset() const override { return 0; }
+  std::size_t walk_bytes() const override { return space_.code_bytes + 2 * sizeof(float); }
 
   /// How many vectors the ranges were trained on (0: never).
-  std::uint64_t trained_on() const { return trained_on_; }
+  std::uint64_t trained_on() const override { return trained_on_; }
   /// Whether adding `incoming` vectors to `stored` should retrain first: at the first add,
   /// whenever the count doubles up to kTrainLimit, and whenever a value of `rows` (n vectors) lies
   /// outside the ranges. Clamping such a value would misplace its vector in the graph: a vector
   /// unlike everything trained on would get the codes of its nearest edge, look like a duplicate
   /// of other vectors there, and be pruned from every neighbour list (found by a test: an id
   /// added last could not be reached by any search).
-  bool should_train(std::size_t stored, const float* rows, std::size_t n) const;
+  bool should_train(std::size_t stored, const float* rows, std::size_t n) const override;
   /// Sets the ranges to the per-dimension minimum and maximum over `rows` (n float vectors) and the
-  /// float16 copies in `records`, widened by kMargin of the width on each side, then re-encodes
-  /// those records' codes.
-  void train(const float* rows, std::size_t n, const RecordSpan& records);
-  /// The same without touching the records.
-  void fit(const float* rows, std::size_t n, const RecordSpan& records);
+  /// float16 copies in `records`, widened by kMargin of the width on each side (train() then
+  /// re-encodes those records' codes).
+  using Quantizer::train;
+  void fit(const float* rows, std::size_t n, const RecordSpan& records) override;
 
-  const std::vector<float>& lo() const { return lo_; }
-  const std::vector<float>& step() const { return step_; }
+  const std::vector<float>& lo() const override { return lo_; }
+  const std::vector<float>& step() const override { return step_; }
   /// Ranges read from a file. Returns an empty string, or what is wrong with them.
-  std::string set_ranges(std::vector<float> lo, std::vector<float> step, std::uint64_t trained_on);
+  std::string set_ranges(std::vector<float> lo, std::vector<float> step, std::uint64_t trained_on) override;
 
   /// Writes the record of float vector `x`.
-  void encode(const float* x, char* record) const;
+  void encode(const float* x, char* record) const override;
   /// Rewrites a record's codes and corrections from its float16 copy (after new ranges). False,
   /// and the record unchanged, if the copy holds a non-finite value.
-  bool reencode(char* record) const;
+  bool reencode(char* record) const override;
   /// Whether a record read from a file has finite float16 values and corrections. Codes need no
   /// check: every byte is a valid code. (Codes that disagree with the copy can only misguide the
   /// walk, which the file's checksum guards against; the re-rank still scores with the copy.)
-  bool finite(const char* record) const;
+  bool finite(const char* record) const override;
   /// The float16 copy inside a record.
   static const std::uint16_t* half(const char* record, std::size_t dim);
-  const std::uint16_t* half(const char* record) const { return half(record, dim_); }
+  const std::uint16_t* half(const char* record) const override { return half(record, dim_); }
 
   /// A float query for the walk's kernels; `weight` holds its storage.
   simd::Sq8Query prepare(const float* query, std::vector<std::int16_t>& weight) const;
+  const void* prepare(const float* query, QueryScratch& scratch) const override {
+    scratch.sq8 = prepare(query, scratch.weight16);
+    return &scratch.sq8;
+  }
 
  private:
   void derive();  // step_sq_, lo_step_ and space_ from lo_ and step_

@@ -38,6 +38,31 @@ inline std::int32_t sq8_max_weight(std::size_t dim) {
   return static_cast<std::int32_t>(bound < 32767 ? bound : 32767);
 }
 
+/// 4-bit scalar-quantized codes (VectorStorage::sq4): value i of a vector is about lo_i + step_i *
+/// c_i for a code c_i in 0..15. A record is the vector in float16 (dim values: graph construction
+/// compares those, and the re-rank scores them), then the codes (code_bytes), then the float16
+/// copy's squared norm as a float. Codes go in blocks of 64 dimensions, 32 bytes each: byte j of a
+/// block holds dimension j in its low nibble and dimension 32 + j in its high nibble, so a kernel
+/// separates them with one mask and one shift per load, whatever its width. The space is the
+/// parameter of the hnsw_*_query_sq4 kernels and of hnswlib's float16 distances, which read it as
+/// the dimension: `dim` comes first.
+struct Sq4Space {
+  std::size_t dim = 0;
+  std::size_t code_offset = 0;  // dim * 2: the codes follow the float16 copy
+  std::size_t code_bytes = 0;   // 32 per 64 dimensions (the last block padded with zero codes)
+};
+
+/// A float query prepared for one Sq4Space: q_i * step_i = scale * weight_i, weights rounded to
+/// 8-bit integers and laid out as the codes are: low[j] weighs the low nibble of code byte j,
+/// high[j] its high nibble (code_bytes each; padding weighs 0). bias = <q, lo>, norm_sq = |q|^2.
+struct Sq4Query {
+  const std::int8_t* low = nullptr;
+  const std::int8_t* high = nullptr;
+  float scale = 0.0f;
+  float bias = 0.0f;
+  float norm_sq = 0.0f;
+};
+
 /// Queries per panel of the batched path (Kernels::dot_panel).
 inline constexpr std::size_t kPanelQueries = 64;
 
@@ -105,6 +130,16 @@ struct Kernels {
   float (*hnsw_l2_sq8)(const void* a, const void* b, const void* space);
   float (*hnsw_ip_query_sq8)(const void* query, const void* record, const void* space);
   float (*hnsw_l2_query_sq8)(const void* query, const void* record, const void* space);
+
+  /// sum of low[j] * (c[j] & 15) + high[j] * (c[j] >> 4) over `bytes` code bytes (a multiple of
+  /// 32), exact in 32 bits for any realistic size (each term is at most 15 * 128 in magnitude).
+  std::int32_t (*dot_u4_i8)(const std::int8_t* low, const std::int8_t* high, const std::uint8_t* c,
+                            std::size_t bytes);
+  /// The walk's kernels over sq4 records: a Sq4Query and a record, the parameter a Sq4Space.
+  /// ip returns 1 - <q, x~>, l2 returns |q|^2 - 2 <q, x~> + |x|^2 (x~ the decoded codes, |x|^2
+  /// the stored copy's norm): estimates that only steer the walk, which re-ranks exactly.
+  float (*hnsw_ip_query_sq4)(const void* query, const void* record, const void* space);
+  float (*hnsw_l2_query_sq4)(const void* query, const void* record, const void* space);
 
   /// Conversions of n values, rounding to the nearest float16 (ties to even); magnitudes of 65520
   /// and more become infinity, so callers check the range first.

@@ -69,6 +69,27 @@ struct Avx2 {
     for (; i < d; ++i) tail += std::int32_t{w[i]} * c[i];
     return hsum(_mm256_add_ps(_mm256_cvtepi32_ps(s0), _mm256_cvtepi32_ps(s1))) + static_cast<float>(tail);
   }
+  // Nibbles split by a mask and a 16-bit shift, multiplied by signed byte weights and summed in
+  // pairs (vpmaddubsw: at most 2 * 15 * 128 per 16-bit lane, so the sum of two cannot saturate),
+  // then widened to 32-bit sums (vpmaddwd by ones): 64 values per step.
+  static std::int32_t dot_u4_i8(const std::int8_t* low, const std::int8_t* high, const std::uint8_t* c,
+                                std::size_t bytes) {
+    const __m256i nibble = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
+    __m256i s = _mm256_setzero_si256();
+    for (std::size_t j = 0; j < bytes; j += 32) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + j));
+      const __m256i lo = _mm256_and_si256(v, nibble);
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
+      const __m256i p = _mm256_add_epi16(
+          _mm256_maddubs_epi16(lo, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(low + j))),
+          _mm256_maddubs_epi16(hi, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(high + j))));
+      s = _mm256_add_epi32(s, _mm256_madd_epi16(p, ones));
+    }
+    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    t = _mm_add_epi32(t, _mm_unpackhi_epi64(t, t));
+    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 1));
+    return _mm_cvtsi128_si32(t);
+  }
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
   static V add(V a, V b) { return _mm256_add_ps(a, b); }

@@ -79,6 +79,24 @@ struct Avx512 {
     }
     return hsum(_mm512_add_ps(_mm512_cvtepi32_ps(s0), _mm512_cvtepi32_ps(s1)));
   }
+  // As the AVX2 kernel (kernels_avx2.cpp), 128 values per step; a last half step (bytes is a
+  // multiple of 32) loads with a mask, whose zero bytes add nothing.
+  // (vpdpbusd on VNNI CPUs would fuse three instructions into one; the walk waits on memory.)
+  static std::int32_t dot_u4_i8(const std::int8_t* low, const std::int8_t* high, const std::uint8_t* c,
+                                std::size_t bytes) {
+    const __m512i nibble = _mm512_set1_epi8(15), ones = _mm512_set1_epi16(1);
+    __m512i s = _mm512_setzero_si512();
+    for (std::size_t j = 0; j < bytes; j += 64) {
+      const __mmask64 m = bytes - j >= 64 ? ~__mmask64{0} : (__mmask64{1} << (bytes - j)) - 1;
+      const __m512i v = _mm512_maskz_loadu_epi8(m, c + j);
+      const __m512i lo = _mm512_and_si512(v, nibble);
+      const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nibble);
+      const __m512i p = _mm512_add_epi16(_mm512_maddubs_epi16(lo, _mm512_maskz_loadu_epi8(m, low + j)),
+                                         _mm512_maddubs_epi16(hi, _mm512_maskz_loadu_epi8(m, high + j)));
+      s = _mm512_add_epi32(s, _mm512_madd_epi16(p, ones));
+    }
+    return _mm512_reduce_add_epi32(s);
+  }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }

@@ -426,6 +426,26 @@ float hnsw_l2_query_sq8_impl(const void* query, const void* record, const void* 
 }
 
 template <typename T>
+IMGVEC_KERNEL_INLINE float sq4_dot(const void* query, const void* record, const void* param) {
+  const auto& s = *static_cast<const imgvec::detail::simd::Sq4Space*>(param);
+  const auto& q = *static_cast<const imgvec::detail::simd::Sq4Query*>(query);
+  const auto* codes = static_cast<const Code*>(record) + s.code_offset;
+  return q.bias + q.scale * static_cast<float>(T::dot_u4_i8(q.low, q.high, codes, s.code_bytes));
+}
+
+template <typename T>
+float hnsw_ip_query_sq4_impl(const void* query, const void* record, const void* param) {
+  return 1.0f - sq4_dot<T>(query, record, param);
+}
+
+template <typename T>
+float hnsw_l2_query_sq4_impl(const void* query, const void* record, const void* param) {
+  const auto& s = *static_cast<const imgvec::detail::simd::Sq4Space*>(param);
+  const auto& q = *static_cast<const imgvec::detail::simd::Sq4Query*>(query);
+  return q.norm_sq - 2.0f * sq4_dot<T>(query, record, param) + sq8_extra(record, s.code_offset + s.code_bytes, 0);
+}
+
+template <typename T>
 void to_half_impl(const float* x, std::size_t n, Half* out) {
   constexpr std::size_t W = T::W;
   std::size_t i = 0;
@@ -473,6 +493,9 @@ constexpr imgvec::detail::simd::Kernels make_kernels(imgvec::detail::simd::Isa i
           &hnsw_l2_sq8_impl<T>,
           &hnsw_ip_query_sq8_impl<T>,
           &hnsw_l2_query_sq8_impl<T>,
+          &T::dot_u4_i8,
+          &hnsw_ip_query_sq4_impl<T>,
+          &hnsw_l2_query_sq4_impl<T>,
           &to_half_impl<T>,
           &from_half_impl<T>};
 }

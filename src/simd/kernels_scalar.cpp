@@ -92,6 +92,12 @@ struct Scalar {
     for (std::size_t i = 0; i < d; ++i) s += std::int32_t{w[i]} * c[i];
     return static_cast<float>(s);
   }
+  static std::int32_t dot_u4_i8(const std::int8_t* low, const std::int8_t* high, const std::uint8_t* c,
+                                std::size_t bytes) {
+    std::int32_t s = 0;
+    for (std::size_t j = 0; j < bytes; ++j) s += low[j] * (c[j] & 15) + high[j] * (c[j] >> 4);
+    return s;
+  }
   static V mul(V a, V b) {
     for (std::size_t i = 0; i < W; ++i) a.v[i] *= b.v[i];
     return a;

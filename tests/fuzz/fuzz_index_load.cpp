@@ -1,4 +1,4 @@
-// Index files (flat and HNSW, float32, float16 and sq8), then every operation on what loaded: a file
+// Index files (flat and HNSW, float32, float16, sq8 and sq4), then every operation on what loaded: a file
 // that passes validation must be safe to search, change, save and load again. The same bytes are
 // also opened mapped (Index::open_mapped), which checks far less at the open: searching what it
 // opens must throw imgvec::Error or answer, never read out of bounds, and changing it must check

@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
   write(out / "decode_base64", "plain", base64(gif));
   write(out / "decode_base64", "data_uri", "data:image/gif;base64," + base64(gif));
 
-  // Index files: flat, HNSW, HNSW float16 and sq8, and empty ones.
+  // Index files: flat, HNSW, HNSW float16, sq8 and sq4, and empty ones.
   const fs::path scratch = out / "scratch";
   fs::create_directories(scratch);
   const std::size_t d = 4;
@@ -114,6 +114,9 @@ int main(int argc, char** argv) {
   p.storage = VectorStorage::sq8;
   HnswIndex coded(d, Metric::l2, p);
   save_index(coded, "hnsw_sq8", true);
+  p.storage = VectorStorage::sq4;
+  HnswIndex nibbles(d, Metric::cosine, p);
+  save_index(nibbles, "hnsw_sq4", true);
   hnsw.remove(ids[3]);
   save_index(hnsw, "hnsw_tombstone", false);
 

@@ -60,7 +60,7 @@ struct SearchParams {
   const Filter* filter = nullptr;
   /// HNSW only: the search beam width; 0 uses the index's ef_search. Ignored by FlatIndex.
   std::size_t ef = 0;
-  /// HNSW with sq8 storage only: how many of the walk's best candidates are re-scored with their
+  /// HNSW with sq8 or sq4 storage only: how many of the walk's best candidates are re-scored with their
   /// float16 copies before the best k are returned (at least k are; at most ef exist). 0 uses the
   /// default, kDefaultRerank (measured in docs/benchmarks.md). Ignored by other storages, whose
   /// walk distances are exact already.

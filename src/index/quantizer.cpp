@@ -1,0 +1,38 @@
+#include "index/quantizer.hpp"
+
+#include <cmath>
+
+#include "index/sq4_codec.hpp"
+#include "index/sq8_codec.hpp"
+
+namespace imgvec::detail {
+
+std::unique_ptr<Quantizer> make_quantizer(VectorStorage storage, std::size_t dim) {
+  switch (storage) {
+    case VectorStorage::sq8: return std::make_unique<Sq8Codec>(dim);
+    case VectorStorage::sq4: return std::make_unique<Sq4Codec>(dim);
+    case VectorStorage::float32:
+    case VectorStorage::float16: break;
+  }
+  return nullptr;
+}
+
+std::string check_ranges(const std::vector<float>& lo, const std::vector<float>& step, std::size_t dim, int top,
+                         const char* name) {
+  if (lo.size() != dim || step.size() != dim) return std::string(name) + " ranges do not match the dimension";
+  for (std::size_t i = 0; i < dim; ++i) {
+    if (!std::isfinite(lo[i]) || !std::isfinite(step[i]) || step[i] < kMinStep / 2 || std::abs(lo[i]) > 65504.0f ||
+        step[i] * static_cast<float>(top) > 2 * 65504.0f) {
+      return std::string(name) + " range of dimension " + std::to_string(i) + " is invalid";
+    }
+  }
+  return {};
+}
+
+bool all_finite_half(const std::uint16_t* h, std::size_t n) {
+  bool bad = false;
+  for (std::size_t i = 0; i < n; ++i) bad |= (h[i] & 0x7c00u) == 0x7c00u;
+  return !bad;
+}
+
+}  // namespace imgvec::detail

@@ -1,0 +1,101 @@
+#pragma once
+// What the HNSW code needs from a scalar quantizer (VectorStorage::sq8 and sq4): the record layout
+// it stores in the graph, how it is trained and re-encoded, and how a float query is prepared for
+// the walk's kernel. Each record keeps the vector in float16 beside its codes: the codes steer the
+// walk, the copy re-ranks its candidates and is what get_vector returns.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "imgvec/types.hpp"
+#include "simd/kernels.hpp"
+
+namespace imgvec::detail {
+
+/// Records stored one after another: record i at base + i * stride.
+struct RecordSpan {
+  char* base = nullptr;
+  std::size_t stride = 0;
+  std::size_t count = 0;
+  char* at(std::size_t i) const { return base + i * stride; }
+};
+
+/// Storage for one prepared query, whichever quantizer prepared it.
+struct QueryScratch {
+  std::vector<std::int16_t> weight16;
+  std::vector<std::int8_t> weight8;
+  simd::Sq8Query sq8;
+  simd::Sq4Query sq4;
+};
+
+class Quantizer {
+ public:
+  /// Ranges stop being retrained once this many vectors have been seen (the ranges of a
+  /// 65536-vector sample are those of the whole set to within a code or two); compact() retrains.
+  static constexpr std::uint64_t kTrainLimit = 65536;
+
+  virtual ~Quantizer() = default;
+
+  virtual std::size_t dim() const = 0;
+  virtual std::size_t record_bytes() const = 0;
+  /// The kernels' parameter, stable for the quantizer's lifetime (hnswlib keeps a pointer to it).
+  /// It starts with the dimension as a size_t, which is how hnswlib reads its parameter.
+  virtual const void* space() const = 0;
+  /// The part of a record the walk's kernel reads: where it starts and how long it is.
+  virtual std::size_t walk_offset() const = 0;
+  virtual std::size_t walk_bytes() const = 0;
+
+  /// How many vectors the ranges were trained on (0: never).
+  virtual std::uint64_t trained_on() const = 0;
+  /// Whether adding `n` vectors (`rows`) to `stored` should retrain first.
+  virtual bool should_train(std::size_t stored, const float* rows, std::size_t n) const = 0;
+  /// Sets the ranges from `rows` (n float vectors) and the float16 copies in `records`, then
+  /// re-encodes those records' codes.
+  void train(const float* rows, std::size_t n, const RecordSpan& records) {
+    fit(rows, n, records);
+    for (std::size_t r = 0; r < records.count; ++r) reencode(records.at(r));
+  }
+  /// The same without touching the records.
+  virtual void fit(const float* rows, std::size_t n, const RecordSpan& records) = 0;
+
+  /// Per-dimension ranges: value i of a code c decodes to lo_i + step_i * c.
+  virtual const std::vector<float>& lo() const = 0;
+  virtual const std::vector<float>& step() const = 0;
+  /// Ranges read from a file. Returns an empty string, or what is wrong with them.
+  virtual std::string set_ranges(std::vector<float> lo, std::vector<float> step, std::uint64_t trained_on) = 0;
+
+  /// Writes the record of float vector `x`.
+  virtual void encode(const float* x, char* record) const = 0;
+  /// Rewrites a record's codes and corrections from its float16 copy (after new ranges). False,
+  /// and the record unchanged, if the copy holds a non-finite value.
+  virtual bool reencode(char* record) const = 0;
+  /// Whether a record read from a file has finite float16 values and corrections (any code is
+  /// valid: codes that disagree with the copy only misguide the walk, which the re-rank corrects).
+  virtual bool finite(const char* record) const = 0;
+  /// The float16 copy inside a record.
+  virtual const std::uint16_t* half(const char* record) const = 0;
+  /// A float query for the walk's kernel (the query argument of its distance), stored in `scratch`.
+  virtual const void* prepare(const float* query, QueryScratch& scratch) const = 0;
+};
+
+/// Ranges narrower than this are widened to it: a dimension that is constant so far still gets
+/// codes that can tell later values apart, and no step is 0 (quantizers divide by it).
+inline constexpr float kMinStep = 1e-8f;
+
+/// What is wrong with ranges read from a file for `dim` dimensions and codes 0..top (an empty
+/// string if nothing): each must be finite, with a positive step, and lie within float16's range,
+/// where every stored value does. `name` names the storage in the message.
+std::string check_ranges(const std::vector<float>& lo, const std::vector<float>& step, std::size_t dim, int top,
+                         const char* name);
+
+/// The quantizer of a storage, or null for float32 and float16.
+std::unique_ptr<Quantizer> make_quantizer(VectorStorage storage, std::size_t dim);
+
+/// No infinity or NaN among n float16 values (all exponent bits set). One pass without early exit,
+/// which the compiler vectorizes: loads check every record.
+bool all_finite_half(const std::uint16_t* h, std::size_t n);
+
+}  // namespace imgvec::detail
