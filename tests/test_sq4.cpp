@@ -21,11 +21,11 @@ using imgvec::detail::simd::Kernels;
 
 namespace {
 
-// The decoded vector of a record, in double.
-std::vector<double> decoded(const Sq4Codec& codec, const char* record) {
+// The decoded vector of a row, in double.
+std::vector<double> decoded(const Sq4Codec& codec, const std::uint8_t* row) {
   std::vector<double> v(codec.dim());
   for (std::size_t i = 0; i < codec.dim(); ++i) {
-    v[i] = double(codec.lo()[i]) + double(codec.step()[i]) * codec.code(record, i);
+    v[i] = double(codec.lo()[i]) + double(codec.step()[i]) * Sq4Codec::code(row, i);
   }
   return v;
 }
@@ -60,15 +60,21 @@ TEST_CASE("sq4 query kernels match a double reference on the decoded vectors", "
   std::mt19937 rng(11);
   std::normal_distribution<float> normal;
   for (std::size_t d : {1, 3, 31, 32, 33, 63, 64, 65, 127, 512, 768}) {
-    Sq4Codec codec(d);
-    CHECK(codec.record_bytes() == d * 2 + (d + 63) / 64 * 32 + 4);
-    constexpr std::size_t rows = 6;
-    std::vector<float> data(d * rows);
+    Sq4Codec codec(d, true);
+    CHECK(codec.record_bytes() == d * 2);
+    CHECK(codec.row_bytes() == (d + 63) / 64 * 32 + 4);
+    CHECK(Sq4Codec(d, false).row_bytes() == (d + 63) / 64 * 32);
+    constexpr std::size_t count = 6;
+    std::vector<float> data(d * count);
     for (float& v : data) v = normal(rng) * 0.3f;
-    const std::size_t bytes = codec.record_bytes();
-    std::vector<char> records(rows * bytes);
-    codec.train(data.data(), rows, {records.data(), bytes, 0});
-    for (std::size_t r = 0; r < rows; ++r) codec.encode(data.data() + r * d, records.data() + r * bytes);
+    const std::size_t bytes = codec.record_bytes(), row_bytes = codec.row_bytes();
+    std::vector<char> records(count * bytes);
+    std::vector<std::uint8_t> rows(count * row_bytes);
+    codec.train(data.data(), count, {records.data(), bytes, 0});
+    for (std::size_t r = 0; r < count; ++r) {
+      codec.encode(data.data() + r * d, records.data() + r * bytes);
+      codec.encode_row(records.data() + r * bytes, rows.data() + r * row_bytes);
+    }
     std::vector<float> query(d);
     for (float& v : query) v = normal(rng);
     QueryScratch scratch;
@@ -77,22 +83,22 @@ TEST_CASE("sq4 query kernels match a double reference on the decoded vectors", "
     for (float v : query) qq += double(v) * v;
     for (const Kernels* k : available_kernels()) {
       INFO(k->name << " d=" << d);
-      for (std::size_t r = 0; r < rows; ++r) {
-        const char* rec = records.data() + r * bytes;
-        const auto x = decoded(codec, rec);
+      for (std::size_t r = 0; r < count; ++r) {
+        const std::uint8_t* row = rows.data() + r * row_bytes;
+        const auto x = decoded(codec, row);
         std::vector<float> copy(d);
-        k->from_f16(codec.half(rec), d, copy.data());
+        k->from_f16(codec.half(records.data() + r * bytes), d, copy.data());
         double qx = 0, xx = 0, codes = 0;
         for (std::size_t i = 0; i < d; ++i) {
           qx += x[i] * query[i];
           xx += double(copy[i]) * copy[i];
-          codes += codec.code(rec, i);
+          codes += Sq4Codec::code(row, i);
         }
         // The 8-bit weights are q_i * step_i to within half a unit of scale: at most that much
         // per code unit against the decoded vector.
         const double rounding = prepared.scale * 0.5 * codes + 1e-4 * (1 + std::abs(qx));
-        CHECK(k->hnsw_ip_query_sq4(&prepared, rec, codec.space()) == Approx(1.0 - qx).margin(rounding));
-        CHECK(k->hnsw_l2_query_sq4(&prepared, rec, codec.space()) ==
+        CHECK(k->hnsw_ip_query_sq4(&prepared, row, codec.space()) == Approx(1.0 - qx).margin(rounding));
+        CHECK(k->hnsw_l2_query_sq4(&prepared, row, codec.space()) ==
               Approx(qq - 2 * qx + xx).margin(2 * rounding).epsilon(1e-5));
       }
     }
@@ -102,11 +108,17 @@ TEST_CASE("sq4 query kernels match a double reference on the decoded vectors", "
 TEST_CASE("sq4 codec: codes within half a step in range, clamped beyond it, ranges retrain as the count doubles",
           "[sq4]") {
   constexpr std::size_t d = 70;  // one whole block of 64 and a padded one
-  Sq4Codec codec(d);
-  const std::size_t bytes = codec.record_bytes();
-  CHECK(bytes == 140 + 64 + 4);
+  Sq4Codec codec(d, false);
+  const std::size_t bytes = codec.record_bytes(), row_bytes = codec.row_bytes();
+  CHECK(bytes == 140);
+  CHECK(row_bytes == 64);
   const Dataset data = clustered(300, d, 3);
   std::vector<char> records(data.rows * bytes);
+  std::vector<std::uint8_t> rows(data.rows * row_bytes);
+  auto row_of = [&](std::size_t r) {
+    codec.encode_row(records.data() + r * bytes, rows.data() + r * row_bytes);
+    return rows.data() + r * row_bytes;
+  };
   CHECK(codec.trained_on() == 0);
   CHECK(codec.should_train(0, data.row(0), 1));
   CHECK_FALSE(codec.should_train(0, nullptr, 0));
@@ -116,9 +128,9 @@ TEST_CASE("sq4 codec: codes within half a step in range, clamped beyond it, rang
   std::vector<float> half(d);
   std::size_t in_range = 0, clamped = 0;
   for (std::size_t r = 0; r < 100; ++r) {
-    const char* rec = records.data() + r * bytes;
-    detail::simd::active().from_f16(codec.half(rec), d, half.data());
-    const auto x = decoded(codec, rec);
+    detail::simd::active().from_f16(codec.half(records.data() + r * bytes), d, half.data());
+    const std::uint8_t* row = row_of(r);
+    const auto x = decoded(codec, row);
     for (std::size_t i = 0; i < d; ++i) {
       CHECK(std::abs(half[i] - data.row(r)[i]) <= std::abs(data.row(r)[i]) * 0x1p-11f + 1e-7f);
       const float lo = codec.lo()[i], hi = lo + Sq4Codec::kTop * codec.step()[i];
@@ -127,15 +139,14 @@ TEST_CASE("sq4 codec: codes within half a step in range, clamped beyond it, rang
         CHECK(std::abs(x[i] - half[i]) <= codec.step()[i] * 0.5 + 1e-6);
       } else {
         ++clamped;
-        CHECK(codec.code(rec, i) == (half[i] < lo ? 0 : Sq4Codec::kTop));
+        CHECK(Sq4Codec::code(row, i) == (half[i] < lo ? 0 : Sq4Codec::kTop));
       }
     }
     // The nibbles past the last dimension are zero.
-    const auto* codes = reinterpret_cast<const std::uint8_t*>(rec + d * 2);
-    for (std::size_t j = 0; j < (d + 63) / 64 * 32; ++j) {
+    for (std::size_t j = 0; j < row_bytes; ++j) {
       const std::size_t low_dim = j / 32 * 64 + j % 32;
-      if (low_dim >= d) CHECK((codes[j] & 15) == 0);
-      if (low_dim + 32 >= d) CHECK((codes[j] >> 4) == 0);
+      if (low_dim >= d) CHECK((row[j] & 15) == 0);
+      if (low_dim + 32 >= d) CHECK((row[j] >> 4) == 0);
     }
   }
   // +-2.7 standard deviations hold most values; a few clamp.
@@ -144,25 +155,26 @@ TEST_CASE("sq4 codec: codes within half a step in range, clamped beyond it, rang
   std::vector<float> far(d, 5.0f);
   CHECK_FALSE(codec.should_train(100, far.data(), 1));
   std::vector<char> rec(bytes);
+  std::vector<std::uint8_t> far_row(row_bytes);
   codec.encode(far.data(), rec.data());
-  for (std::size_t i = 0; i < d; ++i) CHECK(codec.code(rec.data(), i) == Sq4Codec::kTop);
+  codec.encode_row(rec.data(), far_row.data());
+  for (std::size_t i = 0; i < d; ++i) CHECK(Sq4Codec::code(far_row.data(), i) == Sq4Codec::kTop);
   CHECK_FALSE(codec.should_train(100, data.row(0), 50));
   CHECK(codec.should_train(100, data.row(100), 100));
-  // Retraining re-encodes the stored records to the new ranges.
+  // Retrained ranges give the stored records new rows.
   const std::vector<float> old_lo = codec.lo();
   codec.train(data.row(100), 200, {records.data(), bytes, 100});
   CHECK(codec.trained_on() == 300);
   CHECK(codec.lo() != old_lo);
   for (std::size_t r = 0; r < 100; ++r) {
-    const char* rec0 = records.data() + r * bytes;
-    detail::simd::active().from_f16(codec.half(rec0), d, half.data());
-    const auto x = decoded(codec, rec0);
+    detail::simd::active().from_f16(codec.half(records.data() + r * bytes), d, half.data());
+    const auto x = decoded(codec, row_of(r));
     for (std::size_t i = 0; i < d; ++i) {
       const float lo = codec.lo()[i], hi = lo + Sq4Codec::kTop * codec.step()[i];
       if (half[i] >= lo && half[i] <= hi) CHECK(std::abs(x[i] - half[i]) <= codec.step()[i] * 0.5 + 1e-6);
     }
   }
-  // A non-finite copy is not re-encoded, and a loaded record with one is not finite.
+  // A loaded record with a non-finite value is not finite.
   std::vector<char> bad(bytes);
   codec.encode(data.row(0), bad.data());
   const std::uint16_t inf = 0x7c00;

@@ -7,10 +7,10 @@
 
 namespace imgvec::detail {
 
-std::unique_ptr<Quantizer> make_quantizer(VectorStorage storage, std::size_t dim) {
+std::unique_ptr<Quantizer> make_quantizer(VectorStorage storage, std::size_t dim, bool l2) {
   switch (storage) {
     case VectorStorage::sq8: return std::make_unique<Sq8Codec>(dim);
-    case VectorStorage::sq4: return std::make_unique<Sq4Codec>(dim);
+    case VectorStorage::sq4: return std::make_unique<Sq4Codec>(dim, l2);
     case VectorStorage::float32:
     case VectorStorage::float16: break;
   }

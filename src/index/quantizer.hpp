@@ -44,9 +44,13 @@ class Quantizer {
   /// The kernels' parameter, stable for the quantizer's lifetime (hnswlib keeps a pointer to it).
   /// It starts with the dimension as a size_t, which is how hnswlib reads its parameter.
   virtual const void* space() const = 0;
-  /// The part of a record the walk's kernel reads: where it starts and how long it is.
-  virtual std::size_t walk_offset() const = 0;
+  /// How many bytes of a record (or of a row, see row_bytes) the walk's kernel reads, from its start.
   virtual std::size_t walk_bytes() const = 0;
+  /// Bytes per node of the codes a quantizer keeps beside the graph, in rows of their own
+  /// (sq4), or 0 where the codes are part of each record (sq8).
+  virtual std::size_t row_bytes() const { return 0; }
+  /// Writes the row of a record (row_bytes() bytes) from its float16 copy.
+  virtual void encode_row(const char* /*record*/, std::uint8_t* /*row*/) const {}
 
   /// How many vectors the ranges were trained on (0: never).
   virtual std::uint64_t trained_on() const = 0;
@@ -69,8 +73,8 @@ class Quantizer {
 
   /// Writes the record of float vector `x`.
   virtual void encode(const float* x, char* record) const = 0;
-  /// Rewrites a record's codes and corrections from its float16 copy (after new ranges). False,
-  /// and the record unchanged, if the copy holds a non-finite value.
+  /// Rewrites a record's codes and corrections from its float16 copy (after new ranges; rows are
+  /// rewritten by encode_row). False, and the record unchanged, if the copy holds a non-finite value.
   virtual bool reencode(char* record) const = 0;
   /// Whether a record read from a file has finite float16 values and corrections (any code is
   /// valid: codes that disagree with the copy only misguide the walk, which the re-rank corrects).
@@ -91,8 +95,9 @@ inline constexpr float kMinStep = 1e-8f;
 std::string check_ranges(const std::vector<float>& lo, const std::vector<float>& step, std::size_t dim, int top,
                          const char* name);
 
-/// The quantizer of a storage, or null for float32 and float16.
-std::unique_ptr<Quantizer> make_quantizer(VectorStorage storage, std::size_t dim);
+/// The quantizer of a storage, or null for float32 and float16. `l2`: the metric is L2, whose
+/// walk needs each vector's norm beside its codes.
+std::unique_ptr<Quantizer> make_quantizer(VectorStorage storage, std::size_t dim, bool l2);
 
 /// No infinity or NaN among n float16 values (all exponent bits set). One pass without early exit,
 /// which the compiler vectorizes: loads check every record.

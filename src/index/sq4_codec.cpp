@@ -14,13 +14,15 @@ bool high_nibble(std::size_t i) { return i % 64 >= 32; }
 
 }  // namespace
 
-Sq4Codec::Sq4Codec(std::size_t dim) : dim_(dim), lo_(dim, -1.0f), step_(dim, 2.0f / kTop) { derive(); }
+Sq4Codec::Sq4Codec(std::size_t dim, bool with_norm)
+    : dim_(dim), row_bytes_(row_bytes(dim, with_norm)), lo_(dim, -1.0f), step_(dim, 2.0f / kTop) {
+  derive();
+}
 
 void Sq4Codec::derive() {
   inv_step_.resize(dim_);
   for (std::size_t i = 0; i < dim_; ++i) inv_step_[i] = 1.0f / step_[i];
   space_.dim = dim_;
-  space_.code_offset = dim_ * sizeof(std::uint16_t);
   space_.code_bytes = code_bytes(dim_);
 }
 
@@ -67,39 +69,31 @@ std::string Sq4Codec::set_ranges(std::vector<float> lo, std::vector<float> step,
 
 void Sq4Codec::encode(const float* x, char* record) const {
   simd::active().to_f16(x, dim_, reinterpret_cast<std::uint16_t*>(record));
-  reencode(record);
 }
 
-bool Sq4Codec::reencode(char* record) const {
-  const std::uint16_t* copy = half(record);
-  if (!all_finite_half(copy, dim_)) return false;
+void Sq4Codec::encode_row(const char* record, std::uint8_t* row) const {
   thread_local std::vector<float> values;
   values.resize(dim_);
   const auto& k = simd::active();
-  k.from_f16(copy, dim_, values.data());
-  auto* codes = reinterpret_cast<std::uint8_t*>(record + space_.code_offset);
-  std::memset(codes, 0, space_.code_bytes);
+  k.from_f16(half(record), dim_, values.data());
+  std::memset(row, 0, row_bytes_);
   for (std::size_t i = 0; i < dim_; ++i) {
+    // A non-finite copy (only from a damaged file, which a load refuses) gets code 0.
     float c = (values[i] - lo_[i]) * inv_step_[i];
-    c = c < 0.0f ? 0.0f : (c > float(kTop) ? float(kTop) : c);
+    c = c >= 0.0f ? (c > float(kTop) ? float(kTop) : c) : 0.0f;
     const auto code = static_cast<std::uint8_t>(c + 0.5f);
-    codes[code_byte(i)] |= static_cast<std::uint8_t>(high_nibble(i) ? code << 4 : code);
+    row[code_byte(i)] |= static_cast<std::uint8_t>(high_nibble(i) ? code << 4 : code);
   }
-  // The copy's own norm, not the decoded vector's: the walk's L2 estimate |q|^2 - 2 <q, x~> + |x|^2
-  // then errs only in the inner product, whose rounding errors tend to cancel.
-  const float norm_sq = k.dot(values.data(), values.data(), dim_);
-  std::memcpy(record + space_.code_offset + space_.code_bytes, &norm_sq, sizeof norm_sq);
-  return true;
+  if (row_bytes_ > space_.code_bytes) {
+    // The copy's own norm, not the decoded vector's: the walk's L2 estimate |q|^2 - 2 <q, x~> +
+    // |x|^2 then errs only in the inner product, whose rounding errors tend to cancel.
+    const float norm_sq = k.dot(values.data(), values.data(), dim_);
+    std::memcpy(row + space_.code_bytes, &norm_sq, sizeof norm_sq);
+  }
 }
 
-bool Sq4Codec::finite(const char* record) const {
-  float norm_sq;
-  std::memcpy(&norm_sq, record + space_.code_offset + space_.code_bytes, sizeof norm_sq);
-  return all_finite_half(half(record), dim_) && std::isfinite(norm_sq);
-}
-
-int Sq4Codec::code(const char* record, std::size_t i) const {
-  const auto byte = static_cast<std::uint8_t>(record[space_.code_offset + code_byte(i)]);
+int Sq4Codec::code(const std::uint8_t* row, std::size_t i) {
+  const std::uint8_t byte = row[code_byte(i)];
   return high_nibble(i) ? byte >> 4 : byte & 15;
 }
 

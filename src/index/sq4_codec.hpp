@@ -1,13 +1,14 @@
 #pragma once
 // The 4-bit scalar quantizer behind VectorStorage::sq4: per-dimension ranges trained from the
-// vectors' spread, the record layout the graph stores (a float16 copy, then the codes and the
-// copy's squared norm; simd::Sq4Space) and the query preparation that lets the walk score codes
-// without decoding them.
+// vectors' spread, the rows of codes the walk reads (simd::Sq4Space) and the query preparation that
+// lets the walk score codes without decoding them.
 //
-// Unlike sq8, the graph is built on the float16 copies (hnswlib's float16 distances, the
-// four-at-once construction kernels): the codes only steer the query walk. So a value beyond the
-// ranges is clamped instead of forcing a retraining: its vector's neighbours do not depend on its
-// codes, and the walk's candidates are re-ranked on the copies.
+// The graph's records are the vectors in float16, and the graph is built on them as a float16
+// graph is (hnswlib's float16 distances, the four-at-once construction kernels): the codes only
+// steer the query walk, and live in rows of their own beside the graph (HnswIndex keeps them), so
+// that the walk reads 4 whole cache lines per 512-d vector from a table a fifth of the graph's size.
+// So a value beyond the ranges is clamped instead of forcing a retraining: its vector's neighbours
+// do not depend on its codes, and the walk's candidates are re-ranked on the copies.
 
 #include <cstddef>
 #include <cstdint>
@@ -30,20 +31,23 @@ class Sq4Codec final : public Quantizer {
   /// 2.2 sigma, 0.867 / 0.944 / 0.960 at 2.7, 0.870 / 0.944 / 0.965 at 3.2.
   static constexpr float kSigmas = 2.7f;
 
-  explicit Sq4Codec(std::size_t dim);
+  /// `with_norm`: each row ends with the vector's squared norm (the L2 walk needs it).
+  Sq4Codec(std::size_t dim, bool with_norm);
   Sq4Codec(const Sq4Codec&) = delete;
   Sq4Codec& operator=(const Sq4Codec&) = delete;
 
   /// 32 code bytes per 64 dimensions (the last block padded).
   static std::size_t code_bytes(std::size_t dim) { return (dim + 63) / 64 * 32; }
-  static std::size_t record_bytes(std::size_t dim) {
-    return dim * sizeof(std::uint16_t) + code_bytes(dim) + sizeof(float);
+  /// The graph's record: the float16 copy.
+  static std::size_t record_bytes(std::size_t dim) { return dim * sizeof(std::uint16_t); }
+  static std::size_t row_bytes(std::size_t dim, bool with_norm) {
+    return code_bytes(dim) + (with_norm ? sizeof(float) : 0);
   }
   std::size_t record_bytes() const override { return record_bytes(dim_); }
+  std::size_t row_bytes() const override { return row_bytes_; }
   std::size_t dim() const override { return dim_; }
   const void* space() const override { return &space_; }
-  std::size_t walk_offset() const override { return space_.code_offset; }
-  std::size_t walk_bytes() const override { return space_.code_bytes + sizeof(float); }
+  std::size_t walk_bytes() const override { return row_bytes_; }
 
   std::uint64_t trained_on() const override { return trained_on_; }
   /// At the first add and whenever the count doubles, up to kTrainLimit; never for values out of
@@ -57,20 +61,24 @@ class Sq4Codec final : public Quantizer {
   const std::vector<float>& step() const override { return step_; }
   std::string set_ranges(std::vector<float> lo, std::vector<float> step, std::uint64_t trained_on) override;
 
+  /// Writes the record: the float16 copy.
   void encode(const float* x, char* record) const override;
-  bool reencode(char* record) const override;
-  bool finite(const char* record) const override;
+  /// Records hold no codes: only whether the copy is finite.
+  bool reencode(char* record) const override { return finite(record); }
+  void encode_row(const char* record, std::uint8_t* row) const override;
+  bool finite(const char* record) const override { return all_finite_half(half(record), dim_); }
   const std::uint16_t* half(const char* record) const override {
     return reinterpret_cast<const std::uint16_t*>(record);
   }
-  /// The code of dimension i in a record (for tests and checks).
-  int code(const char* record, std::size_t i) const;
+  /// The code of dimension i in a row (for tests).
+  static int code(const std::uint8_t* row, std::size_t i);
   const void* prepare(const float* query, QueryScratch& scratch) const override;
 
  private:
   void derive();  // inv_step_ and space_ from lo_ and step_
 
   std::size_t dim_;
+  std::size_t row_bytes_;
   std::vector<float> lo_, step_, inv_step_;
   std::uint64_t trained_on_ = 0;
   simd::Sq4Space space_;

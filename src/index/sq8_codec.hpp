@@ -34,7 +34,6 @@ class Sq8Codec final : public Quantizer {
   /// The kernels' parameter; stable for the codec's lifetime (hnswlib keeps a pointer to it).
   const void* space() const override { return &space_; }
   const simd::Sq8Space* sq8_space() const { return &space_; }
-  std::size_t walk_offset() const override { return 0; }
   std::size_t walk_bytes() const override { return space_.code_bytes + 2 * sizeof(float); }
 
   /// How many vectors the ranges were trained on (0: never).

@@ -39,17 +39,15 @@ inline std::int32_t sq8_max_weight(std::size_t dim) {
 }
 
 /// 4-bit scalar-quantized codes (VectorStorage::sq4): value i of a vector is about lo_i + step_i *
-/// c_i for a code c_i in 0..15. A record is the vector in float16 (dim values: graph construction
-/// compares those, and the re-rank scores them), then the codes (code_bytes), then the float16
-/// copy's squared norm as a float. Codes go in blocks of 64 dimensions, 32 bytes each: byte j of a
-/// block holds dimension j in its low nibble and dimension 32 + j in its high nibble, so a kernel
-/// separates them with one mask and one shift per load, whatever its width. The space is the
-/// parameter of the hnsw_*_query_sq4 kernels and of hnswlib's float16 distances, which read it as
-/// the dimension: `dim` comes first.
+/// c_i for a code c_i in 0..15. A row is the codes (code_bytes), then for L2 the vector's squared
+/// norm as a float. Codes go in blocks of 64 dimensions, 32 bytes each: byte j of a block holds
+/// dimension j in its low nibble and dimension 32 + j in its high nibble, so a kernel separates
+/// them with one mask and one shift per load, whatever its width. The space is the parameter of
+/// the hnsw_*_query_sq4 kernels and of hnswlib's float16 distances over the graph's records (the
+/// float16 copies), which read it as the dimension: `dim` comes first.
 struct Sq4Space {
   std::size_t dim = 0;
-  std::size_t code_offset = 0;  // dim * 2: the codes follow the float16 copy
-  std::size_t code_bytes = 0;   // 32 per 64 dimensions (the last block padded with zero codes)
+  std::size_t code_bytes = 0;  // 32 per 64 dimensions (the last block padded with zero codes)
 };
 
 /// A float query prepared for one Sq4Space: q_i * step_i = scale * weight_i, weights rounded to
@@ -135,7 +133,7 @@ struct Kernels {
   /// 32), exact in 32 bits for any realistic size (each term is at most 15 * 128 in magnitude).
   std::int32_t (*dot_u4_i8)(const std::int8_t* low, const std::int8_t* high, const std::uint8_t* c,
                             std::size_t bytes);
-  /// The walk's kernels over sq4 records: a Sq4Query and a record, the parameter a Sq4Space.
+  /// The walk's kernels over sq4 rows: a Sq4Query and a row, the parameter a Sq4Space.
   /// ip returns 1 - <q, x~>, l2 returns |q|^2 - 2 <q, x~> + |x|^2 (x~ the decoded codes, |x|^2
   /// the stored copy's norm): estimates that only steer the walk, which re-ranks exactly.
   float (*hnsw_ip_query_sq4)(const void* query, const void* record, const void* space);

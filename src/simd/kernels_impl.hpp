@@ -429,8 +429,7 @@ template <typename T>
 IMGVEC_KERNEL_INLINE float sq4_dot(const void* query, const void* record, const void* param) {
   const auto& s = *static_cast<const imgvec::detail::simd::Sq4Space*>(param);
   const auto& q = *static_cast<const imgvec::detail::simd::Sq4Query*>(query);
-  const auto* codes = static_cast<const Code*>(record) + s.code_offset;
-  return q.bias + q.scale * static_cast<float>(T::dot_u4_i8(q.low, q.high, codes, s.code_bytes));
+  return q.bias + q.scale * static_cast<float>(T::dot_u4_i8(q.low, q.high, static_cast<const Code*>(record), s.code_bytes));
 }
 
 template <typename T>
@@ -442,7 +441,7 @@ template <typename T>
 float hnsw_l2_query_sq4_impl(const void* query, const void* record, const void* param) {
   const auto& s = *static_cast<const imgvec::detail::simd::Sq4Space*>(param);
   const auto& q = *static_cast<const imgvec::detail::simd::Sq4Query*>(query);
-  return q.norm_sq - 2.0f * sq4_dot<T>(query, record, param) + sq8_extra(record, s.code_offset + s.code_bytes, 0);
+  return q.norm_sq - 2.0f * sq4_dot<T>(query, record, param) + sq8_extra(record, s.code_bytes, 0);
 }
 
 template <typename T>
