@@ -25,9 +25,9 @@ HnswParams with_storage(VectorStorage storage) {
   return p;
 }
 
-// The storages every test here runs on: float32, and sq8, whose walk reads codes and whose results
+// The storages every test here runs on: float32, and sq8 and sq4, whose walks read codes and whose results
 // come from a re-rank (float16 has its own tests in test_float16.cpp).
-#define EACH_STORAGE GENERATE(VectorStorage::float32, VectorStorage::sq8)
+#define EACH_STORAGE GENERATE(VectorStorage::float32, VectorStorage::sq8, VectorStorage::sq4)
 
 // One 20k x 512 clustered index per storage shared by the recall tests: building it is the slow part.
 struct Fixture {
