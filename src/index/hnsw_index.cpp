@@ -248,6 +248,19 @@ detail::RecordSpan records_of(const Graph& g) {
   return {g.data_level0_memory_ + g.offsetData_, g.size_data_per_element_, g.cur_element_count};
 }
 
+// Writes the quantizer's rows (Quantizer::row_bytes each, node i's at rows + i * row_bytes) of
+// nodes [from, to) from their records, on `threads` threads.
+void encode_rows_of(const Graph& g, const Quantizer& codec, std::uint8_t* rows, std::size_t from, std::size_t to,
+                    std::size_t threads) {
+  const std::size_t bytes = codec.row_bytes();
+  if (from >= to) return;
+  detail::parallel_for(to - from, threads, 1024, [&](std::size_t b, std::size_t e, std::size_t) {
+    for (std::size_t i = from + b; i < from + e; ++i) {
+      codec.encode_row(g.getDataByInternalId(static_cast<tableint>(i)), rows + i * bytes);
+    }
+  });
+}
+
 // Replaces the vector of an existing node. hnswlib's updatePoint copies each of the node's link
 // and its neighbours' link lists with memcpy, which for an empty list passes a null destination
 // (undefined behaviour, fatal under UBSan: found by fuzzing a loaded graph, and by updating a lone
@@ -752,17 +765,8 @@ struct HnswIndex::Impl {
     rows.resize(graph->max_elements_ * bytes);
     row_base = rows.data();
   }
-  // Encodes the rows of nodes [from, to) from their records, on `threads` threads.
   void encode_rows(std::size_t from, std::size_t to, std::size_t threads) {
-    const Quantizer* codec = space->codec();
-    const std::size_t bytes = row_bytes();
-    if (bytes == 0 || from >= to) return;
-    const Graph& g = *graph;
-    detail::parallel_for(to - from, threads, 1024, [&](std::size_t b, std::size_t e, std::size_t) {
-      for (std::size_t i = from + b; i < from + e; ++i) {
-        codec->encode_row(g.getDataByInternalId(static_cast<tableint>(i)), rows.data() + i * bytes);
-      }
-    });
+    if (row_bytes()) encode_rows_of(*graph, *space->codec(), rows.data(), from, to, threads);
   }
 
   std::size_t live() const { return graph->cur_element_count - graph->num_deleted_; }
@@ -1335,15 +1339,9 @@ void HnswIndex::compact() {
   renumber(*fresh);
   // sq4's rows, in the new graph's order.
   detail::simd::AlignedVector<std::uint8_t> fresh_rows;
-  if (const std::size_t bytes = fresh_space->codec() ? fresh_space->codec()->row_bytes() : 0) {
-    fresh_rows.resize(fresh->max_elements_ * bytes);
-    const Quantizer* codec = fresh_space->codec();
-    const Graph& g = *fresh;
-    detail::parallel_for(g.cur_element_count, threads(), 1024, [&](std::size_t b, std::size_t e, std::size_t) {
-      for (std::size_t i = b; i < e; ++i) {
-        codec->encode_row(g.getDataByInternalId(static_cast<tableint>(i)), fresh_rows.data() + i * bytes);
-      }
-    });
+  if (const Quantizer* codec = fresh_space->codec(); codec && codec->row_bytes()) {
+    fresh_rows.resize(fresh->max_elements_ * codec->row_bytes());
+    encode_rows_of(*fresh, *codec, fresh_rows.data(), 0, fresh->cur_element_count, threads());
   }
   std::unique_lock<detail::RwLock> lock(state_lock());
   impl_->graph = std::move(fresh);

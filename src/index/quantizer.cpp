@@ -17,15 +17,18 @@ std::unique_ptr<Quantizer> make_quantizer(VectorStorage storage, std::size_t dim
   return nullptr;
 }
 
-std::string check_ranges(const std::vector<float>& lo, const std::vector<float>& step, std::size_t dim, int top,
-                         const char* name) {
-  if (lo.size() != dim || step.size() != dim) return std::string(name) + " ranges do not match the dimension";
-  for (std::size_t i = 0; i < dim; ++i) {
+std::string Quantizer::set_ranges(std::vector<float> lo, std::vector<float> step, std::uint64_t trained_on) {
+  if (lo.size() != dim_ || step.size() != dim_) return std::string(name_) + " ranges do not match the dimension";
+  for (std::size_t i = 0; i < dim_; ++i) {
     if (!std::isfinite(lo[i]) || !std::isfinite(step[i]) || step[i] < kMinStep / 2 || std::abs(lo[i]) > 65504.0f ||
-        step[i] * static_cast<float>(top) > 2 * 65504.0f) {
-      return std::string(name) + " range of dimension " + std::to_string(i) + " is invalid";
+        step[i] * static_cast<float>(top_) > 2 * 65504.0f) {
+      return std::string(name_) + " range of dimension " + std::to_string(i) + " is invalid";
     }
   }
+  lo_ = std::move(lo);
+  step_ = std::move(step);
+  trained_on_ = trained_on;
+  derive();
   return {};
 }
 

@@ -38,8 +38,10 @@ class Quantizer {
   static constexpr std::uint64_t kTrainLimit = 65536;
 
   virtual ~Quantizer() = default;
+  Quantizer(const Quantizer&) = delete;
+  Quantizer& operator=(const Quantizer&) = delete;
 
-  virtual std::size_t dim() const = 0;
+  std::size_t dim() const { return dim_; }
   virtual std::size_t record_bytes() const = 0;
   /// The kernels' parameter, stable for the quantizer's lifetime (hnswlib keeps a pointer to it).
   /// It starts with the dimension as a size_t, which is how hnswlib reads its parameter.
@@ -53,7 +55,7 @@ class Quantizer {
   virtual void encode_row(const char* /*record*/, std::uint8_t* /*row*/) const {}
 
   /// How many vectors the ranges were trained on (0: never).
-  virtual std::uint64_t trained_on() const = 0;
+  std::uint64_t trained_on() const { return trained_on_; }
   /// Whether adding `n` vectors (`rows`) to `stored` should retrain first.
   virtual bool should_train(std::size_t stored, const float* rows, std::size_t n) const = 0;
   /// Sets the ranges from `rows` (n float vectors) and the float16 copies in `records`, then
@@ -66,10 +68,11 @@ class Quantizer {
   virtual void fit(const float* rows, std::size_t n, const RecordSpan& records) = 0;
 
   /// Per-dimension ranges: value i of a code c decodes to lo_i + step_i * c.
-  virtual const std::vector<float>& lo() const = 0;
-  virtual const std::vector<float>& step() const = 0;
-  /// Ranges read from a file. Returns an empty string, or what is wrong with them.
-  virtual std::string set_ranges(std::vector<float> lo, std::vector<float> step, std::uint64_t trained_on) = 0;
+  const std::vector<float>& lo() const { return lo_; }
+  const std::vector<float>& step() const { return step_; }
+  /// Ranges read from a file. Returns an empty string, or what is wrong with them: each must be
+  /// finite, with a positive step, and lie within float16's range, where every stored value does.
+  std::string set_ranges(std::vector<float> lo, std::vector<float> step, std::uint64_t trained_on);
 
   /// Writes the record of float vector `x`.
   virtual void encode(const float* x, char* record) const = 0;
@@ -83,17 +86,24 @@ class Quantizer {
   virtual const std::uint16_t* half(const char* record) const = 0;
   /// A float query for the walk's kernel (the query argument of its distance), stored in `scratch`.
   virtual const void* prepare(const float* query, QueryScratch& scratch) const = 0;
+
+ protected:
+  /// Ranges of `dim` dimensions, each `lo` + `step` x (0..top), until trained.
+  Quantizer(std::size_t dim, int top, const char* name, float lo, float step)
+      : dim_(dim), top_(top), name_(name), lo_(dim, lo), step_(dim, step) {}
+  /// Recomputes what a quantizer keeps derived from lo_ and step_ (called after they change).
+  virtual void derive() = 0;
+
+  std::size_t dim_;
+  int top_;           // the largest code
+  const char* name_;  // the storage's name, for messages
+  std::vector<float> lo_, step_;
+  std::uint64_t trained_on_ = 0;
 };
 
 /// Ranges narrower than this are widened to it: a dimension that is constant so far still gets
 /// codes that can tell later values apart, and no step is 0 (quantizers divide by it).
 inline constexpr float kMinStep = 1e-8f;
-
-/// What is wrong with ranges read from a file for `dim` dimensions and codes 0..top (an empty
-/// string if nothing): each must be finite, with a positive step, and lie within float16's range,
-/// where every stored value does. `name` names the storage in the message.
-std::string check_ranges(const std::vector<float>& lo, const std::vector<float>& step, std::size_t dim, int top,
-                         const char* name);
 
 /// The quantizer of a storage, or null for float32 and float16. `l2`: the metric is L2, whose
 /// walk needs each vector's norm beside its codes.

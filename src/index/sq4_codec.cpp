@@ -15,7 +15,7 @@ bool high_nibble(std::size_t i) { return i % 64 >= 32; }
 }  // namespace
 
 Sq4Codec::Sq4Codec(std::size_t dim, bool with_norm)
-    : dim_(dim), row_bytes_(row_bytes(dim, with_norm)), lo_(dim, -1.0f), step_(dim, 2.0f / kTop) {
+    : Quantizer(dim, kTop, "sq4", -1.0f, 2.0f / kTop), row_bytes_(row_bytes(dim, with_norm)) {
   derive();
 }
 
@@ -56,15 +56,6 @@ void Sq4Codec::fit(const float* rows, std::size_t n, const RecordSpan& records) 
   }
   derive();
   trained_on_ = records.count + n;
-}
-
-std::string Sq4Codec::set_ranges(std::vector<float> lo, std::vector<float> step, std::uint64_t trained_on) {
-  if (std::string problem = check_ranges(lo, step, dim_, kTop, "sq4"); !problem.empty()) return problem;
-  lo_ = std::move(lo);
-  step_ = std::move(step);
-  trained_on_ = trained_on;
-  derive();
-  return {};
 }
 
 void Sq4Codec::encode(const float* x, char* record) const {

@@ -33,8 +33,6 @@ class Sq4Codec final : public Quantizer {
 
   /// `with_norm`: each row ends with the vector's squared norm (the L2 walk needs it).
   Sq4Codec(std::size_t dim, bool with_norm);
-  Sq4Codec(const Sq4Codec&) = delete;
-  Sq4Codec& operator=(const Sq4Codec&) = delete;
 
   /// 32 code bytes per 64 dimensions (the last block padded).
   static std::size_t code_bytes(std::size_t dim) { return (dim + 63) / 64 * 32; }
@@ -45,11 +43,9 @@ class Sq4Codec final : public Quantizer {
   }
   std::size_t record_bytes() const override { return record_bytes(dim_); }
   std::size_t row_bytes() const override { return row_bytes_; }
-  std::size_t dim() const override { return dim_; }
   const void* space() const override { return &space_; }
   std::size_t walk_bytes() const override { return row_bytes_; }
 
-  std::uint64_t trained_on() const override { return trained_on_; }
   /// At the first add and whenever the count doubles, up to kTrainLimit; never for values out of
   /// range (they are clamped, see above).
   bool should_train(std::size_t stored, const float* rows, std::size_t n) const override;
@@ -57,9 +53,6 @@ class Sq4Codec final : public Quantizer {
   /// Ranges from the per-dimension mean and standard deviation over `rows` and `records`' copies.
   void fit(const float* rows, std::size_t n, const RecordSpan& records) override;
 
-  const std::vector<float>& lo() const override { return lo_; }
-  const std::vector<float>& step() const override { return step_; }
-  std::string set_ranges(std::vector<float> lo, std::vector<float> step, std::uint64_t trained_on) override;
 
   /// Writes the record: the float16 copy.
   void encode(const float* x, char* record) const override;
@@ -75,12 +68,10 @@ class Sq4Codec final : public Quantizer {
   const void* prepare(const float* query, QueryScratch& scratch) const override;
 
  private:
-  void derive();  // inv_step_ and space_ from lo_ and step_
+  void derive() override;  // inv_step_ and space_ from lo_ and step_
 
-  std::size_t dim_;
   std::size_t row_bytes_;
-  std::vector<float> lo_, step_, inv_step_;
-  std::uint64_t trained_on_ = 0;
+  std::vector<float> inv_step_;
   simd::Sq4Space space_;
 };
 

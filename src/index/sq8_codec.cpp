@@ -12,7 +12,7 @@ std::size_t code_bytes(std::size_t dim) { return (dim + 3) / 4 * 4; }
 
 }  // namespace
 
-Sq8Codec::Sq8Codec(std::size_t dim) : dim_(dim), lo_(dim, -1.0f), step_(dim, 2.0f / 255.0f) { derive(); }
+Sq8Codec::Sq8Codec(std::size_t dim) : Quantizer(dim, 255, "sq8", -1.0f, 2.0f / 255.0f) { derive(); }
 
 std::size_t Sq8Codec::record_bytes(std::size_t dim) {
   return code_bytes(dim) + 2 * sizeof(float) + dim * sizeof(std::uint16_t);
@@ -75,15 +75,6 @@ void Sq8Codec::fit(const float* rows, std::size_t n, const RecordSpan& records) 
   }
   derive();
   trained_on_ = records.count + n;
-}
-
-std::string Sq8Codec::set_ranges(std::vector<float> lo, std::vector<float> step, std::uint64_t trained_on) {
-  if (std::string problem = check_ranges(lo, step, dim_, 255, "sq8"); !problem.empty()) return problem;
-  lo_ = std::move(lo);
-  step_ = std::move(step);
-  trained_on_ = trained_on;
-  derive();
-  return {};
 }
 
 void Sq8Codec::encode(const float* x, char* record) const {

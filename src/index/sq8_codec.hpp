@@ -25,19 +25,14 @@ class Sq8Codec final : public Quantizer {
   static constexpr float kMargin = 1.0f / 16.0f;
 
   explicit Sq8Codec(std::size_t dim);
-  Sq8Codec(const Sq8Codec&) = delete;
-  Sq8Codec& operator=(const Sq8Codec&) = delete;
 
   static std::size_t record_bytes(std::size_t dim);
   std::size_t record_bytes() const override { return record_bytes(dim_); }
-  std::size_t dim() const override { return dim_; }
   /// The kernels' parameter; stable for the codec's lifetime (hnswlib keeps a pointer to it).
   const void* space() const override { return &space_; }
   const simd::Sq8Space* sq8_space() const { return &space_; }
   std::size_t walk_bytes() const override { return space_.code_bytes + 2 * sizeof(float); }
 
-  /// How many vectors the ranges were trained on (0: never).
-  std::uint64_t trained_on() const override { return trained_on_; }
   /// Whether adding `incoming` vectors to `stored` should retrain first: at the first add,
   /// whenever the count doubles up to kTrainLimit, and whenever a value of `rows` (n vectors) lies
   /// outside the ranges. Clamping such a value would misplace its vector in the graph: a vector
@@ -51,10 +46,6 @@ class Sq8Codec final : public Quantizer {
   using Quantizer::train;
   void fit(const float* rows, std::size_t n, const RecordSpan& records) override;
 
-  const std::vector<float>& lo() const override { return lo_; }
-  const std::vector<float>& step() const override { return step_; }
-  /// Ranges read from a file. Returns an empty string, or what is wrong with them.
-  std::string set_ranges(std::vector<float> lo, std::vector<float> step, std::uint64_t trained_on) override;
 
   /// Writes the record of float vector `x`.
   void encode(const float* x, char* record) const override;
@@ -77,11 +68,9 @@ class Sq8Codec final : public Quantizer {
   }
 
  private:
-  void derive();  // step_sq_, lo_step_ and space_ from lo_ and step_
+  void derive() override;  // step_sq_, lo_step_ and space_ from lo_ and step_
 
-  std::size_t dim_;
-  std::vector<float> lo_, step_, step_sq_, lo_step_, inv_step_;
-  std::uint64_t trained_on_ = 0;
+  std::vector<float> step_sq_, lo_step_, inv_step_;
   simd::Sq8Space space_;
 };
 
