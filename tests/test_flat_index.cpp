@@ -272,3 +272,31 @@ TEST_CASE("allow lists match exactly their ids, dense or sparse", "[index][filte
   CHECK_FALSE(none.matches(0));
   CHECK_FALSE(none.matches(~0ull));
 }
+
+TEST_CASE("a filter tested on many ids at once agrees with one id at a time", "[index][filter]") {
+  // The exact scans test a predicate on every stored id in one call: each bit must be the single
+  // test's answer, for counts that end inside a 64-bit word and for none, and every word is
+  // written (stale bits in the caller's buffer must not survive).
+  std::mt19937_64 rng(11);
+  std::vector<Id> ids(1000);
+  for (Id& id : ids) id = rng() % 3000;
+  std::vector<Id> listed;
+  for (Id id = 0; id < 3000; id += 7) listed.push_back(id);
+  const Filter predicate = Filter::predicate([](Id id) { return id % 5 == 2; });
+  const Filter dense = Filter::allow(listed);
+  const Filter sparse = Filter::allow({3, Id{1} << 50, 2999});
+  for (const Filter* f : {&predicate, &dense, &sparse}) {
+    for (std::size_t count : {0, 1, 63, 64, 65, 1000}) {
+      std::vector<std::uint64_t> bits((count + 63) / 64 + 1, ~0ull);  // one word past the end
+      f->matches(ids.data(), count, bits.data());
+      std::size_t wrong = 0;
+      for (std::size_t i = 0; i < ((count + 63) / 64) * 64; ++i) {
+        const bool bit = (bits[i / 64] >> (i % 64)) & 1u;
+        wrong += bit != (i < count && f->matches(ids[i]));
+      }
+      INFO("count " << count);
+      CHECK(wrong == 0);
+      CHECK(bits.back() == ~0ull);  // nothing written past count / 64 words, rounded up
+    }
+  }
+}

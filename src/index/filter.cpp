@@ -68,6 +68,21 @@ bool Filter::matches(Id id) const {
   return std::binary_search(state_->ids.begin(), state_->ids.end(), id);
 }
 
+void Filter::matches(const Id* ids, std::size_t count, std::uint64_t* bits) const {
+  const std::size_t words = (count + 63) / 64;
+  for (std::size_t w = 0; w < words; ++w) {
+    const std::size_t end = std::min(count, w * 64 + 64);
+    std::uint64_t word = 0;
+    if (state_->predicate) {
+      const std::function<bool(Id)>& predicate = state_->predicate;
+      for (std::size_t i = w * 64; i < end; ++i) word |= std::uint64_t{predicate(ids[i])} << (i % 64);
+    } else {
+      for (std::size_t i = w * 64; i < end; ++i) word |= std::uint64_t{matches(ids[i])} << (i % 64);
+    }
+    bits[w] = word;
+  }
+}
+
 const std::vector<Id>* Filter::allow_list() const {
   return state_->predicate ? nullptr : &state_->ids;
 }

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "imgvec/error.hpp"
+#include "index/bit_set.hpp"
 #include "index/hits.hpp"
 #include "index/index_io.hpp"
 #include "parallel/parallel.hpp"
@@ -150,9 +151,10 @@ std::vector<SearchHit> FlatIndex::do_search(const float* query, const SearchPara
         if (it != impl_->row_of.end()) top.push(score_of(it->second), id);
       }
     } else {
-      for (std::size_t r = 0; r < n; ++r) {
-        if (params.filter->matches(impl_->ids[r])) top.push(score_of(r), impl_->ids[r]);
-      }
+      // The predicate on every row in one call (see Filter::matches over many ids), then the rows.
+      std::vector<std::uint64_t> matched((n + 63) / 64);
+      params.filter->matches(impl_->ids.data(), n, matched.data());
+      detail::for_each_set_bit(matched, [&](std::size_t r) { top.push(score_of(r), impl_->ids[r]); });
     }
     return detail::to_hits(top, metric());
   }

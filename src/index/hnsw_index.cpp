@@ -54,6 +54,7 @@ namespace {
 #include <string>
 
 #include "imgvec/error.hpp"
+#include "index/bit_set.hpp"
 #include "index/hits.hpp"
 #include "index/index_io.hpp"
 #include "io/mapped_file.hpp"
@@ -102,41 +103,65 @@ constexpr std::size_t kScanAhead = 2;
 // How much of each neighbour's record a walk prefetches before scoring (see search_base_layer):
 // all of a 512-d sq8 record's codes; for float32, more than 256-512 bytes measured no faster.
 constexpr std::size_t kPrefetchBytes = 576;
-// The relative cost of one filter predicate call against one distance computation, for the
-// exact-scan-or-graph decision. A std::function call on an id is ~2-5 ns, a 512-d distance ~25 ns.
-constexpr double kPredicateCost = 0.1;
-// An exact scan of an allow list costs more per match than a walk's distance: each id is looked
-// up in the label map and its vector fetched from a random place. Measured at 100k x 512: 90-140
-// ns per match against ~50 ns per unit of the walk's estimate (bench search_filtered, 1% and 10%).
-constexpr double kAllowListMatchCost = 2.5;
-// The two-hop filtered walk (search_base_layer), measured at 100k x 512, float32, ef 64, allow
-// lists (one thread, AMD EPYC; unfiltered 195 us): at 5% selectivity 242 us against 1861 us for
-// the plain filtered walk (recall@10 0.987 / 0.997), 10% 377 / 1163 us, 20% 512 / 718 us, 30%
-// 663 / 609 us, so it stopped at 25% (before the cap below). Its recall falls below 4% (3.5%: 0.975, 3%: 0.94, 1%: 0.45:
-// the matching nodes two hops away no longer connect), where the exact scan takes over. Its cost
-// is about kTwoHopWalkCost unfiltered walks. (With the walk starting at 3.5%, the worst latency
-// over 1-30% went from 1.9 ms, the scan at 5%, to 0.46 ms, 2x an unfiltered search.)
-// Since each expansion takes a bounded number of candidates from two hops away (look_through), the
-// walk stays cheaper than the plain filtered walk up to about 50%: at 100k x 512, float32, allow lists,
-// one thread (AMD EPYC Zen 5; unfiltered ~100 us; 300 queries, medians of 5 interleaved rounds):
+// The exact-scan-or-walk decision (do_search) compares costs in units of one distance of the walk's
+// estimate (an unfiltered walk is about ef x maxM0 / 2 of them). Measured at 100k x 512, float32,
+// one thread, against an unfiltered search in the same run: a predicate call on the id costs
+// ~0.022 units (100k calls 2.1-2.3x an unfiltered search on AMD EPYC Zen 4 and on Intel Xeon); a
+// match of an allow list, looked up in the label map and its vector fetched from a random place,
+// 0.55-0.8 units on the Zen 4 and ~1.15 on the Xeon (bench search_filtered at 1-5%).
+constexpr double kPredicateCost = 0.025;
+constexpr double kAllowListMatchCost = 1.0;
+// The two-hop filtered walk (search_base_layer) costs about kTwoHopWalkCost unfiltered walks plus
+// kSeedExpansionCost for each of its whole-neighbourhood expansions (seed_expansions): at 100k x
+// 512, float32, ef 64, allow lists, one thread (AMD EPYC Zen 4, 300 queries, medians of 5 runs
+// interleaved with the unfiltered search), 2.0-2.5x with 4-8 of them, 3.0-3.6x with 14, on both
+// the clustered and the clip-like data.
+//
+// Where it pays: at 100k x 512, float32, ef 64, allow lists (one thread, AMD EPYC Zen 5; unfiltered
+// 195 us) the walk without seeds took 242 us at 5% against 1861 us for the plain filtered walk,
+// 377 / 1163 us at 10%, 512 / 718 at 20%, 663 / 609 at 30% when each expansion looked through
+// every non-matching neighbour; bounded as look_through is now (maxM0 candidates per expansion),
 // 10% 176 -> 151 us, 20% 220 -> 165, 30% 261 (the plain walk) -> 198, 40% 208 -> 189, 50% 172 ->
-// 176, recall@10 0.989-0.994 against 0.991-0.998; 60%, still the plain walk, 148. So the worst
-// ratio over 5-100% fell from 2.5x to 1.9x. Those figures are from when the cap was M; with maxM0
-// (look_through's comment) the two-hop walk at 40% took 376 us against 259 with M, so this bound
-// wants measuring again against the plain walk at 30-50%.
+// 176, recall@10 0.989-0.994 against 0.991-0.998; 60%, still the plain walk, 148. Above
+// kTwoHopBelow the plain walk is used.
 constexpr double kTwoHopBelow = 0.5;
-constexpr double kTwoHopWalkCost = 2.0;
+constexpr double kTwoHopWalkCost = 1.9;
+constexpr double kSeedExpansionCost = 0.1;
 
 // The lowest selectivity at which the two-hop walk keeps recall@10 >= 0.95 depends on how many of a
-// node's base-layer neighbours match (selectivity x maxM0). Measured at 100k x 512, float32, ef 64,
-// allow lists, 1000 queries (Intel Xeon; one graph each): M 16 (maxM0 32) recall 0.905 / 0.927 /
-// 0.957 / 0.964 / 0.977 at 3.5 / 4 / 4.5 / 5 / 6% (the benchmark's own graph: 0.913 at 4%, 0.965
-// at 5%, so the earlier fixed 3.5% broke the recall goal there); M 32 (maxM0 64) 0.907 / 0.941 /
-// 0.957 / 0.972 at 2 / 2.5 / 3 / 3.5%. The line through 5% at 32 and 3% at 64 is
-// 0.642 x maxM0^-0.737; other M are extrapolated from it, within [1%, kTwoHopBelow).
+// node's base-layer neighbours match (selectivity x maxM0). Without seed expansions it was 5% at M
+// 16 (maxM0 32) and 3% at M 32 (Intel Xeon, 100k x 512, clustered data, 1000 queries: recall 0.905 /
+// 0.927 / 0.957 / 0.964 at 3.5 / 4 / 4.5 / 5% for M 16; 0.907 / 0.941 / 0.957 / 0.972 at 2 / 2.5 /
+// 3 / 3.5% for M 32): the line 0.642 x maxM0^-0.737. The seeds (seed_expansions) move it down:
+// at M 16, 3% clustered 0.954-0.968 -> 0.989, clip-like 0.900 -> 0.955; at M 32, 2% clustered
+// 0.985 -> 0.989, clip-like 0.936 -> 0.972 (AMD EPYC Zen 4, ef 64, allow lists, 300 queries). The
+// line is scaled by 0.6 (3% at M 16, 1.8% at M 32), which leaves a margin below it: with its
+// seeds the walk kept recall@10 0.970 (clustered) and 0.958 (clip-like) at 2% with M 16. A
+// predicate's sampled selectivity must clear it by two standard errors (a 4% predicate, sampled
+// from 4096 nodes, reads about 3.4%). Other M are extrapolated, within [1%, kTwoHopBelow).
 double two_hop_from(const Graph& g) {
-  const double from = 0.642 * std::pow(static_cast<double>(std::max<std::size_t>(g.maxM0_, 1)), -0.737);
+  const double from = 0.385 * std::pow(static_cast<double>(std::max<std::size_t>(g.maxM0_, 1)), -0.737);
   return std::clamp(from, 0.01, kTwoHopBelow);
+}
+
+// How many of the two-hop walk's first expansions score a node's whole neighbourhood, matching or
+// not, before it starts looking through non-matching neighbours (search_base_layer). Each such
+// expansion puts up to maxM0 nodes of the query's neighbourhood in the frontier as routes, each of
+// which later gives the matching nodes two hops from it; one of them (the entry point) was enough
+// where a look-through reaches many matches, not where it reaches few: the count is
+// kSeedReach / (selectivity x maxM0^2), the matching nodes within two hops of one node, at
+// least 1 and at most the beam width. Measured at 100k x 512, float32, ef 64, allow lists (AMD
+// EPYC Zen 4, 300 queries, one graph each), recall@10 with kSeedReach 200 / 300 / 400 (1 seed
+// expansion before): M 16 clip-like data 3% 0.933 / 0.942 / 0.955 (0.900), 5% 0.945 / 0.952 /
+// 0.960 (0.932), 10% 0.957 / 0.963 / 0.964 (0.956); clustered 3% 0.988 / 0.989 / 0.989 (0.968);
+// M 32 clip-like 2% 0.954 at 200, 0.972 at 400 (0.936). Counting seeds by the matches of one
+// neighbour list (selectivity x maxM0) instead gave M 32 four times the seeds it needed: 4-5x an
+// unfiltered search at 2% for recall 0.989 against 0.985 with one.
+constexpr double kSeedReach = 400;
+std::size_t seed_expansions(const Graph& g, double selectivity, std::size_t width) {
+  const double m = static_cast<double>(g.maxM0_);
+  const double seeds = std::ceil(kSeedReach / (std::max(selectivity, 1e-9) * m * m));
+  return static_cast<std::size_t>(std::clamp(seeds, 1.0, static_cast<double>(std::max<std::size_t>(width, 1))));
 }
 
 // The bytes of one record's vector data in hnswlib's graph, for each storage.
@@ -342,6 +367,7 @@ tableint descend(const Graph& g, const Query& q) {
 }
 
 using DistId = std::pair<float, tableint>;
+constexpr std::size_t kNeverLookThrough = std::numeric_limits<std::size_t>::max();
 
 // A mapped graph's base-layer lists are checked as a walk reads them (Impl::own checks them all
 // before anything changes the graph): a list longer than maxM0 or a link past the last node is
@@ -386,22 +412,25 @@ struct Closer {
 // ef 32 77.6 -> 68.3 us, ef 48 107 -> 86 us. (Fetching the list of every node that enters the
 // frontier instead measured no better: most are never expanded.)
 //
-// With `two_hop` (a selective filter), a neighbour that fails `accept` is not scored; the walk
-// looks through it at its own neighbours instead and scores those that pass (ACORN-1's expansion,
-// Patel et al., SIGMOD 2024): the frontier then holds matching nodes only, so the walk no longer
-// expands about ef / selectivity nodes, each scoring mostly non-matching neighbours. Except the
-// first expansion, of the entry point, which scores all its neighbours as the plain walk does:
-// the frontier then starts with the query's whole neighbourhood, matching or not, and the walk
-// looks through each of those nodes in turn instead of leaving the query's region by the few
-// matching nodes two hops from the entry point. Measured at 100k x 512, float32, ef 64, allow
-// lists, one thread (AMD EPYC Zen 5, one saved graph, medians of 3 interleaved rounds), recall@10
-// without -> with: clustered data 0.836 -> 0.925 at 3%, 0.923 -> 0.964 at 4%, 0.963 -> 0.980 at 5%;
-// clip-like data 0.868 -> 0.888 at 3%, 0.924 -> 0.930 at 5%; for 20-50 us more per search.
-// (Scoring the whole neighbourhood of the first 8 nodes took clustered data to 0.962 / 0.979 /
-// 0.988 but doubled the time: the frontier's non-matching nodes are expanded too.)
+// After `look_through_after` expansions (a selective filter; kNeverLookThrough for the plain
+// walk), a neighbour that fails `accept` is not scored; the walk looks through it at its own
+// neighbours instead and scores those that pass (ACORN-1's expansion, Patel et al., SIGMOD 2024):
+// the frontier then holds matching nodes only, so the walk no longer expands about ef /
+// selectivity nodes, each scoring mostly non-matching neighbours. The first expansions, from the
+// entry point on, score all their neighbours as the plain walk does (seed_expansions says how
+// many): the frontier then starts with the query's whole neighbourhood, matching or not, and the
+// walk looks through each of those nodes in turn instead of leaving the query's region by the few
+// matching nodes two hops from the entry point. One such expansion, measured at 100k x 512,
+// float32, ef 64, allow lists, one thread (AMD EPYC Zen 5, one saved graph, medians of 3
+// interleaved rounds), recall@10 without -> with: clustered data 0.836 -> 0.925 at 3%, 0.923 ->
+// 0.964 at 4%, 0.963 -> 0.980 at 5%; clip-like data 0.868 -> 0.888 at 3%, 0.924 -> 0.930 at 5%;
+// for 20-50 us more per search. More of them where few matches lie two hops away: see
+// seed_expansions.
 template <typename Accept>
 std::vector<DistId> search_base_layer(const Graph& g, const Query& q, tableint ep, std::size_t ef,
-                                      std::size_t prefetch_bytes, bool two_hop, Accept&& accept) {
+                                      std::size_t prefetch_bytes, std::size_t look_through_after, Accept&& accept) {
+  const bool two_hop = look_through_after != kNeverLookThrough;
+  std::size_t expansions = 0;  // so far, to compare with look_through_after
   VisitedGuard visited(g);
   hnswlib::vl_type* mark = visited->mass;
   const hnswlib::vl_type tag = visited->curV;
@@ -483,7 +512,7 @@ std::vector<DistId> search_base_layer(const Graph& g, const Query& q, tableint e
     std::size_t size;
     const tableint* nb = base_layer_links(g, current.second, size);
     count = 0;
-    if (!two_hop || current.second == ep) {
+    if (expansions++ < look_through_after) {
       for (std::size_t j = 0; j < size; ++j) {
         const tableint c = checked_link(g, current.second, nb[j]);
         if (mark[c] == tag) continue;
@@ -1073,17 +1102,17 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
         if (node) marked[*node / 64] |= std::uint64_t{1} << (*node % 64);
       }
       nodes.reserve(allow->size());
-      for (std::size_t w = 0; w < marked.size(); ++w) {
-        for (std::uint64_t bits = marked[w]; bits; bits &= bits - 1) {
-          nodes.push_back(static_cast<tableint>(w * 64 + static_cast<std::size_t>(__builtin_ctzll(bits))));
-        }
-      }
+      detail::for_each_set_bit(marked, [&](std::size_t i) { nodes.push_back(static_cast<tableint>(i)); });
     } else {
-      const Id* labels = impl_->labels;
-      for (tableint i = 0; i < g.cur_element_count; ++i) {
-        if (!filter->matches(labels[i]) || (any_deleted && is_deleted(g, i))) continue;
-        nodes.push_back(i);
-      }
+      // The predicate on every node in one call (Filter::matches over the label array), then the
+      // matches in node order: at 0.1-3% of 100k x 512 (float32, AMD EPYC Zen 4, one thread, 300
+      // queries, medians of 5 interleaved runs) 358 -> 261 us at 0.1%, 486 -> 371 at 2%, 571 ->
+      // 448 at 3% against a call through Filter::matches(Id) per node.
+      std::vector<std::uint64_t> marked((g.cur_element_count + 63) / 64);
+      filter->matches(impl_->labels, g.cur_element_count, marked.data());
+      detail::for_each_set_bit(marked, [&](std::size_t i) {
+        if (!any_deleted || !is_deleted(g, static_cast<tableint>(i))) nodes.push_back(static_cast<tableint>(i));
+      });
     }
     const std::size_t bytes = g.data_size_;
     for (std::size_t j = 0; j < nodes.size(); ++j) {
@@ -1095,10 +1124,11 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
   };
 
   bool two_hop = false;
+  double selectivity = 1.0;
   if (filter) {
     // Estimated fraction of live nodes that pass the filter, and a value it is unlikely to be
     // below: exact for allow lists and trusted for hints; for predicates, from the sample.
-    double selectivity, at_least;
+    double at_least;
     if (const std::vector<Id>* allow = filter->allow_list()) {
       selectivity = at_least = std::min(1.0, static_cast<double>(allow->size()) / static_cast<double>(live));
     } else if (auto hint = filter->selectivity_hint()) {
@@ -1136,10 +1166,12 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
     const double scan_cost = filter->allow_list() ? kAllowListMatchCost * matches
                                                   : matches + kPredicateCost * live;
     // Between two_hop_from and kTwoHopBelow the walk looks through non-matching neighbours (see
-    // search_base_layer) and costs a few unfiltered walks instead.
+    // search_base_layer) and costs a few unfiltered walks instead, more the more seeds it takes.
     two_hop = at_least >= two_hop_from(g) && selectivity < kTwoHopBelow;
-    const double unfiltered_walk = static_cast<double>(std::max(ef, k)) * static_cast<double>(g.maxM0_) / 2.0;
-    const double walk_cost = two_hop ? kTwoHopWalkCost * unfiltered_walk
+    const std::size_t width = std::max(ef, k);
+    const double unfiltered_walk = static_cast<double>(width) * static_cast<double>(g.maxM0_) / 2.0;
+    const double seeds = static_cast<double>(seed_expansions(g, selectivity, width));
+    const double walk_cost = two_hop ? (kTwoHopWalkCost + kSeedExpansionCost * seeds) * unfiltered_walk
                                      : unfiltered_walk / std::max(selectivity, 1e-9);
     if (scan_cost <= walk_cost) {
       TopK top(k, min_score);
@@ -1162,18 +1194,19 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
   const std::size_t prefetch_bytes = std::min(walked, kPrefetchBytes);
   // 0 means all of the walk's candidates: see SearchParams::kDefaultRerank.
   const std::size_t rerank = params.rerank ? params.rerank : SearchParams::kDefaultRerank;
-  auto walk = [&](std::size_t width, bool hop) {
+  auto walk = [&](std::size_t width, std::size_t look_through_after) {
     try {
-      return search_base_layer(g, q, entry, width, prefetch_bytes, hop, accept);
+      return search_base_layer(g, q, entry, width, prefetch_bytes, look_through_after, accept);
     } catch (const DamagedList& damage) {
       impl_->report_damage(damage.node);
     }
   };
   auto run = [&](std::size_t want) {
-    std::vector<DistId> found = walk(std::max(ef, want), two_hop);
+    const std::size_t width = std::max(ef, want);
+    std::vector<DistId> found = walk(width, two_hop ? seed_expansions(g, selectivity, width) : kNeverLookThrough);
     // The two-hop walk can run out of matching nodes within reach of where it entered (a test
     // found it on sq8 at 5%); the plain walk reaches everything the graph does.
-    if (two_hop && found.size() < want) found = walk(std::max(ef, want), false);
+    if (two_hop && found.size() < want) found = walk(width, kNeverLookThrough);
     const std::size_t reached = found.size();
     if (codec) {
       std::reverse(found.begin(), found.end());  // best first: it came off a max-heap

@@ -33,6 +33,10 @@ class Filter {
   /// True if `id` passes the filter.
   bool matches(Id id) const;
 
+  /// Tests `count` ids at once: bit i of `bits` (count / 64 words, rounded up, all written) is set
+  /// when ids[i] passes. One call per scan instead of one per id.
+  void matches(const Id* ids, std::size_t count, std::uint64_t* bits) const;
+
   /// The sorted, unique allow list, or nullptr for a predicate filter.
   const std::vector<Id>* allow_list() const;
 
