@@ -197,3 +197,51 @@ TEST_CASE("hnsw sq8 and sq4: values beyond float16 are refused before anything i
     }
   }
 }
+
+TEST_CASE("hnsw sq8 and sq4: an allow list's exact scan ranks by codes, then re-scores the best on the copies",
+          "[index][hnsw][sq8][sq4][filter]") {
+  // 10% of 3000 ids goes to the exact scan (a walk costs more than 300 matches), which scores the
+  // matches' codes and re-scores only the best ef of them (64 here) on their float16 copies. Its
+  // top 10 must be the exact top 10 of the allowed vectors as stored (a float16 index holds the
+  // same copies) nearly always, with the copies' scores, and only allowed ids; a removed id never.
+  constexpr std::size_t n = 3000, d = 128;
+  const Dataset base = clustered(n, d, 5);
+  const Dataset queries = clustered(50, d, 5, 1);
+  HnswIndex half(d, Metric::cosine, params_of(VectorStorage::float16));
+  half.add_batch(iota_ids(n), base.view());
+  std::vector<Id> allowed;
+  for (Id id = 0; id < n; id += 10) allowed.push_back(id);
+  REQUIRE(half.remove(500));
+  const Filter filter = Filter::allow(allowed);
+  SearchParams p;
+  p.k = 10;
+  p.filter = &filter;
+  for (VectorStorage storage : {VectorStorage::sq8, VectorStorage::sq4}) {
+    INFO(to_string(storage));
+    HnswIndex index(d, Metric::cosine, params_of(storage));
+    index.add_batch(iota_ids(n), base.view());
+    REQUIRE(index.remove(500));
+    std::size_t same = 0, total = 0;
+    for (std::size_t q = 0; q < queries.rows; ++q) {
+      const VectorView query(queries.row(q), d);
+      const auto got = index.search(query, p);
+      const auto want = half.search(query, p);  // float16: its scan scores every match's copy
+      REQUIRE(got.size() == 10);
+      for (const auto& h : got) {
+        REQUIRE(h.id % 10 == 0);
+        REQUIRE(h.id != 500);
+      }
+      for (const auto& w : want) {
+        for (const auto& h : got) {
+          if (h.id != w.id) continue;
+          ++same;
+          CHECK(h.score == Approx(w.score).margin(1e-5));
+        }
+      }
+      total += want.size();
+    }
+    const double agreement = double(same) / double(total);
+    WARN(to_string(storage) << ": " << agreement << " of the exact top 10 found by the scan");
+    CHECK(agreement >= 0.98);
+  }
+}

@@ -109,8 +109,21 @@ constexpr std::size_t kPrefetchBytes = 576;
 // ~0.022 units (100k calls 2.1-2.3x an unfiltered search on AMD EPYC Zen 4 and on Intel Xeon); a
 // match of an allow list, looked up in the label map and its vector fetched from a random place,
 // 0.55-0.8 units on the Zen 4 and ~1.15 on the Xeon (bench search_filtered at 1-5%).
-constexpr double kPredicateCost = 0.025;
-constexpr double kAllowListMatchCost = 1.0;
+// With sq8 and sq4 a unit is a code distance, about a third of a float32 one, while a walk's link
+// reads and filter tests cost what they did, and an exact scan first reads each match's codes (see
+// exact_scan): at 100k x 512, sq4, allow lists (AMD EPYC Zen 4, 300 queries, medians of 5 runs
+// interleaved with the unfiltered search, 54-58 us on clustered data, 79-90 on clip-like) a match
+// cost 0.7 units and the two-hop walk 3.7-5.4 unfiltered walks at 5-10% (float32: 2.0-2.9): 2x
+// float32's estimate puts the switch from scan to walk at 7-8% of allow lists, where the scan took
+// 246-248 us and the walk 220 (clustered) and 372 (clip-like).
+struct PlanCosts {
+  double predicate_call;  // per node, in a predicate's exact scan
+  double match;           // per matching node, in an exact scan
+  double allow_match;     // the same for an allow list, whose ids are looked up
+  double walk_factor;     // filtered walks against the float32 estimates below
+};
+constexpr PlanCosts kVectorPlanCosts{0.025, 1.0, 1.0, 1.0};
+constexpr PlanCosts kCodePlanCosts{0.05, 0.7, 0.7, 2.0};
 // The two-hop filtered walk (search_base_layer) costs about kTwoHopWalkCost unfiltered walks plus
 // kSeedExpansionCost for each of its whole-neighbourhood expansions (seed_expansions): at 100k x
 // 512, float32, ef 64, allow lists, one thread (AMD EPYC Zen 4, 300 queries, medians of 5 runs
@@ -1114,6 +1127,29 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
         if (!any_deleted || !is_deleted(g, static_cast<tableint>(i))) nodes.push_back(static_cast<tableint>(i));
       });
     }
+    const std::size_t keep = std::max(ef, k);
+    if (codec && nodes.size() > keep) {
+      // sq8 and sq4: the codes of every match first (a quarter or an eighth of the float16 copy's
+      // bytes, from the rows beside the graph), then the float16 copies of the best `keep` of
+      // them, as many as a walk re-ranks. At 3% of 100k x 512, sq4 (AMD EPYC Zen 4, one thread,
+      // 300 queries, medians of 5 interleaved runs): 202 -> 121 us on clustered data, 204 -> 140
+      // on clip-like, recall@10 1.000 both.
+      std::priority_queue<DistId, std::vector<DistId>, Farther> best;  // worst on top
+      const std::size_t row_bytes = codec->walk_bytes();
+      for (std::size_t j = 0; j < nodes.size(); ++j) {
+        if (j + kScanAhead < nodes.size()) prefetch_record(q.base + nodes[j + kScanAhead] * q.stride, row_bytes);
+        const float d = distance(g, q, nodes[j]);
+        if (best.size() < keep) {
+          best.emplace(d, nodes[j]);
+        } else if (d < best.top().first) {
+          best.pop();
+          best.emplace(d, nodes[j]);
+        }
+      }
+      nodes.clear();
+      for (; !best.empty(); best.pop()) nodes.push_back(best.top().second);
+      std::sort(nodes.begin(), nodes.end());
+    }
     const std::size_t bytes = g.data_size_;
     for (std::size_t j = 0; j < nodes.size(); ++j) {
       if (j + kScanAhead < nodes.size()) {
@@ -1163,16 +1199,17 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
     // walk expands about ef / selectivity nodes to collect ef matches, each costing about half its
     // base-layer links in new distances.
     const double matches = selectivity * static_cast<double>(live);
-    const double scan_cost = filter->allow_list() ? kAllowListMatchCost * matches
-                                                  : matches + kPredicateCost * live;
+    const PlanCosts& costs = codec ? kCodePlanCosts : kVectorPlanCosts;
+    const double scan_cost = filter->allow_list() ? costs.allow_match * matches
+                                                  : costs.match * matches + costs.predicate_call * live;
     // Between two_hop_from and kTwoHopBelow the walk looks through non-matching neighbours (see
     // search_base_layer) and costs a few unfiltered walks instead, more the more seeds it takes.
     two_hop = at_least >= two_hop_from(g) && selectivity < kTwoHopBelow;
     const std::size_t width = std::max(ef, k);
     const double unfiltered_walk = static_cast<double>(width) * static_cast<double>(g.maxM0_) / 2.0;
     const double seeds = static_cast<double>(seed_expansions(g, selectivity, width));
-    const double walk_cost = two_hop ? (kTwoHopWalkCost + kSeedExpansionCost * seeds) * unfiltered_walk
-                                     : unfiltered_walk / std::max(selectivity, 1e-9);
+    const double walk_cost = costs.walk_factor * (two_hop ? (kTwoHopWalkCost + kSeedExpansionCost * seeds) * unfiltered_walk
+                                                          : unfiltered_walk / std::max(selectivity, 1e-9));
     if (scan_cost <= walk_cost) {
       TopK top(k, min_score);
       exact_scan(top);
