@@ -224,11 +224,25 @@ def write_neighbour(w, n):
       "; ".join(f"{k} {ours:.2f}x against {theirs:.2f}x" for k, (ours, theirs, _) in goal.items()) + ".\n")
 
 
+def latency_table(w, first, rows, slow):
+    """A table of (label, result) rows: latency (against a reference, through `slow`) and recall@10."""
+    w(f"| {first} | latency | recall@10 |")
+    w("| --- | --- | --- |")
+    for label, b in rows:
+        if b:
+            w(f"| {label} | {ms(b) * 1000:.0f} µs{slow(b)} | {b['recall@10']:.3f} |")
+
+
+def against(base):
+    """How a latency is shown against a reference result: ' (2.1x)', or nothing without one."""
+    return (lambda b: f" ({ms(b) / ms(base):.1f}x)") if base else (lambda b: "")
+
+
 def filtered_tables(res, n, w):
-    """The filtered-search tables of one run: each selectivity, then the two-term AND filters."""
+    """The filtered-search tables of one run: each selectivity, the two-term AND filters, sq4."""
     get = res.get
     base = get(f"search_filtered/hnsw/{n}/unfiltered")
-    slow = (lambda b: f" ({ms(b) / ms(base):.1f}x)") if base else (lambda b: "")
+    slow = against(base)
     if base:
         w(f"Unfiltered, same parameters: {ms(base) * 1000:.0f} µs, recall@10 {base['recall@10']:.3f}; "
           "in parentheses each latency against it (goal: recall@10 >= 0.95 and <= 3x at every "
@@ -248,11 +262,7 @@ def filtered_tables(res, n, w):
         w("\nTwo-term AND filters as allow lists (a `Where` with two conditions): a first term keeping 20% "
           "of the ids, AND a pseudo-random 10%; about 2% match. Each query has its own list and its own "
           "exact top 10.\n")
-        w("| first term | latency | recall@10 |")
-        w("| --- | --- | --- |")
-        for label, b in rows:
-            if b:
-                w(f"| {label} | {ms(b) * 1000:.0f} µs{slow(b)} | {b['recall@10']:.3f} |")
+        latency_table(w, "first term", rows, slow)
     sq4_base = get(f"search_filtered/hnsw-sq4/{n}/unfiltered")
     sq4 = [(sel, get(f"search_filtered/hnsw-sq4/{n}/allow_list/selectivity:{sel}"))
            for sel in ("1%", "3%", "5%", "10%", "20%", "50%")]
@@ -260,11 +270,7 @@ def filtered_tables(res, n, w):
         w(f"\nThe allow lists on sq4 storage, in parentheses against its own unfiltered search "
           f"({ms(sq4_base) * 1000:.0f} µs, recall@10 {sq4_base['recall@10']:.3f}): its walk reads 4-bit codes, "
           "its exact scan ranks the matches by their codes and re-scores the best on their float16 copies.\n")
-        w("| selectivity | latency | recall@10 |")
-        w("| --- | --- | --- |")
-        for sel, b in sq4:
-            if b:
-                w(f"| {sel} | {ms(b) * 1000:.0f} µs ({ms(b) / ms(sq4_base):.1f}x) | {b['recall@10']:.3f} |")
+        latency_table(w, "selectivity", sq4, against(sq4_base))
     w("")
 
 
