@@ -299,4 +299,16 @@ TEST_CASE("a filter tested on many ids at once agrees with one id at a time", "[
       CHECK(bits.back() == ~0ull);  // nothing written past count / 64 words, rounded up
     }
   }
+  // The bitmap an index tests in its walks says what matches() says, where there is one.
+  CHECK(predicate.bitmap().words == nullptr);
+  CHECK(sparse.bitmap().words == nullptr);
+  const Filter::Bitmap b = dense.bitmap();
+  REQUIRE(b.words != nullptr);
+  std::size_t wrong = 0;
+  for (Id id = 0; id < 3100; ++id) {
+    const std::uint64_t at = id - b.first;
+    const bool bit = at < b.words->size() * 64 && (((*b.words)[at / 64] >> (at % 64)) & 1u);
+    wrong += bit != dense.matches(id);
+  }
+  CHECK(wrong == 0);
 }

@@ -89,4 +89,9 @@ const std::vector<Id>* Filter::allow_list() const {
 
 std::optional<double> Filter::selectivity_hint() const { return state_->hint; }
 
+Filter::Bitmap Filter::bitmap() const {
+  if (state_->predicate || state_->bits.empty()) return {nullptr, 0};
+  return {&state_->bits, state_->first};
+}
+
 }  // namespace imgvec

@@ -40,6 +40,15 @@ class Filter {
   /// The sorted, unique allow list, or nullptr for a predicate filter.
   const std::vector<Id>* allow_list() const;
 
+  /// An allow list's membership as bits: id passes when id - first < 64 * words.size() and bit
+  /// (id - first) is set. Null for a predicate and for a list too sparse for a bitmap (then
+  /// matches() searches the list). For callers that test many ids in a loop.
+  struct Bitmap {
+    const std::vector<std::uint64_t>* words;
+    Id first;
+  };
+  Bitmap bitmap() const;
+
   /// The caller's selectivity hint, if any.
   std::optional<double> selectivity_hint() const;
 
