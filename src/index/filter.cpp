@@ -61,10 +61,7 @@ Filter Filter::predicate(std::function<bool(Id)> predicate, std::optional<double
 
 bool Filter::matches(Id id) const {
   if (state_->predicate) return state_->predicate(id);
-  if (!state_->bits.empty()) {
-    const std::uint64_t at = id - state_->first;  // ids below first wrap to huge values
-    return at / 64 < state_->bits.size() && ((state_->bits[at / 64] >> (at % 64)) & 1u);
-  }
+  if (!state_->bits.empty()) return bitmap().contains(id);
   return std::binary_search(state_->ids.begin(), state_->ids.end(), id);
 }
 
@@ -90,8 +87,8 @@ const std::vector<Id>* Filter::allow_list() const {
 std::optional<double> Filter::selectivity_hint() const { return state_->hint; }
 
 Filter::Bitmap Filter::bitmap() const {
-  if (state_->predicate || state_->bits.empty()) return {nullptr, 0};
-  return {&state_->bits, state_->first};
+  if (state_->predicate || state_->bits.empty()) return {};
+  return {state_->bits.data(), state_->bits.size(), state_->first};
 }
 
 }  // namespace imgvec

@@ -1224,14 +1224,9 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
   // An allow list's bitmap is tested here rather than through Filter::matches, a call per test:
   // 100k x 512, allow lists at 5-20% (AMD EPYC Zen 4, 300 queries, medians of 5 interleaved runs)
   // sq4 192 -> 184 us at 5%, 205 -> 192 at 10%, 182 -> 172 at 20%; float32 305 -> 281 at 5%.
-  const Filter::Bitmap allowed = filter ? filter->bitmap() : Filter::Bitmap{nullptr, 0};
-  const std::uint64_t* allowed_words = allowed.words ? allowed.words->data() : nullptr;
-  const std::uint64_t allowed_bits = allowed.words ? allowed.words->size() * 64 : 0;
+  const Filter::Bitmap allowed = filter ? filter->bitmap() : Filter::Bitmap{};
   auto accept = [&](tableint i) {
-    if (allowed_words) {
-      const std::uint64_t at = impl_->labels[i] - allowed.first;
-      if (at >= allowed_bits || !((allowed_words[at / 64] >> (at % 64)) & 1u)) return false;
-    } else if (filter && !filter->matches(impl_->labels[i])) {
+    if (allowed.words ? !allowed.contains(impl_->labels[i]) : filter && !filter->matches(impl_->labels[i])) {
       return false;
     }
     return !any_deleted || !is_deleted(g, i);

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -40,12 +42,17 @@ class Filter {
   /// The sorted, unique allow list, or nullptr for a predicate filter.
   const std::vector<Id>* allow_list() const;
 
-  /// An allow list's membership as bits: id passes when id - first < 64 * words.size() and bit
-  /// (id - first) is set. Null for a predicate and for a list too sparse for a bitmap (then
-  /// matches() searches the list). For callers that test many ids in a loop.
+  /// An allow list's membership as bits from `first`, for callers that test many ids in a loop
+  /// (contains() inlines where matches() is a call). No words for a predicate, or for a list too
+  /// sparse for a bitmap (then matches() searches the list).
   struct Bitmap {
-    const std::vector<std::uint64_t>* words;
-    Id first;
+    const std::uint64_t* words = nullptr;
+    std::size_t word_count = 0;
+    Id first = 0;
+    bool contains(Id id) const {
+      const std::uint64_t at = id - first;  // ids below first wrap to huge values
+      return at / 64 < word_count && ((words[at / 64] >> (at % 64)) & 1u);
+    }
   };
   Bitmap bitmap() const;
 
