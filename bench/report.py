@@ -3,6 +3,8 @@
 
     bench/report.py [--build build] [--large] [--repetitions 3] [--rounds 3] [--skip-encoder]
     bench/report.py --from DIR        rewrite the report from an earlier run's results
+    bench/report.py --only-large      run only the N = 1M part, beside an earlier run's results, and
+                                      rewrite the report
     bench/report.py --quick           seconds: small data, the tiny test bundle, a report under
                                       BUILD/bench/report-quick/ (CI runs this so the suite cannot rot)
 
@@ -11,7 +13,8 @@ runs imgvec_bench (machine limits, index build and search against raw hnswlib an
 search, the database) with searches and limits repeated --repetitions times, runs
 bench/encoder_vs_python.py for --rounds alternating rounds, then writes the report and its plots
 (gnuplot, Debian's gnuplot-nox) to docs/. Results are kept in BUILD/bench/report/ as JSON.
-At N = 100k this takes about 55 minutes on 2 cores; --large adds N = 1M (about an hour more).
+At N = 100k this takes about 55 minutes on 2 cores; --large adds N = 1M on the main data (a run of
+its own, timed in the report).
 Run it with nothing else busy: on a 2-core machine a second busy process halves every figure.
 """
 import argparse
@@ -57,7 +60,7 @@ def load_results(path):
     for b in data["benchmarks"]:
         if b["run_type"] == "aggregate" and b.get("aggregate_name") != "median":
             continue
-        name = re.sub(r"/(repeats:\d+|iterations:\d+|real_time)", "", b["run_name"])
+        name = re.sub(r"/(repeats:\d+|iterations:\d+|real_time|manual_time)", "", b["run_name"])
         out[name] = b
     return data["context"], out
 
@@ -276,6 +279,13 @@ def filtered_tables(res, n, w):
 
 def write_report(results_dir, out, args_line, large):
     context, res = load_results(results_dir / "index.json")
+    # N = 1M, where report.py ran it (--large): a run of its own, merged here; the machine's limits
+    # come from the main run.
+    large_path = results_dir / "index-1M.json"
+    if large_path.exists():
+        large_context, large_res = load_results(large_path)
+        res.update({k: b for k, b in large_res.items() if not k.startswith("limits/")})
+        context.update({k: v for k, v in large_context.items() if k.startswith("data.")})
     # The HNSW searches on harder CLIP-like data (bench --data clip-like), where report.py ran them.
     hard_path = results_dir / "index-cliplike.json"
     hard_context, hard = load_results(hard_path) if hard_path.exists() else ({}, {})
@@ -317,7 +327,9 @@ def write_report(results_dir, out, args_line, large):
       "in this file is typed by hand. Absolute figures on this shared 2-core VM drift by 20% and more "
       "between runs; the ratios against peers measured in the same run are the figures to trust. "
       f"Searches and machine limits are medians of {reps} repetitions, run in random order across the "
-      "whole suite so that a slow spell of the machine hits all systems alike; builds ran once.\n")
+      "whole suite so that a slow spell of the machine hits all systems alike; builds ran once." +
+      (f" N = 1M ran after it as a run of its own, in {args_line['large_seconds'] / 60:.0f} minutes." if
+       large and args_line.get("large_seconds") else "") + "\n")
     for line in machine_description(context, build):
         w(f"- {line}")
     w("- Data: synthetic CLIP-like unit vectors (`tests/support/datasets.cpp`: a shared direction so "
@@ -339,8 +351,9 @@ def write_report(results_dir, out, args_line, large):
     w("scripts/setup-debian.sh --torch --bench   # once: packages, including gnuplot")
     w(f"bench/report.py{' --large' if large else ''}")
     w("```\n")
-    w(f"It runs `{build}/bench/imgvec_bench --repetitions {reps}{' --large' if large else ''} "
-      "--benchmark_enable_random_interleaving=true` "
+    w(f"It runs `{build}/bench/imgvec_bench --repetitions {reps} "
+      "--benchmark_enable_random_interleaving=true` " +
+      (f"(and for N = 1M the same with `--sizes 1M`) " if large else "") +
       f"and `bench/encoder_vs_python.py --rounds {args_line['rounds']}`; raw results stay in "
       f"`{build}/bench/report/`. Any of it can be rerun alone, e.g. "
       "`imgvec_bench --benchmark_filter='search/(hnsw|hnswlib-native)/100k'`, or on other data with "
@@ -350,18 +363,20 @@ def write_report(results_dir, out, args_line, large):
     w("## Headline: ratios against the peers, same run\n")
     w("| measure | imgvec | peer or limit | ratio | goal |")
     w("| --- | --- | --- | --- | --- |")
-    for target in (0.90, 0.95, 0.99):
-        for threads in (1, 2):
-            mine = qps_at_recall(qps_curve(res, "hnsw", main_n, threads), target)
-            peer = qps_at_recall(qps_curve(res, "hnswlib-native", main_n, threads), target)
-            w(f"| HNSW QPS at recall@10 {target:.2f}, N = {main_n}, {threads} thread{'s' * (threads > 1)} | "
-              f"{fmt_qps(mine)} | hnswlib -march=native {fmt_qps(peer)} | {ratio(mine, peer)} | "
-              f"{'>= 1x' if target == 0.95 else ''} |")
-            for key, name, goals in STORAGES:
-                other = qps_at_recall(qps_curve(res, key, main_n, threads), target)
-                if other:
-                    w(f"| the same with {name} storage | {fmt_qps(other)} | hnswlib -march=native {fmt_qps(peer)} | "
-                      f"{ratio(other, peer)} | {goals.get(target, '') if threads == 1 else ''} |")
+    head_ns = [main_n] + [n for n in ns if n == "1M" and n != main_n]
+    for head_n in head_ns:
+        for target in (0.90, 0.95, 0.99):
+            for threads in (1, 2):
+                mine = qps_at_recall(qps_curve(res, "hnsw", head_n, threads), target)
+                peer = qps_at_recall(qps_curve(res, "hnswlib-native", head_n, threads), target)
+                w(f"| HNSW QPS at recall@10 {target:.2f}, N = {head_n}, {threads} thread{'s' * (threads > 1)} | "
+                  f"{fmt_qps(mine)} | hnswlib -march=native {fmt_qps(peer)} | {ratio(mine, peer)} | "
+                  f"{'>= 1x' if target == 0.95 else ''} |")
+                for key, name, goals in STORAGES:
+                    other = qps_at_recall(qps_curve(res, key, head_n, threads), target)
+                    if other:
+                        w(f"| the same with {name} storage | {fmt_qps(other)} | hnswlib -march=native "
+                          f"{fmt_qps(peer)} | {ratio(other, peer)} | {goals.get(target, '') if threads == 1 else ''} |")
     hard_n = main_n if main_n in sizes(hard) else (sizes(hard) or [None])[-1]
     for target in (0.95, 0.99):
         peer = qps_at_recall(qps_curve(hard, "hnswlib-native", hard_n, 1), target)
@@ -371,16 +386,18 @@ def write_report(results_dir, out, args_line, large):
                 w(f"| harder data: HNSW QPS at recall@10 {target:.2f} with {name} storage, N = {hard_n}, 1 thread | "
                   f"{fmt_qps(mine)} | hnswlib -march=native {fmt_qps(peer)} | {ratio(mine, peer)} | "
                   f"{goals.get(target, '')} |")
-    vs = get(f"search/flat/{main_n}/vs_read", "x_memory_bound")
-    read_gbs = get(f"search/flat/{main_n}/vs_read", "read_GB/s")
-    if vs:
-        w(f"| exact search, one query, N = {main_n}, 1 thread: time against a streaming read of the same "
-          f"bytes, interleaved | {vs:.2f}x the read ({read_gbs:.1f} GB/s) | memory-bound time | {vs:.2f}x | <= 1.15x |")
-    for t in (1, 2):
-        for kernels, g, peak in batch_runs(f"search_batch64/flat/{main_n}/threads:{t}", t):
-            w(f"| exact search, batch of 64, N = {main_n}, {t} thread{'s' * (t > 1)}, {kernels} kernels | "
-              f"{g:.0f} GFLOP/s | {kernels} FMA peak {peak:.0f} GFLOP/s | {g / peak:.0%} | "
-              f"{'>= 75%' if t == 1 else ''} |")
+    for head_n in head_ns:
+        vs = get(f"search/flat/{head_n}/vs_read", "x_memory_bound")
+        read_gbs = get(f"search/flat/{head_n}/vs_read", "read_GB/s")
+        if vs:
+            w(f"| exact search, one query, N = {head_n}, 1 thread: time against a streaming read of the same "
+              f"bytes, interleaved | {vs:.2f}x the read ({read_gbs:.1f} GB/s) | memory-bound time | {vs:.2f}x | "
+              "<= 1.15x |")
+        for t in (1, 2):
+            for kernels, g, peak in batch_runs(f"search_batch64/flat/{head_n}/threads:{t}", t):
+                w(f"| exact search, batch of 64, N = {head_n}, {t} thread{'s' * (t > 1)}, {kernels} kernels | "
+                  f"{g:.0f} GFLOP/s | {kernels} FMA peak {peak:.0f} GFLOP/s | {g / peak:.0%} | "
+                  f"{'>= 75%' if t == 1 else ''} |")
     filt = [b for k, b in res.items() if k.startswith(f"search_filtered/hnsw/{main_n}/") and "unfiltered" not in k]
     base = get(f"search_filtered/hnsw/{main_n}/unfiltered")
     if filt:
@@ -496,6 +513,9 @@ def write_report(results_dir, out, args_line, large):
       "list (what a metadata `Where` becomes). The index chooses per query between an exact scan of "
       "the matching ids and a graph walk that only collects matches, by an estimate of their costs.\n")
     filtered_tables(res, main_n, w)
+    if "1M" in ns and main_n != "1M" and any(k.startswith("search_filtered/hnsw/1M/") for k in res):
+        w("### The same at N = 1M\n")
+        filtered_tables(res, "1M", w)
     if any(k.startswith(f"search_filtered/hnsw/{main_n}/") for k in hard):
         w(f"### The same on harder clip-like data (N = {main_n})\n")
         w("`imgvec_bench --data clip-like`, described under \"HNSW search on harder CLIP-like data\".\n")
@@ -622,10 +642,24 @@ def write_report(results_dir, out, args_line, large):
     print(f"wrote {out}", file=sys.stderr)
 
 
+def run_large(build, results, repetitions):
+    """The N = 1M part (issue 22, item 6) as a run of its own, into index-1M.json: the main data,
+    two-thread builds of raw hnswlib and imgvec's storages, their searches, exact and filtered search.
+    Returns its wall time in seconds."""
+    (results / "index-1M.json").unlink(missing_ok=True)
+    start = time.monotonic()
+    run([build / "bench" / "imgvec_bench", "--repetitions", repetitions, "--sizes", "1M",
+         "--benchmark_filter=/1M", "--benchmark_enable_random_interleaving=true",
+         f"--benchmark_out={results / 'index-1M.json'}", "--benchmark_out_format=json"])
+    return round(time.monotonic() - start)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--build", default="build")
     p.add_argument("--large", action="store_true", help="add N = 1M")
+    p.add_argument("--only-large", action="store_true",
+                   help="run only the N = 1M part beside an earlier run's results, then rewrite the report")
     p.add_argument("--repetitions", type=int, default=3)
     p.add_argument("--rounds", type=int, default=3, help="encoder rounds")
     p.add_argument("--skip-encoder", action="store_true", help="for builds without libtorch")
@@ -640,54 +674,67 @@ def main():
     results = Path(args.from_dir) if args.from_dir else build / "bench" / ("report-quick" if args.quick else "report")
     out = Path(args.out) if args.out else (results / "benchmarks.md" if args.quick else ROOT / "docs" / "benchmarks.md")
     settings = results / "settings.json"
+    if args.only_large and (args.from_dir or args.quick or not settings.exists()):
+        sys.exit(f"--only-large adds N = 1M to an earlier full run's results ({settings} is missing), "
+                 "and cannot be combined with --from or --quick")
     if not args.from_dir:
         results.mkdir(parents=True, exist_ok=True)
         encoder = not args.skip_encoder  # needs a libtorch build
-        targets = ["imgvec_bench"] + (["imgvec_bench_encoder"] if encoder else []) + \
-            (["imgvec_bench_model"] if encoder and not args.quick else [])
+        targets = ["imgvec_bench"] + (["imgvec_bench_encoder"] if encoder and not args.only_large else []) + \
+            (["imgvec_bench_model"] if encoder and not args.quick and not args.only_large else [])
         run(["cmake", "--build", build, "--target", *targets])
-        for stale in ("index.json", "encoder.json", "decode.md", "duplicates.md"):
-            (results / stale).unlink(missing_ok=True)
-        size = ["--quick", "--benchmark_min_time=0.02"] if args.quick else (["--large"] if args.large else [])
-        # Repetitions run in random order across the whole suite, so a slow spell of this shared
-        # machine hits every system alike instead of all repetitions of one benchmark.
-        run([build / "bench" / "imgvec_bench", "--repetitions", args.repetitions, *size,
-             "--benchmark_enable_random_interleaving=true",
-             f"--benchmark_out={results / 'index.json'}", "--benchmark_out_format=json"])
-        # The HNSW searches once more on harder CLIP-like data (issue 22, item 6), with the indexes
-        # they need built on it (about 6 minutes at 100k).
-        (results / "index-cliplike.json").unlink(missing_ok=True)
-        run([build / "bench" / "imgvec_bench", "--repetitions", args.repetitions, *size, "--data", "clip-like",
-             "--benchmark_enable_random_interleaving=true",
-             "--benchmark_filter=^(search/(hnsw|hnsw-f16|hnsw-sq8|hnsw-sq4|hnswlib-native)/|search_filtered/hnsw(-sq4)?/)",
-             f"--benchmark_out={results / 'index-cliplike.json'}", "--benchmark_out_format=json"])
-        # On a machine with AVX-512, the batched exact search once more on the AVX2 kernels (the
-        # ones an AVX2-only CPU gets), against the 256-bit FMA peak (issue 22, item 7).
-        simd = load_results(results / "index.json")[0].get("imgvec.simd")
-        (results / "index-avx2.json").unlink(missing_ok=True)
-        if simd == "avx512":
+        if not args.only_large:
+            for stale in ("index.json", "index-1M.json", "encoder.json", "decode.md", "duplicates.md"):
+                (results / stale).unlink(missing_ok=True)
+        size = ["--quick", "--benchmark_min_time=0.02"] if args.quick else []
+        if not args.only_large:
+            # Repetitions run in random order across the whole suite, so a slow spell of this shared
+            # machine hits every system alike instead of all repetitions of one benchmark.
             run([build / "bench" / "imgvec_bench", "--repetitions", args.repetitions, *size,
-                 "--benchmark_filter=^(search_batch64/flat/|limits/fma_peak_avx2/)",
-                 f"--benchmark_out={results / 'index-avx2.json'}", "--benchmark_out_format=json"],
-                env={**os.environ, "IMGVEC_SIMD": "avx2"})
-        if encoder:
-            model = ["--model", build / "tests" / "models" / "tiny.pt"] if args.quick else []
-            run([sys.executable, ROOT / "bench" / "encoder_vs_python.py", "--build", build, *model,
-                 "--rounds", 1 if args.quick else args.rounds, "--json", results / "encoder.json",
-                 # The quick mode only proves the comparison runs: 0.2 s per measure, 50 s -> 9 s.
-                 *(["--min-seconds", "0.2"] if args.quick else [])])
-        run(["cmake", "--build", build, "--target", "imgvec_bench_decode", "imgvec_bench_duplicates"])
-        photos = ["--photos", args.photos] if args.photos else []
-        run([build / "bench" / "imgvec_bench_duplicates", *photos, "--out", results / "duplicates.md"])
-        bundle = []
-        if encoder:
-            bundle = ["--model", build / "tests" / "models" / "tiny.pt" if args.quick else
-                      build / "bench" / "models" / "vit-b-32-random.pt"]
-        run([build / "bench" / "imgvec_bench_decode", "--rounds", 1 if args.quick else args.rounds + 2, *bundle,
-             "--out", results / "decode.md"])
-        settings.write_text(json.dumps({"build": os.path.relpath(build, ROOT), "repetitions": args.repetitions,
-                                        "rounds": args.rounds, "large": args.large,
-                                        "finished": datetime.datetime.now().isoformat(timespec="seconds")}))
+                 "--benchmark_enable_random_interleaving=true",
+                 f"--benchmark_out={results / 'index.json'}", "--benchmark_out_format=json"])
+            # The HNSW searches once more on harder CLIP-like data (issue 22, item 6), with the indexes
+            # they need built on it (about 6 minutes at 100k).
+            (results / "index-cliplike.json").unlink(missing_ok=True)
+            run([build / "bench" / "imgvec_bench", "--repetitions", args.repetitions, *size, "--data", "clip-like",
+                 "--benchmark_enable_random_interleaving=true",
+                 "--benchmark_filter=^(search/(hnsw|hnsw-f16|hnsw-sq8|hnsw-sq4|hnswlib-native)/|search_filtered/hnsw(-sq4)?/)",
+                 f"--benchmark_out={results / 'index-cliplike.json'}", "--benchmark_out_format=json"])
+            # On a machine with AVX-512, the batched exact search once more on the AVX2 kernels (the
+            # ones an AVX2-only CPU gets), against the 256-bit FMA peak (issue 22, item 7).
+            simd = load_results(results / "index.json")[0].get("imgvec.simd")
+            (results / "index-avx2.json").unlink(missing_ok=True)
+            if simd == "avx512":
+                run([build / "bench" / "imgvec_bench", "--repetitions", args.repetitions, *size,
+                     "--benchmark_filter=^(search_batch64/flat/|limits/fma_peak_avx2/)",
+                     f"--benchmark_out={results / 'index-avx2.json'}", "--benchmark_out_format=json"],
+                    env={**os.environ, "IMGVEC_SIMD": "avx2"})
+            if encoder:
+                model = ["--model", build / "tests" / "models" / "tiny.pt"] if args.quick else []
+                run([sys.executable, ROOT / "bench" / "encoder_vs_python.py", "--build", build, *model,
+                     "--rounds", 1 if args.quick else args.rounds, "--json", results / "encoder.json",
+                     # The quick mode only proves the comparison runs: 0.2 s per measure, 50 s -> 9 s.
+                     *(["--min-seconds", "0.2"] if args.quick else [])])
+            run(["cmake", "--build", build, "--target", "imgvec_bench_decode", "imgvec_bench_duplicates"])
+            photos = ["--photos", args.photos] if args.photos else []
+            run([build / "bench" / "imgvec_bench_duplicates", *photos, "--out", results / "duplicates.md"])
+            bundle = []
+            if encoder:
+                bundle = ["--model", build / "tests" / "models" / "tiny.pt" if args.quick else
+                          build / "bench" / "models" / "vit-b-32-random.pt"]
+            run([build / "bench" / "imgvec_bench_decode", "--rounds", 1 if args.quick else args.rounds + 2, *bundle,
+                 "--out", results / "decode.md"])
+        large_seconds = None
+        if args.large or args.only_large:
+            large_seconds = run_large(build, results, args.repetitions)
+        if args.only_large:
+            earlier = json.loads(settings.read_text())
+            earlier.update(large=True, large_seconds=large_seconds)
+            settings.write_text(json.dumps(earlier))
+        else:
+            settings.write_text(json.dumps({"build": os.path.relpath(build, ROOT), "repetitions": args.repetitions,
+                                            "rounds": args.rounds, "large": args.large, "large_seconds": large_seconds,
+                                            "finished": datetime.datetime.now().isoformat(timespec="seconds")}))
     s = json.loads(settings.read_text())
     write_report(results, out, s, s["large"])
 
