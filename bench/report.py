@@ -13,8 +13,8 @@ runs imgvec_bench (machine limits, index build and search against raw hnswlib an
 search, the database) with searches and limits repeated --repetitions times, runs
 bench/encoder_vs_python.py for --rounds alternating rounds, then writes the report and its plots
 (gnuplot, Debian's gnuplot-nox) to docs/. Results are kept in BUILD/bench/report/ as JSON.
-At N = 100k this takes about 55 minutes on 2 cores; --large adds N = 1M on the main data (a run of
-its own, timed in the report).
+At N = 100k this takes about 65 minutes on 2 cores; --large adds N = 1M on the main data (a run of
+its own of about 65 minutes, timed in the report).
 Run it with nothing else busy: on a 2-core machine a second busy process halves every figure.
 """
 import argparse
@@ -346,7 +346,7 @@ def write_report(results_dir, out, args_line, large):
     w("- \"Threads\" in search tables are concurrent callers, each searching one query at a time.")
     w("\nCommand:\n")
     # tests/docs_test.py runs every sh block of docs/ unless a marker says why not.
-    w("<!-- docs-test: not run: the whole suite takes about 55 minutes; .ci/run runs bench/report.py --quick -->")
+    w("<!-- docs-test: not run: the whole suite takes about 65 minutes and --large 65 more; .ci/run runs bench/report.py --quick -->")
     w("```sh")
     w("scripts/setup-debian.sh --torch --bench   # once: packages, including gnuplot")
     w(f"bench/report.py{' --large' if large else ''}")
@@ -398,15 +398,22 @@ def write_report(results_dir, out, args_line, large):
                 w(f"| exact search, batch of 64, N = {head_n}, {t} thread{'s' * (t > 1)}, {kernels} kernels | "
                   f"{g:.0f} GFLOP/s | {kernels} FMA peak {peak:.0f} GFLOP/s | {g / peak:.0%} | "
                   f"{'>= 75%' if t == 1 else ''} |")
-    filt = [b for k, b in res.items() if k.startswith(f"search_filtered/hnsw/{main_n}/") and "unfiltered" not in k]
-    base = get(f"search_filtered/hnsw/{main_n}/unfiltered")
-    if filt:
-        w(f"| filtered HNSW search, lowest recall@10 over 0.1-100% selectivity and two-term AND filters, "
-          f"predicate and allow list | {min(b['recall@10'] for b in filt):.3f} | | | >= 0.95 |")
-    if filt and base:
-        worst = max(ms(b) for b in filt)
-        w(f"| the same, slowest against unfiltered | {worst * 1000:.0f} µs | unfiltered {ms(base) * 1000:.0f} µs | "
-          f"{worst / ms(base):.1f}x | <= 3x |")
+    # Filtered searches at every size the headline covers: at 1M the valley is where it was not at 100k.
+    for head_n in head_ns:
+        for system, name in (("hnsw", "float32"), ("hnsw-sq4", "sq4")):
+            prefix = f"search_filtered/{system}/{head_n}/"
+            filt = [b for k, b in res.items() if k.startswith(prefix) and "unfiltered" not in k]
+            base = get(f"{prefix}unfiltered")
+            if not filt:
+                continue
+            kinds = "predicate and allow list, two-term AND filters" if system == "hnsw" else "allow lists"
+            w(f"| filtered HNSW search, {name} storage, N = {head_n}: lowest recall@10 over 0.1-100% selectivity, "
+              f"{kinds} | {min(b['recall@10'] for b in filt):.3f} | unfiltered "
+              f"{base['recall@10'] if base else float('nan'):.3f} | | >= 0.95 |")
+            if base:
+                worst = max(ms(b) for b in filt)
+                w(f"| the same, slowest against unfiltered | {worst * 1000:.0f} µs | unfiltered {ms(base) * 1000:.0f} µs | "
+                  f"{worst / ms(base):.1f}x | <= 3x |")
     if enc:
         model = Path(enc["bundle"]).name
         for label, key in [(f"CLIP encoder ({model}): image files end to end (decode, preprocess, model)",
@@ -694,7 +701,7 @@ def main():
                  "--benchmark_enable_random_interleaving=true",
                  f"--benchmark_out={results / 'index.json'}", "--benchmark_out_format=json"])
             # The HNSW searches once more on harder CLIP-like data (issue 22, item 6), with the indexes
-            # they need built on it (about 6 minutes at 100k).
+            # they need built on it (about 15 minutes at 100k).
             (results / "index-cliplike.json").unlink(missing_ok=True)
             run([build / "bench" / "imgvec_bench", "--repetitions", args.repetitions, *size, "--data", "clip-like",
                  "--benchmark_enable_random_interleaving=true",
