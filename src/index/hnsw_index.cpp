@@ -1184,17 +1184,21 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
     // base-layer links in new distances.
     const PlanCosts& costs = codec ? kCodePlanCosts : kVectorPlanCosts;
     const bool listed = filter->allow_list() != nullptr;
+    // Reading the matches' records, the part of a scan that grows with the index (see
+    // kLargeTwoHopShare), then the whole scan.
+    auto match_cost = [&](double share) {
+      return (listed ? costs.allow_match : costs.match) * share * static_cast<double>(live);
+    };
     auto scan_cost = [&](double share) {
-      const double matches = share * static_cast<double>(live);
-      return listed ? costs.allow_match * matches : costs.match * matches + costs.predicate_call * live;
+      return match_cost(share) + (listed ? 0.0 : costs.predicate_call * static_cast<double>(live));
     };
     const std::size_t width = std::max(ef, k);
     const double unfiltered_walk = static_cast<double>(width) * static_cast<double>(g.maxM0_) / 2.0;
     // Where the two-hop walk may run from: two_hop_from, or lower in a large index (see
     // kLargeTwoHopShare).
     const double large_from = two_hop_from(g) * kLargeTwoHopShare;
-    const double large_scan = costs.allow_match * large_from * static_cast<double>(live);
-    const double walk_from = large_scan > kScanCeiling * costs.walk_factor * unfiltered_walk ? large_from : two_hop_from(g);
+    const double walk_from =
+        match_cost(large_from) > kScanCeiling * costs.walk_factor * unfiltered_walk ? large_from : two_hop_from(g);
     // Estimated fraction of live nodes that pass the filter, and a value it is unlikely to be
     // below: exact for allow lists and trusted for hints; for predicates, from the sample.
     double at_least;
