@@ -31,6 +31,12 @@ class TopK {
   /// Scores below this cannot enter (ties may, depending on the id).
   float admission() const { return heap_.size() < k_ ? min_score_ : heap_.front().score; }
 
+  /// Whether push(score, some id) could keep the entry: a caller whose ids cost a read (a label
+  /// from a random place) reads only those of the entries this admits.
+  bool admits(float score) const {
+    return score >= min_score_ && (heap_.size() < k_ || (!heap_.empty() && score >= heap_.front().score));
+  }
+
   void push(float score, Id id) {
     if (!(score >= min_score_)) return;  // also drops NaN
     if (heap_.size() < k_) {
