@@ -176,9 +176,26 @@ std::vector<SearchHit> FlatIndex::do_search(const float* query, const SearchPara
 std::vector<std::vector<SearchHit>> FlatIndex::do_search_batch(const float* queries, std::size_t nq,
                                                                const SearchParams& params) const {
   const std::size_t n = impl_->ids.size();
-  if (params.filter || nq < kMinBlockQueries || n == 0) {
-    return Index::do_search_batch(queries, nq, params);
+  if (nq < kMinBlockQueries || n == 0) return Index::do_search_batch(queries, nq, params);
+  // A filter is applied once for the whole batch: the rows that pass, in row order, are gathered a
+  // block at a time and scored by the same kernel, instead of each query looking up and scoring
+  // every match on its own (one random row read per match and query).
+  std::vector<std::size_t> selected;
+  if (params.filter) {
+    std::vector<std::uint64_t> passing((n + 63) / 64);
+    if (const std::vector<Id>* allow = params.filter->allow_list()) {
+      for (Id id : *allow) {
+        const auto it = impl_->row_of.find(id);
+        if (it != impl_->row_of.end()) passing[it->second / 64] |= std::uint64_t{1} << (it->second % 64);
+      }
+    } else {
+      params.filter->matches(impl_->ids.data(), n, passing.data());
+    }
+    detail::for_each_set_bit(passing, [&](std::size_t r) { selected.push_back(r); });
+    if (selected.empty()) return std::vector<std::vector<SearchHit>>(nq);
   }
+  const bool gather = params.filter != nullptr;
+  const std::size_t scanned = gather ? selected.size() : n;  // rows the workers split
   using detail::simd::kPanelQueries;
   const auto& kernels = detail::simd::active();
   const std::size_t d = dimension();
@@ -207,17 +224,24 @@ std::vector<std::vector<SearchHit>> FlatIndex::do_search_batch(const float* quer
   // 64-at-a-time test) and its own score buffer.
   const std::size_t workers = std::max<std::size_t>(1, threads());
   std::vector<std::vector<TopK>> tops(workers, std::vector<TopK>(nq, TopK(k, min_score)));
-  const std::size_t grain = std::max<std::size_t>(block, (n / (workers * 4) + block - 1) / block * block);
-  detail::parallel_for(n, workers, grain, [&](std::size_t begin, std::size_t end, std::size_t w) {
+  const std::size_t grain = std::max<std::size_t>(block, (scanned / (workers * 4) + block - 1) / block * block);
+  detail::parallel_for(scanned, workers, grain, [&](std::size_t begin, std::size_t end, std::size_t w) {
     detail::simd::AlignedVector<float> scores(block * kPanelQueries);
+    detail::simd::AlignedVector<float> gathered(gather ? block * d : 0);
     std::vector<TopK>& top = tops[w];
     std::vector<float> bar(panels * kPanelQueries, std::numeric_limits<float>::infinity());
     for (std::size_t i = 0; i < nq; ++i) bar[i] = top[i].admission();
     for (std::size_t r = begin; r < end; r += block) {
       const std::size_t rows = std::min(block, end - r);
+      // The row of the j-th scored one, and where the block's rows lie.
+      auto row_at = [&](std::size_t j) { return gather ? selected[r + j] : r + j; };
+      if (gather) {
+        for (std::size_t j = 0; j < rows; ++j) std::copy_n(impl_->row(selected[r + j]), d, gathered.data() + j * d);
+      }
+      const float* block_rows = gather ? gathered.data() : impl_->row(r);
       for (std::size_t p = 0; p < panels; ++p) {
         const std::size_t lanes = std::min(kPanelQueries, nq - p * kPanelQueries);
-        kernels.dot_panel(packed.data() + p * d * kPanelQueries, lanes, impl_->row(r), rows, d, d,
+        kernels.dot_panel(packed.data() + p * d * kPanelQueries, lanes, block_rows, rows, d, d,
                           scores.data());
         const float* off = offset.data() + p * kPanelQueries;
         float* pbar = bar.data() + p * kPanelQueries;
@@ -225,12 +249,12 @@ std::vector<std::vector<SearchHit>> FlatIndex::do_search_batch(const float* quer
           // Most scores fall below their query's bar once its top-k fills: 64 are tested at once,
           // and only the ones above are pushed.
           const float* s = scores.data() + j * kPanelQueries;
-          const float shift = shift_of(r + j);
+          const float shift = shift_of(row_at(j));
           for (std::uint64_t m = kernels.at_least_mask(s, scale, shift, off, pbar, lanes); m != 0;
                m &= m - 1) {
             const std::size_t c = static_cast<std::size_t>(__builtin_ctzll(m));
             TopK& t = top[p * kPanelQueries + c];
-            t.push((scale * s[c] - shift) - off[c], impl_->ids[r + j]);
+            t.push((scale * s[c] - shift) - off[c], impl_->ids[row_at(j)]);
             pbar[c] = t.admission();
           }
         }
