@@ -145,16 +145,45 @@ std::vector<SearchHit> FlatIndex::do_search(const float* query, const SearchPara
   };
 
   if (params.filter) {
+    // The passing rows as bits, then scored in row order a block at a time: a block where at
+    // least 40% pass is read whole by the scan's kernel (one sequential stream), the others row by
+    // row. Against scoring an allow list's rows in its own order and a predicate's row by row (1
+    // thread, AMD EPYC Zen 4 class, 512-d, medians of 3 interleaved rounds): allow lists at 10% /
+    // 50% of 100k 2.61 -> 2.09 / 10.2 -> 8.25 ms, of 1M 33.7 -> 25.3 / 97.3 -> 79.4 ms;
+    // predicates at 50% 10.7 -> 7.9 ms (100k) and 103 -> 78 ms (1M), unchanged below 30%.
+    std::vector<std::uint64_t> matched((n + 63) / 64);
     if (const std::vector<Id>* allow = params.filter->allow_list()) {
       for (Id id : *allow) {
         auto it = impl_->row_of.find(id);
-        if (it != impl_->row_of.end()) top.push(score_of(it->second), id);
+        if (it != impl_->row_of.end()) matched[it->second / 64] |= std::uint64_t{1} << (it->second % 64);
       }
     } else {
       // The predicate on every row in one call (see Filter::matches over many ids), then the rows.
-      std::vector<std::uint64_t> matched((n + 63) / 64);
       params.filter->matches(impl_->ids.data(), n, matched.data());
-      detail::for_each_set_bit(matched, [&](std::size_t r) { top.push(score_of(r), impl_->ids[r]); });
+    }
+    float scores[kScanBlock];
+    for (std::size_t b = 0; b < n; b += kScanBlock) {
+      const std::size_t rows = std::min(kScanBlock, n - b);
+      const std::uint64_t* words = matched.data() + b / 64;
+      const std::size_t word_count = (rows + 63) / 64;
+      std::size_t passing = 0;
+      for (std::size_t w = 0; w < word_count; ++w) passing += static_cast<std::size_t>(__builtin_popcountll(words[w]));
+      if (passing == 0) continue;
+      const bool whole = passing * 5 >= rows * 2;
+      if (whole) {
+        if (l2) {
+          kernels.l2sq_rows(query, impl_->row(b), rows, d, scores);
+          for (std::size_t j = 0; j < rows; ++j) scores[j] = -scores[j];
+        } else {
+          kernels.dot_rows(query, impl_->row(b), rows, d, scores);
+        }
+      }
+      for (std::size_t w = 0; w < word_count; ++w) {
+        for (std::uint64_t m = words[w]; m != 0; m &= m - 1) {
+          const std::size_t j = w * 64 + static_cast<std::size_t>(__builtin_ctzll(m));
+          top.push(whole ? scores[j] : score_of(b + j), impl_->ids[b + j]);
+        }
+      }
     }
     return detail::to_hits(top, metric());
   }
