@@ -1297,10 +1297,11 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
     // search_base_layer) and costs a few unfiltered walks instead, more the more seeds it takes.
     two_hop = at_least >= walk_from && selectivity < kTwoHopBelow;
     const double seeds = static_cast<double>(seed_expansions(g, selectivity, width));
-    const double walk_cost = costs.walk_factor * (two_hop ? (kTwoHopWalkCost + kSeedExpansionCost * seeds) * unfiltered_walk
-                                                          : unfiltered_walk / std::max(selectivity, 1e-9));
+    const double plain_walk_cost = costs.walk_factor * unfiltered_walk / std::max(selectivity, 1e-9);
+    const double walk_cost =
+        two_hop ? costs.walk_factor * (kTwoHopWalkCost + kSeedExpansionCost * seeds) * unfiltered_walk : plain_walk_cost;
     if (scan_cost(selectivity) <= walk_cost) return scan_hits();
-    scan_if_starved = scan_cost(selectivity) <= costs.walk_factor * unfiltered_walk / std::max(selectivity, 1e-9);
+    scan_if_starved = scan_cost(selectivity) <= plain_walk_cost;
   }
 
   // The filter first, from the dense label array, and the tombstone only for nodes that pass it
