@@ -10,6 +10,7 @@
 
 #include "datasets.hpp"
 #include "kernel_sets.hpp"
+#include "index/quantizer.hpp"
 #include "index/sq4_codec.hpp"
 #include "simd/kernels.hpp"
 
@@ -181,4 +182,30 @@ TEST_CASE("sq4 codec: codes within half a step in range, clamped beyond it, rang
   std::memcpy(bad.data() + 2 * 3, &inf, sizeof inf);
   CHECK_FALSE(codec.finite(bad.data()));
   CHECK_FALSE(codec.reencode(bad.data()));
+}
+
+TEST_CASE("sq4 and sq8 query weights: scaled by the largest, rounded half away from zero, clamped", "[sq4][sq8]") {
+  // weight_i = query_i * step_i; scale = the largest |weight| / top.
+  const std::vector<float> query = {1.0f, -2.0f, 0.25f, -0.125f, 0.0f, -0.0f, 4.0f, 0.5f, -3.0f};
+  const std::vector<float> step(query.size(), 0.5f);
+  std::vector<float> weight(query.size());
+  const float scale = detail::scale_weights(query.data(), step.data(), query.size(), 4, weight.data());
+  CHECK(scale == 0.5f);  // largest |4 * 0.5| = 2, over 4
+  CHECK(weight[1] == -1.0f);
+  std::vector<std::int8_t> out(query.size());
+  detail::round_weights(weight.data(), weight.size(), scale, 4, out.data());
+  // weight / scale: 1, -2, 0.25, -0.125, 0, -0, 4, 0.5, -3
+  CHECK(out == std::vector<std::int8_t>{1, -2, 0, 0, 0, 0, 4, 1, -3});
+  // Beyond top (a scale given by the caller) the values clamp; ties round away from zero.
+  const std::vector<float> wide = {9.0f, -9.0f, 2.5f, -2.5f, 1.49f, -1.51f};
+  std::vector<std::int16_t> out16(wide.size());
+  detail::round_weights(wide.data(), wide.size(), 1.0f, 7, out16.data());
+  CHECK(out16 == std::vector<std::int16_t>{7, -7, 3, -3, 1, -2});
+  // A zero query: scale 1, all weights 0.
+  const std::vector<float> zero(5, 0.0f);
+  std::vector<float> zw(5);
+  CHECK(detail::scale_weights(zero.data(), step.data(), zero.size(), 127, zw.data()) == 1.0f);
+  std::vector<std::int8_t> z8(5, 9);
+  detail::round_weights(zw.data(), zw.size(), 1.0f, 127, z8.data());
+  CHECK(z8 == std::vector<std::int8_t>(5, 0));
 }

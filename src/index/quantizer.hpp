@@ -109,6 +109,16 @@ inline constexpr float kMinStep = 1e-8f;
 /// walk needs each vector's norm beside its codes.
 std::unique_ptr<Quantizer> make_quantizer(VectorStorage storage, std::size_t dim, bool l2);
 
+/// The two steps of preparing a query's integer weights, shared by sq8 and sq4. First
+/// weight_i = query_i * step_i (into `weight`); returns the scale, the largest |weight_i| / top
+/// (1 for a zero query). Then round_weights writes weight_i / scale rounded half away from zero
+/// and clamped to [-top, top], for n values at a time (sq4 lays them out in two halves). Loops the
+/// compiler vectorizes: preparing a query the plain way (libm rounding, a branch per value) took
+/// 8% of an sq4 search at ef 40 (100k x 512 clip-like data, perf).
+float scale_weights(const float* query, const float* step, std::size_t dim, int top, float* weight);
+void round_weights(const float* weight, std::size_t n, float scale, int top, std::int8_t* out);
+void round_weights(const float* weight, std::size_t n, float scale, int top, std::int16_t* out);
+
 /// No infinity or NaN among n float16 values (all exponent bits set). One pass without early exit,
 /// which the compiler vectorizes: loads check every record.
 bool all_finite_half(const std::uint16_t* h, std::size_t n);

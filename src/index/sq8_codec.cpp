@@ -122,18 +122,15 @@ bool Sq8Codec::reencode(char* record) const {
 simd::Sq8Query Sq8Codec::prepare(const float* query, std::vector<std::int16_t>& weight) const {
   weight.resize(dim_);
   simd::Sq8Query q;
-  float largest = 0.0f;
-  for (std::size_t i = 0; i < dim_; ++i) {
-    largest = std::max(largest, std::abs(query[i] * step_[i]));
-    q.bias += query[i] * lo_[i];
-    q.norm_sq += query[i] * query[i];
-  }
+  thread_local std::vector<float> scaled;
+  scaled.resize(dim_);
   // 16-bit weights: a relative rounding error of 2^-16 of the largest, far below the codes' own.
-  const float top = static_cast<float>(simd::sq8_max_weight(dim_));
-  q.scale = largest > 0.0f ? largest / top : 1.0f;
-  for (std::size_t i = 0; i < dim_; ++i) {
-    weight[i] = static_cast<std::int16_t>(std::clamp(std::nearbyint(query[i] * step_[i] / q.scale), -top, top));
-  }
+  const int top = simd::sq8_max_weight(dim_);
+  q.scale = scale_weights(query, step_.data(), dim_, top, scaled.data());
+  round_weights(scaled.data(), dim_, q.scale, top, weight.data());
+  const auto& k = simd::active();
+  q.bias = k.dot(query, lo_.data(), dim_);
+  q.norm_sq = k.dot(query, query, dim_);
   q.weight = weight.data();
   return q;
 }
