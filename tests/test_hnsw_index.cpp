@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "datasets.hpp"
+#include "temp_dir.hpp"
 #include "imgvec/error.hpp"
 #include "imgvec/index/flat_index.hpp"
 #include "imgvec/index/hnsw_index.hpp"
@@ -320,6 +321,77 @@ TEST_CASE("hnsw: an allow list's exact scan returns the exact top k, past remove
     for (std::size_t i = 0; i < found.size(); ++i) {
       CHECK(found[i].id == expected[i].id);
       CHECK(found[i].score == Approx(expected[i].score).margin(storage == VectorStorage::float32 ? 1e-6 : 1e-4));
+    }
+  }
+}
+
+TEST_CASE("hnsw: filtered walks test ids beyond 32 bits as ids, before and after compact", "[index][hnsw][filter]") {
+  // The walk tests a filter on a 4-byte copy of the ids while every id fits in 4 bytes; an id
+  // that does not (here added after 32-bit ones, so the copy is dropped part way) must be tested
+  // whole: a truncated id would pass the wrong nodes or lose the right ones. The same after
+  // compact() (which rebuilds the copy) and in a mapped file (whose copy is made at open). Both filter kinds,
+  // both walks: a predicate with a 20% hint (the two-hop walk) and a 60% allow list (the plain
+  // walk, testing a bitmap of ids).
+  const VectorStorage storage = EACH_STORAGE;
+  INFO(to_string(storage));
+  constexpr std::size_t n = 3000, dim = 64;
+  const Dataset base = clustered(n, dim, 11);
+  const Dataset queries = clustered(20, dim, 11, 1);
+  const Id wide = Id{1} << 40;
+  for (const bool mixed : {false, true}) {
+    INFO((mixed ? "32-bit ids, then wider ones" : "32-bit ids only"));
+    // Node i holds id i, or i + wide for the second half when mixed: truncated to 32 bits, the
+    // wide ids would read as the first half's.
+    auto id_of = [&](std::size_t i) { return Id{i} + (mixed && i >= n / 2 ? wide : 0); };
+    HnswIndex index(dim, Metric::cosine, with_storage(storage));
+    for (std::size_t half = 0; half < 2; ++half) {
+      std::vector<Id> ids;
+      for (std::size_t i = half * n / 2; i < (half + 1) * n / 2; ++i) ids.push_back(id_of(i));
+      index.add_batch(ids, MatrixView(base.row(half * n / 2), n / 2, dim));
+    }
+    // A wide id passes on other rows than a 32-bit one (its truncation) would.
+    auto keep_predicate = [&](Id id) { return id >= wide ? (id - wide) % 5 == 1 : id % 5 == 2; };
+    std::vector<Id> allowed;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i % 5 != 0 && i % 5 != 3) allowed.push_back(id_of(i));  // 60%
+    }
+    const Filter predicate = Filter::predicate(keep_predicate, 0.2);
+    const Filter allow = Filter::allow(allowed);
+    const std::unordered_set<Id> allowed_set(allowed.begin(), allowed.end());
+    TempDir dir;
+    std::unique_ptr<Index> mapped;
+    for (int round = 0; round < 3; ++round) {
+      INFO((round == 0 ? "as built" : round == 1 ? "after compact" : "saved and opened mapped"));
+      const Index& searched = mapped ? *mapped : index;
+      for (const Filter* filter : {&predicate, &allow}) {
+        auto passes = [&](Id id) { return filter == &allow ? allowed_set.count(id) > 0 : keep_predicate(id); };
+        FlatIndex flat(dim, Metric::cosine);
+        for (std::size_t i = 0; i < n; ++i) {
+          if (passes(id_of(i))) flat.add(id_of(i), VectorView(base.row(i), dim));
+        }
+        SearchParams p;
+        p.k = 10;
+        p.ef = 64;
+        p.filter = filter;
+        std::size_t agreed = 0;
+        for (std::size_t q = 0; q < queries.rows; ++q) {
+          const VectorView query(queries.row(q), dim);
+          const auto found = searched.search(query, p);
+          REQUIRE(found.size() == 10);
+          std::unordered_set<Id> expected;
+          for (const auto& h : flat.search(query, SearchParams(10))) expected.insert(h.id);
+          for (const auto& h : found) {
+            REQUIRE(passes(h.id));
+            agreed += expected.count(h.id);
+          }
+        }
+        CHECK(static_cast<double>(agreed) / (10.0 * queries.rows) >= 0.9);
+      }
+      if (round == 0) index.compact();
+      if (round == 1) {
+        index.save(dir.file("wide.idx"));
+        mapped = Index::open_mapped(dir.file("wide.idx"));
+      }
     }
   }
 }
