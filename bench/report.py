@@ -5,6 +5,8 @@
     bench/report.py --from DIR        rewrite the report from an earlier run's results
     bench/report.py --only-large      run only the N = 1M part, beside an earlier run's results, and
                                       rewrite the report
+    bench/report.py --keep-large      run everything but the N = 1M part, keep an earlier run's N = 1M
+                                      results (the report names their date), and rewrite the report
     bench/report.py --quick           seconds: small data, the tiny test bundle, a report under
                                       BUILD/bench/report-quick/ (CI runs this so the suite cannot rot)
 
@@ -329,7 +331,11 @@ def write_report(results_dir, out, args_line, large):
       f"Searches and machine limits are medians of {reps} repetitions, run in random order across the "
       "whole suite so that a slow spell of the machine hits all systems alike; builds ran once." +
       (f" N = 1M ran after it as a run of its own, in {args_line['large_seconds'] / 60:.0f} minutes." if
-       large and args_line.get("large_seconds") else "") + "\n")
+       large and args_line.get("large_seconds") and not args_line.get("large_kept") else "") +
+      (f" N = 1M is an earlier run's, of {args_line['large_kept'][:10]}"
+       + (f" ({args_line['large_seconds'] / 60:.0f} minutes)" if args_line.get("large_seconds") else "") +
+       ", kept beside this one (`--keep-large`): compare its figures with each other, not with the "
+       "N = 100k ones." if large and args_line.get("large_kept") else "") + "\n")
     for line in machine_description(context, build):
         w(f"- {line}")
     w("- Data: synthetic CLIP-like unit vectors (`tests/support/datasets.cpp`: a shared direction so "
@@ -667,6 +673,8 @@ def main():
     p.add_argument("--large", action="store_true", help="add N = 1M")
     p.add_argument("--only-large", action="store_true",
                    help="run only the N = 1M part beside an earlier run's results, then rewrite the report")
+    p.add_argument("--keep-large", action="store_true",
+                   help="run all but N = 1M, keeping an earlier run's N = 1M results, then rewrite the report")
     p.add_argument("--repetitions", type=int, default=3)
     p.add_argument("--rounds", type=int, default=3, help="encoder rounds")
     p.add_argument("--skip-encoder", action="store_true", help="for builds without libtorch")
@@ -684,6 +692,16 @@ def main():
     if args.only_large and (args.from_dir or args.quick or not settings.exists()):
         sys.exit(f"--only-large adds N = 1M to an earlier full run's results ({settings} is missing), "
                  "and cannot be combined with --from or --quick")
+    kept = None  # --keep-large: the earlier N = 1M run's settings and date
+    if args.keep_large:
+        if args.from_dir or args.quick or args.large or args.only_large:
+            sys.exit("--keep-large cannot be combined with --from, --quick, --large or --only-large")
+        earlier = json.loads(settings.read_text()) if settings.exists() else {}
+        if not earlier.get("large") or not (results / "index-1M.json").exists():
+            sys.exit(f"--keep-large keeps an earlier run's N = 1M results, and {results} has none "
+                     "(run bench/report.py --large or --only-large first)")
+        kept = {"large_seconds": earlier.get("large_seconds"),
+                "large_kept": earlier.get("large_kept") or load_results(results / "index-1M.json")[0]["date"]}
     if not args.from_dir:
         results.mkdir(parents=True, exist_ok=True)
         encoder = not args.skip_encoder  # needs a libtorch build
@@ -692,7 +710,8 @@ def main():
         run(["cmake", "--build", build, "--target", *targets])
         if not args.only_large:
             for stale in ("index.json", "index-1M.json", "encoder.json", "decode.md", "duplicates.md"):
-                (results / stale).unlink(missing_ok=True)
+                if not (kept and stale == "index-1M.json"):
+                    (results / stale).unlink(missing_ok=True)
         size = ["--quick", "--benchmark_min_time=0.02"] if args.quick else []
         if not args.only_large:
             # Repetitions run in random order across the whole suite, so a slow spell of this shared
@@ -737,10 +756,12 @@ def main():
         if args.only_large:
             earlier = json.loads(settings.read_text())
             earlier.update(large=True, large_seconds=large_seconds)
+            earlier.pop("large_kept", None)
             settings.write_text(json.dumps(earlier))
         else:
             settings.write_text(json.dumps({"build": os.path.relpath(build, ROOT), "repetitions": args.repetitions,
-                                            "rounds": args.rounds, "large": args.large, "large_seconds": large_seconds,
+                                            "rounds": args.rounds, "large": args.large or bool(kept),
+                                            "large_seconds": large_seconds, **(kept or {}),
                                             "finished": datetime.datetime.now().isoformat(timespec="seconds")}))
     s = json.loads(settings.read_text())
     write_report(results, out, s, s["large"])

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 #include <unordered_set>
 
@@ -394,6 +395,97 @@ TEST_CASE("hnsw: filtered walks test ids beyond 32 bits as ids, before and after
       }
     }
   }
+}
+
+TEST_CASE("hnsw: ids are found however they spread: dense, extended below, sparse, compacted, mapped",
+          "[index][hnsw][filter]") {
+  // Dense ids are looked up in a table indexed by id (rebuilt when an id below the first arrives,
+  // dropped when the ids spread out), others in hnswlib's hash map or a mapped file's table:
+  // contains(), get_vector(), remove() and an allow list's exact scan must agree in every state.
+  constexpr std::size_t dim = 32;
+  const Dataset base = clustered(4000, dim, 5);
+  const Dataset queries = clustered(8, dim, 5, 1);
+  HnswIndex index(dim, Metric::cosine);
+  std::map<Id, std::size_t> rows;  // id -> row of base
+  auto add = [&](Id first, std::size_t count, std::size_t row) {
+    std::vector<Id> ids(count);
+    std::iota(ids.begin(), ids.end(), first);
+    index.add_batch(ids, MatrixView(base.row(row), count, dim));
+    for (std::size_t i = 0; i < count; ++i) rows[first + i] = row + i;
+  };
+  TempDir dir;
+  std::unique_ptr<Index> mapped;
+  auto check = [&](const std::string& state) {
+    INFO(state);
+    const Index& searched = mapped ? *mapped : index;
+    REQUIRE(searched.size() == rows.size());
+    for (const auto& [id, row] : rows) {
+      REQUIRE(searched.contains(id));
+      const std::vector<float> v = searched.get_vector(id);
+      REQUIRE(v.size() == dim);
+      CHECK(v[0] == Approx(base.row(row)[0] / std::sqrt(std::inner_product(base.row(row), base.row(row) + dim,
+                                                                           base.row(row), 0.0))).margin(1e-6));
+    }
+    const Id last = rows.rbegin()->first;
+    for (const Id absent : {Id{0}, rows.begin()->first - 1, Id{2500}, last + 1, Id{1} << 62, ~Id{0}}) {
+      if (rows.count(absent)) continue;
+      CHECK_FALSE(searched.contains(absent));
+      CHECK_THROWS_AS(searched.get_vector(absent), Error);
+    }
+    // An allow list of every 37th id, some unknown ids, a repeat: the exact scan's top 5 is the
+    // flat index's over the same vectors.
+    std::vector<Id> allowed{Id{1} << 62, last + 5, Id{2500}};
+    FlatIndex flat(dim, Metric::cosine);
+    std::size_t j = 0;
+    for (const auto& [id, row] : rows) {
+      if (j++ % 37) continue;
+      allowed.push_back(id);
+      allowed.push_back(id);
+      flat.add(id, VectorView(base.row(row), dim));
+    }
+    const Filter filter = Filter::allow(allowed);
+    SearchParams p(5);
+    p.filter = &filter;
+    for (std::size_t q = 0; q < queries.rows; ++q) {
+      const VectorView query(queries.row(q), dim);
+      const auto found = searched.search(query, p);
+      const auto expected = flat.search(query, SearchParams(5));
+      REQUIRE(found.size() == expected.size());
+      for (std::size_t i = 0; i < found.size(); ++i) CHECK(found[i].id == expected[i].id);
+    }
+  };
+  add(1000, 1000, 0);
+  check("dense ids 1000-1999");
+  add(500, 500, 1000);
+  check("then 500-999, below the first");
+  REQUIRE(index.remove(700));
+  rows.erase(700);
+  check("700 removed");
+  add(700, 1, 1500);
+  check("700 added again");
+  add(Id{1} << 50, 1, 1501);
+  add(3000, 1000, 2000);  // 2000-2999 stay a gap
+  check("then an id far away, and 3000-3999");
+  index.compact();
+  check("compacted");
+  index.save(dir.file("ids.idx"));
+  mapped = Index::open_mapped(dir.file("ids.idx"));
+  check("mapped");
+  // A mapped file of dense ids.
+  mapped.reset();
+  for (auto it = rows.begin(); it != rows.end();) {
+    if (it->first >= (Id{1} << 50)) {
+      REQUIRE(index.remove(it->first));
+      it = rows.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  index.compact();
+  check("the far id removed, compacted");
+  index.save(dir.file("dense.idx"));
+  mapped = Index::open_mapped(dir.file("dense.idx"));
+  check("dense, mapped");
 }
 
 TEST_CASE("hnsw: threshold search finds what exact search finds", "[index][hnsw]") {
