@@ -903,12 +903,10 @@ struct HnswIndex::Impl {
   // 5% 1188 -> 1090, 10% 831 -> 763; at 100k unchanged (sq4 5-20%: 158 -> 158, 228 -> 212,
   // 170 -> 164 us).
   void refresh_narrow_labels(std::size_t from) {
-    if (from == 0) narrow_labels_lost = false;
-    if (narrow_labels_lost) return;
+    if (from > 0 && narrow_labels.size() != from) return;  // lost at an earlier add
     const std::size_t count = graph->cur_element_count;
     for (std::size_t i = from; i < count; ++i) {
       if (labels[i] > std::numeric_limits<std::uint32_t>::max()) {
-        narrow_labels_lost = true;
         narrow_labels = {};
         return;
       }
@@ -930,11 +928,9 @@ struct HnswIndex::Impl {
   static constexpr std::uint64_t kDenseIdSlack = 1024;
   void refresh_id_table(std::size_t from) {
     const std::size_t count = graph->cur_element_count;
-    if (from == 0) {
-      id_table_lost = false;
-      id_table = {};
-    }
-    if (id_table_lost || from >= count) return;
+    if (from == 0) id_table = {};
+    // Empty after nodes were added: lost at an earlier add.
+    if ((from > 0 && id_table.empty()) || from >= count) return;
     Id lo = id_table.empty() ? labels[from] : id_table_first;
     Id hi = id_table.empty() ? labels[from] : id_table_first + (id_table.size() - 1);
     for (std::size_t i = from; i < count; ++i) {
@@ -942,7 +938,6 @@ struct HnswIndex::Impl {
       hi = std::max(hi, labels[i]);
     }
     if (hi - lo >= kDenseIdSpan * count + kDenseIdSlack) {
-      id_table_lost = true;
       id_table = {};
       return;
     }
@@ -1038,10 +1033,8 @@ struct HnswIndex::Impl {
     owned_labels = std::move(other.owned_labels);
     labels = owned_labels.data();
     narrow_labels = std::move(other.narrow_labels);
-    narrow_labels_lost = other.narrow_labels_lost;
     id_table = std::move(other.id_table);
     id_table_first = other.id_table_first;
-    id_table_lost = other.id_table_lost;
     by_label = nullptr;
     by_label_count = 0;
     mapping.reset();
@@ -1072,12 +1065,10 @@ struct HnswIndex::Impl {
   // `labels` in 4 bytes each, empty once an id needs more (lost, then, until compact() or a load
   // rebuilds the index).
   detail::simd::AlignedVector<std::uint32_t> narrow_labels;
-  bool narrow_labels_lost = false;
   // The node of each id, where ids are dense (see refresh_id_table), else empty (lost, then, until
   // compact() or a load rebuilds the index).
   detail::simd::AlignedVector<tableint> id_table;
   Id id_table_first = 0;
-  bool id_table_lost = false;
   // A mapped index: the file, and its table's live nodes by ascending id.
   std::shared_ptr<const detail::MappedFile> mapping;
   const tableint* by_label = nullptr;
