@@ -686,3 +686,110 @@ TEST_CASE("hnsw: inserts on two threads, after removing everything, and growing 
     CHECK(recall_at_k(found, ground_truth(second, queries, 10, Metric::cosine), 10) >= 0.95);
   }
 }
+
+// A float32 index inserts a large batch (1024 rows or more, at least a quarter of the index) on
+// float16 copies of its records, and compact() too; smaller batches insert on the records. Both
+// must build graphs that search alike, keep every node reachable, and see a vector an update in the
+// same batch replaced. An odd dimension (40: copies padded to whole cache lines) and both metrics.
+TEST_CASE("hnsw: float32 inserts on float16 copies in large batches and compact: recall, updates in the batch",
+          "[index][hnsw]") {
+  const std::size_t n = 6000, d = 40;
+  const auto base = clustered(2 * n, d, 23);
+  const auto queries = clustered(100, d, 23, 1);
+  auto rows = [&](std::size_t from, std::size_t count) {
+    Dataset out;
+    out.rows = count;
+    out.dim = d;
+    out.data.assign(base.row(from), base.row(from) + count * d);
+    return out;
+  };
+  auto every_id_finds_itself = [&](const HnswIndex& index, const Dataset& data, Id first_id) {
+    std::size_t found = 0;
+    for (std::size_t i = 0; i < data.rows; ++i) {
+      const auto hits = index.search(VectorView(data.row(i), d), {1});
+      found += !hits.empty() && hits[0].id == first_id + i;
+    }
+    return found;
+  };
+  const Metric metric = GENERATE(Metric::cosine, Metric::l2);
+  INFO(to_string(metric));
+  const Dataset first = rows(0, n);
+  const auto truth = ground_truth(first, queries, 10, metric);
+
+  HnswIndex whole(d, metric);  // one batch: on copies
+  whole.add_batch(iota_ids(n), first.view());
+  HnswIndex pieces(d, metric);  // batches of 1000: on the records
+  for (std::size_t b = 0; b < n; b += 1000) {
+    std::vector<Id> ids(1000);
+    std::iota(ids.begin(), ids.end(), static_cast<Id>(b));
+    pieces.add_batch(ids, MatrixView(first.row(b), 1000, d));
+  }
+  const double whole_recall = recall_at_k(search_all(whole, queries, {10}), truth, 10);
+  const double pieces_recall = recall_at_k(search_all(pieces, queries, {10}), truth, 10);
+  INFO("recall@10: one batch " << whole_recall << ", batches of 1000 " << pieces_recall);
+  CHECK(whole_recall >= 0.95);
+  CHECK(std::abs(whole_recall - pieces_recall) < 0.02);
+  CHECK(every_id_finds_itself(whole, first, 0) >= n * 995 / 1000);
+
+  SECTION("a batch that moves half the index and adds as many beside the moved: they link to each other") {
+    // Ids [0, half) move to the negation of their vectors, a region where nothing was; ids
+    // [n, n + half) are new, negations of other draws from the same clusters. The moves come first
+    // in the batch, so the new ids find the moved ones as neighbours only if the moves reached the
+    // copies the inserts compare.
+    const std::size_t half = n / 2;
+    Dataset negated;
+    negated.dim = d;
+    std::vector<Id> ids;
+    auto add_negated = [&](const float* row, Id id) {
+      for (std::size_t j = 0; j < d; ++j) negated.data.push_back(-row[j]);
+      ++negated.rows;
+      ids.push_back(id);
+    };
+    for (std::size_t i = 0; i < half; ++i) add_negated(first.row(i), i);
+    for (std::size_t i = 0; i < half; ++i) add_negated(base.row(n + i), n + i);
+    whole.add_batch(ids, negated.view());
+    REQUIRE(whole.size() == n + half);
+    Dataset negated_queries = queries;
+    for (float& v : negated_queries.data) v = -v;
+    auto found = search_all(whole, negated_queries, {10});
+    for (auto& hits : found) {
+      for (auto& h : hits) h.id = h.id < half ? h.id : h.id >= n ? h.id - n + half : n + half;  // row of `negated`
+    }
+    // Nothing else lies in the negated region: the exact top 10 are rows of `negated`.
+    const double moved_recall = recall_at_k(found, ground_truth(negated, negated_queries, 10, metric), 10);
+    INFO("recall@10 in the negated region " << moved_recall);
+    CHECK(moved_recall >= 0.95);
+    std::size_t self_first = 0;
+    for (std::size_t i = 0; i < negated.rows; ++i) {
+      const auto hits = whole.search(VectorView(negated.row(i), d), {1});
+      self_first += !hits.empty() && hits[0].id == ids[i];
+    }
+    INFO(self_first << " of " << negated.rows << " find themselves first");
+    CHECK(self_first >= negated.rows * 99 / 100);
+  }
+  SECTION("compact after removing every other id rebuilds on copies") {
+    for (Id id = 0; id < n; id += 2) REQUIRE(whole.remove(id));
+    whole.compact();
+    REQUIRE(whole.size() == n / 2);
+    Dataset odd;
+    odd.dim = d;
+    for (std::size_t i = 1; i < n; i += 2) {
+      odd.data.insert(odd.data.end(), first.row(i), first.row(i) + d);
+      ++odd.rows;
+    }
+    auto found = search_all(whole, queries, {10});
+    for (auto& hits : found) {
+      for (auto& h : hits) {
+        REQUIRE(h.id % 2 == 1);
+        h.id /= 2;  // row of `odd`
+      }
+    }
+    CHECK(recall_at_k(found, ground_truth(odd, queries, 10, metric), 10) >= 0.95);
+    std::size_t self_first = 0;
+    for (std::size_t i = 0; i < odd.rows; ++i) {
+      const auto hits = whole.search(VectorView(odd.row(i), d), {1});
+      self_first += !hits.empty() && hits[0].id == 2 * i + 1;
+    }
+    CHECK(self_first >= odd.rows * 995 / 1000);
+  }
+}

@@ -255,6 +255,8 @@ class KernelSpace final : public hnswlib::SpaceInterface<float> {
       case VectorStorage::float32:
         stored_ = query_ = l2 ? k.hnsw_l2 : k.hnsw_ip;
         stored_four_ = l2 ? k.hnsw_l2_4 : k.hnsw_ip4;
+        copy_one_ = l2 ? k.hnsw_l2_f16 : k.hnsw_ip_f16;
+        copy_four_ = l2 ? k.hnsw_l2_4_f16 : k.hnsw_ip4_f16;
         break;
       case VectorStorage::float16:
         stored_ = l2 ? k.hnsw_l2_f16 : k.hnsw_ip_f16;
@@ -288,6 +290,9 @@ class KernelSpace final : public hnswlib::SpaceInterface<float> {
   /// Four of stored_'s distances per call, for graph construction; null for sq8, whose inserts
   /// make single calls over its codes. (Queries keep single calls: four at once measured no faster there.)
   FourDistances stored_four() const { return stored_four_; }
+  /// float32 storage: the kernels that compare float16 copies of its records (InsertCopies); else null.
+  hnswlib::DISTFUNC<float> copy_one() const { return copy_one_; }
+  FourDistances copy_four() const { return copy_four_; }
   /// The exact distance of a float query to a quantized record (its float16 copy).
   float exact_distance(const float* query, const char* record) const {
     return exact_half_(query, codec_->half(record), &dim_);
@@ -301,6 +306,8 @@ class KernelSpace final : public hnswlib::SpaceInterface<float> {
   hnswlib::DISTFUNC<float> query_;
   hnswlib::DISTFUNC<float> exact_half_;
   FourDistances stored_four_ = nullptr;
+  hnswlib::DISTFUNC<float> copy_one_ = nullptr;
+  FourDistances copy_four_ = nullptr;
 };
 
 void check_params(const HnswParams& p) {
@@ -632,35 +639,127 @@ std::optional<std::vector<DistId>> search_base_layer(const Graph& g, const Query
 // neighbour ahead; this search is most of an insert's time (79% in perf, 100k x 512).
 using Candidates = std::priority_queue<DistId, std::vector<DistId>, Graph::CompareByFirst>;
 
+// What an insert compares and how: node i's record at base + i * stride, `bytes` of it read by
+// the kernels `one` and `four` (null for sq8, which scores one at a time). These are the graph's
+// own records (graph_records), or float16 copies of a float32 graph's (InsertCopies), which the
+// insert then writes for its new node with `to_copy`.
+struct InsertRecords {
+  char* base;
+  std::size_t stride;
+  std::size_t bytes;
+  hnswlib::DISTFUNC<float> one;
+  FourDistances four;
+  const void* param;
+  void (*to_copy)(const float* x, std::size_t n, std::uint16_t* out) = nullptr;
+  std::size_t dim = 0;
+
+  const char* of(tableint i) const { return base + static_cast<std::size_t>(i) * stride; }
+  float distance(const void* a, const void* b) const { return one(a, b, param); }
+};
+
+InsertRecords graph_records(const Graph& g, FourDistances four) {
+  return {g.data_level0_memory_ + g.offsetData_, g.size_data_per_element_, g.data_size_, g.fstdistfunc_, four,
+          g.dist_func_param_};
+}
+
+// float16 copies of a float32 graph's records, one row of whole cache lines per node slot, on which
+// the inserts of a large add_batch (HnswIndex::do_reserve to do_end_batch) and of compact() search
+// and choose neighbours, reading half the bytes per distance; the records themselves stay float32,
+// and queries never read the copies. The graph is then the one a float16 index builds, which is
+// why float16 and sq4 built faster than float32. 100k x 512, one thread (AMD EPYC Zen 3, AVX2, L2
+// 512 KiB per core, L3 32 MiB; both variants built in turn in one process, two rounds): 1.62-1.65k
+// -> 1.88-1.97k adds/s, two threads 3.04-3.17k -> 3.35-3.98k, recall@10 at ef 16-128 within 0.001.
+// They cost dimension x 2 bytes per node for as long as the batch runs.
+// The smallest batch, and its least share of the index (1 / kInsertCopiesShare), that copies first:
+// converting a node's record takes about as long as a hundredth of an insert, so a batch a quarter
+// of the index pays for the copies a hundred times over, while a small batch into a large index
+// gets no transient memory for them.
+constexpr std::size_t kInsertCopiesMinBatch = 1024;
+constexpr std::size_t kInsertCopiesShare = 4;
+
+class InsertCopies {
+ public:
+  InsertCopies(std::size_t dim, std::size_t capacity)
+      : dim_(dim), stride_((dim * sizeof(std::uint16_t) + kLine - 1) / kLine * kLine), rows_(capacity * stride_) {}
+
+  std::size_t capacity() const { return stride_ ? rows_.size() / stride_ : 0; }
+  /// Copies the records of nodes [0, count) of a float32 graph, on `threads` threads.
+  void copy_graph(const Graph& g, std::size_t count, std::size_t threads) {
+    const auto to_f16 = detail::simd::active().to_f16;
+    detail::parallel_for(count, threads, 1024, [&](std::size_t b, std::size_t e, std::size_t) {
+      for (std::size_t i = b; i < e; ++i) copy(static_cast<tableint>(i), g.getDataByInternalId(static_cast<tableint>(i)), to_f16);
+    });
+  }
+  /// Refreshes one node's copy (after its vector was replaced).
+  void copy_node(const Graph& g, tableint node) {
+    copy(node, g.getDataByInternalId(node), detail::simd::active().to_f16);
+  }
+  InsertRecords records(const Graph& g, const KernelSpace& space) {
+    InsertRecords r{reinterpret_cast<char*>(rows_.data()), stride_, dim_ * sizeof(std::uint16_t), space.copy_one(),
+                    space.copy_four(), g.dist_func_param_};
+    r.to_copy = detail::simd::active().to_f16;
+    r.dim = dim_;
+    return r;
+  }
+
+ private:
+  static constexpr std::size_t kLine = 64;
+  void copy(tableint node, const char* record, void (*to_f16)(const float*, std::size_t, std::uint16_t*)) {
+    to_f16(reinterpret_cast<const float*>(record), dim_,
+           reinterpret_cast<std::uint16_t*>(rows_.data() + static_cast<std::size_t>(node) * stride_));
+  }
+  std::size_t dim_;
+  std::size_t stride_;  // bytes
+  detail::simd::AlignedVector<std::uint8_t> rows_;
+};
+
 // Calls use(node, distance of `from` to its record) for each of `nodes`, four per kernel call
 // where the storage has a four-at-once kernel, then one at a time.
 template <class Use>
-void score_nodes(const Graph& g, FourDistances four, const void* from, const tableint* nodes, std::size_t count,
-                 Use&& use) {
+void score_nodes(const InsertRecords& r, const void* from, const tableint* nodes, std::size_t count, Use&& use) {
   std::size_t j = 0;
-  if (four) {
+  if (r.four) {
     for (; j + 4 <= count; j += 4) {
-      const void* records[4] = {g.getDataByInternalId(nodes[j]), g.getDataByInternalId(nodes[j + 1]),
-                                g.getDataByInternalId(nodes[j + 2]), g.getDataByInternalId(nodes[j + 3])};
+      const void* records[4] = {r.of(nodes[j]), r.of(nodes[j + 1]), r.of(nodes[j + 2]), r.of(nodes[j + 3])};
       float d[4];
-      four(from, records, g.dist_func_param_, d);
+      r.four(from, records, r.param, d);
       for (std::size_t k = 0; k < 4; ++k) use(nodes[j + k], d[k]);
     }
   }
-  for (; j < count; ++j) use(nodes[j], g.fstdistfunc_(from, g.getDataByInternalId(nodes[j]), g.dist_func_param_));
+  for (; j < count; ++j) use(nodes[j], r.distance(from, r.of(nodes[j])));
 }
 
-Candidates construction_search(Graph& g, FourDistances four, const void* record, tableint ep, int level) {
+// hnswlib's neighbour selection (getNeighborsByHeuristic2), reading the records through `r`: the
+// candidates, nearest first, are kept unless one already kept is nearer to them than the centre
+// is, until `cap` are kept; with fewer than `cap` candidates all are kept.
+void select_neighbours(const InsertRecords& r, Candidates& pool, std::size_t cap) {
+  if (pool.size() < cap) return;
+  std::vector<DistId> nearest_first(pool.size());
+  for (std::size_t i = pool.size(); i-- > 0; pool.pop()) nearest_first[i] = pool.top();
+  std::vector<DistId> kept;
+  kept.reserve(cap);
+  for (const DistId& c : nearest_first) {
+    if (kept.size() >= cap) break;
+    const char* record = r.of(c.second);
+    const bool diverse = std::none_of(kept.begin(), kept.end(), [&](const DistId& k) {
+      return r.distance(r.of(k.second), record) < c.first;
+    });
+    if (diverse) kept.push_back(c);
+  }
+  for (const DistId& c : kept) pool.push(c);
+}
+
+Candidates construction_search(Graph& g, const InsertRecords& r, const void* record, tableint ep, int level) {
   VisitedGuard visited(g);
   hnswlib::vl_type* mark = visited->mass;
   const hnswlib::vl_type tag = visited->curV;
   const std::size_t ef = g.ef_construction_;
-  const std::size_t prefetch_bytes = std::min(g.data_size_, kPrefetchBytes);
+  const std::size_t prefetch_bytes = std::min(r.bytes, kPrefetchBytes);
 
   Candidates results;  // worst on top
   std::priority_queue<DistId, std::vector<DistId>, Closer> frontier;  // nearest on top
   float bound = std::numeric_limits<float>::max();
-  const float d0 = g.fstdistfunc_(record, g.getDataByInternalId(ep), g.dist_func_param_);
+  const float d0 = r.distance(record, r.of(ep));
   if (!is_deleted(g, ep)) {
     results.emplace(d0, ep);
     bound = d0;
@@ -684,7 +783,7 @@ Candidates construction_search(Graph& g, FourDistances four, const void* record,
         if (mark[c] == tag) continue;
         mark[c] = tag;
         fresh[count++] = c;
-        prefetch_record(g.getDataByInternalId(c), prefetch_bytes);
+        prefetch_record(r.of(c), prefetch_bytes);
       }
     }
     auto consider = [&](tableint c, float d) {
@@ -699,7 +798,7 @@ Candidates construction_search(Graph& g, FourDistances four, const void* record,
         }
       }
     };
-    score_nodes(g, four, record, fresh.data(), count, consider);
+    score_nodes(r, record, fresh.data(), count, consider);
   }
   return results;
 }
@@ -711,9 +810,10 @@ Candidates construction_search(Graph& g, FourDistances four, const void* record,
 // time (hnswlib scores them one by one, each a cache miss: 19% of an insert at 100k x 512).
 // Returns the nearest neighbour kept, where the next level's search starts (or `from`, the
 // search's start, if none was found). The caller holds the new node's lock.
-tableint link_new_node(Graph& g, FourDistances four, tableint node, Candidates& found, int level, tableint from) {
+tableint link_new_node(Graph& g, const InsertRecords& r, tableint node, Candidates& found, int level,
+                       tableint from) {
   const std::size_t cap = level ? g.maxM_ : g.maxM0_;
-  g.getNeighborsByHeuristic2(found, g.M_);
+  select_neighbours(r, found, g.M_);
   std::vector<tableint> chosen;  // farthest first: the heap pops its worst
   chosen.reserve(found.size());
   for (; !found.empty(); found.pop()) chosen.push_back(found.top().second);
@@ -723,7 +823,7 @@ tableint link_new_node(Graph& g, FourDistances four, tableint node, Candidates& 
   g.setListCount(own, static_cast<unsigned short>(chosen.size()));
   std::copy(chosen.begin(), chosen.end(), reinterpret_cast<tableint*>(own + 1));
 
-  const std::size_t prefetch_bytes = std::min(g.data_size_, kPrefetchBytes);
+  const std::size_t prefetch_bytes = std::min(r.bytes, kPrefetchBytes);
   for (const tableint other : chosen) {
     std::lock_guard<std::mutex> lock(g.link_list_locks_[other]);
     unsigned* list = g.get_linklist_at_level(other, level);
@@ -734,12 +834,12 @@ tableint link_new_node(Graph& g, FourDistances four, tableint node, Candidates& 
       g.setListCount(list, static_cast<unsigned short>(size + 1));
       continue;
     }
-    for (std::size_t j = 0; j < size; ++j) prefetch_record(g.getDataByInternalId(nb[j]), prefetch_bytes);
-    const char* center = g.getDataByInternalId(other);
+    for (std::size_t j = 0; j < size; ++j) prefetch_record(r.of(nb[j]), prefetch_bytes);
+    const char* center = r.of(other);
     Candidates pool;
-    pool.emplace(g.fstdistfunc_(g.getDataByInternalId(node), center, g.dist_func_param_), node);
-    score_nodes(g, four, center, nb, size, [&](tableint c, float d) { pool.emplace(d, c); });
-    g.getNeighborsByHeuristic2(pool, cap);
+    pool.emplace(r.distance(r.of(node), center), node);
+    score_nodes(r, center, nb, size, [&](tableint c, float d) { pool.emplace(d, c); });
+    select_neighbours(r, pool, cap);
     std::size_t kept = 0;
     for (; !pool.empty(); pool.pop()) nb[kept++] = pool.top().second;
     g.setListCount(list, static_cast<unsigned short>(kept));
@@ -749,9 +849,10 @@ tableint link_new_node(Graph& g, FourDistances four, tableint node, Candidates& 
 
 // Greedy descent for an insert, from `from` through the levels above `down_to`, reading each
 // list under its node's lock.
-tableint construction_descend(Graph& g, const void* record, tableint from, int top, int down_to) {
+tableint construction_descend(Graph& g, const InsertRecords& r, const void* record, tableint from, int top,
+                              int down_to) {
   tableint cur = from;
-  float cur_d = g.fstdistfunc_(record, g.getDataByInternalId(cur), g.dist_func_param_);
+  float cur_d = r.distance(record, r.of(cur));
   for (int level = top; level > down_to; --level) {
     for (bool changed = true; changed;) {
       changed = false;
@@ -760,7 +861,7 @@ tableint construction_descend(Graph& g, const void* record, tableint from, int t
       const int size = g.getListCount(const_cast<unsigned*>(list));
       const tableint* nb = reinterpret_cast<const tableint*>(list + 1);
       for (int i = 0; i < size; ++i) {
-        const float d = g.fstdistfunc_(record, g.getDataByInternalId(nb[i]), g.dist_func_param_);
+        const float d = r.distance(record, r.of(nb[i]));
         if (d < cur_d) {
           cur_d = d;
           cur = nb[i];
@@ -779,7 +880,7 @@ tableint construction_descend(Graph& g, const void* record, tableint from, int t
 // already present is the caller's error: do_add sends those to update_node. The node's level is
 // drawn under the count's lock: hnswlib draws it from its shared generator under the node's own
 // lock, so two inserts could draw at once.
-void insert_new_node(Graph& g, FourDistances four, const void* record, Id label) {
+void insert_new_node(Graph& g, const InsertRecords& r, const void* record, Id label) {
   tableint node;
   int level;
   {
@@ -808,6 +909,10 @@ void insert_new_node(Graph& g, FourDistances four, const void* record, Id label)
   std::memset(g.get_linklist0(node), 0, g.size_data_per_element_);
   std::memcpy(g.getExternalLabeLp(node), &label, sizeof label);
   std::memcpy(g.getDataByInternalId(node), record, g.data_size_);
+  if (r.to_copy) {  // the searches below compare the new node's copy
+    r.to_copy(static_cast<const float*>(record), r.dim, reinterpret_cast<std::uint16_t*>(r.base + node * r.stride));
+    record = r.of(node);
+  }
   if (level > 0) {
     const std::size_t bytes = g.size_links_per_element_ * static_cast<std::size_t>(level) + 1;
     g.linkLists_[node] = static_cast<char*>(std::calloc(bytes, 1));  // hnswlib frees it
@@ -819,15 +924,15 @@ void insert_new_node(Graph& g, FourDistances four, const void* record, Id label)
     g.maxlevel_ = level;
     return;
   }
-  tableint cur = level < top ? construction_descend(g, record, entry, top, level) : entry;
+  tableint cur = level < top ? construction_descend(g, r, record, entry, top, level) : entry;
   const bool entry_deleted = is_deleted(g, entry);
   for (int l = std::min(level, top); l >= 0; --l) {
-    Candidates found = construction_search(g, four, record, cur, l);
+    Candidates found = construction_search(g, r, record, cur, l);
     if (entry_deleted) {  // keeps the new node linked towards the entry point, as hnswlib does
-      found.emplace(g.fstdistfunc_(record, g.getDataByInternalId(entry), g.dist_func_param_), entry);
+      found.emplace(r.distance(record, r.of(entry)), entry);
       if (found.size() > g.ef_construction_) found.pop();
     }
-    cur = link_new_node(g, four, node, found, l, cur);
+    cur = link_new_node(g, r, node, found, l, cur);
   }
   if (level > top) {
     g.enterpoint_node_ = node;
@@ -1059,6 +1164,8 @@ struct HnswIndex::Impl {
   std::unique_ptr<KernelSpace> space;  // outlives graph, which points into it
   std::unique_ptr<Graph> graph;
   detail::simd::AlignedVector<std::uint8_t> rows;  // sq4's rows (see grow_rows), unless mapped
+  // For the length of a large add_batch on float32 storage (do_reserve to do_end_batch), else null.
+  std::unique_ptr<InsertCopies> insert_copies;
   const std::uint8_t* row_base = nullptr;          // rows.data(), or the mapped file's rows
   const Id* labels = nullptr;  // labels[i] is the id of node i: owned_labels, or the mapped table
   std::vector<Id> owned_labels;
@@ -1179,13 +1286,19 @@ void HnswIndex::do_add(const Id* ids, const float* input, std::size_t n) {
     if (const auto it = g.label_lookup_.find(ids[i]); it != g.label_lookup_.end()) {
       update_node(g, it->second, row(i));
       if (!retrained) impl_->encode_rows(it->second, it->second + 1, 1);
+      if (impl_->insert_copies) impl_->insert_copies->copy_node(g, it->second);
     } else {
       fresh.push_back(i);
     }
   }
   impl_->reserve_for(fresh.size());
+  if (impl_->insert_copies && impl_->insert_copies->capacity() < g.max_elements_) {
+    impl_->insert_copies.reset();  // the graph grew past them (a batch's reserve comes first)
+  }
+  const InsertRecords compared = impl_->insert_copies ? impl_->insert_copies->records(g, space)
+                                                      : graph_records(g, space.stored_four());
   detail::parallel_for(fresh.size(), threads(), 1, [&](std::size_t b, std::size_t e, std::size_t) {
-    for (std::size_t j = b; j < e; ++j) insert_new_node(g, space.stored_four(), row(fresh[j]), ids[fresh[j]]);
+    for (std::size_t j = b; j < e; ++j) insert_new_node(g, compared, row(fresh[j]), ids[fresh[j]]);
   });
   // sq4's rows: the new nodes', or after new ranges every node's.
   impl_->encode_rows(retrained ? 0 : first_new, g.cur_element_count, threads());
@@ -1195,7 +1308,14 @@ void HnswIndex::do_add(const Id* ids, const float* input, std::size_t n) {
 void HnswIndex::do_reserve(std::size_t n) {
   impl_->own();
   impl_->reserve_for(n);
+  const Graph& g = *impl_->graph;
+  if (impl_->space->copy_one() && n >= kInsertCopiesMinBatch && n * kInsertCopiesShare >= impl_->live()) {
+    impl_->insert_copies = std::make_unique<InsertCopies>(dimension(), g.max_elements_);
+    impl_->insert_copies->copy_graph(g, g.cur_element_count, threads());
+  }
 }
+
+void HnswIndex::do_end_batch() noexcept { impl_->insert_copies.reset(); }
 
 bool HnswIndex::do_remove(Id id) {
   impl_->own();
@@ -1588,6 +1708,10 @@ void HnswIndex::compact() {
     // Quantizer::kTrainLimit), so each record is re-encoded on its way into the new graph.
     Quantizer* codec = fresh_space->codec();
     if (codec) codec->fit(nullptr, 0, records_of(old));
+    std::optional<InsertCopies> copies;
+    if (fresh_space->copy_one()) copies.emplace(dimension(), live.size());
+    const InsertRecords compared =
+        copies ? copies->records(g, *fresh_space) : graph_records(g, fresh_space->stored_four());
     detail::parallel_for(live.size(), threads(), 1, [&](std::size_t b, std::size_t e, std::size_t) {
       std::vector<char> record(codec ? old.data_size_ : 0);
       for (std::size_t j = b; j < e; ++j) {
@@ -1597,7 +1721,7 @@ void HnswIndex::compact() {
           codec->reencode(record.data());
           data = record.data();
         }
-        insert_new_node(g, fresh_space->stored_four(), data, old.getExternalLabel(live[j]));
+        insert_new_node(g, compared, data, old.getExternalLabel(live[j]));
       }
     });
   }

@@ -224,8 +224,15 @@ void Index::add_batch(const Id* ids, MatrixView vectors) {
     }
   }
   std::lock_guard<std::mutex> writer(state_->writer);
+  struct BatchEnd {
+    Index* index = nullptr;
+    ~BatchEnd() {
+      if (index) index->do_end_batch();
+    }
+  } batch_end;
   if (rows.size() > kWriteChunk) {
     std::unique_lock<detail::RwLock> lock(state_->lock);
+    batch_end.index = this;
     do_reserve(rows.size());
   }
   for (std::size_t begin = 0; begin < rows.size(); begin += kWriteChunk) {

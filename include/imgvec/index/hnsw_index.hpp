@@ -88,6 +88,7 @@ class HnswIndex final : public Index {
   void do_ids(std::vector<Id>& out) const override;
   void do_add(const Id* ids, const float* vectors, std::size_t n) override;
   void do_reserve(std::size_t n) override;
+  void do_end_batch() noexcept override;
   bool do_remove(Id id) override;
   bool do_get_vector(Id id, float* out) const override;
   std::vector<SearchHit> do_search(const float* query, const SearchParams& params) const override;

@@ -117,8 +117,12 @@ class Index {
   virtual bool do_contains(Id id) const = 0;
   virtual void do_ids(std::vector<Id>& out) const = 0;
   virtual void do_add(const Id* ids, const float* vectors, std::size_t n) = 0;
-  /// Called once before a batch of up to `n` new ids is added in chunks, so storage grows once.
+  /// Called once before a batch of up to `n` new ids is added in chunks, so storage grows once; it
+  /// may also prepare state for the batch's chunks, which do_end_batch releases.
   virtual void do_reserve(std::size_t n) = 0;
+  /// Called once after the chunks of a batch that do_reserve began, however the batch ended; it
+  /// runs under the writer's lock only (searches may run, and never read that state).
+  virtual void do_end_batch() noexcept {}
   virtual bool do_remove(Id id) = 0;
   virtual bool do_get_vector(Id id, float* out) const = 0;
   virtual std::vector<SearchHit> do_search(const float* query, const SearchParams& params) const = 0;
