@@ -18,8 +18,10 @@ std::size_t Sq8Codec::record_bytes(std::size_t dim) {
   return code_bytes(dim) + 2 * sizeof(float) + dim * sizeof(std::uint16_t);
 }
 
+std::size_t Sq8Codec::half_offset(std::size_t dim) { return code_bytes(dim) + 2 * sizeof(float); }
+
 const std::uint16_t* Sq8Codec::half(const char* record, std::size_t dim) {
-  return reinterpret_cast<const std::uint16_t*>(record + code_bytes(dim) + 2 * sizeof(float));
+  return reinterpret_cast<const std::uint16_t*>(record + half_offset(dim));
 }
 
 void Sq8Codec::derive() {
