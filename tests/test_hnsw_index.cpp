@@ -704,11 +704,12 @@ TEST_CASE("hnsw: float32 inserts on float16 copies in large batches and compact:
     out.data.assign(base.row(from), base.row(from) + count * d);
     return out;
   };
-  auto every_id_finds_itself = [&](const HnswIndex& index, const Dataset& data, Id first_id) {
+  // How many rows of `data` find their own id (id_of(row)) first.
+  auto found_first = [&](const HnswIndex& index, const Dataset& data, auto id_of) {
     std::size_t found = 0;
     for (std::size_t i = 0; i < data.rows; ++i) {
       const auto hits = index.search(VectorView(data.row(i), d), {1});
-      found += !hits.empty() && hits[0].id == first_id + i;
+      found += !hits.empty() && hits[0].id == id_of(i);
     }
     return found;
   };
@@ -730,7 +731,7 @@ TEST_CASE("hnsw: float32 inserts on float16 copies in large batches and compact:
   INFO("recall@10: one batch " << whole_recall << ", batches of " << piece << " " << pieces_recall);
   CHECK(whole_recall >= 0.95);
   CHECK(std::abs(whole_recall - pieces_recall) < 0.02);
-  CHECK(every_id_finds_itself(whole, first, 0) >= n * 995 / 1000);
+  CHECK(found_first(whole, first, [](std::size_t i) { return Id{i}; }) >= n * 995 / 1000);
 
   SECTION("a batch that moves half the index and adds as many beside the moved: they link to each other") {
     // Ids [0, half) move to the negation of their vectors, a region where nothing was; ids
@@ -760,11 +761,7 @@ TEST_CASE("hnsw: float32 inserts on float16 copies in large batches and compact:
     const double moved_recall = recall_at_k(found, ground_truth(negated, negated_queries, 10, metric), 10);
     INFO("recall@10 in the negated region " << moved_recall);
     CHECK(moved_recall >= 0.95);
-    std::size_t self_first = 0;
-    for (std::size_t i = 0; i < negated.rows; ++i) {
-      const auto hits = whole.search(VectorView(negated.row(i), d), {1});
-      self_first += !hits.empty() && hits[0].id == ids[i];
-    }
+    const std::size_t self_first = found_first(whole, negated, [&](std::size_t i) { return ids[i]; });
     INFO(self_first << " of " << negated.rows << " find themselves first");
     CHECK(self_first >= negated.rows * 99 / 100);
   }
@@ -786,11 +783,6 @@ TEST_CASE("hnsw: float32 inserts on float16 copies in large batches and compact:
       }
     }
     CHECK(recall_at_k(found, ground_truth(odd, queries, 10, metric), 10) >= 0.95);
-    std::size_t self_first = 0;
-    for (std::size_t i = 0; i < odd.rows; ++i) {
-      const auto hits = whole.search(VectorView(odd.row(i), d), {1});
-      self_first += !hits.empty() && hits[0].id == 2 * i + 1;
-    }
-    CHECK(self_first >= odd.rows * 995 / 1000);
+    CHECK(found_first(whole, odd, [](std::size_t i) { return Id{2 * i + 1}; }) >= odd.rows * 995 / 1000);
   }
 }

@@ -648,9 +648,9 @@ std::optional<std::vector<DistId>> search_base_layer(const Graph& g, const Query
 // neighbour ahead; this search is most of an insert's time (79% in perf, 100k x 512).
 using Candidates = std::priority_queue<DistId, std::vector<DistId>, Graph::CompareByFirst>;
 
-// What an insert compares and how: node i's record at base + i * stride, `bytes` of it read by
-// the kernels `one` and `four` (null for sq8, which scores one at a time). These are the graph's
-// own records (graph_records), or float16 copies of a float32 graph's (InsertCopies), which the
+// What an insert compares and how: node i's compared part at base + i * stride, `bytes` of it read
+// by the kernels `one` and `four`. These are the graph's own records, or the float16 copies inside
+// sq8's (graph_records), or float16 copies of a float32 graph's records (InsertCopies), which the
 // insert then writes for its new node with `to_copy`.
 struct InsertRecords {
   char* base;
@@ -684,6 +684,13 @@ InsertRecords graph_records(const Graph& g, const KernelSpace& space) {
   return {records, g.size_data_per_element_, g.data_size_, g.fstdistfunc_, space.stored_four(), g.dist_func_param_};
 }
 
+// The smallest batch, and its least share of the index (1 / kInsertCopiesShare), that inserts on
+// InsertCopies: converting a node's record takes about as long as a hundredth of an insert, so a
+// batch a quarter of the index pays for the copies a hundred times over, while a small batch into a
+// large index gets no transient memory for them.
+constexpr std::size_t kInsertCopiesMinBatch = 1024;
+constexpr std::size_t kInsertCopiesShare = 4;
+
 // float16 copies of a float32 graph's records, one row of whole cache lines per node slot, on which
 // the inserts of a large add_batch (HnswIndex::do_reserve to do_end_batch) and of compact() search
 // and choose neighbours, reading half the bytes per distance; the records themselves stay float32,
@@ -692,13 +699,6 @@ InsertRecords graph_records(const Graph& g, const KernelSpace& space) {
 // 512 KiB per core, L3 32 MiB; both variants built in turn in one process, two rounds): 1.62-1.65k
 // -> 1.88-1.97k adds/s, two threads 3.04-3.17k -> 3.35-3.98k, recall@10 at ef 16-128 within 0.001.
 // They cost dimension x 2 bytes per node for as long as the batch runs.
-// The smallest batch, and its least share of the index (1 / kInsertCopiesShare), that copies first:
-// converting a node's record takes about as long as a hundredth of an insert, so a batch a quarter
-// of the index pays for the copies a hundred times over, while a small batch into a large index
-// gets no transient memory for them.
-constexpr std::size_t kInsertCopiesMinBatch = 1024;
-constexpr std::size_t kInsertCopiesShare = 4;
-
 class InsertCopies {
  public:
   InsertCopies(std::size_t dim, std::size_t capacity)
