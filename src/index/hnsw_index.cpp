@@ -94,17 +94,25 @@ constexpr int kMaxLevel = 64;        // levels are ~log_M(n); more means a damag
 constexpr std::size_t kSampleHits = 64;
 constexpr std::size_t kMinPredicateSamples = 256;
 constexpr std::size_t kMaxPredicateSamples = 4096;
-// How many matching records ahead an exact scan fetches the whole record. Measured at 100k x 512,
-// float32, allow lists at 3% (Intel Xeon, one thread, 300 queries): 405 us per search with no
-// prefetch and the allow list's order, 388 in node order, 366 / 357 / 367 fetching 1 / 2 / 4
-// records ahead, 380 with 2 ahead into L2 only; skipping the tombstone read where there are none
-// then 357 -> 356 (the lookups alone 109 -> 94 us).
+// How many matching codes ahead an exact scan of sq8 or sq4 fetches them, and how many candidates
+// ahead the re-rank fetches their float16 copies. Measured at 100k x 512, float32, allow lists at
+// 3% (Intel Xeon, one thread, 300 queries): 405 us per search with no prefetch and the allow
+// list's order, 388 in node order, 366 / 357 / 367 fetching 1 / 2 / 4 records ahead, 380 with 2
+// ahead into L2 only; skipping the tombstone read where there are none then 357 -> 356 (the
+// lookups alone 109 -> 94 us). sq4's code scan 6 ahead measured no better (1M and 100k x 512,
+// allow lists at 0.5-5%, AMD EPYC Zen 3: 0.72-1.14x the time, both ways).
 constexpr std::size_t kScanAhead = 2;
-// How much of each such record the scan prefetches: the first 512 bytes, the hardware prefetcher
-// following with the rest. 1M x 512, float32, allow lists at 1% (AMD EPYC Zen 4, 300 queries,
-// medians of 5 interleaved rounds, three runs): 2.6-3.3 -> 2.5-3.0 ms against the whole 2 kB
-// record; 100k at 1-3% 72 -> 67 us and 245 -> 236 us; 256 bytes measured the same as 512.
-constexpr std::size_t kScanPrefetchBytes = 512;
+// A float32 or float16 exact scan reads each match's whole record from a random place, and at 1M
+// that is a read from DRAM: it fetches kRecordScanAhead records ahead, the first
+// kScanPrefetchBytes of each. 1M x 512, float32, allow lists, one saved graph, ef 128, one thread
+// (AMD EPYC Zen 3, 300 queries, medians of 7 rounds alternating in one process): 2 ahead and 512
+// bytes -> 6 and 1024, 0.5% 699 -> 564 us, 1% 2449 -> 2240, 1.5% 3917 -> 3595 (about 240 ns per
+// match, the rate at which this machine reads 2 kB records from random places in a 2 GB array:
+// 250-270 ns with any prefetch depth from 4 to 16); 100k x 512 at 1 / 2 / 3% 80 / 174 / 275 ->
+// 80 / 170 / 255 us. (Before, on AMD EPYC Zen 4 at 1M: the first 512 bytes against the whole
+// record, 1% 2.6-3.3 -> 2.5-3.0 ms; 256 bytes as 512.)
+constexpr std::size_t kRecordScanAhead = 6;
+constexpr std::size_t kScanPrefetchBytes = 1024;
 // How much of each neighbour's record a walk prefetches before scoring (see search_base_layer):
 // all of a 512-d sq8 record's codes; for float32, more than 256-512 bytes measured no faster.
 constexpr std::size_t kPrefetchBytes = 576;
@@ -415,6 +423,55 @@ class VisitedGuard {
   hnswlib::VisitedList* list_;
 };
 
+// The nodes a search has visited, one bit per node, in a table each thread keeps and clears at the
+// start of each search (the graph does not change while a search runs: writers hold the index's
+// lock exclusively). hnswlib's visited lists take two bytes per node, 2 MB at 1M nodes, so each
+// test missed L2; the bits are 125 kB. At 1M x 512, ef 128, allow lists, one saved graph, one
+// thread (AMD EPYC Zen 3, 300 queries, medians of 7 rounds alternating in one process), the two-hop
+// walk, which tests every neighbour of every non-matching neighbour: float32 at 5 / 10 / 20%
+// 1662 / 1414 / 1358 -> 1386 / 1300 / 1252 us, sq4 1509 / 1256 / 1027 -> 1379 / 1095 / 966 us;
+// unfiltered float32 447 -> 440, sq4 194 -> 175. At 100k x 512 (ef 64, 11 rounds) walks at 5-20%
+// 0.88-0.99x the time, unfiltered 1.03x (168 -> 174 us and 79 -> 81, within the rounds' spread).
+// Clearing costs n / 8 bytes per search (125 kB, a few microseconds, at 1M).
+class VisitedBits {
+ public:
+  explicit VisitedBits(std::size_t nodes) {
+    Table& t = table();
+    // A filter's predicate may itself search (this index or another) on this thread: that search
+    // gets a table of its own.
+    if (!t.in_use) {
+      t.in_use = true;
+      words_ = &t.words;
+    } else {
+      words_ = &own_;
+    }
+    words_->assign((nodes + 63) / 64, 0);
+    bits_ = words_->data();
+  }
+  ~VisitedBits() {
+    if (words_ != &own_) table().in_use = false;
+  }
+  VisitedBits(const VisitedBits&) = delete;
+  VisitedBits& operator=(const VisitedBits&) = delete;
+
+  bool test(tableint i) const { return (bits_[i >> 6] >> (i & 63)) & 1u; }
+  void set(tableint i) { bits_[i >> 6] |= std::uint64_t{1} << (i & 63); }
+  void clear(tableint i) { bits_[i >> 6] &= ~(std::uint64_t{1} << (i & 63)); }
+
+ private:
+  struct Table {
+    std::vector<std::uint64_t> words;
+    bool in_use = false;
+  };
+  static Table& table() {
+    thread_local Table t;
+    return t;
+  }
+  std::vector<std::uint64_t> own_;
+  std::vector<std::uint64_t>* words_ = nullptr;
+  std::uint64_t* bits_ = nullptr;
+};
+
 // Greedy descent through the upper layers to the base layer's entry point.
 tableint descend(const Graph& g, const Query& q) {
   tableint cur = g.enterpoint_node_;
@@ -514,9 +571,7 @@ std::optional<std::vector<DistId>> search_base_layer(const Graph& g, const Query
   // and how many matched.
   bool judging = two_hop && share > 0.0;
   std::size_t probed = 0, probed_matches = 0;
-  VisitedGuard visited(g);
-  hnswlib::vl_type* mark = visited->mass;
-  const hnswlib::vl_type tag = visited->curV;
+  VisitedBits visited(g.cur_element_count);
 
   std::priority_queue<DistId, std::vector<DistId>, Farther> results;  // worst on top
   std::priority_queue<DistId, std::vector<DistId>, Closer> frontier;  // nearest on top
@@ -527,7 +582,7 @@ std::optional<std::vector<DistId>> search_base_layer(const Graph& g, const Query
     bound = d0;
   }
   frontier.emplace(d0, ep);
-  mark[ep] = tag;
+  visited.set(ep);
 
   const char* base = q.base;
   const std::size_t stride = q.stride;
@@ -563,8 +618,8 @@ std::optional<std::vector<DistId>> search_base_layer(const Graph& g, const Query
     std::size_t hop_count = 0;
     for (std::size_t j = 0; j < size; ++j) {
       const tableint c = checked_link(g, node, nb[j]);
-      if (mark[c] == tag) continue;
-      mark[c] = tag;
+      if (visited.test(c)) continue;
+      visited.set(c);
       const bool passes = accept(c);
       if (judging) {
         ++probed;
@@ -583,12 +638,12 @@ std::optional<std::vector<DistId>> search_base_layer(const Graph& g, const Query
       const tableint* nb2 = base_layer_links(g, hops[h], next_size);
       for (std::size_t k = 0; k < next_size && count < g.maxM0_; ++k) {
         const tableint c2 = checked_link(g, hops[h], nb2[k]);
-        if (mark[c2] == tag || !accept(c2)) continue;
-        mark[c2] = tag;
+        if (visited.test(c2) || !accept(c2)) continue;
+        visited.set(c2);
         take(c2);
       }
     }
-    for (; h < hop_count; ++h) mark[hops[h]] = 0;  // not looked through: a later expansion may
+    for (; h < hop_count; ++h) visited.clear(hops[h]);  // not looked through: a later expansion may
   };
   while (!frontier.empty()) {
     const DistId current = frontier.top();
@@ -603,8 +658,8 @@ std::optional<std::vector<DistId>> search_base_layer(const Graph& g, const Query
     if (expansions++ < look_through_after) {
       for (std::size_t j = 0; j < size; ++j) {
         const tableint c = checked_link(g, current.second, nb[j]);
-        if (mark[c] == tag) continue;
-        mark[c] = tag;
+        if (visited.test(c)) continue;
+        visited.set(c);
         take(c);
       }
       if (judging) {
@@ -1395,10 +1450,10 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
   };
   const Metric measure = metric();  // once: the scans below would call it per vector
 
-  // The matching nodes first, then their distances, each record fetched kScanAhead records ahead
-  // of its distance. Allow lists go in node order (the layout's order, so each record is nearer
-  // the last), and a tombstone (a cache line in the record's link list, from a random place) is
-  // read only if the index has any.
+  // The matching nodes first, then their distances, each record fetched some records ahead of its
+  // distance (kScanAhead, kRecordScanAhead). Allow lists go in node order (the layout's order, so
+  // each record is nearer the last), and a tombstone (a cache line in the record's link list, from
+  // a random place) is read only if the index has any.
   const bool any_deleted = g.num_deleted_ > 0;
   auto exact_scan = [&](TopK& top) {
     std::vector<tableint> nodes;
@@ -1452,8 +1507,8 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
     }
     const std::size_t bytes = std::min(g.data_size_, kScanPrefetchBytes);
     for (std::size_t j = 0; j < nodes.size(); ++j) {
-      if (j + kScanAhead < nodes.size()) {
-        prefetch_record(g.getDataByInternalId(nodes[j + kScanAhead]), bytes);
+      if (j + kRecordScanAhead < nodes.size()) {
+        prefetch_record(g.getDataByInternalId(nodes[j + kRecordScanAhead]), bytes);
       }
       // A match's label (a read from a random place) only where it may enter the top k: at 1% of
       // 1M and 1-3% of 100k x 512, float32 (AMD EPYC Zen 4, 300 queries, medians of 5
@@ -1601,11 +1656,17 @@ std::vector<SearchHit> HnswIndex::do_search(const float* query, const SearchPara
   };
   if (!params.min_score) return run(k).hits;
   // Threshold search: widen the beam until some candidate falls below the threshold (everything
-  // above it that the graph can reach is then in the list) or k results pass.
+  // above it that the graph can reach is then in the list) or k results pass. With sq8 and sq4 the
+  // walk ranks by codes, which misorder nodes near the threshold, so half the beam must fall below
+  // it: 20k x 512 clustered, thresholds that about 50 vectors pass (test_hnsw_index.cpp), sq4
+  // found 0.915 of the exact set with "some", 0.989 with "half" (sq8 0.989, float32 with "some"
+  // 0.985).
   std::size_t want = std::min(k, std::max<std::size_t>(ef, 16));
   for (;;) {
     auto [hits, found, exact_answer] = run(want);
-    if (exact_answer || hits.size() < std::min(want, found) || found < want || want >= k) return hits;
+    const std::size_t beam = std::min(want, found);
+    const std::size_t below = codec ? std::max<std::size_t>(beam / 2, 1) : 1;  // at least, to stop
+    if (exact_answer || hits.size() + below <= beam || found < want || want >= k) return hits;
     want = std::min(k, want * 4);
   }
 }
