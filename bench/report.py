@@ -243,6 +243,14 @@ def against(base):
     return (lambda b: f" ({ms(b) / ms(base):.1f}x)") if base else (lambda b: "")
 
 
+def ef_note(base):
+    """Which beam width the filtered searches ran at (bench_index.cpp's filtered_ef), where recorded."""
+    if "ef" not in base:
+        return ""
+    return (f" Beam width ef {base['ef']:.0f} for all of them: the smallest of 64, 96, 128, 192, 256 and 384 "
+            "at which the unfiltered search reaches recall@10 0.95.")
+
+
 def filtered_tables(res, n, w):
     """The filtered-search tables of one run: each selectivity, the two-term AND filters, sq4."""
     get = res.get
@@ -251,7 +259,7 @@ def filtered_tables(res, n, w):
     if base:
         w(f"Unfiltered, same parameters: {ms(base) * 1000:.0f} µs, recall@10 {base['recall@10']:.3f}; "
           "in parentheses each latency against it (goal: recall@10 >= 0.95 and <= 3x at every "
-          "selectivity).\n")
+          f"selectivity).{ef_note(base)}\n")
     w("| selectivity | predicate: latency, recall@10 | allow list: latency, recall@10 |")
     w("| --- | --- | --- |")
     for sel in ("0.1%", "1%", "2%", "3%", "4%", "5%", "10%", "20%", "30%", "50%", "100%"):
@@ -272,8 +280,9 @@ def filtered_tables(res, n, w):
     sq4 = [(sel, get(f"search_filtered/hnsw-sq4/{n}/allow_list/selectivity:{sel}"))
            for sel in ("1%", "3%", "5%", "10%", "20%", "50%")]
     if sq4_base and any(b for _, b in sq4):
+        sq4_ef = f", ef {sq4_base['ef']:.0f}" if "ef" in sq4_base else ""
         w(f"\nThe allow lists on sq4 storage, in parentheses against its own unfiltered search "
-          f"({ms(sq4_base) * 1000:.0f} µs, recall@10 {sq4_base['recall@10']:.3f}): its walk reads 4-bit codes, "
+          f"({ms(sq4_base) * 1000:.0f} µs, recall@10 {sq4_base['recall@10']:.3f}{sq4_ef}): its walk reads 4-bit codes, "
           "its exact scan ranks the matches by their codes and re-scores the best on their float16 copies.\n")
         latency_table(w, "selectivity", sq4, against(sq4_base))
     w("")
