@@ -58,6 +58,19 @@ const Fixture& fixture(VectorStorage storage) {
   }
 }
 
+// A small index of its own, for a test that changes it: n clustered vectors of `dim` with ids 0..n-1,
+// and queries from the same clusters.
+struct SmallIndex {
+  SmallIndex(VectorStorage storage, std::size_t n, std::size_t dim, std::uint64_t seed, std::size_t query_count)
+      : base(clustered(n, dim, seed)), queries(clustered(query_count, dim, seed, 1)),
+        index(dim, Metric::cosine, with_storage(storage)) {
+    index.add_batch(iota_ids(n), base.view());
+  }
+  Dataset base;
+  Dataset queries;
+  HnswIndex index;
+};
+
 std::vector<std::vector<SearchHit>> search_all(const Index& index, const Dataset& queries,
                                                const SearchParams& p) {
   return index.search_batch(queries.view(), p);
@@ -343,10 +356,9 @@ TEST_CASE("hnsw: an allow list's two-hop walk, on a bitmap by node, returns what
   const VectorStorage storage = EACH_STORAGE;
   INFO(to_string(storage));
   constexpr std::size_t n = 20000, dim = 64;
-  const Dataset base = clustered(n, dim, 11);
-  const Dataset queries = clustered(40, dim, 11, 1);
-  HnswIndex index(dim, Metric::cosine, with_storage(storage));
-  index.add_batch(iota_ids(n), base.view());
+  SmallIndex built(storage, n, dim, 11, 40);
+  const Dataset& queries = built.queries;
+  HnswIndex& index = built.index;
   std::size_t live = n;
   for (Id id = 0; id < n; id += 7) {
     REQUIRE(index.remove(id));
@@ -400,10 +412,9 @@ TEST_CASE("hnsw: an allow list's exact scan returns the exact top k, past remove
   const VectorStorage storage = GENERATE(VectorStorage::float32, VectorStorage::float16, VectorStorage::sq8);
   INFO(to_string(storage));
   constexpr std::size_t n = 3000, dim = 64;
-  const Dataset base = clustered(n, dim, 7);
-  const Dataset queries = clustered(20, dim, 7, 1);
-  HnswIndex index(dim, Metric::cosine, with_storage(storage));
-  index.add_batch(iota_ids(n), base.view());
+  SmallIndex built(storage, n, dim, 7, 20);
+  const Dataset& queries = built.queries;
+  HnswIndex& index = built.index;
   FlatIndex flat(dim, Metric::cosine);
   std::vector<Id> allowed;
   for (Id id = 5; id < n; id += 50) {
