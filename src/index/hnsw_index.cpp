@@ -95,12 +95,12 @@ constexpr std::size_t kSampleHits = 64;
 constexpr std::size_t kMinPredicateSamples = 256;
 constexpr std::size_t kMaxPredicateSamples = 4096;
 // How many matching codes ahead an exact scan of sq8 or sq4 fetches them, and how many candidates
-// ahead the re-rank fetches their float16 copies. Measured at 100k x 512, float32, allow lists at
-// 3% (Intel Xeon, one thread, 300 queries): 405 us per search with no prefetch and the allow
-// list's order, 388 in node order, 366 / 357 / 367 fetching 1 / 2 / 4 records ahead, 380 with 2
-// ahead into L2 only; skipping the tombstone read where there are none then 357 -> 356 (the
-// lookups alone 109 -> 94 us). sq4's code scan 6 ahead measured no better (1M and 100k x 512,
-// allow lists at 0.5-5%, AMD EPYC Zen 3: 0.72-1.14x the time, both ways).
+// ahead the re-rank fetches their float16 copies. Chosen when every scan read records (100k x 512,
+// float32, allow lists at 3%, Intel Xeon, one thread, 300 queries): 405 us per search with no
+// prefetch and the allow list's order, 388 in node order, 366 / 357 / 367 fetching 1 / 2 / 4
+// records ahead, 380 with 2 ahead into L2 only; skipping the tombstone read where there are none
+// then 357 -> 356 (the lookups alone 109 -> 94 us). sq4's code scan 6 ahead measured no better
+// (1M and 100k x 512, allow lists at 0.5-5%, AMD EPYC Zen 3: 0.72-1.14x the time, both ways).
 constexpr std::size_t kScanAhead = 2;
 // A float32 or float16 exact scan reads each match's whole record from a random place, and at 1M
 // that is a read from DRAM: it fetches kRecordScanAhead records ahead, the first
