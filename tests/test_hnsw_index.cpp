@@ -31,35 +31,7 @@ HnswParams with_storage(VectorStorage storage) {
 // come from a re-rank (float16 has its own tests in test_float16.cpp).
 #define EACH_STORAGE GENERATE(VectorStorage::float32, VectorStorage::sq8, VectorStorage::sq4)
 
-// One 20k x 512 clustered index per storage shared by the recall tests: building it is the slow part.
-struct Fixture {
-  explicit Fixture(VectorStorage storage) : index(kDim, Metric::cosine, with_storage(storage)) {
-    index.add_batch(iota_ids(kBase), base.view());
-  }
-  Dataset base = clustered(kBase, kDim, 42);
-  Dataset queries = clustered(kQueries, kDim, 42, 1);
-  HnswIndex index;
-};
-
-const Fixture& fixture(VectorStorage storage) {
-  switch (storage) {
-    case VectorStorage::sq8: {
-      static const Fixture sq8(VectorStorage::sq8);
-      return sq8;
-    }
-    case VectorStorage::sq4: {
-      static const Fixture sq4(VectorStorage::sq4);
-      return sq4;
-    }
-    default: {
-      static const Fixture full(VectorStorage::float32);
-      return full;
-    }
-  }
-}
-
-// A small index of its own, for a test that changes it: n clustered vectors of `dim` with ids 0..n-1,
-// and queries from the same clusters.
+// An index of n clustered vectors of `dim` with ids 0..n-1, and queries from the same clusters.
 struct SmallIndex {
   SmallIndex(VectorStorage storage, std::size_t n, std::size_t dim, std::uint64_t seed, std::size_t query_count)
       : base(clustered(n, dim, seed)), queries(clustered(query_count, dim, seed, 1)),
@@ -70,6 +42,26 @@ struct SmallIndex {
   Dataset queries;
   HnswIndex index;
 };
+
+// One 20k x 512 clustered index per storage shared by the recall tests: building it is the slow part.
+using Fixture = SmallIndex;
+
+const Fixture& fixture(VectorStorage storage) {
+  switch (storage) {
+    case VectorStorage::sq8: {
+      static const Fixture sq8(VectorStorage::sq8, kBase, kDim, 42, kQueries);
+      return sq8;
+    }
+    case VectorStorage::sq4: {
+      static const Fixture sq4(VectorStorage::sq4, kBase, kDim, 42, kQueries);
+      return sq4;
+    }
+    default: {
+      static const Fixture full(VectorStorage::float32, kBase, kDim, 42, kQueries);
+      return full;
+    }
+  }
+}
 
 std::vector<std::vector<SearchHit>> search_all(const Index& index, const Dataset& queries,
                                                const SearchParams& p) {

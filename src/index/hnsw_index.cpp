@@ -444,7 +444,7 @@ class VisitedGuard {
 // 1662 / 1414 / 1358 -> 1386 / 1300 / 1252 us, sq4 1509 / 1256 / 1027 -> 1379 / 1095 / 966 us;
 // unfiltered float32 447 -> 440, sq4 194 -> 175. At 100k x 512 (ef 64, 11 rounds) walks at 5-20%
 // 0.88-0.99x the time, unfiltered 1.03x (168 -> 174 us and 79 -> 81, within the rounds' spread).
-// Clearing costs n / 8 bytes per search (125 kB, a few microseconds, at 1M).
+// Clearing writes n / 8 bytes per search (125 kB at 1M), included in the figures above.
 class VisitedBits {
  public:
   explicit VisitedBits(std::size_t nodes) {
